@@ -1,0 +1,497 @@
+//! Identifiers of a line as people and networks write them: ICCID (ITU-T E.118), IMSI
+//! (ITU-T E.212), MSISDN (ITU-T E.164) and EID (GSMA SGP.29). Each type can only hold a
+//! valid value; parsing accepts the forms found in the field and stores one normal form.
+
+use crate::operator::Operator;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why an identifier was refused; the message is meant for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("must contain only digits, spaces and dashes")]
+    BadCharacter,
+    #[error("must have {expected} digits, has {found}")]
+    BadLength {
+        expected: &'static str,
+        found: usize,
+    },
+    #[error("an ICCID starts with 89 (telecom industry identifier)")]
+    IccidPrefix,
+    #[error("check digit is wrong (Luhn): please check the number printed on the card")]
+    IccidCheckDigit,
+    #[error("an EID starts with 89 and its check digits must give 1 modulo 97")]
+    EidCheck,
+    #[error(
+        "a phone number without +country code must be a Russian mobile number (8 9xx, 7 9xx or 9xx)"
+    )]
+    MsisdnAmbiguous,
+    #[error("is neither a phone number nor an ICCID")]
+    NotALine,
+}
+
+/// Keeps digits, drops the separators people type (spaces, dashes, dots, parentheses).
+/// Any other character is refused rather than silently dropped.
+fn digits_of(input: &str, allow: &[char]) -> Result<String, IdError> {
+    let mut out = String::with_capacity(input.len());
+    for c in input.trim().chars() {
+        if c.is_ascii_digit() {
+            out.push(c);
+        } else if c == ' ' || c == '-' || c == '.' || c == '\u{a0}' || allow.contains(&c) {
+            continue;
+        } else {
+            return Err(IdError::BadCharacter);
+        }
+    }
+    Ok(out)
+}
+
+/// Luhn (ISO/IEC 7812-1 annex B) over a string of ASCII digits, check digit included.
+pub fn luhn_valid(digits: &str) -> bool {
+    let mut sum = 0u32;
+    for (i, b) in digits.bytes().rev().enumerate() {
+        let mut d = u32::from(b - b'0');
+        if i % 2 == 1 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    sum.is_multiple_of(10)
+}
+
+/// The Luhn check digit to append to `payload` (used to make valid demo ICCIDs).
+pub fn luhn_check_digit(payload: &str) -> u8 {
+    for d in 0..10u8 {
+        let mut s = String::with_capacity(payload.len() + 1);
+        s.push_str(payload);
+        s.push(char::from(b'0' + d));
+        if luhn_valid(&s) {
+            return d;
+        }
+    }
+    unreachable!("one of ten digits always completes a Luhn sum")
+}
+
+/// Integrated Circuit Card Identifier (ITU-T E.118): 18 to 20 digits, starting with the
+/// telecom industry identifier 89, last digit a Luhn check digit. On input spaces, dashes
+/// and a trailing `F` filler nibble (as read from the card) are accepted; it is stored and
+/// shown as bare digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Iccid(String);
+
+impl Iccid {
+    pub fn parse(input: &str) -> Result<Self, IdError> {
+        let trimmed = input.trim();
+        let without_filler = trimmed
+            .strip_suffix('F')
+            .or_else(|| trimmed.strip_suffix('f'))
+            .unwrap_or(trimmed);
+        let digits = digits_of(without_filler, &[])?;
+        if !(18..=20).contains(&digits.len()) {
+            return Err(IdError::BadLength {
+                expected: "18 to 20",
+                found: digits.len(),
+            });
+        }
+        if !digits.starts_with("89") {
+            return Err(IdError::IccidPrefix);
+        }
+        if !luhn_valid(&digits) {
+            return Err(IdError::IccidCheckDigit);
+        }
+        Ok(Self(digits))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// International Mobile Subscriber Identity (ITU-T E.212): 15 digits, MCC + MNC + MSIN.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Imsi(String);
+
+impl Imsi {
+    pub fn parse(input: &str) -> Result<Self, IdError> {
+        let digits = digits_of(input, &[])?;
+        if digits.len() != 15 {
+            return Err(IdError::BadLength {
+                expected: "15",
+                found: digits.len(),
+            });
+        }
+        Ok(Self(digits))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// Mobile Country Code, the first three digits.
+    pub fn mcc(&self) -> &str {
+        &self.0[..3]
+    }
+    /// The Russian operator this IMSI belongs to: MCC 250 and a two-digit MNC.
+    pub fn operator(&self) -> Option<Operator> {
+        if self.mcc() != "250" {
+            return None;
+        }
+        Operator::from_mnc(&self.0[3..5])
+    }
+}
+
+/// A subscriber number in E.164 form (country code and national number, at most 15
+/// digits). Russian numbers may be typed the way people write them at home:
+/// `8 916 123-45-67`, `+7 (916) 123 45 67`, `7 916 …`, or just the ten digits `9161234567`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Msisdn(String);
+
+impl Msisdn {
+    pub fn parse(input: &str) -> Result<Self, IdError> {
+        let trimmed = input.trim();
+        let international = trimmed.starts_with('+') || trimmed.starts_with("00");
+        let rest = trimmed.strip_prefix('+').unwrap_or(trimmed);
+        let digits = digits_of(rest, &['(', ')'])?;
+        if international {
+            let digits = if trimmed.starts_with("00") {
+                digits[2..].to_string()
+            } else {
+                digits
+            };
+            // E.164 §6: at most 15 digits; no country code starts with 0.
+            if !(8..=15).contains(&digits.len()) {
+                return Err(IdError::BadLength {
+                    expected: "8 to 15",
+                    found: digits.len(),
+                });
+            }
+            if digits.starts_with('0') {
+                return Err(IdError::MsisdnAmbiguous);
+            }
+            return Ok(Self(digits));
+        }
+        match digits.len() {
+            // Russian trunk prefix 8 or country code 7, then a 10-digit national number.
+            11 if digits.starts_with('8') || digits.starts_with('7') => {
+                Ok(Self(format!("7{}", &digits[1..])))
+            }
+            // A bare Russian mobile number (DEF codes 9xx).
+            10 if digits.starts_with('9') => Ok(Self(format!("7{digits}"))),
+            10 | 11 => Err(IdError::MsisdnAmbiguous),
+            n => Err(IdError::BadLength {
+                expected: "10 or 11 (or +country code)",
+                found: n,
+            }),
+        }
+    }
+    /// Digits only, country code first (`79161234567`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// E.164 with a plus (`+79161234567`).
+    pub fn e164(&self) -> String {
+        format!("+{}", self.0)
+    }
+    /// How a person writes it: `+7 916 123-45-67` for Russian numbers, else `+E.164`.
+    pub fn display(&self) -> String {
+        let d = &self.0;
+        if d.len() == 11 && d.starts_with('7') {
+            format!("+7 {} {}-{}-{}", &d[1..4], &d[4..7], &d[7..9], &d[9..11])
+        } else {
+            self.e164()
+        }
+    }
+}
+
+/// eUICC Identifier (GSMA SGP.29): 32 digits starting with 89, whose last two digits are
+/// check digits chosen so the whole number is 1 modulo 97 (as in ISO 7064 MOD 97-10).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Eid(String);
+
+impl Eid {
+    pub fn parse(input: &str) -> Result<Self, IdError> {
+        let digits = digits_of(input, &[])?;
+        if digits.len() != 32 {
+            return Err(IdError::BadLength {
+                expected: "32",
+                found: digits.len(),
+            });
+        }
+        if !digits.starts_with("89") || mod97(&digits) != 1 {
+            return Err(IdError::EidCheck);
+        }
+        Ok(Self(digits))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// Completes 30 digits into an EID by SGP.29 §4.3: check digits = 98 - (n·100 mod 97).
+    pub fn with_check_digits(first30: &str) -> Result<Self, IdError> {
+        let digits = digits_of(first30, &[])?;
+        if digits.len() != 30 {
+            return Err(IdError::BadLength {
+                expected: "30",
+                found: digits.len(),
+            });
+        }
+        let check = 98 - mod97(&format!("{digits}00"));
+        Self::parse(&format!("{digits}{check:02}"))
+    }
+}
+
+fn mod97(digits: &str) -> u32 {
+    digits
+        .bytes()
+        .fold(0u32, |acc, b| (acc * 10 + u32::from(b - b'0')) % 97)
+}
+
+/// How a person names a line: by its phone number or by its card's ICCID.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LineRef {
+    Msisdn(Msisdn),
+    Iccid(Iccid),
+}
+
+impl LineRef {
+    /// Reads either form. 18 or more digits starting with 89 (or a trailing F) is an
+    /// ICCID; otherwise a phone number. The error says what was wrong with the likelier one.
+    pub fn parse(input: &str) -> Result<Self, IdError> {
+        let trimmed = input.trim();
+        let digit_count = trimmed.chars().filter(char::is_ascii_digit).count();
+        let looks_iccid = trimmed.ends_with(['F', 'f'])
+            || (!trimmed.starts_with('+')
+                && digit_count >= 18
+                && trimmed.trim_start().starts_with("89"));
+        if looks_iccid {
+            return Iccid::parse(trimmed).map(Self::Iccid);
+        }
+        if digit_count == 0 {
+            return Err(IdError::NotALine);
+        }
+        Msisdn::parse(trimmed).map(Self::Msisdn)
+    }
+}
+
+macro_rules! string_id {
+    ($($t:ident),*) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl TryFrom<String> for $t {
+            type Error = IdError;
+            fn try_from(s: String) -> Result<Self, IdError> {
+                Self::parse(&s)
+            }
+        }
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.0
+            }
+        }
+    )*};
+}
+string_id!(Iccid, Imsi, Msisdn, Eid);
+
+impl fmt::Display for LineRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Msisdn(m) => write!(f, "{}", m.e164()),
+            Self::Iccid(i) => write!(f, "{i}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn iccid_from(payload: &str) -> String {
+        format!("{payload}{}", luhn_check_digit(payload))
+    }
+
+    #[test]
+    fn russian_number_forms_agree() {
+        for input in [
+            "8 916 123-45-67",
+            "+7 (916) 123 45 67",
+            "9161234567",
+            "79161234567",
+            "+79161234567",
+            "0079161234567",
+            " 8(916)1234567 ",
+        ] {
+            assert_eq!(
+                Msisdn::parse(input).unwrap().as_str(),
+                "79161234567",
+                "{input}"
+            );
+        }
+        assert_eq!(
+            Msisdn::parse("9161234567").unwrap().display(),
+            "+7 916 123-45-67"
+        );
+        assert_eq!(
+            Msisdn::parse("+8613800138000").unwrap().as_str(),
+            "8613800138000"
+        );
+    }
+
+    #[test]
+    fn bad_numbers_say_why() {
+        assert_eq!(
+            Msisdn::parse("916123"),
+            Err(IdError::BadLength {
+                expected: "10 or 11 (or +country code)",
+                found: 6
+            })
+        );
+        assert_eq!(Msisdn::parse("4951234567"), Err(IdError::MsisdnAmbiguous));
+        assert_eq!(Msisdn::parse("8916abc4567"), Err(IdError::BadCharacter));
+        assert!(Msisdn::parse("+7916123456789012").is_err());
+    }
+
+    #[test]
+    fn iccid_forms() {
+        let nineteen = iccid_from("897010210123456789");
+        assert_eq!(nineteen.len(), 19);
+        let spaced = format!(
+            "{} {} {}",
+            &nineteen[..4],
+            &nineteen[4..10],
+            &nineteen[10..]
+        );
+        assert_eq!(Iccid::parse(&spaced).unwrap().as_str(), nineteen);
+        assert_eq!(
+            Iccid::parse(&format!("{nineteen}F")).unwrap().as_str(),
+            nineteen
+        );
+        let eighteen = iccid_from("89701021012345678");
+        assert_eq!(Iccid::parse(&eighteen).unwrap().as_str().len(), 18);
+        let twenty = iccid_from("8970102101234567890");
+        assert!(Iccid::parse(&twenty).is_ok());
+    }
+
+    #[test]
+    fn iccid_errors() {
+        let good = iccid_from("897010210123456789");
+        let last = good.as_bytes()[good.len() - 1] - b'0';
+        let bad = format!("{}{}", &good[..good.len() - 1], (last + 1) % 10);
+        assert_eq!(Iccid::parse(&bad), Err(IdError::IccidCheckDigit));
+        assert_eq!(
+            Iccid::parse(&iccid_from("123456789012345678")),
+            Err(IdError::IccidPrefix)
+        );
+        assert!(matches!(
+            Iccid::parse("8970"),
+            Err(IdError::BadLength { .. })
+        ));
+    }
+
+    #[test]
+    fn imsi_gives_operator() {
+        assert_eq!(
+            Imsi::parse("250011234567890").unwrap().operator(),
+            Some(Operator::Mts)
+        );
+        assert_eq!(
+            Imsi::parse("250021234567890").unwrap().operator(),
+            Some(Operator::Megafon)
+        );
+        assert_eq!(
+            Imsi::parse("250991234567890").unwrap().operator(),
+            Some(Operator::Beeline)
+        );
+        assert_eq!(
+            Imsi::parse("250201234567890").unwrap().operator(),
+            Some(Operator::T2)
+        );
+        assert_eq!(Imsi::parse("460001234567890").unwrap().operator(), None);
+        assert!(Imsi::parse("25001123").is_err());
+    }
+
+    #[test]
+    fn eid_check() {
+        // EID from GSMA SGP.29 Annex A example.
+        let e = Eid::parse("89049032123451234512345678901235").unwrap();
+        assert_eq!(e.as_str().len(), 32);
+        assert_eq!(
+            Eid::parse("89049032123451234512345678901234"),
+            Err(IdError::EidCheck)
+        );
+        let made = Eid::with_check_digits("890490321234512345123456789012").unwrap();
+        assert_eq!(made.as_str(), "89049032123451234512345678901235");
+    }
+
+    #[test]
+    fn line_ref_tells_forms_apart() {
+        let iccid = iccid_from("897010210123456789");
+        assert!(matches!(LineRef::parse(&iccid), Ok(LineRef::Iccid(_))));
+        assert!(matches!(
+            LineRef::parse(&format!("{iccid}F")),
+            Ok(LineRef::Iccid(_))
+        ));
+        assert!(matches!(
+            LineRef::parse("8 916 123-45-67"),
+            Ok(LineRef::Msisdn(_))
+        ));
+        assert_eq!(LineRef::parse("hello"), Err(IdError::NotALine));
+        assert_eq!(LineRef::parse("8916abc4567"), Err(IdError::BadCharacter));
+        assert_eq!(LineRef::parse(""), Err(IdError::NotALine));
+    }
+
+    proptest! {
+        #[test]
+        fn iccid_roundtrip(payload in "89[0-9]{15,17}") {
+            let s = iccid_from(&payload);
+            let parsed = Iccid::parse(&s).unwrap();
+            prop_assert_eq!(Iccid::parse(&parsed.to_string()).unwrap(), parsed.clone());
+            prop_assert_eq!(parsed.as_str(), s.as_str());
+        }
+
+        #[test]
+        fn iccid_single_digit_error_is_caught(payload in "89[0-9]{15,17}", pos in 2usize..18, delta in 1u8..10) {
+            let s = iccid_from(&payload);
+            let mut bytes = s.into_bytes();
+            let p = pos.min(bytes.len() - 1);
+            bytes[p] = b'0' + (bytes[p] - b'0' + delta) % 10;
+            let changed = String::from_utf8(bytes).unwrap();
+            prop_assert!(Iccid::parse(&changed).is_err());
+        }
+
+        #[test]
+        fn msisdn_roundtrip(national in "9[0-9]{9}") {
+            let m = Msisdn::parse(&national).unwrap();
+            prop_assert_eq!(Msisdn::parse(&m.e164()).unwrap(), m.clone());
+            prop_assert_eq!(Msisdn::parse(&m.display()).unwrap(), m.clone());
+            prop_assert_eq!(Msisdn::parse(&format!("8{national}")).unwrap(), m);
+        }
+
+        #[test]
+        fn eid_roundtrip(body in "89[0-9]{28}") {
+            let e = Eid::with_check_digits(&body).unwrap();
+            prop_assert_eq!(Eid::parse(e.as_str()).unwrap(), e);
+        }
+
+        #[test]
+        fn imsi_roundtrip(d in "[0-9]{15}") {
+            let i = Imsi::parse(&d).unwrap();
+            prop_assert_eq!(Imsi::parse(&i.to_string()).unwrap(), i);
+        }
+
+        #[test]
+        fn junk_never_panics(s in "\\PC{0,40}") {
+            let _ = Iccid::parse(&s);
+            let _ = Msisdn::parse(&s);
+            let _ = Imsi::parse(&s);
+            let _ = Eid::parse(&s);
+            let _ = LineRef::parse(&s);
+        }
+    }
+}
