@@ -1,0 +1,165 @@
+//! Connecting to the database (a SQLite file by default, PostgreSQL for scale-out),
+//! applying migrations, and the small conversions every query shares.
+//!
+//! Both databases are reached through sqlx's `Any` driver with one SQL text and `$n`
+//! placeholders. Only integers and text cross the boundary: instants are Unix seconds,
+//! money is minor units, flags are 0/1.
+//!
+//! SQLite keeps one writer: write transactions go through a pool of one connection, reads
+//! through several (WAL lets them run beside the writer). Every connection runs with
+//! `synchronous=FULL`, so an acknowledged transaction survives power loss.
+
+use crate::error::Result;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Pool sizes; the defaults suit one process on a small machine.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// The database handle every service call goes through. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) read: AnyPool,
+    pub(crate) write: AnyPool,
+    backend: Backend,
+    /// Exchange rates for top-ups paid in another currency than the line's.
+    pub(crate) fx: std::sync::Arc<[simrenew_core::FxRate]>,
+}
+
+impl Store {
+    /// Connects to `url`: `sqlite://path.db` (created when missing) or `postgres://…`.
+    pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Self> {
+        install_default_drivers();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.acquire_timeout)
+                .connect(url)
+                .await?;
+            return Ok(Self { read: pool.clone(), write: pool, backend: Backend::Postgres, fx: std::sync::Arc::from(Vec::new()) });
+        }
+        let url = sqlite_url(url);
+        let pragmas = sqlite_pragmas;
+        let write = AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(opts.acquire_timeout.max(Duration::from_secs(30)))
+            .after_connect(pragmas)
+            .connect(&url)
+            .await?;
+        let read = AnyPoolOptions::new()
+            .max_connections(opts.max_connections.clamp(1, 64))
+            .acquire_timeout(opts.acquire_timeout)
+            .after_connect(pragmas)
+            .connect(&url)
+            .await?;
+        Ok(Self { read, write, backend: Backend::Sqlite, fx: std::sync::Arc::from(Vec::new()) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the migrations of this backend that are not applied yet.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.write).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.write).await?,
+        }
+        Ok(())
+    }
+
+    /// Readiness: the database answers a query.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// Connections open and idle in the (read) pool, for /metrics.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        (self.read.size(), self.read.num_idle())
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+/// Every SQLite connection: WAL (readers beside the writer), `synchronous=FULL` (each
+/// commit is fsync'd: money is never acknowledged and then lost), a busy wait, and
+/// foreign keys enforced.
+fn sqlite_pragmas(
+    conn: &mut sqlx::AnyConnection,
+    _: sqlx::pool::PoolConnectionMetadata,
+) -> futures_core::future::BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+            .await?;
+        Ok(())
+    })
+}
+
+/// Accepts `sqlite:path`, `sqlite://path` or a bare path, and asks for create-if-missing.
+fn sqlite_url(url: &str) -> String {
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    if path.contains('?') { format!("sqlite://{path}") } else { format!("sqlite://{path}?mode=rwc") }
+}
+
+/// The current instant, whole seconds (what the store keeps).
+pub fn now() -> OffsetDateTime {
+    from_unix(OffsetDateTime::now_utc().unix_timestamp())
+}
+
+pub fn from_unix(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A new time-ordered id (UUID v7) as text.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// A secret token with 244 random bits, hex.
+pub fn new_secret() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+pub(crate) fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sqlite_urls() {
+        assert_eq!(super::sqlite_url("simrenew.db"), "sqlite://simrenew.db?mode=rwc");
+        assert_eq!(super::sqlite_url("sqlite://x.db"), "sqlite://x.db?mode=rwc");
+        assert_eq!(super::sqlite_url("sqlite:x.db?mode=ro"), "sqlite://x.db?mode=ro");
+    }
+}

@@ -1,0 +1,352 @@
+//! Lines (one SIM card or eSIM each): finding one by the number or ICCID a person typed,
+//! what its owner sees (balance, periods, buckets, each with its as-of time), attaching a
+//! line to an account, and manual, audited balance adjustments.
+
+use crate::db::{Store, from_unix, new_id, now};
+use crate::error::{Result, StoreError};
+use crate::ledger::{TransferMeta, apply_transfer};
+use simrenew_core::ledger::accounts;
+use simrenew_core::{Currency, Iccid, Imsi, LineRef, Money, Msisdn, Operator, Transfer, bucket};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub id: String,
+    pub operator: Operator,
+    /// physical or esim
+    pub kind: String,
+    pub iccid: Iccid,
+    pub imsi: Option<Imsi>,
+    pub msisdn: Msisdn,
+    /// active or suspended
+    pub status: String,
+    pub owner_id: Option<String>,
+    pub account_id: String,
+    pub currency: Currency,
+    pub auto_renew: bool,
+    /// When the newest usage report arrived; data left is true as of then.
+    pub usage_as_of: Option<OffsetDateTime>,
+}
+
+impl Line {
+    pub fn is_suspended(&self) -> bool {
+        self.status == "suspended"
+    }
+}
+
+pub(crate) const LINE_COLUMNS: &str =
+    "id, operator, kind, iccid, imsi, msisdn, status, owner_id, account_id, currency, auto_renew, usage_as_of";
+
+pub(crate) fn line_from_row(row: &AnyRow) -> Result<Line> {
+    let id: String = row.try_get("id")?;
+    let corrupt = |what: &str| StoreError::Corrupt(format!("line {id}: {what}"));
+    Ok(Line {
+        operator: row.try_get::<String, _>("operator")?.parse().map_err(|_| corrupt("operator"))?,
+        kind: row.try_get("kind")?,
+        iccid: Iccid::parse(&row.try_get::<String, _>("iccid")?).map_err(|_| corrupt("iccid"))?,
+        imsi: row.try_get::<Option<String>, _>("imsi")?.map(|s| Imsi::parse(&s)).transpose().map_err(|_| corrupt("imsi"))?,
+        msisdn: Msisdn::parse(&format!("+{}", row.try_get::<String, _>("msisdn")?)).map_err(|_| corrupt("msisdn"))?,
+        status: row.try_get("status")?,
+        owner_id: row.try_get("owner_id")?,
+        account_id: row.try_get("account_id")?,
+        currency: row.try_get::<String, _>("currency")?.parse().map_err(|_| corrupt("currency"))?,
+        auto_renew: row.try_get::<i64, _>("auto_renew")? != 0,
+        usage_as_of: row.try_get::<Option<i64>, _>("usage_as_of")?.map(from_unix),
+        id,
+    })
+}
+
+/// A new line as issued by the operator (counter, import, demo).
+#[derive(Debug, Clone)]
+pub struct NewLine {
+    pub operator: Operator,
+    pub kind: String,
+    pub iccid: Iccid,
+    pub imsi: Option<Imsi>,
+    pub msisdn: Msisdn,
+    pub puk: Option<String>,
+    pub currency: Currency,
+}
+
+/// A base period on a line, with its plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodRow {
+    pub plan_id: String,
+    pub order_id: Option<String>,
+    pub start: OffsetDateTime,
+    pub end: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketRow {
+    pub id: String,
+    pub plan_id: Option<String>,
+    /// base or addon
+    pub kind: String,
+    pub initial_bytes: u64,
+    pub remaining_bytes: u64,
+    pub unlimited: bool,
+    pub priority: i32,
+    pub valid_from: OffsetDateTime,
+    pub valid_until: OffsetDateTime,
+}
+
+impl BucketRow {
+    pub fn as_bucket(&self) -> bucket::Bucket {
+        bucket::Bucket {
+            id: self.id.clone(),
+            remaining: self.remaining_bytes,
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+            priority: self.priority,
+        }
+    }
+}
+
+/// What the owner of a line sees.
+#[derive(Debug, Clone)]
+pub struct LineDetail {
+    pub line: Line,
+    pub balance: Money,
+    /// When the figures were read (the balance is exact as of then).
+    pub as_of: OffsetDateTime,
+    /// Periods not yet ended: the current one first, then queued ones.
+    pub periods: Vec<PeriodRow>,
+    /// Buckets not yet expired.
+    pub buckets: Vec<BucketRow>,
+    pub data_left_bytes: u64,
+}
+
+pub(crate) async fn periods_of(conn: &mut sqlx::AnyConnection, line_id: &str, after: OffsetDateTime) -> Result<Vec<PeriodRow>> {
+    let rows = sqlx::query("SELECT plan_id, order_id, start_at, end_at FROM periods WHERE line_id = $1 AND end_at > $2 ORDER BY start_at, end_at")
+        .bind(line_id)
+        .bind(after.unix_timestamp())
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PeriodRow {
+                plan_id: r.try_get("plan_id")?,
+                order_id: r.try_get("order_id")?,
+                start: from_unix(r.try_get("start_at")?),
+                end: from_unix(r.try_get("end_at")?),
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn buckets_of(conn: &mut sqlx::AnyConnection, line_id: &str, after: OffsetDateTime) -> Result<Vec<BucketRow>> {
+    let rows = sqlx::query(
+        "SELECT id, plan_id, kind, initial_bytes, remaining_bytes, unlimited, priority, valid_from, valid_until
+         FROM buckets WHERE line_id = $1 AND valid_until > $2 ORDER BY valid_until, id",
+    )
+    .bind(line_id)
+    .bind(after.unix_timestamp())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(BucketRow {
+                id: r.try_get("id")?,
+                plan_id: r.try_get("plan_id")?,
+                kind: r.try_get("kind")?,
+                initial_bytes: u64::try_from(r.try_get::<i64, _>("initial_bytes")?).unwrap_or(0),
+                remaining_bytes: u64::try_from(r.try_get::<i64, _>("remaining_bytes")?).unwrap_or(0),
+                unlimited: r.try_get::<i64, _>("unlimited")? != 0,
+                priority: i32::try_from(r.try_get::<i64, _>("priority")?).unwrap_or(0),
+                valid_from: from_unix(r.try_get("valid_from")?),
+                valid_until: from_unix(r.try_get("valid_until")?),
+            })
+        })
+        .collect()
+}
+
+/// Locks the line for the rest of `tx` (PostgreSQL: row lock; SQLite: the one writer),
+/// so two renewals of one line never read the same periods, and returns it.
+pub(crate) async fn lock_line(tx: &mut Transaction<'static, Any>, line_id: &str, at: OffsetDateTime) -> Result<Line> {
+    sqlx::query("UPDATE lines SET updated_at = $1 WHERE id = $2")
+        .bind(at.unix_timestamp())
+        .bind(line_id)
+        .execute(&mut **tx)
+        .await?;
+    let sql = format!("SELECT {LINE_COLUMNS} FROM lines WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(line_id).fetch_optional(&mut **tx).await?;
+    row.as_ref().map(line_from_row).transpose()?.ok_or_else(|| StoreError::LineNotFound(line_id.to_string()))
+}
+
+impl Store {
+    /// Registers a new line with an empty balance account in its currency.
+    pub async fn create_line(&self, new: &NewLine) -> Result<Line> {
+        let id = new_id();
+        let account = accounts::line(&id);
+        let at = now().unix_timestamp();
+        let mut tx = self.write.begin().await?;
+        sqlx::query("INSERT INTO accounts (id, currency, kind, balance_minor) VALUES ($1, $2, 'line', 0)")
+            .bind(&account)
+            .bind(new.currency.code())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO lines (id, operator, kind, iccid, imsi, msisdn, puk, status, owner_id, account_id, currency, auto_renew, usage_as_of, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', NULL, $8, $9, 0, NULL, $10, $10)",
+        )
+        .bind(&id)
+        .bind(new.operator.code())
+        .bind(&new.kind)
+        .bind(new.iccid.as_str())
+        .bind(new.imsi.as_ref().map(|i| i.as_str().to_string()))
+        .bind(new.msisdn.as_str())
+        .bind(new.puk.clone())
+        .bind(&account)
+        .bind(new.currency.code())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.line(&id).await
+    }
+
+    pub async fn line(&self, id: &str) -> Result<Line> {
+        let sql = format!("SELECT {LINE_COLUMNS} FROM lines WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(&self.read).await?;
+        row.as_ref().map(line_from_row).transpose()?.ok_or_else(|| StoreError::LineNotFound(id.to_string()))
+    }
+
+    /// Finds a line by the phone number or ICCID a person gave.
+    pub async fn find_line(&self, r: &LineRef) -> Result<Line> {
+        let (sql, key) = match r {
+            LineRef::Msisdn(m) => (format!("SELECT {LINE_COLUMNS} FROM lines WHERE msisdn = $1"), m.as_str()),
+            LineRef::Iccid(i) => (format!("SELECT {LINE_COLUMNS} FROM lines WHERE iccid = $1"), i.as_str()),
+        };
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(key).fetch_optional(&self.read).await?;
+        row.as_ref().map(line_from_row).transpose()?.ok_or_else(|| StoreError::LineNotFound(r.to_string()))
+    }
+
+    /// Everything the owner sees of a line, read in one snapshot.
+    pub async fn line_detail(&self, line: &Line) -> Result<LineDetail> {
+        let at = now();
+        let mut conn = self.read.acquire().await?;
+        let balance: i64 = sqlx::query("SELECT balance_minor FROM accounts WHERE id = $1")
+            .bind(&line.account_id)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("balance_minor")?;
+        let periods = periods_of(&mut conn, &line.id, at).await?;
+        let buckets = buckets_of(&mut conn, &line.id, at).await?;
+        let data_left_bytes = buckets.iter().filter(|b| b.valid_from <= at).map(|b| b.remaining_bytes).sum();
+        Ok(LineDetail { line: line.clone(), balance: Money::new(balance, line.currency), as_of: at, periods, buckets, data_left_bytes })
+    }
+
+    /// The lines attached to a user's account.
+    pub async fn lines_of_user(&self, user_id: &str) -> Result<Vec<Line>> {
+        let sql = format!("SELECT {LINE_COLUMNS} FROM lines WHERE owner_id = $1 ORDER BY created_at, id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(user_id).fetch_all(&self.read).await?;
+        rows.iter().map(line_from_row).collect()
+    }
+
+    /// Attaches a line to `user_id`, proven by the PUK printed on the card's holder.
+    pub async fn attach_line(&self, user_id: &str, r: &LineRef, puk: &str) -> Result<Line> {
+        let line = self.find_line(r).await?;
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query("SELECT puk, owner_id FROM lines WHERE id = $1").bind(&line.id).fetch_one(&mut *tx).await?;
+        let stored: Option<String> = row.try_get("puk")?;
+        let owner: Option<String> = row.try_get("owner_id")?;
+        if owner.as_deref() == Some(user_id) {
+            return Ok(line);
+        }
+        if owner.is_some() {
+            return Err(StoreError::LineAlreadyAttached);
+        }
+        let given: String = puk.chars().filter(char::is_ascii_digit).collect();
+        let matches = stored.as_deref().is_some_and(|s| {
+            use subtle_eq::ct_eq;
+            ct_eq(s.as_bytes(), given.as_bytes())
+        });
+        if !matches {
+            return Err(StoreError::WrongPuk);
+        }
+        let done = sqlx::query("UPDATE lines SET owner_id = $1, updated_at = $2 WHERE id = $3 AND owner_id IS NULL")
+            .bind(user_id)
+            .bind(now().unix_timestamp())
+            .bind(&line.id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::LineAlreadyAttached);
+        }
+        audit(&mut tx, &format!("user:{user_id}"), "line.attach", Some(&line.id), None).await?;
+        tx.commit().await?;
+        self.line(&line.id).await
+    }
+
+    /// Sets a line active or suspended (operator action, audited).
+    pub async fn set_line_status(&self, line_id: &str, status: &str, actor: &str) -> Result<()> {
+        if status != "active" && status != "suspended" {
+            return Err(StoreError::invalid("status", "use active or suspended"));
+        }
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query("UPDATE lines SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status)
+            .bind(now().unix_timestamp())
+            .bind(line_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::LineNotFound(line_id.to_string()));
+        }
+        audit(&mut tx, actor, "line.status", Some(line_id), Some(status)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A manual credit (or, negative, debit) of a line's balance by staff: posted against
+    /// the adjustments account and written to the audit log in the same transaction.
+    pub async fn adjust_balance(&self, line_id: &str, amount: Money, reason: &str, actor: &str) -> Result<Money> {
+        if reason.trim().is_empty() {
+            return Err(StoreError::invalid("reason", "say why the balance is adjusted"));
+        }
+        if amount.minor == 0 {
+            return Err(StoreError::invalid("amount", "must not be zero"));
+        }
+        let at = now();
+        let mut tx = self.write.begin().await?;
+        let line = lock_line(&mut tx, line_id, at).await?;
+        if amount.currency != line.currency {
+            return Err(StoreError::BalanceCurrency { line: line.currency, asked: amount.currency });
+        }
+        let transfer = Transfer::pay(accounts::adjustments(amount.currency), line.account_id.clone(), amount)?;
+        let meta = TransferMeta { kind: "adjustment", order_id: None, memo: Some(reason), actor: Some(actor), at };
+        if let Err(o) = apply_transfer(&mut tx, &transfer, &meta).await? {
+            let missing = Money::new(-amount.minor - o.available.minor, amount.currency);
+            return Err(StoreError::InsufficientBalance { needed: Money::new(-amount.minor, amount.currency), available: o.available, missing });
+        }
+        audit(&mut tx, actor, "balance.adjust", Some(line_id), Some(&format!("{amount}: {reason}"))).await?;
+        tx.commit().await?;
+        self.account_balance(&line.account_id).await
+    }
+}
+
+/// Appends to the audit log inside the caller's transaction.
+pub(crate) async fn audit(tx: &mut Transaction<'static, Any>, actor: &str, action: &str, subject: Option<&str>, detail: Option<&str>) -> Result<()> {
+    sqlx::query("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)")
+        .bind(now().unix_timestamp())
+        .bind(actor)
+        .bind(action)
+        .bind(subject)
+        .bind(detail)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+mod subtle_eq {
+    /// Compares secrets in time independent of where they differ.
+    pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+        if a.len() != b.len() {
+            return false;
+        }
+        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}

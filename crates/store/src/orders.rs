@@ -1,0 +1,530 @@
+//! Orders: quoting, creating, paying and fulfilling renewals, add-ons and top-ups.
+//!
+//! One order is one transaction from payment to fulfilment: the line is locked, the
+//! order moves pending_payment -> fulfilled by a conditional update (so it can happen
+//! once only, whatever the retries), the money moves as balanced postings, the periods and
+//! buckets are written with a unique (order, item) key, and an outbox event is queued for
+//! the side effects. Nothing is reviewed by hand.
+
+use crate::catalog::plan_in;
+use crate::db::{Store, from_unix, new_id, now};
+use crate::error::{Result, StoreError};
+use crate::idempotency::{Idem, remember};
+use crate::ledger::{TransferMeta, apply_transfer};
+use crate::lines::{Line, lock_line, periods_of};
+use simrenew_core::ledger::accounts;
+use simrenew_core::renewal::{check_plan_for_line, plan_addon, plan_renewal};
+use simrenew_core::{Currency, FxRate, LineRef, Money, OrderStatus, Period, Plan, StartMode, Transfer};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use time::OffsetDateTime;
+
+/// The most items one order may hold, and the largest single top-up (minor units).
+pub const MAX_ITEMS: usize = 10;
+pub const MAX_TOPUP_MINOR: i64 = 100_000_000;
+
+/// One thing a buyer asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemRequest {
+    Renew { plan_id: String, start: StartMode },
+    AddOn { plan_id: String },
+    /// Adds money to the line's balance; `amount` is what the buyer pays, in the order's
+    /// currency, converted to the line's currency at the configured rate.
+    TopUp { amount: Money },
+}
+
+/// How an order is to be paid at creation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payment {
+    /// From the line's own balance, by its signed-in owner; fulfilled at once.
+    Balance,
+    /// Later, with money from outside (a payment provider or cash); waits in pending_payment.
+    External,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrderRequest {
+    pub line: LineRef,
+    pub items: Vec<ItemRequest>,
+    /// The buyer's currency; the line's when absent.
+    pub currency: Option<Currency>,
+    /// web, app, partner or counter
+    pub channel: String,
+    /// The signed-in user, if any.
+    pub buyer: Option<String>,
+    pub payment: Payment,
+}
+
+/// What an item would bring if paid now (quote) or brought (fulfilled order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedItem {
+    /// renew, addon or topup
+    pub kind: String,
+    pub plan: Option<Plan>,
+    pub start_mode: Option<StartMode>,
+    pub price: Money,
+    pub valid_from: Option<OffsetDateTime>,
+    pub valid_until: Option<OffsetDateTime>,
+    pub data_bytes: Option<u64>,
+    pub credit: Option<Money>,
+    pub fx_rate: Option<FxRate>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Quote {
+    pub line: Line,
+    pub currency: Currency,
+    pub items: Vec<PricedItem>,
+    pub total: Money,
+    /// The instant the dates were computed for; a later payment recomputes them.
+    pub as_of: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderItem {
+    pub position: i64,
+    pub kind: String,
+    pub plan_id: Option<String>,
+    pub start_mode: Option<StartMode>,
+    pub price: Money,
+    pub credit: Option<Money>,
+    pub fx_rate: Option<String>,
+    pub valid_from: Option<OffsetDateTime>,
+    pub valid_until: Option<OffsetDateTime>,
+    pub data_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub id: String,
+    pub line_id: String,
+    pub msisdn: String,
+    pub channel: String,
+    pub status: OrderStatus,
+    pub buyer_id: Option<String>,
+    pub total: Money,
+    pub payment_method: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub paid_at: Option<OffsetDateTime>,
+    pub fulfilled_at: Option<OffsetDateTime>,
+    pub items: Vec<OrderItem>,
+}
+
+impl Store {
+    /// Replaces the exchange rates used for top-ups paid in another currency.
+    pub fn with_fx_rates(mut self, rates: Vec<FxRate>) -> Self {
+        self.fx = std::sync::Arc::from(rates);
+        self
+    }
+
+    fn fx_rate(&self, from: Currency, to: Currency) -> Result<FxRate> {
+        if from == to {
+            return Ok(FxRate::identity(from));
+        }
+        self.fx.iter().find(|r| r.from == from && r.to == to).copied().ok_or(StoreError::NoFxRate { from, to })
+    }
+
+    /// The price and dates of `req` if it were paid now. Changes nothing.
+    pub async fn quote(&self, req: &OrderRequest) -> Result<Quote> {
+        let line = self.find_line(&req.line).await?;
+        let at = now();
+        let mut conn = self.read.acquire().await?;
+        let periods = periods_of(&mut conn, &line.id, at).await?;
+        let (currency, items, total) = self.price(&mut conn, req, &line, &periods, at).await?;
+        Ok(Quote { line, currency, items, total, as_of: at })
+    }
+
+    /// Checks and prices every item against the line's periods at `at`, the way
+    /// fulfilment will grant them; each renewal queues after the ones before it.
+    async fn price(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        req: &OrderRequest,
+        line: &Line,
+        periods: &[crate::lines::PeriodRow],
+        at: OffsetDateTime,
+    ) -> Result<(Currency, Vec<PricedItem>, Money)> {
+        if line.is_suspended() {
+            return Err(StoreError::LineSuspended);
+        }
+        if req.items.is_empty() || req.items.len() > MAX_ITEMS {
+            return Err(StoreError::invalid("items", format!("an order holds 1 to {MAX_ITEMS} items")));
+        }
+        let currency = match (req.payment, req.currency) {
+            (Payment::Balance, Some(c)) if c != line.currency => return Err(StoreError::BalanceCurrency { line: line.currency, asked: c }),
+            (_, c) => c.unwrap_or(line.currency),
+        };
+        let mut spans: Vec<Period> = periods.iter().map(|p| Period { start: p.start, end: p.end }).collect();
+        let mut out = Vec::with_capacity(req.items.len());
+        let mut total = Money::zero(currency);
+        for (i, item) in req.items.iter().enumerate() {
+            let field = |f: &str| format!("items[{i}].{f}");
+            let priced = match item {
+                ItemRequest::Renew { plan_id, start } => {
+                    let plan = plan_in(conn, plan_id).await?;
+                    check_plan_for_line(&plan, line.operator, &req.channel)?;
+                    let price = plan.price(currency).ok_or_else(|| StoreError::CurrencyNotOffered { plan: plan.id.clone(), currency })?;
+                    let grant = plan_renewal(at, &spans, &plan, *start)?;
+                    spans.push(grant.period);
+                    PricedItem {
+                        kind: "renew".into(),
+                        start_mode: Some(*start),
+                        price,
+                        valid_from: Some(grant.period.start),
+                        valid_until: Some(grant.period.end),
+                        data_bytes: Some(grant.bytes),
+                        credit: None,
+                        fx_rate: None,
+                        plan: Some(plan),
+                    }
+                }
+                ItemRequest::AddOn { plan_id } => {
+                    let plan = plan_in(conn, plan_id).await?;
+                    check_plan_for_line(&plan, line.operator, &req.channel)?;
+                    let price = plan.price(currency).ok_or_else(|| StoreError::CurrencyNotOffered { plan: plan.id.clone(), currency })?;
+                    let grant = plan_addon(at, &spans, &plan)?;
+                    PricedItem {
+                        kind: "addon".into(),
+                        start_mode: None,
+                        price,
+                        valid_from: Some(grant.valid_from),
+                        valid_until: Some(grant.valid_until),
+                        data_bytes: Some(grant.bytes),
+                        credit: None,
+                        fx_rate: None,
+                        plan: Some(plan),
+                    }
+                }
+                ItemRequest::TopUp { amount } => {
+                    if req.payment == Payment::Balance {
+                        return Err(StoreError::invalid(&field("type"), "a top-up cannot be paid from the balance it tops up"));
+                    }
+                    if amount.currency != currency {
+                        return Err(StoreError::invalid(&field("amount"), format!("the order is in {currency}, the top-up in {}", amount.currency)));
+                    }
+                    if amount.minor <= 0 || amount.minor > MAX_TOPUP_MINOR {
+                        return Err(StoreError::invalid(&field("amount"), format!("must be more than 0 and at most {}", Money::new(MAX_TOPUP_MINOR, currency))));
+                    }
+                    let rate = self.fx_rate(currency, line.currency)?;
+                    let credit = rate.convert(*amount)?;
+                    if credit.minor <= 0 {
+                        return Err(StoreError::invalid(&field("amount"), "too small to credit anything after conversion"));
+                    }
+                    PricedItem {
+                        kind: "topup".into(),
+                        plan: None,
+                        start_mode: None,
+                        price: *amount,
+                        valid_from: None,
+                        valid_until: None,
+                        data_bytes: None,
+                        credit: Some(credit),
+                        fx_rate: (rate.from != rate.to).then_some(rate),
+                    }
+                }
+            };
+            total = total.checked_add(priced.price)?;
+            out.push(priced);
+        }
+        Ok((currency, out, total))
+    }
+
+    /// Takes an order. Paid from the balance, it is fulfilled in the same transaction or
+    /// not created at all (402 with the amount missing); otherwise it waits for payment.
+    pub async fn create_order(&self, req: &OrderRequest, idem: Option<&Idem<'_, Order>>) -> Result<Order> {
+        let found = self.find_line(&req.line).await?;
+        if req.payment == Payment::Balance && (req.buyer.is_none() || found.owner_id != req.buyer) {
+            return Err(StoreError::NotOwner);
+        }
+        let at = now();
+        let mut tx = self.write.begin().await?;
+        let line = lock_line(&mut tx, &found.id, at).await?;
+        let periods = periods_of(&mut tx, &line.id, at).await?;
+        let (currency, items, total) = self.price(&mut tx, req, &line, &periods, at).await?;
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO orders (id, line_id, channel, status, buyer_id, currency, total_minor, payment_method, created_at)
+             VALUES ($1, $2, $3, 'pending_payment', $4, $5, $6, NULL, $7)",
+        )
+        .bind(&id)
+        .bind(&line.id)
+        .bind(&req.channel)
+        .bind(req.buyer.clone())
+        .bind(currency.code())
+        .bind(total.minor)
+        .bind(at.unix_timestamp())
+        .execute(&mut *tx)
+        .await?;
+        for (pos, it) in items.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO order_items (order_id, position, kind, plan_id, start_mode, price_minor, credit_minor, credit_currency, fx_rate)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&id)
+            .bind(pos as i64)
+            .bind(&it.kind)
+            .bind(it.plan.as_ref().map(|p| p.id.clone()))
+            .bind(it.start_mode.map(|s| s.code().to_string()))
+            .bind(it.price.minor)
+            .bind(it.credit.map(|c| c.minor))
+            .bind(it.credit.map(|c| c.currency.code().to_string()))
+            .bind(it.fx_rate.map(|r| r.decimal()))
+            .execute(&mut *tx)
+            .await?;
+        }
+        if req.payment == Payment::Balance {
+            self.fulfil(&mut tx, &id, &line, Source::Balance, at).await?;
+        }
+        let order = load_order(&mut tx, &id).await?;
+        remember(&mut tx, idem, &order).await?;
+        tx.commit().await?;
+        Ok(order)
+    }
+
+    /// Pays a pending order from the line's balance (its owner only) and fulfils it.
+    pub async fn pay_from_balance(&self, order_id: &str, buyer: &str, idem: Option<&Idem<'_, Order>>) -> Result<Order> {
+        let order = self.order(order_id).await?;
+        let line = self.line(&order.line_id).await?;
+        if line.owner_id.as_deref() != Some(buyer) {
+            return Err(StoreError::NotOwner);
+        }
+        if order.total.currency != line.currency {
+            return Err(StoreError::BalanceCurrency { line: line.currency, asked: order.total.currency });
+        }
+        if order.items.iter().any(|i| i.kind == "topup") {
+            return Err(StoreError::invalid("items", "a top-up cannot be paid from the balance it tops up"));
+        }
+        self.settle(order_id, Source::Balance, idem).await
+    }
+
+    /// Settles a pending order with money that came from outside (a verified payment or
+    /// cash); `method` names it (yookassa, alipay, cash…). Used by the payment adapters.
+    pub async fn settle_external(&self, order_id: &str, method: &str, idem: Option<&Idem<'_, Order>>) -> Result<Order> {
+        self.settle(order_id, Source::External(method), idem).await
+    }
+
+    async fn settle(&self, order_id: &str, source: Source<'_>, idem: Option<&Idem<'_, Order>>) -> Result<Order> {
+        let at = now();
+        let order = self.order(order_id).await?;
+        let mut tx = self.write.begin().await?;
+        let line = lock_line(&mut tx, &order.line_id, at).await?;
+        if line.is_suspended() {
+            return Err(StoreError::LineSuspended);
+        }
+        self.fulfil(&mut tx, order_id, &line, source, at).await?;
+        let order = load_order(&mut tx, order_id).await?;
+        remember(&mut tx, idem, &order).await?;
+        tx.commit().await?;
+        Ok(order)
+    }
+
+    /// Moves a pending order to fulfilled inside `tx`: status first (so it happens once),
+    /// then the money, then the periods and buckets, then the outbox event.
+    async fn fulfil(&self, tx: &mut Transaction<'static, Any>, order_id: &str, line: &Line, source: Source<'_>, at: OffsetDateTime) -> Result<()> {
+        let ts = at.unix_timestamp();
+        let done = sqlx::query(
+            "UPDATE orders SET status = 'fulfilled', paid_at = $1, fulfilled_at = $1, payment_method = $2
+             WHERE id = $3 AND status = 'pending_payment'",
+        )
+        .bind(ts)
+        .bind(source.method())
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            let status: String = sqlx::query("SELECT status FROM orders WHERE id = $1")
+                .bind(order_id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or_else(|| StoreError::OrderNotFound(order_id.to_string()))?
+                .try_get("status")?;
+            return Err(StoreError::OrderNotPending(status.parse().map_err(StoreError::Corrupt)?));
+        }
+        let order = load_order(tx, order_id).await?;
+        let from = match source {
+            Source::Balance => line.account_id.clone(),
+            Source::External(_) => accounts::world(order.total.currency),
+        };
+        let meta = TransferMeta { kind: "order", order_id: Some(order_id), memo: None, actor: None, at };
+        // Plans and add-ons: one sale posting for their sum.
+        let sales = order.items.iter().filter(|i| i.kind != "topup").try_fold(Money::zero(order.total.currency), |acc, i| acc.checked_add(i.price))?;
+        if sales.minor > 0 {
+            let transfer = Transfer::pay(from.clone(), accounts::revenue(sales.currency), sales)?;
+            if let Err(o) = apply_transfer(tx, &transfer, &meta).await? {
+                let missing = Money::new(sales.minor - o.available.minor, sales.currency);
+                return Err(StoreError::InsufficientBalance { needed: sales, available: o.available, missing });
+            }
+        }
+        let mut spans: Vec<Period> = periods_of(tx, &line.id, at).await?.iter().map(|p| Period { start: p.start, end: p.end }).collect();
+        for item in &order.items {
+            let unlimited;
+            let (valid_from, valid_until, bytes) = match item.kind.as_str() {
+                "topup" => {
+                    let credit = item.credit.ok_or_else(|| StoreError::Corrupt(format!("order {order_id}: top-up without credit")))?;
+                    let transfer = if credit.currency == item.price.currency {
+                        Transfer::pay(from.clone(), line.account_id.clone(), credit)?
+                    } else {
+                        Transfer::exchange(from.clone(), line.account_id.clone(), item.price, credit)?
+                    };
+                    if apply_transfer(tx, &transfer, &meta).await?.is_err() {
+                        return Err(StoreError::Corrupt("a credit was refused".into()));
+                    }
+                    continue;
+                }
+                kind => {
+                    let plan_id = item.plan_id.as_deref().ok_or_else(|| StoreError::Corrupt(format!("order {order_id}: item without plan")))?;
+                    let plan = plan_in(tx, plan_id).await?;
+                    unlimited = plan.data.is_unlimited();
+                    if kind == "renew" {
+                        let grant = plan_renewal(at, &spans, &plan, item.start_mode.unwrap_or_default())?;
+                        spans.push(grant.period);
+                        sqlx::query("INSERT INTO periods (id, line_id, plan_id, order_id, start_at, end_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                            .bind(new_id())
+                            .bind(&line.id)
+                            .bind(plan_id)
+                            .bind(order_id)
+                            .bind(grant.period.start.unix_timestamp())
+                            .bind(grant.period.end.unix_timestamp())
+                            .execute(&mut **tx)
+                            .await?;
+                        (grant.period.start, grant.period.end, grant.bytes)
+                    } else {
+                        let grant = plan_addon(at, &spans, &plan)?;
+                        (grant.valid_from, grant.valid_until, grant.bytes)
+                    }
+                }
+            };
+            let plan = item.plan_id.as_deref().unwrap_or_default();
+            sqlx::query(
+                "INSERT INTO buckets (id, line_id, plan_id, order_id, item_position, kind, initial_bytes, remaining_bytes, unlimited, priority, valid_from, valid_until, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(new_id())
+            .bind(&line.id)
+            .bind(plan)
+            .bind(order_id)
+            .bind(item.position)
+            .bind(if item.kind == "renew" { "base" } else { "addon" })
+            .bind(i64::try_from(bytes).map_err(|_| StoreError::Corrupt("bucket too large".into()))?)
+            .bind(i64::from(unlimited))
+            .bind(if item.kind == "renew" { 0i64 } else { 1 })
+            .bind(valid_from.unix_timestamp())
+            .bind(valid_until.unix_timestamp())
+            .bind(ts)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query("UPDATE order_items SET valid_from = $1, valid_until = $2, data_bytes = $3 WHERE order_id = $4 AND position = $5")
+                .bind(valid_from.unix_timestamp())
+                .bind(valid_until.unix_timestamp())
+                .bind(bytes as i64)
+                .bind(order_id)
+                .bind(item.position)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let payload = serde_json::json!({ "order_id": order_id, "line_id": line.id, "msisdn": line.msisdn.as_str() }).to_string();
+        sqlx::query("INSERT INTO outbox (topic, payload, created_at, available_at) VALUES ('order.fulfilled', $1, $2, $2)")
+            .bind(payload)
+            .bind(ts)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn order(&self, id: &str) -> Result<Order> {
+        let mut conn = self.read.acquire().await?;
+        load_order(&mut conn, id).await
+    }
+
+    /// A line's orders, newest first.
+    pub async fn orders_of_line(&self, line_id: &str, limit: i64) -> Result<Vec<Order>> {
+        let ids: Vec<String> = sqlx::query("SELECT id FROM orders WHERE line_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2")
+            .bind(line_id)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        let mut conn = self.read.acquire().await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(load_order(&mut conn, &id).await?);
+        }
+        Ok(out)
+    }
+
+    /// How many orders are in each status (for /metrics).
+    pub async fn order_counts(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT status, CAST(COUNT(*) AS BIGINT) AS n FROM orders GROUP BY status").fetch_all(&self.read).await?;
+        rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get("n")?))).collect()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Balance,
+    External(&'a str),
+}
+
+impl Source<'_> {
+    fn method(&self) -> String {
+        match self {
+            Self::Balance => "balance".into(),
+            Self::External(m) => (*m).to_string(),
+        }
+    }
+}
+
+pub(crate) async fn load_order(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Order> {
+    let row = sqlx::query(
+        "SELECT o.id, o.line_id, l.msisdn, o.channel, o.status, o.buyer_id, o.currency, o.total_minor, o.payment_method, o.created_at, o.paid_at, o.fulfilled_at
+         FROM orders o JOIN lines l ON l.id = o.line_id WHERE o.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::OrderNotFound(id.to_string()))?;
+    let currency: Currency = row.try_get::<String, _>("currency")?.parse()?;
+    let items = sqlx::query(
+        "SELECT position, kind, plan_id, start_mode, price_minor, credit_minor, credit_currency, fx_rate, valid_from, valid_until, data_bytes
+         FROM order_items WHERE order_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let items = items.iter().map(|r| item_from_row(r, currency)).collect::<Result<Vec<_>>>()?;
+    Ok(Order {
+        id: row.try_get("id")?,
+        line_id: row.try_get("line_id")?,
+        msisdn: row.try_get("msisdn")?,
+        channel: row.try_get("channel")?,
+        status: row.try_get::<String, _>("status")?.parse().map_err(StoreError::Corrupt)?,
+        buyer_id: row.try_get("buyer_id")?,
+        total: Money::new(row.try_get("total_minor")?, currency),
+        payment_method: row.try_get("payment_method")?,
+        created_at: from_unix(row.try_get("created_at")?),
+        paid_at: row.try_get::<Option<i64>, _>("paid_at")?.map(from_unix),
+        fulfilled_at: row.try_get::<Option<i64>, _>("fulfilled_at")?.map(from_unix),
+        items,
+    })
+}
+
+fn item_from_row(r: &AnyRow, currency: Currency) -> Result<OrderItem> {
+    let credit = match (r.try_get::<Option<i64>, _>("credit_minor")?, r.try_get::<Option<String>, _>("credit_currency")?) {
+        (Some(m), Some(c)) => Some(Money::new(m, c.parse()?)),
+        _ => None,
+    };
+    Ok(OrderItem {
+        position: r.try_get("position")?,
+        kind: r.try_get("kind")?,
+        plan_id: r.try_get("plan_id")?,
+        start_mode: r.try_get::<Option<String>, _>("start_mode")?.map(|s| s.parse()).transpose().map_err(StoreError::Corrupt)?,
+        price: Money::new(r.try_get("price_minor")?, currency),
+        credit,
+        fx_rate: r.try_get("fx_rate")?,
+        valid_from: r.try_get::<Option<i64>, _>("valid_from")?.map(from_unix),
+        valid_until: r.try_get::<Option<i64>, _>("valid_until")?.map(from_unix),
+        data_bytes: r.try_get::<Option<i64>, _>("data_bytes")?.map(|b| b as u64),
+    })
+}

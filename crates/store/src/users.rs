@@ -1,0 +1,132 @@
+//! Customer accounts: sign-up and sign-in with e-mail and password (argon2id, RFC 9106
+//! defaults of the argon2 crate), and bearer sessions kept as SHA-256 of the token, so a
+//! copy of the database gives no usable token.
+
+use crate::db::{Store, new_id, new_secret, now, sha256_hex};
+use crate::error::{Result, StoreError};
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use sqlx::Row;
+use time::Duration;
+
+/// How long a session lasts without signing in again.
+pub const SESSION_DAYS: i64 = 30;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub locale: Option<String>,
+}
+
+/// Checks and normalizes an e-mail address (lower case, trimmed).
+pub fn normalize_email(s: &str) -> Result<String> {
+    let e = s.trim().to_lowercase();
+    let ok = e.len() <= 254
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@')
+        })
+        && !e.chars().any(char::is_whitespace);
+    if ok { Ok(e) } else { Err(StoreError::invalid("email", "is not an e-mail address")) }
+}
+
+fn check_password(p: &str) -> Result<()> {
+    let n = p.chars().count();
+    if n < 8 {
+        return Err(StoreError::invalid("password", "must be at least 8 characters"));
+    }
+    if p.len() > 1024 {
+        return Err(StoreError::invalid("password", "must be at most 1024 bytes"));
+    }
+    Ok(())
+}
+
+fn hash_password(p: &str) -> Result<String> {
+    Argon2::default()
+        .hash_password(p.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Corrupt(format!("password hashing failed: {e}")))
+}
+
+/// A hash of no one's password, verified against when the e-mail is unknown, so that
+/// sign-in takes as long whether or not the address exists.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&new_secret()).unwrap_or_default())
+}
+
+impl Store {
+    pub async fn sign_up(&self, email: &str, password: &str, locale: Option<&str>) -> Result<User> {
+        let email = normalize_email(email)?;
+        check_password(password)?;
+        let hash = hash_password(password)?;
+        let id = new_id();
+        let res = sqlx::query("INSERT INTO users (id, email, password_hash, locale, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&id)
+            .bind(&email)
+            .bind(hash)
+            .bind(locale)
+            .bind(now().unix_timestamp())
+            .execute(&self.write)
+            .await;
+        match res.map_err(StoreError::from) {
+            Err(e) if e.is_unique_violation() => Err(StoreError::EmailTaken),
+            Err(e) => Err(e),
+            Ok(_) => Ok(User { id, email, locale: locale.map(str::to_string) }),
+        }
+    }
+
+    /// Checks the password and opens a session; returns the bearer token (shown once).
+    pub async fn sign_in(&self, email: &str, password: &str) -> Result<(String, User)> {
+        let email = normalize_email(email).map_err(|_| StoreError::BadCredentials)?;
+        let row = sqlx::query("SELECT id, password_hash, locale FROM users WHERE email = $1").bind(&email).fetch_optional(&self.read).await?;
+        let (stored, user) = match &row {
+            Some(r) => (r.try_get::<String, _>("password_hash")?, Some(User { id: r.try_get("id")?, email: email.clone(), locale: r.try_get("locale")? })),
+            None => (decoy_hash().to_string(), None),
+        };
+        let verified = Argon2::default().verify_password(password.as_bytes(), stored.as_str()).is_ok();
+        let Some(user) = user.filter(|_| verified) else {
+            return Err(StoreError::BadCredentials);
+        };
+        let token = new_secret();
+        let at = now();
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(sha256_hex(token.as_bytes()))
+            .bind(&user.id)
+            .bind(at.unix_timestamp())
+            .bind((at + Duration::days(SESSION_DAYS)).unix_timestamp())
+            .execute(&self.write)
+            .await?;
+        Ok((token, user))
+    }
+
+    /// The user a bearer token belongs to, if the session is live.
+    pub async fn user_by_token(&self, token: &str) -> Result<Option<User>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.email, u.locale FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(sha256_hex(token.as_bytes()))
+        .bind(now().unix_timestamp())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| Ok(User { id: r.try_get("id")?, email: r.try_get("email")?, locale: r.try_get("locale")? })).transpose()
+    }
+
+    pub async fn sign_out(&self, token: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(sha256_hex(token.as_bytes())).execute(&self.write).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_email;
+
+    #[test]
+    fn emails() {
+        assert_eq!(normalize_email(" Li.Wei@Example.CN ").unwrap(), "li.wei@example.cn");
+        for bad in ["", "a@", "@b.c", "a@b", "a b@c.d", "a@b.c@d.e", "a@.cn"] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+}
