@@ -1,1 +1,284 @@
-fn main() {}
+//! The `simrenew` binary: configuration, the CLI, and `serve`.
+
+mod config;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use config::Config;
+use simrenew_core::{Currency, LineRef, Money};
+use simrenew_store::{Store, StoreOptions};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "simrenew",
+    version,
+    about = "Sell, renew and charge prepaid mobile data on SIM cards and eSIMs"
+)]
+struct Cli {
+    /// A TOML configuration file (default: simrenew.toml if present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations and serve HTTP.
+    Serve {
+        /// Seed demo plans, lines and an account into an empty database.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply migrations and exit.
+    Migrate,
+    /// Add many demo lines (for benchmarks), owned by bench@simrenew.example.
+    Demo {
+        #[arg(long, default_value_t = 1000)]
+        lines: u64,
+    },
+    /// Manual, audited adjustments of a line's balance.
+    Balance {
+        #[command(subcommand)]
+        action: BalanceAction,
+    },
+    /// Operator actions on a line.
+    Line {
+        #[command(subcommand)]
+        action: LineAction,
+    },
+    /// Check that every currency's postings sum to zero and every balance matches its postings.
+    LedgerCheck,
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum BalanceAction {
+    /// Credit (or with a negative amount, debit) a line's balance.
+    Credit {
+        /// Phone number or ICCID.
+        #[arg(long)]
+        line: String,
+        /// Amount in major units, e.g. 500 or 499.90.
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        #[arg(long, default_value = "RUB")]
+        currency: String,
+        /// Why: kept in the ledger and the audit log.
+        #[arg(long)]
+        reason: String,
+        /// Who: kept in the audit log (default: $USER).
+        #[arg(long)]
+        actor: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum LineAction {
+    Suspend {
+        #[arg(long)]
+        line: String,
+    },
+    Activate {
+        #[arg(long)]
+        line: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config =
+        Config::load(cli.config.as_deref()).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run(cli.command, config))
+}
+
+async fn open(config: &Config) -> anyhow::Result<Store> {
+    let opts = StoreOptions {
+        max_connections: config.db_max_connections,
+        ..Default::default()
+    };
+    let store = Store::connect(&config.database_url, &opts)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database at {}",
+                config.database_url_redacted()
+            )
+        })?;
+    store.migrate().await.context("migrations failed")?;
+    Ok(store.with_fx_rates(config.fx()?))
+}
+
+fn actor(given: Option<String>) -> String {
+    given
+        .or_else(|| std::env::var("USER").ok())
+        .map_or_else(|| "cli".into(), |u| format!("cli:{u}"))
+}
+
+async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { demo } => {
+            if demo {
+                if config.fx_rates.is_empty() {
+                    config.fx_rates = [("CNY", "12.5"), ("USD", "90"), ("EUR", "97")]
+                        .into_iter()
+                        .map(|(a, b)| (a.into(), b.into()))
+                        .collect();
+                }
+                config
+                    .feed_token
+                    .get_or_insert_with(|| "demo-feed-token".into());
+            }
+            let store = open(&config).await?;
+            if demo {
+                let info = store.seed_demo().await?;
+                if info.seeded {
+                    eprintln!(
+                        "Seeded demo data: 32 plans, {} lines, account {} / {}",
+                        info.lines.len(),
+                        simrenew_store::demo::DEMO_EMAIL,
+                        simrenew_store::demo::DEMO_PASSWORD
+                    );
+                }
+            }
+            serve(store, &config, demo).await
+        }
+        Command::Migrate => {
+            open(&config).await?;
+            eprintln!("migrations applied to {}", config.database_url_redacted());
+            Ok(())
+        }
+        Command::Demo { lines } => {
+            let store = open(&config).await?;
+            let started = std::time::Instant::now();
+            let mut last = 0;
+            let first = store
+                .generate_lines(lines, |done| {
+                    if done - last >= 50_000 || done == lines {
+                        eprintln!("{done} / {lines} lines");
+                        last = done;
+                    }
+                })
+                .await?;
+            eprintln!(
+                "added {lines} lines (+7900{first:07} onwards) in {:.1}s, owned by {} / {}",
+                started.elapsed().as_secs_f64(),
+                simrenew_store::demo::BENCH_EMAIL,
+                simrenew_store::demo::BENCH_PASSWORD
+            );
+            Ok(())
+        }
+        Command::Balance {
+            action:
+                BalanceAction::Credit {
+                    line,
+                    amount,
+                    currency,
+                    reason,
+                    actor: who,
+                },
+        } => {
+            let store = open(&config).await?;
+            let currency: Currency = currency.parse()?;
+            let amount = Money::parse_major(&amount, currency)?;
+            let line = store
+                .find_line(&LineRef::parse(&line).context("--line")?)
+                .await?;
+            let balance = store
+                .adjust_balance(&line.id, amount, &reason, &actor(who))
+                .await?;
+            println!("{} balance is now {balance}", line.msisdn.display());
+            Ok(())
+        }
+        Command::Line { action } => {
+            let store = open(&config).await?;
+            let (raw, status) = match &action {
+                LineAction::Suspend { line } => (line, "suspended"),
+                LineAction::Activate { line } => (line, "active"),
+            };
+            let line = store
+                .find_line(&LineRef::parse(raw).context("--line")?)
+                .await?;
+            store
+                .set_line_status(&line.id, status, &actor(None))
+                .await?;
+            println!("{} is now {status}", line.msisdn.display());
+            Ok(())
+        }
+        Command::LedgerCheck => {
+            let store = open(&config).await?;
+            let check = store.check_ledger().await?;
+            println!(
+                "{} postings; sums per currency: {:?}",
+                check.postings, check.sums
+            );
+            if !check.is_sound() {
+                anyhow::bail!("ledger is NOT sound: {check:?}");
+            }
+            println!("ledger is sound");
+            Ok(())
+        }
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&simrenew_web::openapi::spec())?
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> {
+    let state = simrenew_web::AppState::new(
+        store.clone(),
+        simrenew_web::WebConfig {
+            feed_token: config.feed_token.clone(),
+        },
+    );
+    let app = simrenew_web::app(state);
+    let listener = tokio::net::TcpListener::bind(&config.http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.http_addr))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = %config.database_url_redacted(), "simrenew listening");
+    eprintln!("simrenew is running: open http://{addr}/  (API explorer: http://{addr}/api/docs)");
+    if demo {
+        eprintln!(
+            "demo: usage feed token is {:?}",
+            config.feed_token.as_deref().unwrap_or("")
+        );
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}

@@ -33,7 +33,10 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_connections: 16, acquire_timeout: Duration::from_secs(10) }
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -57,7 +60,12 @@ impl Store {
                 .acquire_timeout(opts.acquire_timeout)
                 .connect(url)
                 .await?;
-            return Ok(Self { read: pool.clone(), write: pool, backend: Backend::Postgres, fx: std::sync::Arc::from(Vec::new()) });
+            return Ok(Self {
+                read: pool.clone(),
+                write: pool,
+                backend: Backend::Postgres,
+                fx: std::sync::Arc::from(Vec::new()),
+            });
         }
         let url = sqlite_url(url);
         let pragmas = sqlite_pragmas;
@@ -73,7 +81,12 @@ impl Store {
             .after_connect(pragmas)
             .connect(&url)
             .await?;
-        Ok(Self { read, write, backend: Backend::Sqlite, fx: std::sync::Arc::from(Vec::new()) })
+        Ok(Self {
+            read,
+            write,
+            backend: Backend::Sqlite,
+            fx: std::sync::Arc::from(Vec::new()),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -122,8 +135,15 @@ fn sqlite_pragmas(
 
 /// Accepts `sqlite:path`, `sqlite://path` or a bare path, and asks for create-if-missing.
 fn sqlite_url(url: &str) -> String {
-    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
-    if path.contains('?') { format!("sqlite://{path}") } else { format!("sqlite://{path}?mode=rwc") }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if path.contains('?') {
+        format!("sqlite://{path}")
+    } else {
+        format!("sqlite://{path}?mode=rwc")
+    }
 }
 
 /// The current instant, whole seconds (what the store keeps).
@@ -142,7 +162,11 @@ pub fn new_id() -> String {
 
 /// A secret token with 244 random bits, hex.
 pub fn new_secret() -> String {
-    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {
@@ -158,8 +182,14 @@ pub(crate) fn flag(b: bool) -> i64 {
 mod tests {
     #[test]
     fn sqlite_urls() {
-        assert_eq!(super::sqlite_url("simrenew.db"), "sqlite://simrenew.db?mode=rwc");
+        assert_eq!(
+            super::sqlite_url("simrenew.db"),
+            "sqlite://simrenew.db?mode=rwc"
+        );
         assert_eq!(super::sqlite_url("sqlite://x.db"), "sqlite://x.db?mode=rwc");
-        assert_eq!(super::sqlite_url("sqlite:x.db?mode=ro"), "sqlite://x.db?mode=ro");
+        assert_eq!(
+            super::sqlite_url("sqlite:x.db?mode=ro"),
+            "sqlite://x.db?mode=ro"
+        );
     }
 }

@@ -9,7 +9,10 @@ use crate::orders::{ItemRequest, OrderRequest, Payment};
 use crate::usage::UsageEvent;
 use simrenew_core::ids::luhn_check_digit;
 use simrenew_core::ledger::accounts;
-use simrenew_core::{Currency, DataAllowance, Iccid, Imsi, LineRef, Localized, Money, Msisdn, Operator, Plan, PlanKind, StartMode, Validity};
+use simrenew_core::{
+    Currency, DataAllowance, Iccid, Imsi, LineRef, Localized, Money, Msisdn, Operator, Plan,
+    PlanKind, StartMode, Validity,
+};
 use std::collections::BTreeMap;
 use time::Duration;
 
@@ -23,16 +26,101 @@ const GB: u64 = 1 << 30;
 /// year and two add-ons, priced in RUB, CNY and USD.
 pub fn demo_plans() -> Vec<Plan> {
     // (suffix, validity, data, kind, RUB, en, ru, zh)
-    type Row = (&'static str, Validity, DataAllowance, PlanKind, i64, &'static str, &'static str, &'static str);
+    type Row = (
+        &'static str,
+        Validity,
+        DataAllowance,
+        PlanKind,
+        i64,
+        &'static str,
+        &'static str,
+        &'static str,
+    );
     let rows: [Row; 8] = [
-        ("day-unlim", Validity::Day, DataAllowance::Unlimited { fair_use_bytes: 5 * GB }, PlanKind::Base, 150, "Day Unlimited", "Безлимит на день", "日不限量"),
-        ("week-10gb", Validity::Week, DataAllowance::Bytes { bytes: 10 * GB }, PlanKind::Base, 390, "Week 10 GB", "Неделя 10 ГБ", "周套餐 10GB"),
-        ("month-30gb", Validity::Month, DataAllowance::Bytes { bytes: 30 * GB }, PlanKind::Base, 750, "Month 30 GB", "Месяц 30 ГБ", "月套餐 30GB"),
-        ("month-unlim", Validity::Month, DataAllowance::Unlimited { fair_use_bytes: 100 * GB }, PlanKind::Base, 1290, "Month Unlimited", "Безлимит на месяц", "月不限量"),
-        ("travel-30d-20gb", Validity::Days(30), DataAllowance::Bytes { bytes: 20 * GB }, PlanKind::Base, 690, "Traveller 30 days 20 GB", "Путешественник 30 дней 20 ГБ", "旅行 30天 20GB"),
-        ("year-300gb", Validity::Year, DataAllowance::Bytes { bytes: 300 * GB }, PlanKind::Base, 7490, "Year 300 GB", "Год 300 ГБ", "年套餐 300GB"),
-        ("addon-5gb", Validity::Month, DataAllowance::Bytes { bytes: 5 * GB }, PlanKind::AddOn, 250, "Add-on 5 GB", "Дополнительно 5 ГБ", "加油包 5GB"),
-        ("addon-1gb", Validity::Month, DataAllowance::Bytes { bytes: GB }, PlanKind::AddOn, 70, "Add-on 1 GB", "Дополнительно 1 ГБ", "加油包 1GB"),
+        (
+            "day-unlim",
+            Validity::Day,
+            DataAllowance::Unlimited {
+                fair_use_bytes: 5 * GB,
+            },
+            PlanKind::Base,
+            150,
+            "Day Unlimited",
+            "Безлимит на день",
+            "日不限量",
+        ),
+        (
+            "week-10gb",
+            Validity::Week,
+            DataAllowance::Bytes { bytes: 10 * GB },
+            PlanKind::Base,
+            390,
+            "Week 10 GB",
+            "Неделя 10 ГБ",
+            "周套餐 10GB",
+        ),
+        (
+            "month-30gb",
+            Validity::Month,
+            DataAllowance::Bytes { bytes: 30 * GB },
+            PlanKind::Base,
+            750,
+            "Month 30 GB",
+            "Месяц 30 ГБ",
+            "月套餐 30GB",
+        ),
+        (
+            "month-unlim",
+            Validity::Month,
+            DataAllowance::Unlimited {
+                fair_use_bytes: 100 * GB,
+            },
+            PlanKind::Base,
+            1290,
+            "Month Unlimited",
+            "Безлимит на месяц",
+            "月不限量",
+        ),
+        (
+            "travel-30d-20gb",
+            Validity::Days(30),
+            DataAllowance::Bytes { bytes: 20 * GB },
+            PlanKind::Base,
+            690,
+            "Traveller 30 days 20 GB",
+            "Путешественник 30 дней 20 ГБ",
+            "旅行 30天 20GB",
+        ),
+        (
+            "year-300gb",
+            Validity::Year,
+            DataAllowance::Bytes { bytes: 300 * GB },
+            PlanKind::Base,
+            7490,
+            "Year 300 GB",
+            "Год 300 ГБ",
+            "年套餐 300GB",
+        ),
+        (
+            "addon-5gb",
+            Validity::Month,
+            DataAllowance::Bytes { bytes: 5 * GB },
+            PlanKind::AddOn,
+            250,
+            "Add-on 5 GB",
+            "Дополнительно 5 ГБ",
+            "加油包 5GB",
+        ),
+        (
+            "addon-1gb",
+            Validity::Month,
+            DataAllowance::Bytes { bytes: GB },
+            PlanKind::AddOn,
+            70,
+            "Add-on 1 GB",
+            "Дополнительно 1 ГБ",
+            "加油包 1GB",
+        ),
     ];
     let mut plans = Vec::new();
     for (k, op) in Operator::ALL.into_iter().enumerate() {
@@ -43,8 +131,14 @@ pub fn demo_plans() -> Vec<Plan> {
             let prices = BTreeMap::from([
                 (Currency::Rub, rub_minor),
                 // CNY at about 12.5 RUB, USD at about 90 RUB, rounded to whole units.
-                (Currency::Cny, ((rub_minor * 100 / 1250 + 50) / 100).max(1) * 100),
-                (Currency::Usd, ((rub_minor * 100 / 9000 + 50) / 100).max(1) * 100),
+                (
+                    Currency::Cny,
+                    ((rub_minor * 100 / 1250 + 50) / 100).max(1) * 100,
+                ),
+                (
+                    Currency::Usd,
+                    ((rub_minor * 100 / 9000 + 50) / 100).max(1) * 100,
+                ),
             ]);
             let name = |l: simrenew_core::Locale, s: &str| format!("{} {s}", op.name(l));
             plans.push(Plan {
@@ -53,10 +147,19 @@ pub fn demo_plans() -> Vec<Plan> {
                 kind,
                 validity,
                 data,
-                names: Localized::new(&name(simrenew_core::Locale::En, en), &name(simrenew_core::Locale::Ru, ru), &name(simrenew_core::Locale::Zh, zh)),
+                names: Localized::new(
+                    &name(simrenew_core::Locale::En, en),
+                    &name(simrenew_core::Locale::Ru, ru),
+                    &name(simrenew_core::Locale::Zh, zh),
+                ),
                 prices,
                 renewable: kind == PlanKind::Base,
-                channels: vec!["web".into(), "app".into(), "partner".into(), "counter".into()],
+                channels: vec![
+                    "web".into(),
+                    "app".into(),
+                    "partner".into(),
+                    "counter".into(),
+                ],
             });
         }
     }
@@ -76,7 +179,8 @@ fn numbering(op: Operator) -> (&'static str, &'static str) {
 /// A valid 19-digit ICCID for serial `n` of operator `op`.
 pub fn demo_iccid(op: Operator, n: u64) -> Iccid {
     let payload = format!("{}{:011}", numbering(op).0, n);
-    Iccid::parse(&format!("{payload}{}", luhn_check_digit(&payload))).expect("generated ICCID is valid")
+    Iccid::parse(&format!("{payload}{}", luhn_check_digit(&payload)))
+        .expect("generated ICCID is valid")
 }
 
 /// What `seed_demo` made, for the start-up banner.
@@ -90,7 +194,10 @@ impl Store {
     /// True when no plan exists yet (a fresh database).
     pub async fn is_empty(&self) -> Result<bool> {
         use sqlx::Row;
-        let n: i64 = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM plans").fetch_one(&self.read).await?.try_get("n")?;
+        let n: i64 = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM plans")
+            .fetch_one(&self.read)
+            .await?
+            .try_get("n")?;
         Ok(n == 0)
     }
 
@@ -98,7 +205,10 @@ impl Store {
     /// database that has plans alone.
     pub async fn seed_demo(&self) -> Result<DemoInfo> {
         if !self.is_empty().await? {
-            return Ok(DemoInfo { seeded: false, lines: vec![] });
+            return Ok(DemoInfo {
+                seeded: false,
+                lines: vec![],
+            });
         }
         for (i, p) in demo_plans().iter().enumerate() {
             self.upsert_plan(p, i as i64).await?;
@@ -106,11 +216,16 @@ impl Store {
         let mut lines = Vec::new();
         for op in Operator::ALL {
             for n in 1..=5u64 {
-                let msisdn = Msisdn::parse(&format!("+7{}{:07}", numbering(op).1, 1_234_560 + n)).expect("demo number");
+                let msisdn = Msisdn::parse(&format!("+7{}{:07}", numbering(op).1, 1_234_560 + n))
+                    .expect("demo number");
                 let line = self
                     .create_line(&NewLine {
                         operator: op,
-                        kind: if n % 2 == 0 { "esim".into() } else { "physical".into() },
+                        kind: if n % 2 == 0 {
+                            "esim".into()
+                        } else {
+                            "physical".into()
+                        },
                         iccid: demo_iccid(op, n),
                         imsi: Imsi::parse(&format!("250{}{:010}", op.mnc(), n)).ok(),
                         msisdn: msisdn.clone(),
@@ -123,26 +238,50 @@ impl Store {
         }
         // The demo account owns the first MTS and the first Beeline line, renewed and
         // partly used through the same calls the API makes.
-        let user = self.sign_up(DEMO_EMAIL, DEMO_PASSWORD, Some("zh-CN")).await?;
+        let user = self
+            .sign_up(DEMO_EMAIL, DEMO_PASSWORD, Some("zh-CN"))
+            .await?;
         let mts = demo_iccid(Operator::Mts, 1);
         let beeline = demo_iccid(Operator::Beeline, 1);
-        for (iccid, n, credit, plan) in [(&mts, 1u64, 2000_00, "mts-month-30gb"), (&beeline, 1, 500_00, "beeline-week-10gb")] {
+        for (iccid, n, credit, plan) in [
+            (&mts, 1u64, 2000_00, "mts-month-30gb"),
+            (&beeline, 1, 500_00, "beeline-week-10gb"),
+        ] {
             let r = LineRef::Iccid(iccid.clone());
-            let line = self.attach_line(&user.id, &r, &format!("{:08}", 12_345_670 + n)).await?;
-            self.adjust_balance(&line.id, Money::new(credit, Currency::Rub), "demo opening balance", "demo").await?;
+            let line = self
+                .attach_line(&user.id, &r, &format!("{:08}", 12_345_670 + n))
+                .await?;
+            self.adjust_balance(
+                &line.id,
+                Money::new(credit, Currency::Rub),
+                "demo opening balance",
+                "demo",
+            )
+            .await?;
             let req = OrderRequest {
                 line: r.clone(),
-                items: vec![ItemRequest::Renew { plan_id: plan.into(), start: StartMode::Queued }],
+                items: vec![ItemRequest::Renew {
+                    plan_id: plan.into(),
+                    start: StartMode::Queued,
+                }],
                 currency: None,
                 channel: "app".into(),
                 buyer: Some(user.id.clone()),
                 payment: Payment::Balance,
             };
             self.create_order(&req, None).await?;
-            let event = UsageEvent { event_id: format!("demo-{}", line.id), line: r, bytes: 3 * GB + GB / 3, occurred_at: now() };
+            let event = UsageEvent {
+                event_id: format!("demo-{}", line.id),
+                line: r,
+                bytes: 3 * GB + GB / 3,
+                occurred_at: now(),
+            };
             self.record_usage(&[event], None).await?;
         }
-        Ok(DemoInfo { seeded: true, lines })
+        Ok(DemoInfo {
+            seeded: true,
+            lines,
+        })
     }
 
     /// Adds `count` lines for benchmarks, all owned by the bench account, each with a
@@ -155,13 +294,18 @@ impl Store {
         }
         let user = match self.sign_up(BENCH_EMAIL, BENCH_PASSWORD, None).await {
             Ok(u) => u.id,
-            Err(_) => sqlx::query("SELECT id FROM users WHERE email = $1").bind(BENCH_EMAIL).fetch_one(&self.read).await?.try_get("id")?,
+            Err(_) => sqlx::query("SELECT id FROM users WHERE email = $1")
+                .bind(BENCH_EMAIL)
+                .fetch_one(&self.read)
+                .await?
+                .try_get("id")?,
         };
-        let start: i64 = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM lines WHERE owner_id = $1")
-            .bind(&user)
-            .fetch_one(&self.read)
-            .await?
-            .try_get("n")?;
+        let start: i64 =
+            sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM lines WHERE owner_id = $1")
+                .bind(&user)
+                .fetch_one(&self.read)
+                .await?
+                .try_get("n")?;
         let at = now();
         let ts = at.unix_timestamp();
         let balance = 100_000_00i64;
@@ -184,8 +328,14 @@ impl Store {
                 let msisdn = format!("7900{serial:07}");
                 rows.push((id, op, msisdn, demo_iccid(op, 10_000_000 + serial)));
             }
-            let mut q = String::from("INSERT INTO accounts (id, currency, kind, balance_minor) VALUES ");
-            q.push_str(&(0..rows.len()).map(|r| format!("(${}, 'RUB', 'line', ${})", 2 * r + 1, 2 * r + 2)).collect::<Vec<_>>().join(", "));
+            let mut q =
+                String::from("INSERT INTO accounts (id, currency, kind, balance_minor) VALUES ");
+            q.push_str(
+                &(0..rows.len())
+                    .map(|r| format!("(${}, 'RUB', 'line', ${})", 2 * r + 1, 2 * r + 2))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str()));
             for (id, ..) in &rows {
                 query = query.bind(accounts::line(id)).bind(balance);
@@ -200,34 +350,93 @@ impl Store {
             }).collect::<Vec<_>>().join(", "));
             let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str()));
             for (id, op, msisdn, iccid) in &rows {
-                query = query.bind(id.clone()).bind(op.code()).bind(iccid.as_str().to_string()).bind(msisdn.clone()).bind(user.clone()).bind(accounts::line(id));
+                query = query
+                    .bind(id.clone())
+                    .bind(op.code())
+                    .bind(iccid.as_str().to_string())
+                    .bind(msisdn.clone())
+                    .bind(user.clone())
+                    .bind(accounts::line(id));
             }
             query.bind(ts).execute(&mut *tx).await?;
-            let mut q = String::from("INSERT INTO postings (transfer_id, account_id, amount_minor, currency) VALUES ");
-            q.push_str(&(0..rows.len()).map(|r| format!("($1, ${}, ${}, 'RUB')", 2 * r + 2, 2 * r + 3)).collect::<Vec<_>>().join(", "));
-            q.push_str(&format!(", ($1, ${}, ${}, 'RUB')", 2 * rows.len() + 2, 2 * rows.len() + 3));
+            let mut q = String::from(
+                "INSERT INTO postings (transfer_id, account_id, amount_minor, currency) VALUES ",
+            );
+            q.push_str(
+                &(0..rows.len())
+                    .map(|r| format!("($1, ${}, ${}, 'RUB')", 2 * r + 2, 2 * r + 3))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            q.push_str(&format!(
+                ", ($1, ${}, ${}, 'RUB')",
+                2 * rows.len() + 2,
+                2 * rows.len() + 3
+            ));
             let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str())).bind(transfer_id.clone());
             for (id, ..) in &rows {
                 query = query.bind(accounts::line(id)).bind(balance);
             }
-            query.bind(accounts::adjustments(Currency::Rub)).bind(-(balance * rows.len() as i64)).execute(&mut *tx).await?;
+            query
+                .bind(accounts::adjustments(Currency::Rub))
+                .bind(-(balance * rows.len() as i64))
+                .execute(&mut *tx)
+                .await?;
             // A current month on each line, with its bucket.
             let start_at = (at - Duration::days(10)).unix_timestamp();
             let end_at = (at + Duration::days(20)).unix_timestamp();
-            let mut q = String::from("INSERT INTO periods (id, line_id, plan_id, order_id, start_at, end_at) VALUES ");
-            q.push_str(&(0..rows.len()).map(|r| format!("(${}, ${}, ${}, NULL, $1, $2)", 3 * r + 3, 3 * r + 4, 3 * r + 5)).collect::<Vec<_>>().join(", "));
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str())).bind(start_at).bind(end_at);
+            let mut q = String::from(
+                "INSERT INTO periods (id, line_id, plan_id, order_id, start_at, end_at) VALUES ",
+            );
+            q.push_str(
+                &(0..rows.len())
+                    .map(|r| {
+                        format!(
+                            "(${}, ${}, ${}, NULL, $1, $2)",
+                            3 * r + 3,
+                            3 * r + 4,
+                            3 * r + 5
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str()))
+                .bind(start_at)
+                .bind(end_at);
             for (id, op, ..) in &rows {
-                query = query.bind(new_id()).bind(id.clone()).bind(format!("{}-month-30gb", op.code()));
+                query = query
+                    .bind(new_id())
+                    .bind(id.clone())
+                    .bind(format!("{}-month-30gb", op.code()));
             }
             query.execute(&mut *tx).await?;
             let mut q = String::from(
                 "INSERT INTO buckets (id, line_id, plan_id, order_id, item_position, kind, initial_bytes, remaining_bytes, unlimited, priority, valid_from, valid_until, created_at) VALUES ",
             );
-            q.push_str(&(0..rows.len()).map(|r| format!("(${}, ${}, ${}, NULL, NULL, 'base', $1, $1, 0, 0, $2, $3, $4)", 3 * r + 5, 3 * r + 6, 3 * r + 7)).collect::<Vec<_>>().join(", "));
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str())).bind((30 * GB) as i64).bind(start_at).bind(end_at).bind(ts);
+            q.push_str(
+                &(0..rows.len())
+                    .map(|r| {
+                        format!(
+                            "(${}, ${}, ${}, NULL, NULL, 'base', $1, $1, 0, 0, $2, $3, $4)",
+                            3 * r + 5,
+                            3 * r + 6,
+                            3 * r + 7
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str()))
+                .bind((30 * GB) as i64)
+                .bind(start_at)
+                .bind(end_at)
+                .bind(ts);
             for (id, op, ..) in &rows {
-                query = query.bind(new_id()).bind(id.clone()).bind(format!("{}-month-30gb", op.code()));
+                query = query
+                    .bind(new_id())
+                    .bind(id.clone())
+                    .bind(format!("{}-month-30gb", op.code()));
             }
             query.execute(&mut *tx).await?;
             tx.commit().await?;

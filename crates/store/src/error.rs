@@ -17,12 +17,18 @@ pub enum StoreError {
     PlanNotFound(String),
     #[error("no order {0}")]
     OrderNotFound(String),
-    #[error("the line is suspended; it cannot be renewed or topped up until the operator restores it")]
+    #[error(
+        "the line is suspended; it cannot be renewed or topped up until the operator restores it"
+    )]
     LineSuspended,
     #[error(transparent)]
     Renewal(#[from] RenewalError),
     #[error("the line's balance is {available}, the order costs {needed}: {missing} is missing")]
-    InsufficientBalance { needed: Money, available: Money, missing: Money },
+    InsufficientBalance {
+        needed: Money,
+        available: Money,
+        missing: Money,
+    },
     #[error("plan {plan} is not sold in {currency}")]
     CurrencyNotOffered { plan: String, currency: Currency },
     #[error("the balance of this line is kept in {line}; pay from it in {line}, not {asked}")]
@@ -57,7 +63,10 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
-        Self::Invalid { field: field.to_string(), reason: reason.into() }
+        Self::Invalid {
+            field: field.to_string(),
+            reason: reason.into(),
+        }
     }
     /// True for the unique-key violation that a concurrent duplicate request causes.
     pub fn is_unique_violation(&self) -> bool {

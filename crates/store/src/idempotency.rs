@@ -53,7 +53,11 @@ impl Store {
 
 /// Stores the answer inside the transaction that made the change. A concurrent request
 /// with the same key makes one of the two fail here on the primary key, and roll back.
-pub(crate) async fn remember<T>(tx: &mut Transaction<'static, Any>, idem: Option<&Idem<'_, T>>, result: &T) -> Result<()> {
+pub(crate) async fn remember<T>(
+    tx: &mut Transaction<'static, Any>,
+    idem: Option<&Idem<'_, T>>,
+    result: &T,
+) -> Result<()> {
     let Some(idem) = idem else { return Ok(()) };
     let (status, body) = (idem.render)(result);
     sqlx::query("INSERT INTO idempotency_keys (scope, key, request_hash, status_code, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)")

@@ -58,9 +58,15 @@ pub async fn apply_transfer(
             };
             let currency: Currency = row.try_get::<String, _>("currency")?.parse()?;
             if currency != p.amount.currency {
-                return Err(StoreError::Corrupt(format!("account {} is in {currency}", p.account)));
+                return Err(StoreError::Corrupt(format!(
+                    "account {} is in {currency}",
+                    p.account
+                )));
             }
-            return Ok(Err(Overdraft { account: p.account.clone(), available: Money::new(row.try_get("balance_minor")?, currency) }));
+            return Ok(Err(Overdraft {
+                account: p.account.clone(),
+                available: Money::new(row.try_get("balance_minor")?, currency),
+            }));
         }
     }
     let id = new_id();
@@ -110,7 +116,10 @@ impl Store {
         let mut sums = Vec::new();
         let mut postings = 0;
         for r in &rows {
-            sums.push((r.try_get::<String, _>("currency")?, r.try_get::<i64, _>("s")?));
+            sums.push((
+                r.try_get::<String, _>("currency")?,
+                r.try_get::<i64, _>("s")?,
+            ));
             postings += r.try_get::<i64, _>("n")?;
         }
         let bad = sqlx::query(
@@ -121,8 +130,15 @@ impl Store {
         )
         .fetch_all(&self.read)
         .await?;
-        let mismatched_accounts = bad.iter().map(|r| r.try_get::<String, _>("id")).collect::<Result<_, _>>()?;
-        Ok(LedgerCheck { sums, mismatched_accounts, postings })
+        let mismatched_accounts = bad
+            .iter()
+            .map(|r| r.try_get::<String, _>("id"))
+            .collect::<Result<_, _>>()?;
+        Ok(LedgerCheck {
+            sums,
+            mismatched_accounts,
+            postings,
+        })
     }
 
     /// An account's balance: kept for line accounts, summed for system ones.
@@ -137,7 +153,11 @@ impl Store {
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("no account {account}")))?;
         let currency: Currency = row.try_get::<String, _>("currency")?.parse()?;
-        let minor = if row.try_get::<String, _>("kind")? == "line" { row.try_get("balance_minor")? } else { row.try_get("summed")? };
+        let minor = if row.try_get::<String, _>("kind")? == "line" {
+            row.try_get("balance_minor")?
+        } else {
+            row.try_get("summed")?
+        };
         Ok(Money::new(minor, currency))
     }
 }

@@ -36,22 +36,32 @@ impl Line {
     }
 }
 
-pub(crate) const LINE_COLUMNS: &str =
-    "id, operator, kind, iccid, imsi, msisdn, status, owner_id, account_id, currency, auto_renew, usage_as_of";
+pub(crate) const LINE_COLUMNS: &str = "id, operator, kind, iccid, imsi, msisdn, status, owner_id, account_id, currency, auto_renew, usage_as_of";
 
 pub(crate) fn line_from_row(row: &AnyRow) -> Result<Line> {
     let id: String = row.try_get("id")?;
     let corrupt = |what: &str| StoreError::Corrupt(format!("line {id}: {what}"));
     Ok(Line {
-        operator: row.try_get::<String, _>("operator")?.parse().map_err(|_| corrupt("operator"))?,
+        operator: row
+            .try_get::<String, _>("operator")?
+            .parse()
+            .map_err(|_| corrupt("operator"))?,
         kind: row.try_get("kind")?,
         iccid: Iccid::parse(&row.try_get::<String, _>("iccid")?).map_err(|_| corrupt("iccid"))?,
-        imsi: row.try_get::<Option<String>, _>("imsi")?.map(|s| Imsi::parse(&s)).transpose().map_err(|_| corrupt("imsi"))?,
-        msisdn: Msisdn::parse(&format!("+{}", row.try_get::<String, _>("msisdn")?)).map_err(|_| corrupt("msisdn"))?,
+        imsi: row
+            .try_get::<Option<String>, _>("imsi")?
+            .map(|s| Imsi::parse(&s))
+            .transpose()
+            .map_err(|_| corrupt("imsi"))?,
+        msisdn: Msisdn::parse(&format!("+{}", row.try_get::<String, _>("msisdn")?))
+            .map_err(|_| corrupt("msisdn"))?,
         status: row.try_get("status")?,
         owner_id: row.try_get("owner_id")?,
         account_id: row.try_get("account_id")?,
-        currency: row.try_get::<String, _>("currency")?.parse().map_err(|_| corrupt("currency"))?,
+        currency: row
+            .try_get::<String, _>("currency")?
+            .parse()
+            .map_err(|_| corrupt("currency"))?,
         auto_renew: row.try_get::<i64, _>("auto_renew")? != 0,
         usage_as_of: row.try_get::<Option<i64>, _>("usage_as_of")?.map(from_unix),
         id,
@@ -119,7 +129,11 @@ pub struct LineDetail {
     pub data_left_bytes: u64,
 }
 
-pub(crate) async fn periods_of(conn: &mut sqlx::AnyConnection, line_id: &str, after: OffsetDateTime) -> Result<Vec<PeriodRow>> {
+pub(crate) async fn periods_of(
+    conn: &mut sqlx::AnyConnection,
+    line_id: &str,
+    after: OffsetDateTime,
+) -> Result<Vec<PeriodRow>> {
     let rows = sqlx::query("SELECT plan_id, order_id, start_at, end_at FROM periods WHERE line_id = $1 AND end_at > $2 ORDER BY start_at, end_at")
         .bind(line_id)
         .bind(after.unix_timestamp())
@@ -137,7 +151,11 @@ pub(crate) async fn periods_of(conn: &mut sqlx::AnyConnection, line_id: &str, af
         .collect()
 }
 
-pub(crate) async fn buckets_of(conn: &mut sqlx::AnyConnection, line_id: &str, after: OffsetDateTime) -> Result<Vec<BucketRow>> {
+pub(crate) async fn buckets_of(
+    conn: &mut sqlx::AnyConnection,
+    line_id: &str,
+    after: OffsetDateTime,
+) -> Result<Vec<BucketRow>> {
     let rows = sqlx::query(
         "SELECT id, plan_id, kind, initial_bytes, remaining_bytes, unlimited, priority, valid_from, valid_until
          FROM buckets WHERE line_id = $1 AND valid_until > $2 ORDER BY valid_until, id",
@@ -153,7 +171,8 @@ pub(crate) async fn buckets_of(conn: &mut sqlx::AnyConnection, line_id: &str, af
                 plan_id: r.try_get("plan_id")?,
                 kind: r.try_get("kind")?,
                 initial_bytes: u64::try_from(r.try_get::<i64, _>("initial_bytes")?).unwrap_or(0),
-                remaining_bytes: u64::try_from(r.try_get::<i64, _>("remaining_bytes")?).unwrap_or(0),
+                remaining_bytes: u64::try_from(r.try_get::<i64, _>("remaining_bytes")?)
+                    .unwrap_or(0),
                 unlimited: r.try_get::<i64, _>("unlimited")? != 0,
                 priority: i32::try_from(r.try_get::<i64, _>("priority")?).unwrap_or(0),
                 valid_from: from_unix(r.try_get("valid_from")?),
@@ -165,15 +184,25 @@ pub(crate) async fn buckets_of(conn: &mut sqlx::AnyConnection, line_id: &str, af
 
 /// Locks the line for the rest of `tx` (PostgreSQL: row lock; SQLite: the one writer),
 /// so two renewals of one line never read the same periods, and returns it.
-pub(crate) async fn lock_line(tx: &mut Transaction<'static, Any>, line_id: &str, at: OffsetDateTime) -> Result<Line> {
+pub(crate) async fn lock_line(
+    tx: &mut Transaction<'static, Any>,
+    line_id: &str,
+    at: OffsetDateTime,
+) -> Result<Line> {
     sqlx::query("UPDATE lines SET updated_at = $1 WHERE id = $2")
         .bind(at.unix_timestamp())
         .bind(line_id)
         .execute(&mut **tx)
         .await?;
     let sql = format!("SELECT {LINE_COLUMNS} FROM lines WHERE id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(line_id).fetch_optional(&mut **tx).await?;
-    row.as_ref().map(line_from_row).transpose()?.ok_or_else(|| StoreError::LineNotFound(line_id.to_string()))
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(line_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref()
+        .map(line_from_row)
+        .transpose()?
+        .ok_or_else(|| StoreError::LineNotFound(line_id.to_string()))
 }
 
 impl Store {
@@ -183,11 +212,13 @@ impl Store {
         let account = accounts::line(&id);
         let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
-        sqlx::query("INSERT INTO accounts (id, currency, kind, balance_minor) VALUES ($1, $2, 'line', 0)")
-            .bind(&account)
-            .bind(new.currency.code())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO accounts (id, currency, kind, balance_minor) VALUES ($1, $2, 'line', 0)",
+        )
+        .bind(&account)
+        .bind(new.currency.code())
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO lines (id, operator, kind, iccid, imsi, msisdn, puk, status, owner_id, account_id, currency, auto_renew, usage_as_of, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', NULL, $8, $9, 0, NULL, $10, $10)",
@@ -210,18 +241,36 @@ impl Store {
 
     pub async fn line(&self, id: &str) -> Result<Line> {
         let sql = format!("SELECT {LINE_COLUMNS} FROM lines WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(&self.read).await?;
-        row.as_ref().map(line_from_row).transpose()?.ok_or_else(|| StoreError::LineNotFound(id.to_string()))
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref()
+            .map(line_from_row)
+            .transpose()?
+            .ok_or_else(|| StoreError::LineNotFound(id.to_string()))
     }
 
     /// Finds a line by the phone number or ICCID a person gave.
     pub async fn find_line(&self, r: &LineRef) -> Result<Line> {
         let (sql, key) = match r {
-            LineRef::Msisdn(m) => (format!("SELECT {LINE_COLUMNS} FROM lines WHERE msisdn = $1"), m.as_str()),
-            LineRef::Iccid(i) => (format!("SELECT {LINE_COLUMNS} FROM lines WHERE iccid = $1"), i.as_str()),
+            LineRef::Msisdn(m) => (
+                format!("SELECT {LINE_COLUMNS} FROM lines WHERE msisdn = $1"),
+                m.as_str(),
+            ),
+            LineRef::Iccid(i) => (
+                format!("SELECT {LINE_COLUMNS} FROM lines WHERE iccid = $1"),
+                i.as_str(),
+            ),
         };
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(key).fetch_optional(&self.read).await?;
-        row.as_ref().map(line_from_row).transpose()?.ok_or_else(|| StoreError::LineNotFound(r.to_string()))
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(key)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref()
+            .map(line_from_row)
+            .transpose()?
+            .ok_or_else(|| StoreError::LineNotFound(r.to_string()))
     }
 
     /// Everything the owner sees of a line, read in one snapshot.
@@ -235,14 +284,29 @@ impl Store {
             .try_get("balance_minor")?;
         let periods = periods_of(&mut conn, &line.id, at).await?;
         let buckets = buckets_of(&mut conn, &line.id, at).await?;
-        let data_left_bytes = buckets.iter().filter(|b| b.valid_from <= at).map(|b| b.remaining_bytes).sum();
-        Ok(LineDetail { line: line.clone(), balance: Money::new(balance, line.currency), as_of: at, periods, buckets, data_left_bytes })
+        let data_left_bytes = buckets
+            .iter()
+            .filter(|b| b.valid_from <= at)
+            .map(|b| b.remaining_bytes)
+            .sum();
+        Ok(LineDetail {
+            line: line.clone(),
+            balance: Money::new(balance, line.currency),
+            as_of: at,
+            periods,
+            buckets,
+            data_left_bytes,
+        })
     }
 
     /// The lines attached to a user's account.
     pub async fn lines_of_user(&self, user_id: &str) -> Result<Vec<Line>> {
-        let sql = format!("SELECT {LINE_COLUMNS} FROM lines WHERE owner_id = $1 ORDER BY created_at, id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(user_id).fetch_all(&self.read).await?;
+        let sql =
+            format!("SELECT {LINE_COLUMNS} FROM lines WHERE owner_id = $1 ORDER BY created_at, id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(user_id)
+            .fetch_all(&self.read)
+            .await?;
         rows.iter().map(line_from_row).collect()
     }
 
@@ -250,7 +314,10 @@ impl Store {
     pub async fn attach_line(&self, user_id: &str, r: &LineRef, puk: &str) -> Result<Line> {
         let line = self.find_line(r).await?;
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query("SELECT puk, owner_id FROM lines WHERE id = $1").bind(&line.id).fetch_one(&mut *tx).await?;
+        let row = sqlx::query("SELECT puk, owner_id FROM lines WHERE id = $1")
+            .bind(&line.id)
+            .fetch_one(&mut *tx)
+            .await?;
         let stored: Option<String> = row.try_get("puk")?;
         let owner: Option<String> = row.try_get("owner_id")?;
         if owner.as_deref() == Some(user_id) {
@@ -267,16 +334,25 @@ impl Store {
         if !matches {
             return Err(StoreError::WrongPuk);
         }
-        let done = sqlx::query("UPDATE lines SET owner_id = $1, updated_at = $2 WHERE id = $3 AND owner_id IS NULL")
-            .bind(user_id)
-            .bind(now().unix_timestamp())
-            .bind(&line.id)
-            .execute(&mut *tx)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE lines SET owner_id = $1, updated_at = $2 WHERE id = $3 AND owner_id IS NULL",
+        )
+        .bind(user_id)
+        .bind(now().unix_timestamp())
+        .bind(&line.id)
+        .execute(&mut *tx)
+        .await?;
         if done.rows_affected() != 1 {
             return Err(StoreError::LineAlreadyAttached);
         }
-        audit(&mut tx, &format!("user:{user_id}"), "line.attach", Some(&line.id), None).await?;
+        audit(
+            &mut tx,
+            &format!("user:{user_id}"),
+            "line.attach",
+            Some(&line.id),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         self.line(&line.id).await
     }
@@ -303,9 +379,18 @@ impl Store {
 
     /// A manual credit (or, negative, debit) of a line's balance by staff: posted against
     /// the adjustments account and written to the audit log in the same transaction.
-    pub async fn adjust_balance(&self, line_id: &str, amount: Money, reason: &str, actor: &str) -> Result<Money> {
+    pub async fn adjust_balance(
+        &self,
+        line_id: &str,
+        amount: Money,
+        reason: &str,
+        actor: &str,
+    ) -> Result<Money> {
         if reason.trim().is_empty() {
-            return Err(StoreError::invalid("reason", "say why the balance is adjusted"));
+            return Err(StoreError::invalid(
+                "reason",
+                "say why the balance is adjusted",
+            ));
         }
         if amount.minor == 0 {
             return Err(StoreError::invalid("amount", "must not be zero"));
@@ -314,30 +399,62 @@ impl Store {
         let mut tx = self.write.begin().await?;
         let line = lock_line(&mut tx, line_id, at).await?;
         if amount.currency != line.currency {
-            return Err(StoreError::BalanceCurrency { line: line.currency, asked: amount.currency });
+            return Err(StoreError::BalanceCurrency {
+                line: line.currency,
+                asked: amount.currency,
+            });
         }
-        let transfer = Transfer::pay(accounts::adjustments(amount.currency), line.account_id.clone(), amount)?;
-        let meta = TransferMeta { kind: "adjustment", order_id: None, memo: Some(reason), actor: Some(actor), at };
+        let transfer = Transfer::pay(
+            accounts::adjustments(amount.currency),
+            line.account_id.clone(),
+            amount,
+        )?;
+        let meta = TransferMeta {
+            kind: "adjustment",
+            order_id: None,
+            memo: Some(reason),
+            actor: Some(actor),
+            at,
+        };
         if let Err(o) = apply_transfer(&mut tx, &transfer, &meta).await? {
             let missing = Money::new(-amount.minor - o.available.minor, amount.currency);
-            return Err(StoreError::InsufficientBalance { needed: Money::new(-amount.minor, amount.currency), available: o.available, missing });
+            return Err(StoreError::InsufficientBalance {
+                needed: Money::new(-amount.minor, amount.currency),
+                available: o.available,
+                missing,
+            });
         }
-        audit(&mut tx, actor, "balance.adjust", Some(line_id), Some(&format!("{amount}: {reason}"))).await?;
+        audit(
+            &mut tx,
+            actor,
+            "balance.adjust",
+            Some(line_id),
+            Some(&format!("{amount}: {reason}")),
+        )
+        .await?;
         tx.commit().await?;
         self.account_balance(&line.account_id).await
     }
 }
 
 /// Appends to the audit log inside the caller's transaction.
-pub(crate) async fn audit(tx: &mut Transaction<'static, Any>, actor: &str, action: &str, subject: Option<&str>, detail: Option<&str>) -> Result<()> {
-    sqlx::query("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)")
-        .bind(now().unix_timestamp())
-        .bind(actor)
-        .bind(action)
-        .bind(subject)
-        .bind(detail)
-        .execute(&mut **tx)
-        .await?;
+pub(crate) async fn audit(
+    tx: &mut Transaction<'static, Any>,
+    actor: &str,
+    action: &str,
+    subject: Option<&str>,
+    detail: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(now().unix_timestamp())
+    .bind(actor)
+    .bind(action)
+    .bind(subject)
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

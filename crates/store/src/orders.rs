@@ -14,7 +14,9 @@ use crate::ledger::{TransferMeta, apply_transfer};
 use crate::lines::{Line, lock_line, periods_of};
 use simrenew_core::ledger::accounts;
 use simrenew_core::renewal::{check_plan_for_line, plan_addon, plan_renewal};
-use simrenew_core::{Currency, FxRate, LineRef, Money, OrderStatus, Period, Plan, StartMode, Transfer};
+use simrenew_core::{
+    Currency, FxRate, LineRef, Money, OrderStatus, Period, Plan, StartMode, Transfer,
+};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
@@ -26,11 +28,18 @@ pub const MAX_TOPUP_MINOR: i64 = 100_000_000;
 /// One thing a buyer asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ItemRequest {
-    Renew { plan_id: String, start: StartMode },
-    AddOn { plan_id: String },
-    /// Adds money to the line's balance; `amount` is what the buyer pays, in the order's
+    Renew {
+        plan_id: String,
+        start: StartMode,
+    },
+    AddOn {
+        plan_id: String,
+    },
+    /// Adds money to the line's balance: the buyer pays `amount_minor` in the order's
     /// currency, converted to the line's currency at the configured rate.
-    TopUp { amount: Money },
+    TopUp {
+        amount_minor: i64,
+    },
 }
 
 /// How an order is to be paid at creation.
@@ -121,7 +130,11 @@ impl Store {
         if from == to {
             return Ok(FxRate::identity(from));
         }
-        self.fx.iter().find(|r| r.from == from && r.to == to).copied().ok_or(StoreError::NoFxRate { from, to })
+        self.fx
+            .iter()
+            .find(|r| r.from == from && r.to == to)
+            .copied()
+            .ok_or(StoreError::NoFxRate { from, to })
     }
 
     /// The price and dates of `req` if it were paid now. Changes nothing.
@@ -131,7 +144,13 @@ impl Store {
         let mut conn = self.read.acquire().await?;
         let periods = periods_of(&mut conn, &line.id, at).await?;
         let (currency, items, total) = self.price(&mut conn, req, &line, &periods, at).await?;
-        Ok(Quote { line, currency, items, total, as_of: at })
+        Ok(Quote {
+            line,
+            currency,
+            items,
+            total,
+            as_of: at,
+        })
     }
 
     /// Checks and prices every item against the line's periods at `at`, the way
@@ -148,13 +167,27 @@ impl Store {
             return Err(StoreError::LineSuspended);
         }
         if req.items.is_empty() || req.items.len() > MAX_ITEMS {
-            return Err(StoreError::invalid("items", format!("an order holds 1 to {MAX_ITEMS} items")));
+            return Err(StoreError::invalid(
+                "items",
+                format!("an order holds 1 to {MAX_ITEMS} items"),
+            ));
         }
         let currency = match (req.payment, req.currency) {
-            (Payment::Balance, Some(c)) if c != line.currency => return Err(StoreError::BalanceCurrency { line: line.currency, asked: c }),
+            (Payment::Balance, Some(c)) if c != line.currency => {
+                return Err(StoreError::BalanceCurrency {
+                    line: line.currency,
+                    asked: c,
+                });
+            }
             (_, c) => c.unwrap_or(line.currency),
         };
-        let mut spans: Vec<Period> = periods.iter().map(|p| Period { start: p.start, end: p.end }).collect();
+        let mut spans: Vec<Period> = periods
+            .iter()
+            .map(|p| Period {
+                start: p.start,
+                end: p.end,
+            })
+            .collect();
         let mut out = Vec::with_capacity(req.items.len());
         let mut total = Money::zero(currency);
         for (i, item) in req.items.iter().enumerate() {
@@ -163,7 +196,12 @@ impl Store {
                 ItemRequest::Renew { plan_id, start } => {
                     let plan = plan_in(conn, plan_id).await?;
                     check_plan_for_line(&plan, line.operator, &req.channel)?;
-                    let price = plan.price(currency).ok_or_else(|| StoreError::CurrencyNotOffered { plan: plan.id.clone(), currency })?;
+                    let price =
+                        plan.price(currency)
+                            .ok_or_else(|| StoreError::CurrencyNotOffered {
+                                plan: plan.id.clone(),
+                                currency,
+                            })?;
                     let grant = plan_renewal(at, &spans, &plan, *start)?;
                     spans.push(grant.period);
                     PricedItem {
@@ -181,7 +219,12 @@ impl Store {
                 ItemRequest::AddOn { plan_id } => {
                     let plan = plan_in(conn, plan_id).await?;
                     check_plan_for_line(&plan, line.operator, &req.channel)?;
-                    let price = plan.price(currency).ok_or_else(|| StoreError::CurrencyNotOffered { plan: plan.id.clone(), currency })?;
+                    let price =
+                        plan.price(currency)
+                            .ok_or_else(|| StoreError::CurrencyNotOffered {
+                                plan: plan.id.clone(),
+                                currency,
+                            })?;
                     let grant = plan_addon(at, &spans, &plan)?;
                     PricedItem {
                         kind: "addon".into(),
@@ -195,20 +238,30 @@ impl Store {
                         plan: Some(plan),
                     }
                 }
-                ItemRequest::TopUp { amount } => {
+                ItemRequest::TopUp { amount_minor } => {
+                    let amount = &Money::new(*amount_minor, currency);
                     if req.payment == Payment::Balance {
-                        return Err(StoreError::invalid(&field("type"), "a top-up cannot be paid from the balance it tops up"));
-                    }
-                    if amount.currency != currency {
-                        return Err(StoreError::invalid(&field("amount"), format!("the order is in {currency}, the top-up in {}", amount.currency)));
+                        return Err(StoreError::invalid(
+                            &field("type"),
+                            "a top-up cannot be paid from the balance it tops up",
+                        ));
                     }
                     if amount.minor <= 0 || amount.minor > MAX_TOPUP_MINOR {
-                        return Err(StoreError::invalid(&field("amount"), format!("must be more than 0 and at most {}", Money::new(MAX_TOPUP_MINOR, currency))));
+                        return Err(StoreError::invalid(
+                            &field("amount_minor"),
+                            format!(
+                                "must be more than 0 and at most {}",
+                                Money::new(MAX_TOPUP_MINOR, currency)
+                            ),
+                        ));
                     }
                     let rate = self.fx_rate(currency, line.currency)?;
                     let credit = rate.convert(*amount)?;
                     if credit.minor <= 0 {
-                        return Err(StoreError::invalid(&field("amount"), "too small to credit anything after conversion"));
+                        return Err(StoreError::invalid(
+                            &field("amount_minor"),
+                            "too small to credit anything after conversion",
+                        ));
                     }
                     PricedItem {
                         kind: "topup".into(),
@@ -231,7 +284,11 @@ impl Store {
 
     /// Takes an order. Paid from the balance, it is fulfilled in the same transaction or
     /// not created at all (402 with the amount missing); otherwise it waits for payment.
-    pub async fn create_order(&self, req: &OrderRequest, idem: Option<&Idem<'_, Order>>) -> Result<Order> {
+    pub async fn create_order(
+        &self,
+        req: &OrderRequest,
+        idem: Option<&Idem<'_, Order>>,
+    ) -> Result<Order> {
         let found = self.find_line(&req.line).await?;
         if req.payment == Payment::Balance && (req.buyer.is_none() || found.owner_id != req.buyer) {
             return Err(StoreError::NotOwner);
@@ -273,7 +330,8 @@ impl Store {
             .await?;
         }
         if req.payment == Payment::Balance {
-            self.fulfil(&mut tx, &id, &line, Source::Balance, at).await?;
+            self.fulfil(&mut tx, &id, &line, Source::Balance, at)
+                .await?;
         }
         let order = load_order(&mut tx, &id).await?;
         remember(&mut tx, idem, &order).await?;
@@ -282,28 +340,49 @@ impl Store {
     }
 
     /// Pays a pending order from the line's balance (its owner only) and fulfils it.
-    pub async fn pay_from_balance(&self, order_id: &str, buyer: &str, idem: Option<&Idem<'_, Order>>) -> Result<Order> {
+    pub async fn pay_from_balance(
+        &self,
+        order_id: &str,
+        buyer: &str,
+        idem: Option<&Idem<'_, Order>>,
+    ) -> Result<Order> {
         let order = self.order(order_id).await?;
         let line = self.line(&order.line_id).await?;
         if line.owner_id.as_deref() != Some(buyer) {
             return Err(StoreError::NotOwner);
         }
         if order.total.currency != line.currency {
-            return Err(StoreError::BalanceCurrency { line: line.currency, asked: order.total.currency });
+            return Err(StoreError::BalanceCurrency {
+                line: line.currency,
+                asked: order.total.currency,
+            });
         }
         if order.items.iter().any(|i| i.kind == "topup") {
-            return Err(StoreError::invalid("items", "a top-up cannot be paid from the balance it tops up"));
+            return Err(StoreError::invalid(
+                "items",
+                "a top-up cannot be paid from the balance it tops up",
+            ));
         }
         self.settle(order_id, Source::Balance, idem).await
     }
 
     /// Settles a pending order with money that came from outside (a verified payment or
     /// cash); `method` names it (yookassa, alipay, cash…). Used by the payment adapters.
-    pub async fn settle_external(&self, order_id: &str, method: &str, idem: Option<&Idem<'_, Order>>) -> Result<Order> {
+    pub async fn settle_external(
+        &self,
+        order_id: &str,
+        method: &str,
+        idem: Option<&Idem<'_, Order>>,
+    ) -> Result<Order> {
         self.settle(order_id, Source::External(method), idem).await
     }
 
-    async fn settle(&self, order_id: &str, source: Source<'_>, idem: Option<&Idem<'_, Order>>) -> Result<Order> {
+    async fn settle(
+        &self,
+        order_id: &str,
+        source: Source<'_>,
+        idem: Option<&Idem<'_, Order>>,
+    ) -> Result<Order> {
         let at = now();
         let order = self.order(order_id).await?;
         let mut tx = self.write.begin().await?;
@@ -320,7 +399,14 @@ impl Store {
 
     /// Moves a pending order to fulfilled inside `tx`: status first (so it happens once),
     /// then the money, then the periods and buckets, then the outbox event.
-    async fn fulfil(&self, tx: &mut Transaction<'static, Any>, order_id: &str, line: &Line, source: Source<'_>, at: OffsetDateTime) -> Result<()> {
+    async fn fulfil(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        order_id: &str,
+        line: &Line,
+        source: Source<'_>,
+        at: OffsetDateTime,
+    ) -> Result<()> {
         let ts = at.unix_timestamp();
         let done = sqlx::query(
             "UPDATE orders SET status = 'fulfilled', paid_at = $1, fulfilled_at = $1, payment_method = $2
@@ -338,33 +424,65 @@ impl Store {
                 .await?
                 .ok_or_else(|| StoreError::OrderNotFound(order_id.to_string()))?
                 .try_get("status")?;
-            return Err(StoreError::OrderNotPending(status.parse().map_err(StoreError::Corrupt)?));
+            return Err(StoreError::OrderNotPending(
+                status.parse().map_err(StoreError::Corrupt)?,
+            ));
         }
         let order = load_order(tx, order_id).await?;
         let from = match source {
             Source::Balance => line.account_id.clone(),
             Source::External(_) => accounts::world(order.total.currency),
         };
-        let meta = TransferMeta { kind: "order", order_id: Some(order_id), memo: None, actor: None, at };
+        let meta = TransferMeta {
+            kind: "order",
+            order_id: Some(order_id),
+            memo: None,
+            actor: None,
+            at,
+        };
         // Plans and add-ons: one sale posting for their sum.
-        let sales = order.items.iter().filter(|i| i.kind != "topup").try_fold(Money::zero(order.total.currency), |acc, i| acc.checked_add(i.price))?;
+        let sales = order
+            .items
+            .iter()
+            .filter(|i| i.kind != "topup")
+            .try_fold(Money::zero(order.total.currency), |acc, i| {
+                acc.checked_add(i.price)
+            })?;
         if sales.minor > 0 {
             let transfer = Transfer::pay(from.clone(), accounts::revenue(sales.currency), sales)?;
             if let Err(o) = apply_transfer(tx, &transfer, &meta).await? {
                 let missing = Money::new(sales.minor - o.available.minor, sales.currency);
-                return Err(StoreError::InsufficientBalance { needed: sales, available: o.available, missing });
+                return Err(StoreError::InsufficientBalance {
+                    needed: sales,
+                    available: o.available,
+                    missing,
+                });
             }
         }
-        let mut spans: Vec<Period> = periods_of(tx, &line.id, at).await?.iter().map(|p| Period { start: p.start, end: p.end }).collect();
+        let mut spans: Vec<Period> = periods_of(tx, &line.id, at)
+            .await?
+            .iter()
+            .map(|p| Period {
+                start: p.start,
+                end: p.end,
+            })
+            .collect();
         for item in &order.items {
             let unlimited;
             let (valid_from, valid_until, bytes) = match item.kind.as_str() {
                 "topup" => {
-                    let credit = item.credit.ok_or_else(|| StoreError::Corrupt(format!("order {order_id}: top-up without credit")))?;
+                    let credit = item.credit.ok_or_else(|| {
+                        StoreError::Corrupt(format!("order {order_id}: top-up without credit"))
+                    })?;
                     let transfer = if credit.currency == item.price.currency {
                         Transfer::pay(from.clone(), line.account_id.clone(), credit)?
                     } else {
-                        Transfer::exchange(from.clone(), line.account_id.clone(), item.price, credit)?
+                        Transfer::exchange(
+                            from.clone(),
+                            line.account_id.clone(),
+                            item.price,
+                            credit,
+                        )?
                     };
                     if apply_transfer(tx, &transfer, &meta).await?.is_err() {
                         return Err(StoreError::Corrupt("a credit was refused".into()));
@@ -372,11 +490,14 @@ impl Store {
                     continue;
                 }
                 kind => {
-                    let plan_id = item.plan_id.as_deref().ok_or_else(|| StoreError::Corrupt(format!("order {order_id}: item without plan")))?;
+                    let plan_id = item.plan_id.as_deref().ok_or_else(|| {
+                        StoreError::Corrupt(format!("order {order_id}: item without plan"))
+                    })?;
                     let plan = plan_in(tx, plan_id).await?;
                     unlimited = plan.data.is_unlimited();
                     if kind == "renew" {
-                        let grant = plan_renewal(at, &spans, &plan, item.start_mode.unwrap_or_default())?;
+                        let grant =
+                            plan_renewal(at, &spans, &plan, item.start_mode.unwrap_or_default())?;
                         spans.push(grant.period);
                         sqlx::query("INSERT INTO periods (id, line_id, plan_id, order_id, start_at, end_at) VALUES ($1, $2, $3, $4, $5, $6)")
                             .bind(new_id())
@@ -438,14 +559,16 @@ impl Store {
 
     /// A line's orders, newest first.
     pub async fn orders_of_line(&self, line_id: &str, limit: i64) -> Result<Vec<Order>> {
-        let ids: Vec<String> = sqlx::query("SELECT id FROM orders WHERE line_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2")
-            .bind(line_id)
-            .bind(limit)
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(|r| r.try_get("id"))
-            .collect::<Result<_, _>>()?;
+        let ids: Vec<String> = sqlx::query(
+            "SELECT id FROM orders WHERE line_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(line_id)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<Result<_, _>>()?;
         let mut conn = self.read.acquire().await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -456,8 +579,13 @@ impl Store {
 
     /// How many orders are in each status (for /metrics).
     pub async fn order_counts(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT status, CAST(COUNT(*) AS BIGINT) AS n FROM orders GROUP BY status").fetch_all(&self.read).await?;
-        rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get("n")?))).collect()
+        let rows =
+            sqlx::query("SELECT status, CAST(COUNT(*) AS BIGINT) AS n FROM orders GROUP BY status")
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
+            .collect()
     }
 }
 
@@ -493,25 +621,36 @@ pub(crate) async fn load_order(conn: &mut sqlx::AnyConnection, id: &str) -> Resu
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    let items = items.iter().map(|r| item_from_row(r, currency)).collect::<Result<Vec<_>>>()?;
+    let items = items
+        .iter()
+        .map(|r| item_from_row(r, currency))
+        .collect::<Result<Vec<_>>>()?;
     Ok(Order {
         id: row.try_get("id")?,
         line_id: row.try_get("line_id")?,
         msisdn: row.try_get("msisdn")?,
         channel: row.try_get("channel")?,
-        status: row.try_get::<String, _>("status")?.parse().map_err(StoreError::Corrupt)?,
+        status: row
+            .try_get::<String, _>("status")?
+            .parse()
+            .map_err(StoreError::Corrupt)?,
         buyer_id: row.try_get("buyer_id")?,
         total: Money::new(row.try_get("total_minor")?, currency),
         payment_method: row.try_get("payment_method")?,
         created_at: from_unix(row.try_get("created_at")?),
         paid_at: row.try_get::<Option<i64>, _>("paid_at")?.map(from_unix),
-        fulfilled_at: row.try_get::<Option<i64>, _>("fulfilled_at")?.map(from_unix),
+        fulfilled_at: row
+            .try_get::<Option<i64>, _>("fulfilled_at")?
+            .map(from_unix),
         items,
     })
 }
 
 fn item_from_row(r: &AnyRow, currency: Currency) -> Result<OrderItem> {
-    let credit = match (r.try_get::<Option<i64>, _>("credit_minor")?, r.try_get::<Option<String>, _>("credit_currency")?) {
+    let credit = match (
+        r.try_get::<Option<i64>, _>("credit_minor")?,
+        r.try_get::<Option<String>, _>("credit_currency")?,
+    ) {
         (Some(m), Some(c)) => Some(Money::new(m, c.parse()?)),
         _ => None,
     };
@@ -519,7 +658,11 @@ fn item_from_row(r: &AnyRow, currency: Currency) -> Result<OrderItem> {
         position: r.try_get("position")?,
         kind: r.try_get("kind")?,
         plan_id: r.try_get("plan_id")?,
-        start_mode: r.try_get::<Option<String>, _>("start_mode")?.map(|s| s.parse()).transpose().map_err(StoreError::Corrupt)?,
+        start_mode: r
+            .try_get::<Option<String>, _>("start_mode")?
+            .map(|s| s.parse())
+            .transpose()
+            .map_err(StoreError::Corrupt)?,
         price: Money::new(r.try_get("price_minor")?, currency),
         credit,
         fx_rate: r.try_get("fx_rate")?,

@@ -23,50 +23,96 @@ enum Cleanup {
 }
 
 pub fn postgres_base_url() -> String {
-    std::env::var("SIMRENEW_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_string())
+    std::env::var("SIMRENEW_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_string())
 }
 
 /// A fresh SQLite file database, migrated.
 pub async fn sqlite() -> TestDb {
-    let path = std::env::temp_dir().join(format!("simrenew-test-{}.db", uuid::Uuid::new_v4().simple()));
+    let path = std::env::temp_dir().join(format!(
+        "simrenew-test-{}.db",
+        uuid::Uuid::new_v4().simple()
+    ));
     let url = format!("sqlite://{}", path.display());
-    let store = Store::connect(&url, &StoreOptions::default()).await.expect("open sqlite");
+    let store = Store::connect(&url, &StoreOptions::default())
+        .await
+        .expect("open sqlite");
     store.migrate().await.expect("migrate sqlite");
-    TestDb { name: "sqlite", url, store, cleanup: Cleanup::File(path) }
+    TestDb {
+        name: "sqlite",
+        url,
+        store,
+        cleanup: Cleanup::File(path),
+    }
 }
 
 /// A fresh PostgreSQL schema, migrated; `None` (after a loud note) when the server is
 /// unreachable outside CI. In CI an unreachable server fails the test.
 pub async fn postgres() -> Option<TestDb> {
     let base = postgres_base_url();
-    let born = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let schema = format!("t_{born}_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let admin = match Store::connect(&base, &StoreOptions { max_connections: 1, ..Default::default() }).await {
+    let born = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let schema = format!(
+        "t_{born}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let admin = match Store::connect(
+        &base,
+        &StoreOptions {
+            max_connections: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    {
         Ok(s) => s,
         Err(e) => {
             if std::env::var_os("CI").is_some() {
                 panic!("PostgreSQL at {base} is unreachable and CI is set: {e}");
             }
-            eprintln!("\n*** SKIPPED on PostgreSQL: {base} unreachable ({e}); set SIMRENEW_TEST_POSTGRES_URL ***\n");
+            eprintln!(
+                "\n*** SKIPPED on PostgreSQL: {base} unreachable ({e}); set SIMRENEW_TEST_POSTGRES_URL ***\n"
+            );
             return None;
         }
     };
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin.write).await.expect("create schema");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&admin.write)
+        .await
+        .expect("create schema");
     // Schemas of test runs that ended before they could drop theirs: gone after an hour.
-    let old = sqlx::query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'").fetch_all(&admin.write).await.unwrap_or_default();
+    let old = sqlx::query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'")
+        .fetch_all(&admin.write)
+        .await
+        .unwrap_or_default();
     for row in old {
         let name: String = sqlx::Row::try_get(&row, "nspname").unwrap_or_default();
         let stamp = name.split('_').nth(1).and_then(|s| s.parse::<u64>().ok());
         if stamp.is_some_and(|t| t + 3600 < born) {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {name} CASCADE"))).execute(&admin.write).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS {name} CASCADE"
+            )))
+            .execute(&admin.write)
+            .await;
         }
     }
     admin.close().await;
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}options[search_path]={schema}");
-    let store = Store::connect(&url, &StoreOptions::default()).await.expect("connect postgres schema");
+    let store = Store::connect(&url, &StoreOptions::default())
+        .await
+        .expect("connect postgres schema");
     store.migrate().await.expect("migrate postgres");
-    Some(TestDb { name: "postgres", url, store, cleanup: Cleanup::Schema { base_url: base, schema } })
+    Some(TestDb {
+        name: "postgres",
+        url,
+        store,
+        cleanup: Cleanup::Schema {
+            base_url: base,
+            schema,
+        },
+    })
 }
 
 /// Both databases (PostgreSQL only when reachable, see `postgres`).
@@ -90,11 +136,30 @@ impl Drop for TestDb {
                 // transaction the test abandoned: so clean up on a thread of its own and
                 // do not wait for it (a schema it misses is dropped by a later run).
                 std::thread::spawn(move || {
-                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return;
+                    };
                     rt.block_on(async {
-                        if let Ok(s) = Store::connect(&base, &StoreOptions { max_connections: 1, ..Default::default() }).await {
-                            let _ = sqlx::query("SET lock_timeout = '10s'").execute(&s.write).await;
-                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&s.write).await;
+                        if let Ok(s) = Store::connect(
+                            &base,
+                            &StoreOptions {
+                                max_connections: 1,
+                                ..Default::default()
+                            },
+                        )
+                        .await
+                        {
+                            let _ = sqlx::query("SET lock_timeout = '10s'")
+                                .execute(&s.write)
+                                .await;
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "DROP SCHEMA {schema} CASCADE"
+                            )))
+                            .execute(&s.write)
+                            .await;
                             s.close().await;
                         }
                     });

@@ -34,21 +34,37 @@ pub struct UsageResult {
 
 impl Store {
     /// Records a batch of usage events in one transaction: all or none.
-    pub async fn record_usage(&self, events: &[UsageEvent], idem: Option<&Idem<'_, Vec<UsageResult>>>) -> Result<Vec<UsageResult>> {
+    pub async fn record_usage(
+        &self,
+        events: &[UsageEvent],
+        idem: Option<&Idem<'_, Vec<UsageResult>>>,
+    ) -> Result<Vec<UsageResult>> {
         if events.is_empty() || events.len() > MAX_EVENTS {
-            return Err(StoreError::invalid("events", format!("a report holds 1 to {MAX_EVENTS} events")));
+            return Err(StoreError::invalid(
+                "events",
+                format!("a report holds 1 to {MAX_EVENTS} events"),
+            ));
         }
         let received = now();
         let mut lines = Vec::with_capacity(events.len());
         for (i, e) in events.iter().enumerate() {
             if e.event_id.trim().is_empty() || e.event_id.len() > 200 {
-                return Err(StoreError::invalid(&format!("events[{i}].event_id"), "must be 1 to 200 characters"));
+                return Err(StoreError::invalid(
+                    &format!("events[{i}].event_id"),
+                    "must be 1 to 200 characters",
+                ));
             }
             if i64::try_from(e.bytes).is_err() {
-                return Err(StoreError::invalid(&format!("events[{i}].bytes"), "too large"));
+                return Err(StoreError::invalid(
+                    &format!("events[{i}].bytes"),
+                    "too large",
+                ));
             }
             if e.occurred_at > received + time::Duration::minutes(5) {
-                return Err(StoreError::invalid(&format!("events[{i}].occurred_at"), "lies in the future"));
+                return Err(StoreError::invalid(
+                    &format!("events[{i}].occurred_at"),
+                    "lies in the future",
+                ));
             }
             lines.push(self.find_line(&e.line).await?.id);
         }
@@ -67,7 +83,13 @@ impl Store {
                     return Err(StoreError::UsageEventConflict(e.event_id.clone()));
                 }
                 let overage = p.try_get::<i64, _>("overage_bytes")? as u64;
-                out.push(UsageResult { event_id: e.event_id.clone(), line_id, recorded: false, drawn_bytes: e.bytes - overage, overage_bytes: overage });
+                out.push(UsageResult {
+                    event_id: e.event_id.clone(),
+                    line_id,
+                    recorded: false,
+                    drawn_bytes: e.bytes - overage,
+                    overage_bytes: overage,
+                });
                 continue;
             }
             lock_line(&mut tx, &line_id, received).await?;
@@ -90,21 +112,32 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 if done.rows_affected() != 1 {
-                    return Err(StoreError::Corrupt(format!("bucket {} changed under a locked line", buckets[*i].id)));
+                    return Err(StoreError::Corrupt(format!(
+                        "bucket {} changed under a locked line",
+                        buckets[*i].id
+                    )));
                 }
-                sqlx::query("INSERT INTO usage_draws (event_id, bucket_id, bytes) VALUES ($1, $2, $3)")
-                    .bind(&e.event_id)
-                    .bind(&buckets[*i].id)
-                    .bind(*amount as i64)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO usage_draws (event_id, bucket_id, bytes) VALUES ($1, $2, $3)",
+                )
+                .bind(&e.event_id)
+                .bind(&buckets[*i].id)
+                .bind(*amount as i64)
+                .execute(&mut *tx)
+                .await?;
             }
             sqlx::query("UPDATE lines SET usage_as_of = $1 WHERE id = $2 AND (usage_as_of IS NULL OR usage_as_of < $1)")
                 .bind(e.occurred_at.unix_timestamp())
                 .bind(&line_id)
                 .execute(&mut *tx)
                 .await?;
-            out.push(UsageResult { event_id: e.event_id.clone(), line_id, recorded: true, drawn_bytes: e.bytes - draw.overage, overage_bytes: draw.overage });
+            out.push(UsageResult {
+                event_id: e.event_id.clone(),
+                line_id,
+                recorded: true,
+                drawn_bytes: e.bytes - draw.overage,
+                overage_bytes: draw.overage,
+            });
         }
         remember(&mut tx, idem, &out).await?;
         tx.commit().await?;
@@ -112,7 +145,11 @@ impl Store {
     }
 
     /// A line's recent usage events, newest first: (event id, bytes, overage, occurred at).
-    pub async fn usage_of_line(&self, line_id: &str, limit: i64) -> Result<Vec<(String, u64, u64, OffsetDateTime)>> {
+    pub async fn usage_of_line(
+        &self,
+        line_id: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, u64, u64, OffsetDateTime)>> {
         let rows = sqlx::query("SELECT event_id, bytes, overage_bytes, occurred_at FROM usage_events WHERE line_id = $1 ORDER BY occurred_at DESC, event_id LIMIT $2")
             .bind(line_id)
             .bind(limit)

@@ -23,19 +23,33 @@ pub fn normalize_email(s: &str) -> Result<String> {
     let e = s.trim().to_lowercase();
     let ok = e.len() <= 254
         && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
         })
         && !e.chars().any(char::is_whitespace);
-    if ok { Ok(e) } else { Err(StoreError::invalid("email", "is not an e-mail address")) }
+    if ok {
+        Ok(e)
+    } else {
+        Err(StoreError::invalid("email", "is not an e-mail address"))
+    }
 }
 
 fn check_password(p: &str) -> Result<()> {
     let n = p.chars().count();
     if n < 8 {
-        return Err(StoreError::invalid("password", "must be at least 8 characters"));
+        return Err(StoreError::invalid(
+            "password",
+            "must be at least 8 characters",
+        ));
     }
     if p.len() > 1024 {
-        return Err(StoreError::invalid("password", "must be at most 1024 bytes"));
+        return Err(StoreError::invalid(
+            "password",
+            "must be at most 1024 bytes",
+        ));
     }
     Ok(())
 }
@@ -71,19 +85,35 @@ impl Store {
         match res.map_err(StoreError::from) {
             Err(e) if e.is_unique_violation() => Err(StoreError::EmailTaken),
             Err(e) => Err(e),
-            Ok(_) => Ok(User { id, email, locale: locale.map(str::to_string) }),
+            Ok(_) => Ok(User {
+                id,
+                email,
+                locale: locale.map(str::to_string),
+            }),
         }
     }
 
     /// Checks the password and opens a session; returns the bearer token (shown once).
     pub async fn sign_in(&self, email: &str, password: &str) -> Result<(String, User)> {
         let email = normalize_email(email).map_err(|_| StoreError::BadCredentials)?;
-        let row = sqlx::query("SELECT id, password_hash, locale FROM users WHERE email = $1").bind(&email).fetch_optional(&self.read).await?;
+        let row = sqlx::query("SELECT id, password_hash, locale FROM users WHERE email = $1")
+            .bind(&email)
+            .fetch_optional(&self.read)
+            .await?;
         let (stored, user) = match &row {
-            Some(r) => (r.try_get::<String, _>("password_hash")?, Some(User { id: r.try_get("id")?, email: email.clone(), locale: r.try_get("locale")? })),
+            Some(r) => (
+                r.try_get::<String, _>("password_hash")?,
+                Some(User {
+                    id: r.try_get("id")?,
+                    email: email.clone(),
+                    locale: r.try_get("locale")?,
+                }),
+            ),
             None => (decoy_hash().to_string(), None),
         };
-        let verified = Argon2::default().verify_password(password.as_bytes(), stored.as_str()).is_ok();
+        let verified = Argon2::default()
+            .verify_password(password.as_bytes(), stored.as_str())
+            .is_ok();
         let Some(user) = user.filter(|_| verified) else {
             return Err(StoreError::BadCredentials);
         };
@@ -109,11 +139,21 @@ impl Store {
         .bind(now().unix_timestamp())
         .fetch_optional(&self.read)
         .await?;
-        row.map(|r| Ok(User { id: r.try_get("id")?, email: r.try_get("email")?, locale: r.try_get("locale")? })).transpose()
+        row.map(|r| {
+            Ok(User {
+                id: r.try_get("id")?,
+                email: r.try_get("email")?,
+                locale: r.try_get("locale")?,
+            })
+        })
+        .transpose()
     }
 
     pub async fn sign_out(&self, token: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(sha256_hex(token.as_bytes())).execute(&self.write).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(sha256_hex(token.as_bytes()))
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 }
@@ -124,7 +164,10 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(normalize_email(" Li.Wei@Example.CN ").unwrap(), "li.wei@example.cn");
+        assert_eq!(
+            normalize_email(" Li.Wei@Example.CN ").unwrap(),
+            "li.wei@example.cn"
+        );
         for bad in ["", "a@", "@b.c", "a@b", "a b@c.d", "a@b.c@d.e", "a@.cn"] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }

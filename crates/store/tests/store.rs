@@ -1,7 +1,9 @@
 //! The store's services on both databases: renewals, add-ons, top-ups, balances, usage,
 //! and the ledger staying balanced through all of them.
 
-use simrenew_core::{Currency, FxRate, LineRef, Money, Operator, OrderStatus, RenewalError, StartMode};
+use simrenew_core::{
+    Currency, FxRate, LineRef, Money, Operator, OrderStatus, RenewalError, StartMode,
+};
 use simrenew_store::demo::demo_iccid;
 use simrenew_store::lines::NewLine;
 use simrenew_store::orders::{ItemRequest, OrderRequest, Payment};
@@ -38,19 +40,32 @@ async fn fixture(store: &Store, n: u64, balance: i64) -> Fixture {
         })
         .await
         .unwrap();
-    let user = store.sign_up(&format!("u{n}@example.cn"), "correct horse", None).await.unwrap();
+    let user = store
+        .sign_up(&format!("u{n}@example.cn"), "correct horse", None)
+        .await
+        .unwrap();
     let r = LineRef::Iccid(iccid);
     store.attach_line(&user.id, &r, "1122 3344").await.unwrap();
     if balance > 0 {
-        store.adjust_balance(&line.id, Money::new(balance, Currency::Rub), "test", "test").await.unwrap();
+        store
+            .adjust_balance(&line.id, Money::new(balance, Currency::Rub), "test", "test")
+            .await
+            .unwrap();
     }
-    Fixture { line: r, line_id: line.id, user: user.id }
+    Fixture {
+        line: r,
+        line_id: line.id,
+        user: user.id,
+    }
 }
 
 fn renew(f: &Fixture, plan: &str, start: StartMode) -> OrderRequest {
     OrderRequest {
         line: f.line.clone(),
-        items: vec![ItemRequest::Renew { plan_id: plan.into(), start }],
+        items: vec![ItemRequest::Renew {
+            plan_id: plan.into(),
+            start,
+        }],
         currency: None,
         channel: "app".into(),
         buyer: Some(f.user.clone()),
@@ -72,20 +87,35 @@ async fn renewal_from_balance_takes_effect_at_once_and_queues_the_next() {
     for db in testing::all().await {
         let s = &db.store;
         let f = fixture(s, 1, 2000_00).await;
-        let first = s.create_order(&renew(&f, "mts-month-30gb", StartMode::Queued), None).await.unwrap();
+        let first = s
+            .create_order(&renew(&f, "mts-month-30gb", StartMode::Queued), None)
+            .await
+            .unwrap();
         assert_eq!(first.status, OrderStatus::Fulfilled, "{}", db.name);
         assert_eq!(first.payment_method.as_deref(), Some("balance"));
         let item = &first.items[0];
-        assert!(near_now(item.valid_from.unwrap()), "an idle line starts now");
+        assert!(
+            near_now(item.valid_from.unwrap()),
+            "an idle line starts now"
+        );
         let line = s.line(&f.line_id).await.unwrap();
         let detail = s.line_detail(&line).await.unwrap();
         assert_eq!(detail.balance, Money::new(1250_00, Currency::Rub));
         assert_eq!(detail.data_left_bytes, 30 * GB);
         assert_eq!(detail.periods.len(), 1);
 
-        let second = s.create_order(&renew(&f, "mts-week-10gb", StartMode::Queued), None).await.unwrap();
-        assert_eq!(second.items[0].valid_from, item.valid_until, "queued right after the current period");
-        assert_eq!(second.items[0].valid_until.unwrap() - second.items[0].valid_from.unwrap(), Duration::days(7));
+        let second = s
+            .create_order(&renew(&f, "mts-week-10gb", StartMode::Queued), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            second.items[0].valid_from, item.valid_until,
+            "queued right after the current period"
+        );
+        assert_eq!(
+            second.items[0].valid_until.unwrap() - second.items[0].valid_from.unwrap(),
+            Duration::days(7)
+        );
         let detail = s.line_detail(&line).await.unwrap();
         assert_eq!(detail.balance.minor, 1250_00 - 390_00);
         // The queued bucket is not live yet.
@@ -100,12 +130,30 @@ async fn start_now_keeps_old_data_until_its_own_end() {
     for db in testing::all().await {
         let s = &db.store;
         let f = fixture(s, 2, 3000_00).await;
-        let month = s.create_order(&renew(&f, "mts-month-30gb", StartMode::Queued), None).await.unwrap();
-        let now = s.create_order(&renew(&f, "mts-day-unlim", StartMode::Now), None).await.unwrap();
+        let month = s
+            .create_order(&renew(&f, "mts-month-30gb", StartMode::Queued), None)
+            .await
+            .unwrap();
+        let now = s
+            .create_order(&renew(&f, "mts-day-unlim", StartMode::Now), None)
+            .await
+            .unwrap();
         assert!(near_now(now.items[0].valid_from.unwrap()));
-        let detail = s.line_detail(&s.line(&f.line_id).await.unwrap()).await.unwrap();
-        assert_eq!(detail.data_left_bytes, 30 * GB + 5 * GB, "{}: both buckets live", db.name);
-        let month_bucket = detail.buckets.iter().find(|b| b.initial_bytes == 30 * GB).unwrap();
+        let detail = s
+            .line_detail(&s.line(&f.line_id).await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            detail.data_left_bytes,
+            30 * GB + 5 * GB,
+            "{}: both buckets live",
+            db.name
+        );
+        let month_bucket = detail
+            .buckets
+            .iter()
+            .find(|b| b.initial_bytes == 30 * GB)
+            .unwrap();
         assert_eq!(Some(month_bucket.valid_until), month.items[0].valid_until);
         assert!(detail.buckets.iter().any(|b| b.unlimited));
     }
@@ -116,10 +164,22 @@ async fn addon_ends_with_current_period_and_needs_one() {
     for db in testing::all().await {
         let s = &db.store;
         let f = fixture(s, 3, 3000_00).await;
-        let addon = OrderRequest { items: vec![ItemRequest::AddOn { plan_id: "mts-addon-5gb".into() }], ..renew(&f, "x", StartMode::Queued) };
+        let addon = OrderRequest {
+            items: vec![ItemRequest::AddOn {
+                plan_id: "mts-addon-5gb".into(),
+            }],
+            ..renew(&f, "x", StartMode::Queued)
+        };
         let err = s.create_order(&addon, None).await.unwrap_err();
-        assert!(matches!(err, StoreError::Renewal(RenewalError::NoActivePeriod)), "{}: {err}", db.name);
-        let month = s.create_order(&renew(&f, "mts-month-30gb", StartMode::Queued), None).await.unwrap();
+        assert!(
+            matches!(err, StoreError::Renewal(RenewalError::NoActivePeriod)),
+            "{}: {err}",
+            db.name
+        );
+        let month = s
+            .create_order(&renew(&f, "mts-month-30gb", StartMode::Queued), None)
+            .await
+            .unwrap();
         let order = s.create_order(&addon, None).await.unwrap();
         assert_eq!(order.items[0].valid_until, month.items[0].valid_until);
         assert_eq!(order.items[0].data_bytes, Some(5 * GB));
@@ -131,17 +191,30 @@ async fn short_balance_changes_nothing_and_says_what_is_missing() {
     for db in testing::all().await {
         let s = &db.store;
         let f = fixture(s, 4, 500_00).await;
-        let err = s.create_order(&renew(&f, "mts-month-30gb", StartMode::Queued), None).await.unwrap_err();
+        let err = s
+            .create_order(&renew(&f, "mts-month-30gb", StartMode::Queued), None)
+            .await
+            .unwrap_err();
         match err {
-            StoreError::InsufficientBalance { needed, available, missing } => {
+            StoreError::InsufficientBalance {
+                needed,
+                available,
+                missing,
+            } => {
                 assert_eq!(needed, Money::new(750_00, Currency::Rub));
                 assert_eq!(available, Money::new(500_00, Currency::Rub));
                 assert_eq!(missing, Money::new(250_00, Currency::Rub));
             }
             other => panic!("{}: {other}", db.name),
         }
-        assert!(s.orders_of_line(&f.line_id, 10).await.unwrap().is_empty(), "no half-made order");
-        let detail = s.line_detail(&s.line(&f.line_id).await.unwrap()).await.unwrap();
+        assert!(
+            s.orders_of_line(&f.line_id, 10).await.unwrap().is_empty(),
+            "no half-made order"
+        );
+        let detail = s
+            .line_detail(&s.line(&f.line_id).await.unwrap())
+            .await
+            .unwrap();
         assert_eq!(detail.balance.minor, 500_00);
         assert!(detail.buckets.is_empty());
         assert_ledger_sound(s).await;
@@ -153,27 +226,61 @@ async fn wrong_operator_suspended_line_and_strangers_are_refused() {
     for db in testing::all().await {
         let s = &db.store;
         let f = fixture(s, 5, 3000_00).await;
-        let err = s.create_order(&renew(&f, "beeline-month-30gb", StartMode::Queued), None).await.unwrap_err();
-        assert!(matches!(err, StoreError::Renewal(RenewalError::OperatorMismatch { .. })), "{err}");
-        let stranger = OrderRequest { buyer: Some("someone-else".into()), ..renew(&f, "mts-month-30gb", StartMode::Queued) };
-        assert!(matches!(s.create_order(&stranger, None).await, Err(StoreError::NotOwner)));
-        let anonymous = OrderRequest { buyer: None, ..renew(&f, "mts-month-30gb", StartMode::Queued) };
-        assert!(matches!(s.create_order(&anonymous, None).await, Err(StoreError::NotOwner)));
-        s.set_line_status(&f.line_id, "suspended", "test").await.unwrap();
-        assert!(matches!(s.create_order(&renew(&f, "mts-month-30gb", StartMode::Queued), None).await, Err(StoreError::LineSuspended)));
+        let err = s
+            .create_order(&renew(&f, "beeline-month-30gb", StartMode::Queued), None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Renewal(RenewalError::OperatorMismatch { .. })
+            ),
+            "{err}"
+        );
+        let stranger = OrderRequest {
+            buyer: Some("someone-else".into()),
+            ..renew(&f, "mts-month-30gb", StartMode::Queued)
+        };
+        assert!(matches!(
+            s.create_order(&stranger, None).await,
+            Err(StoreError::NotOwner)
+        ));
+        let anonymous = OrderRequest {
+            buyer: None,
+            ..renew(&f, "mts-month-30gb", StartMode::Queued)
+        };
+        assert!(matches!(
+            s.create_order(&anonymous, None).await,
+            Err(StoreError::NotOwner)
+        ));
+        s.set_line_status(&f.line_id, "suspended", "test")
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.create_order(&renew(&f, "mts-month-30gb", StartMode::Queued), None)
+                .await,
+            Err(StoreError::LineSuspended)
+        ));
     }
 }
 
 #[tokio::test]
 async fn anonymous_order_waits_then_settles_once_with_fx_top_up() {
     for db in testing::all().await {
-        let s = db.store.clone().with_fx_rates(vec![FxRate::parse(Currency::Cny, Currency::Rub, "12.5").unwrap()]);
+        let s = db.store.clone().with_fx_rates(vec![
+            FxRate::parse(Currency::Cny, Currency::Rub, "12.5").unwrap(),
+        ]);
         let f = fixture(&s, 6, 0).await;
         let req = OrderRequest {
             line: f.line.clone(),
             items: vec![
-                ItemRequest::TopUp { amount: Money::new(100_00, Currency::Cny) },
-                ItemRequest::Renew { plan_id: "mts-month-30gb".into(), start: StartMode::Queued },
+                ItemRequest::TopUp {
+                    amount_minor: 100_00,
+                },
+                ItemRequest::Renew {
+                    plan_id: "mts-month-30gb".into(),
+                    start: StartMode::Queued,
+                },
             ],
             currency: Some(Currency::Cny),
             channel: "web".into(),
@@ -181,24 +288,59 @@ async fn anonymous_order_waits_then_settles_once_with_fx_top_up() {
             payment: Payment::External,
         };
         let quote = s.quote(&req).await.unwrap();
-        assert_eq!(quote.items[0].credit, Some(Money::new(1250_00, Currency::Rub)));
-        assert_eq!(quote.total, Money::new(160_00, Currency::Cny), "100 CNY top-up + 60 CNY plan");
+        assert_eq!(
+            quote.items[0].credit,
+            Some(Money::new(1250_00, Currency::Rub))
+        );
+        assert_eq!(
+            quote.total,
+            Money::new(160_00, Currency::Cny),
+            "100 CNY top-up + 60 CNY plan"
+        );
         let order = s.create_order(&req, None).await.unwrap();
         assert_eq!(order.status, OrderStatus::PendingPayment);
-        assert_eq!(order.items[0].fx_rate.as_deref(), Some("12.5"), "the rate is recorded on the order");
-        assert!(order.items[1].valid_from.is_none(), "nothing granted before payment");
+        assert_eq!(
+            order.items[0].fx_rate.as_deref(),
+            Some("12.5"),
+            "the rate is recorded on the order"
+        );
+        assert!(
+            order.items[1].valid_from.is_none(),
+            "nothing granted before payment"
+        );
         let paid = s.settle_external(&order.id, "alipay", None).await.unwrap();
         assert_eq!(paid.status, OrderStatus::Fulfilled);
-        let again = s.settle_external(&order.id, "alipay", None).await.unwrap_err();
-        assert!(matches!(again, StoreError::OrderNotPending(OrderStatus::Fulfilled)), "{again}");
-        let detail = s.line_detail(&s.line(&f.line_id).await.unwrap()).await.unwrap();
+        let again = s
+            .settle_external(&order.id, "alipay", None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(again, StoreError::OrderNotPending(OrderStatus::Fulfilled)),
+            "{again}"
+        );
+        let detail = s
+            .line_detail(&s.line(&f.line_id).await.unwrap())
+            .await
+            .unwrap();
         assert_eq!(detail.balance, Money::new(1250_00, Currency::Rub));
         assert_eq!(detail.buckets.len(), 1, "fulfilled exactly once");
-        assert_eq!(s.account_balance("revenue:CNY").await.unwrap(), Money::new(60_00, Currency::Cny));
+        assert_eq!(
+            s.account_balance("revenue:CNY").await.unwrap(),
+            Money::new(60_00, Currency::Cny)
+        );
         assert_ledger_sound(&s).await;
         // Paying a top-up from the balance it tops up makes no sense.
-        let bad = OrderRequest { buyer: Some(f.user.clone()), payment: Payment::Balance, currency: None, items: vec![ItemRequest::TopUp { amount: Money::new(1, Currency::Rub) }], ..req };
-        assert!(matches!(s.create_order(&bad, None).await, Err(StoreError::Invalid { .. })));
+        let bad = OrderRequest {
+            buyer: Some(f.user.clone()),
+            payment: Payment::Balance,
+            currency: None,
+            items: vec![ItemRequest::TopUp { amount_minor: 1 }],
+            ..req
+        };
+        assert!(matches!(
+            s.create_order(&bad, None).await,
+            Err(StoreError::Invalid { .. })
+        ));
     }
 }
 
@@ -207,25 +349,57 @@ async fn usage_draws_earliest_expiry_first_once_per_event() {
     for db in testing::all().await {
         let s = &db.store;
         let f = fixture(s, 7, 3000_00).await;
-        s.create_order(&renew(&f, "mts-month-30gb", StartMode::Queued), None).await.unwrap();
-        let addon = OrderRequest { items: vec![ItemRequest::AddOn { plan_id: "mts-addon-1gb".into() }], ..renew(&f, "x", StartMode::Queued) };
+        s.create_order(&renew(&f, "mts-month-30gb", StartMode::Queued), None)
+            .await
+            .unwrap();
+        let addon = OrderRequest {
+            items: vec![ItemRequest::AddOn {
+                plan_id: "mts-addon-1gb".into(),
+            }],
+            ..renew(&f, "x", StartMode::Queued)
+        };
         s.create_order(&addon, None).await.unwrap();
         let at = OffsetDateTime::now_utc();
-        let ev = |id: &str, bytes| UsageEvent { event_id: id.into(), line: f.line.clone(), bytes, occurred_at: at };
+        let ev = |id: &str, bytes| UsageEvent {
+            event_id: id.into(),
+            line: f.line.clone(),
+            bytes,
+            occurred_at: at,
+        };
         let r = s.record_usage(&[ev("e1", 2 * GB)], None).await.unwrap();
-        assert_eq!((r[0].recorded, r[0].drawn_bytes, r[0].overage_bytes), (true, 2 * GB, 0));
+        assert_eq!(
+            (r[0].recorded, r[0].drawn_bytes, r[0].overage_bytes),
+            (true, 2 * GB, 0)
+        );
         let again = s.record_usage(&[ev("e1", 2 * GB)], None).await.unwrap();
-        assert!(!again[0].recorded, "{}: a repeated event is not drawn twice", db.name);
-        let detail = s.line_detail(&s.line(&f.line_id).await.unwrap()).await.unwrap();
+        assert!(
+            !again[0].recorded,
+            "{}: a repeated event is not drawn twice",
+            db.name
+        );
+        let detail = s
+            .line_detail(&s.line(&f.line_id).await.unwrap())
+            .await
+            .unwrap();
         assert_eq!(detail.data_left_bytes, 31 * GB - 2 * GB);
         // The add-on ends with the month, the month bucket too: same expiry, so the
         // add-on (higher priority) went first.
         let addon_bucket = detail.buckets.iter().find(|b| b.kind == "addon").unwrap();
         assert_eq!(addon_bucket.remaining_bytes, 0);
-        assert!(matches!(s.record_usage(&[ev("e1", 5)], None).await, Err(StoreError::UsageEventConflict(_))));
+        assert!(matches!(
+            s.record_usage(&[ev("e1", 5)], None).await,
+            Err(StoreError::UsageEventConflict(_))
+        ));
         let r = s.record_usage(&[ev("e2", 40 * GB)], None).await.unwrap();
-        assert_eq!((r[0].drawn_bytes, r[0].overage_bytes), (29 * GB, 11 * GB), "overage recorded, not lost");
-        let detail = s.line_detail(&s.line(&f.line_id).await.unwrap()).await.unwrap();
+        assert_eq!(
+            (r[0].drawn_bytes, r[0].overage_bytes),
+            (29 * GB, 11 * GB),
+            "overage recorded, not lost"
+        );
+        let detail = s
+            .line_detail(&s.line(&f.line_id).await.unwrap())
+            .await
+            .unwrap();
         assert_eq!(detail.data_left_bytes, 0);
         assert!(detail.line.usage_as_of.is_some());
     }
@@ -239,7 +413,9 @@ async fn balance_pays_only_once_under_concurrency() {
         let mut tasks = Vec::new();
         for _ in 0..6 {
             let (s, req) = (s.clone(), renew(&f, "mts-month-30gb", StartMode::Queued));
-            tasks.push(tokio::spawn(async move { s.create_order(&req, None).await }));
+            tasks.push(tokio::spawn(
+                async move { s.create_order(&req, None).await },
+            ));
         }
         let mut ok = 0;
         for t in tasks {
@@ -248,12 +424,17 @@ async fn balance_pays_only_once_under_concurrency() {
                     assert_eq!(o.status, OrderStatus::Fulfilled);
                     ok += 1;
                 }
-                Err(StoreError::InsufficientBalance { missing, .. }) => assert_eq!(missing.minor, 750_00),
+                Err(StoreError::InsufficientBalance { missing, .. }) => {
+                    assert_eq!(missing.minor, 750_00)
+                }
                 Err(e) => panic!("{}: unexpected {e}", db.name),
             }
         }
         assert_eq!(ok, 1, "{}: exactly one renewal is paid", db.name);
-        let detail = s.line_detail(&s.line(&f.line_id).await.unwrap()).await.unwrap();
+        let detail = s
+            .line_detail(&s.line(&f.line_id).await.unwrap())
+            .await
+            .unwrap();
         assert_eq!(detail.balance.minor, 0);
         assert_eq!(detail.periods.len(), 1);
         assert_ledger_sound(&s).await;
@@ -265,22 +446,57 @@ async fn accounts_and_line_ownership() {
     for db in testing::all().await {
         let s = &db.store;
         let f = fixture(s, 9, 0).await;
-        assert!(matches!(s.sign_up("U9@example.cn", "another pass", None).await, Err(StoreError::EmailTaken)));
-        assert!(matches!(s.sign_up("x@example.cn", "short", None).await, Err(StoreError::Invalid { .. })));
-        assert!(matches!(s.sign_in("u9@example.cn", "wrong password").await, Err(StoreError::BadCredentials)));
-        assert!(matches!(s.sign_in("nobody@example.cn", "correct horse").await, Err(StoreError::BadCredentials)));
+        assert!(matches!(
+            s.sign_up("U9@example.cn", "another pass", None).await,
+            Err(StoreError::EmailTaken)
+        ));
+        assert!(matches!(
+            s.sign_up("x@example.cn", "short", None).await,
+            Err(StoreError::Invalid { .. })
+        ));
+        assert!(matches!(
+            s.sign_in("u9@example.cn", "wrong password").await,
+            Err(StoreError::BadCredentials)
+        ));
+        assert!(matches!(
+            s.sign_in("nobody@example.cn", "correct horse").await,
+            Err(StoreError::BadCredentials)
+        ));
         let (token, user) = s.sign_in("u9@example.cn", "correct horse").await.unwrap();
         assert_eq!(user.id, f.user);
-        assert_eq!(s.user_by_token(&token).await.unwrap().map(|u| u.id), Some(f.user.clone()));
+        assert_eq!(
+            s.user_by_token(&token).await.unwrap().map(|u| u.id),
+            Some(f.user.clone())
+        );
         assert_eq!(s.lines_of_user(&f.user).await.unwrap().len(), 1);
-        let other = s.sign_up("other@example.cn", "correct horse", None).await.unwrap();
-        assert!(matches!(s.attach_line(&other.id, &f.line, "11223344").await, Err(StoreError::LineAlreadyAttached)));
+        let other = s
+            .sign_up("other@example.cn", "correct horse", None)
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.attach_line(&other.id, &f.line, "11223344").await,
+            Err(StoreError::LineAlreadyAttached)
+        ));
         s.sign_out(&token).await.unwrap();
         assert_eq!(s.user_by_token(&token).await.unwrap(), None);
         // A second line, proven with a wrong PUK, stays unattached.
         let g = demo_iccid(Operator::Mts, 999);
-        s.create_line(&NewLine { operator: Operator::Mts, kind: "esim".into(), iccid: g.clone(), imsi: None, msisdn: simrenew_core::Msisdn::parse("9160000999").unwrap(), puk: Some("87654321".into()), currency: Currency::Rub }).await.unwrap();
-        assert!(matches!(s.attach_line(&other.id, &LineRef::Iccid(g), "12345678").await, Err(StoreError::WrongPuk)));
+        s.create_line(&NewLine {
+            operator: Operator::Mts,
+            kind: "esim".into(),
+            iccid: g.clone(),
+            imsi: None,
+            msisdn: simrenew_core::Msisdn::parse("9160000999").unwrap(),
+            puk: Some("87654321".into()),
+            currency: Currency::Rub,
+        })
+        .await
+        .unwrap();
+        assert!(matches!(
+            s.attach_line(&other.id, &LineRef::Iccid(g), "12345678")
+                .await,
+            Err(StoreError::WrongPuk)
+        ));
     }
 }
 
@@ -291,9 +507,18 @@ async fn demo_seed_and_bulk_lines_keep_the_ledger_sound() {
         let info = s.seed_demo().await.unwrap();
         assert!(info.seeded);
         assert_eq!(info.lines.len(), 20);
-        assert!(!s.seed_demo().await.unwrap().seeded, "seeding twice does nothing");
+        assert!(
+            !s.seed_demo().await.unwrap().seeded,
+            "seeding twice does nothing"
+        );
         s.generate_lines(450, |_| {}).await.unwrap();
-        let (_, bench) = s.sign_in(simrenew_store::demo::BENCH_EMAIL, simrenew_store::demo::BENCH_PASSWORD).await.unwrap();
+        let (_, bench) = s
+            .sign_in(
+                simrenew_store::demo::BENCH_EMAIL,
+                simrenew_store::demo::BENCH_PASSWORD,
+            )
+            .await
+            .unwrap();
         assert_eq!(s.lines_of_user(&bench.id).await.unwrap().len(), 450);
         assert_ledger_sound(s).await;
         let plans = s.list_plans(&Default::default()).await.unwrap();

@@ -1,1 +1,66 @@
-//! placeholder
+//! simrenew's HTTP adapters: the JSON API under `/api/v1` (with its OpenAPI 3.1 document
+//! and Swagger UI), health, readiness and Prometheus metrics. Handlers translate HTTP to
+//! store calls and back; the rules are in `simrenew-core`, the transactions in
+//! `simrenew-store`.
+
+pub mod dto;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use simrenew_store::Store;
+use std::sync::Arc;
+
+/// What the HTTP layer needs to know besides the store.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// The bearer token usage feeds present; usage reporting is off when unset.
+    pub feed_token: Option<String>,
+}
+
+/// Shared by every handler. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<WebConfig>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: WebConfig) -> Self {
+        Self {
+            store,
+            config: Arc::new(config),
+        }
+    }
+    /// Constant-time comparison with the configured feed token.
+    pub fn feed_token_matches(&self, token: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.config
+            .feed_token
+            .as_deref()
+            .is_some_and(|t| !t.is_empty() && bool::from(t.as_bytes().ct_eq(token.as_bytes())))
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let (api, spec) = openapi::api_router().split_for_parts();
+    let spec = openapi::finish(spec);
+    let api = api.route_layer(axum::middleware::from_fn(metrics::track));
+    Router::new()
+        .merge(api)
+        .merge(routes::system::router())
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", spec))
+        .fallback(routes::system::not_found)
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            use axum::response::IntoResponse;
+            problem::Problem::internal().into_response()
+        }))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .with_state(state)
+}

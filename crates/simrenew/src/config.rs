@@ -1,0 +1,113 @@
+//! Typed configuration: defaults, then an optional TOML file (`simrenew.toml` in the
+//! working directory, or `--config FILE`), then `SIMRENEW_*` environment variables.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://simrenew.db` (default) or `postgres://user@host/db`.
+    pub database_url: String,
+    /// Where the HTTP server listens.
+    pub http_addr: String,
+    /// Pool size (readers on SQLite; all connections on PostgreSQL).
+    pub db_max_connections: u32,
+    /// The bearer token of usage feeds; usage reporting is refused while unset.
+    pub feed_token: Option<String>,
+    /// How many RUB one unit of another currency buys, for top-ups paid in it
+    /// (`CNY = "12.5"`). The rate used is recorded on each order.
+    pub fx_rates: BTreeMap<String, String>,
+    /// Log filter (tracing EnvFilter syntax).
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://simrenew.db".into(),
+            http_addr: "127.0.0.1:8080".into(),
+            db_max_connections: 16,
+            feed_token: None,
+            fx_rates: BTreeMap::new(),
+            log: "info,sqlx=warn".into(),
+        }
+    }
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let mut f = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(p) => f = f.merge(Toml::file_exact(p)),
+            None => f = f.merge(Toml::file("simrenew.toml")),
+        }
+        f.merge(Env::prefixed("SIMRENEW_"))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// The configured exchange rates into RUB, checked.
+    pub fn fx(&self) -> anyhow::Result<Vec<simrenew_core::FxRate>> {
+        use simrenew_core::{Currency, FxRate};
+        self.fx_rates
+            .iter()
+            .map(|(c, r)| {
+                let from: Currency = c
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("fx_rates.{c}: {e}"))?;
+                FxRate::parse(from, Currency::Rub, r)
+                    .map_err(|e| anyhow::anyhow!("fx_rates.{c}: {e}"))
+            })
+            .collect()
+    }
+
+    /// The database URL with any password hidden, for logs.
+    pub fn database_url_redacted(&self) -> String {
+        match (self.database_url.find("://"), self.database_url.rfind('@')) {
+            (Some(s), Some(at)) if at > s => {
+                let creds = &self.database_url[s + 3..at];
+                match creds.split_once(':') {
+                    Some((user, _)) => format!(
+                        "{}{user}:***{}",
+                        &self.database_url[..s + 3],
+                        &self.database_url[at..]
+                    ),
+                    None => self.database_url.clone(),
+                }
+            }
+            _ => self.database_url.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_password() {
+        let c = Config {
+            database_url: "postgres://app:s3cret@db:5432/x".into(),
+            ..Config::default()
+        };
+        assert_eq!(c.database_url_redacted(), "postgres://app:***@db:5432/x");
+        let c = Config {
+            database_url: "postgres://app@db/x".into(),
+            ..Config::default()
+        };
+        assert_eq!(c.database_url_redacted(), "postgres://app@db/x");
+    }
+
+    #[test]
+    fn bad_rate_is_named() {
+        let c = Config {
+            fx_rates: BTreeMap::from([("CNY".into(), "abc".into())]),
+            ..Config::default()
+        };
+        assert!(c.fx().unwrap_err().to_string().contains("fx_rates.CNY"));
+    }
+}

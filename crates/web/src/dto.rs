@@ -1,0 +1,534 @@
+//! The JSON shapes of the API (`/api/v1`), with their OpenAPI schemas. The store's types
+//! stay free of HTTP concerns; these translate them, and nothing more.
+
+use serde::{Deserialize, Serialize};
+use simrenew_core::{Locale, Money, Plan, StartMode};
+use simrenew_store::lines::{BucketRow, LineDetail, PeriodRow};
+use simrenew_store::orders::{Order, PricedItem, Quote};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+pub fn ts(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// An amount of money: integer minor units (kopecks, fen, cents) and the currency.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct MoneyDto {
+    #[schema(example = 75000)]
+    pub minor: i64,
+    #[schema(example = "RUB")]
+    pub currency: String,
+    /// The same amount in major units, for display (`750.00`).
+    #[schema(example = "750.00")]
+    pub amount: String,
+}
+
+impl From<Money> for MoneyDto {
+    fn from(m: Money) -> Self {
+        Self {
+            minor: m.minor,
+            currency: m.currency.code().to_string(),
+            amount: m.major_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DataDto {
+    /// bytes or unlimited
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// The allowance, or for unlimited plans the fair-use amount at full speed.
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ValidityDto {
+    /// day, week, month, year or days
+    pub unit: String,
+    /// 1, or the number of days for `days`
+    pub count: i64,
+    /// Nominal length in days, for comparisons (a month counts 30).
+    pub nominal_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlanDto {
+    #[schema(example = "mts-month-30gb")]
+    pub id: String,
+    /// mts, beeline, megafon or t2
+    pub operator: String,
+    pub operator_name: String,
+    /// base or addon
+    pub kind: String,
+    /// The name in the requested language.
+    pub name: String,
+    /// The name in every language (en, ru, zh-CN).
+    pub names: std::collections::BTreeMap<String, String>,
+    pub validity: ValidityDto,
+    pub data: DataDto,
+    /// Prices in every currency the plan is sold in.
+    pub prices: Vec<MoneyDto>,
+    /// The price in the requested currency, when one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<MoneyDto>,
+    pub renewable: bool,
+    pub channels: Vec<String>,
+}
+
+impl PlanDto {
+    pub fn new(p: &Plan, lang: Locale, currency: Option<simrenew_core::Currency>) -> Self {
+        Self {
+            id: p.id.clone(),
+            operator: p.operator.code().into(),
+            operator_name: p.operator.name(lang).into(),
+            kind: p.kind.code().into(),
+            name: p.names.get(lang).to_string(),
+            names: p
+                .names
+                .0
+                .iter()
+                .map(|(l, n)| (l.tag().to_string(), n.clone()))
+                .collect(),
+            validity: ValidityDto {
+                unit: p.validity.unit().into(),
+                count: p.validity.count(),
+                nominal_days: p.validity.nominal_days(),
+            },
+            data: DataDto {
+                type_: if p.data.is_unlimited() {
+                    "unlimited".into()
+                } else {
+                    "bytes".into()
+                },
+                bytes: p.data.bucket_bytes(),
+            },
+            prices: p
+                .prices
+                .iter()
+                .map(|(c, m)| Money::new(*m, *c).into())
+                .collect(),
+            price: currency.and_then(|c| p.price(c)).map(Into::into),
+            renewable: p.renewable,
+            channels: p.channels.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlanList {
+    pub plans: Vec<PlanDto>,
+}
+
+/// What anyone may see of a line: enough to pay for it, nothing private.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LinePublic {
+    /// The number, partly hidden (`+7 916 ***-**-67`).
+    pub msisdn_masked: String,
+    pub operator: String,
+    pub operator_name: String,
+    /// physical or esim
+    pub kind: String,
+    /// active or suspended
+    pub status: String,
+    /// false for this view; the owner's view has the balance and data.
+    pub owner_view: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PeriodDto {
+    pub plan_id: String,
+    pub start: String,
+    pub end: String,
+    /// current or queued
+    pub state: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BucketDto {
+    pub id: String,
+    pub plan_id: Option<String>,
+    /// base or addon
+    pub kind: String,
+    pub initial_bytes: u64,
+    pub remaining_bytes: u64,
+    pub unlimited: bool,
+    pub valid_from: String,
+    pub valid_until: String,
+    /// live now, or queued (starts later)
+    pub live: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DataLeftDto {
+    /// Sum of the live buckets.
+    pub bytes: u64,
+    /// When the newest usage report counted in it happened; usage figures lag, so this
+    /// may be earlier than the time of the request. Null when no usage was ever reported.
+    pub as_of: Option<String>,
+}
+
+/// What the signed-in owner sees of a line.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineOwnerView {
+    pub id: String,
+    pub msisdn: String,
+    pub msisdn_display: String,
+    pub iccid: String,
+    pub operator: String,
+    pub operator_name: String,
+    pub kind: String,
+    pub status: String,
+    pub auto_renew: bool,
+    pub owner_view: bool,
+    pub balance: MoneyDto,
+    /// The balance is exact as of this instant.
+    pub balance_as_of: String,
+    /// The current plan, if a period is running.
+    pub current_plan: Option<String>,
+    pub period_end: Option<String>,
+    pub periods: Vec<PeriodDto>,
+    pub buckets: Vec<BucketDto>,
+    pub data_left: DataLeftDto,
+}
+
+impl LineOwnerView {
+    pub fn new(d: &LineDetail, lang: Locale) -> Self {
+        let now = d.as_of;
+        let current = d
+            .periods
+            .iter()
+            .filter(|p| p.start <= now && now < p.end)
+            .max_by_key(|p| p.start);
+        let period = |p: &PeriodRow| PeriodDto {
+            plan_id: p.plan_id.clone(),
+            start: ts(p.start),
+            end: ts(p.end),
+            state: if p.start <= now {
+                "current".into()
+            } else {
+                "queued".into()
+            },
+        };
+        let bucket = |b: &BucketRow| BucketDto {
+            id: b.id.clone(),
+            plan_id: b.plan_id.clone(),
+            kind: b.kind.clone(),
+            initial_bytes: b.initial_bytes,
+            remaining_bytes: b.remaining_bytes,
+            unlimited: b.unlimited,
+            valid_from: ts(b.valid_from),
+            valid_until: ts(b.valid_until),
+            live: b.valid_from <= now,
+        };
+        let l = &d.line;
+        Self {
+            id: l.id.clone(),
+            msisdn: l.msisdn.e164(),
+            msisdn_display: l.msisdn.display(),
+            iccid: l.iccid.to_string(),
+            operator: l.operator.code().into(),
+            operator_name: l.operator.name(lang).into(),
+            kind: l.kind.clone(),
+            status: l.status.clone(),
+            auto_renew: l.auto_renew,
+            owner_view: true,
+            balance: d.balance.into(),
+            balance_as_of: ts(d.as_of),
+            current_plan: current.map(|p| p.plan_id.clone()),
+            period_end: d.periods.iter().map(|p| p.end).max().map(ts),
+            periods: d.periods.iter().map(period).collect(),
+            buckets: d.buckets.iter().map(bucket).collect(),
+            data_left: DataLeftDto {
+                bytes: d.data_left_bytes,
+                as_of: l.usage_as_of.map(ts),
+            },
+        }
+    }
+}
+
+/// One item of an order request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ItemInput {
+    /// Renew the line with a base plan.
+    Renew {
+        plan_id: String,
+        /// queued (default: after the current and queued periods) or now
+        #[serde(default)]
+        start: StartInput,
+    },
+    /// Extra data until the end of the current period.
+    Addon { plan_id: String },
+    /// Money onto the line's balance, in the order's currency (minor units), converted
+    /// to the line's currency at the configured rate.
+    Topup { amount_minor: i64 },
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StartInput {
+    #[default]
+    Queued,
+    Now,
+}
+
+impl From<StartInput> for StartMode {
+    fn from(s: StartInput) -> Self {
+        match s {
+            StartInput::Queued => StartMode::Queued,
+            StartInput::Now => StartMode::Now,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PayWith {
+    /// The line's own balance (owner only): the order is fulfilled at once.
+    Balance,
+}
+
+/// An order or a quote request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderInput {
+    /// The line's phone number or ICCID, in any usual form (`8 916 123-45-67`, `+7…`, ICCID with spaces or a trailing F).
+    #[schema(example = "+7 916 123-45-61")]
+    pub line: String,
+    #[schema(min_items = 1, max_items = 10)]
+    pub items: Vec<ItemInput>,
+    /// The buyer's currency (RUB, CNY, USD, EUR); the line's when absent.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// How to pay now; absent: the order waits in pending_payment for a payment.
+    #[serde(default)]
+    pub pay_with: Option<PayWith>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayInput {
+    pub method: PayWith,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ItemDto {
+    pub position: i64,
+    /// renew, addon or topup
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub plan_id: Option<String>,
+    /// queued or now (renewals)
+    pub start: Option<String>,
+    pub price: MoneyDto,
+    /// Top-ups: what the balance receives, and the exchange rate used.
+    pub credit: Option<MoneyDto>,
+    pub fx_rate: Option<String>,
+    /// Start of the period or bucket granted (quotes: if paid now; orders: once fulfilled).
+    pub valid_from: Option<String>,
+    pub valid_until: Option<String>,
+    pub data_bytes: Option<u64>,
+}
+
+impl From<&PricedItem> for ItemDto {
+    fn from(i: &PricedItem) -> Self {
+        Self {
+            position: 0,
+            type_: i.kind.clone(),
+            plan_id: i.plan.as_ref().map(|p| p.id.clone()),
+            start: i.start_mode.map(|s| s.code().into()),
+            price: i.price.into(),
+            credit: i.credit.map(Into::into),
+            fx_rate: i.fx_rate.map(|r| r.decimal()),
+            valid_from: i.valid_from.map(ts),
+            valid_until: i.valid_until.map(ts),
+            data_bytes: i.data_bytes,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuoteDto {
+    pub currency: String,
+    pub items: Vec<ItemDto>,
+    pub total: MoneyDto,
+    /// The instant the dates were computed for; paying later recomputes them.
+    pub as_of: String,
+}
+
+impl From<&Quote> for QuoteDto {
+    fn from(q: &Quote) -> Self {
+        Self {
+            currency: q.currency.code().into(),
+            items: q
+                .items
+                .iter()
+                .enumerate()
+                .map(|(n, i)| ItemDto {
+                    position: n as i64,
+                    ..i.into()
+                })
+                .collect(),
+            total: q.total.into(),
+            as_of: ts(q.as_of),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderDto {
+    pub id: String,
+    /// pending_payment, paid, fulfilled, cancelled or refunded
+    pub status: String,
+    /// web, app, partner or counter
+    pub channel: String,
+    pub msisdn: String,
+    pub total: MoneyDto,
+    pub payment_method: Option<String>,
+    pub created_at: String,
+    pub paid_at: Option<String>,
+    pub fulfilled_at: Option<String>,
+    pub items: Vec<ItemDto>,
+}
+
+impl From<&Order> for OrderDto {
+    fn from(o: &Order) -> Self {
+        Self {
+            id: o.id.clone(),
+            status: o.status.code().into(),
+            channel: o.channel.clone(),
+            msisdn: format!("+{}", o.msisdn),
+            total: o.total.into(),
+            payment_method: o.payment_method.clone(),
+            created_at: ts(o.created_at),
+            paid_at: o.paid_at.map(ts),
+            fulfilled_at: o.fulfilled_at.map(ts),
+            items: o
+                .items
+                .iter()
+                .map(|i| ItemDto {
+                    position: i.position,
+                    type_: i.kind.clone(),
+                    plan_id: i.plan_id.clone(),
+                    start: i.start_mode.map(|s| s.code().into()),
+                    price: i.price.into(),
+                    credit: i.credit.map(Into::into),
+                    fx_rate: i.fx_rate.clone(),
+                    valid_from: i.valid_from.map(ts),
+                    valid_until: i.valid_until.map(ts),
+                    data_bytes: i.data_bytes,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderList {
+    pub orders: Vec<OrderDto>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UsageEventInput {
+    /// Unique per event at its source; a repeated id with the same content is ignored.
+    pub event_id: String,
+    /// The line's number or ICCID.
+    pub line: String,
+    /// Octets used (uplink + downlink).
+    pub bytes: u64,
+    /// When the usage happened (RFC 3339); now when absent.
+    #[serde(default)]
+    pub occurred_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UsageReport {
+    #[schema(min_items = 1, max_items = 1000)]
+    pub events: Vec<UsageEventInput>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UsageResultDto {
+    pub event_id: String,
+    /// false when the event had been recorded before
+    pub recorded: bool,
+    pub drawn_bytes: u64,
+    /// Bytes no live bucket could cover.
+    pub overage_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UsageReportResult {
+    pub results: Vec<UsageResultDto>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UsageEventDto {
+    pub event_id: String,
+    pub bytes: u64,
+    pub overage_bytes: u64,
+    pub occurred_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UsageList {
+    pub events: Vec<UsageEventDto>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignUpInput {
+    pub email: String,
+    /// At least 8 characters.
+    pub password: String,
+    /// en, ru or zh-CN
+    #[serde(default)]
+    pub locale: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInInput {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserDto {
+    pub id: String,
+    pub email: String,
+    pub locale: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SessionDto {
+    /// Send as `Authorization: Bearer <token>`. Shown once.
+    pub token: String,
+    pub expires_in_days: i64,
+    pub user: UserDto,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MeDto {
+    pub user: UserDto,
+    pub lines: Vec<LineOwnerView>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachLineInput {
+    /// The line's number or ICCID.
+    pub line: String,
+    /// The PUK printed on the card's holder: proof that you hold the card.
+    pub puk: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}

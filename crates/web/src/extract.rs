@@ -1,0 +1,223 @@
+//! Request extractors: JSON bodies whose errors name the field at fault, the bearer
+//! session, the usage feed's token, the `Idempotency-Key` header and the reader's language.
+
+use crate::AppState;
+use crate::problem::Problem;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use simrenew_core::Locale;
+use simrenew_store::users::User;
+
+/// Bodies larger than this are refused before parsing.
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// A JSON body, plus a hash of its canonical form (for idempotency).
+pub struct ApiJson<T> {
+    pub value: T,
+    /// SHA-256 of the body re-serialized with sorted keys: the same JSON sent with other
+    /// spacing or key order counts as the same request.
+    pub canonical_hash: String,
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                let mime = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Send JSON",
+                "the body must be application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body-too-large",
+                    "Body not readable",
+                    e.body_text(),
+                )
+            })?;
+        let generic: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-json",
+                "The body is not valid JSON",
+                e.to_string(),
+            )
+        })?;
+        let canonical = serde_json::to_vec(&generic).unwrap_or_default();
+        let value: T = serde_path_to_error::deserialize(generic).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                "body".to_string()
+            } else {
+                path
+            };
+            Problem::invalid(&field, e.into_inner().to_string())
+        })?;
+        Ok(Self {
+            value,
+            canonical_hash: simrenew_store::db::sha256_hex(&canonical),
+        })
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// The signed-in user, when a valid bearer token came; `None` for anonymous callers.
+/// A token that is present but wrong or expired is refused (401), not ignored.
+pub struct MaybeUser(pub Option<User>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeUser
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let Some(token) = bearer(parts) else {
+            return Ok(Self(None));
+        };
+        let app = AppState::from_ref(state);
+        if app.feed_token_matches(token) {
+            return Ok(Self(None));
+        }
+        match app.store.user_by_token(token).await? {
+            Some(u) => Ok(Self(Some(u))),
+            None => Err(Problem::unauthorized(
+                "the session token is unknown or expired: sign in again",
+            )),
+        }
+    }
+}
+
+/// A signed-in user (401 otherwise).
+pub struct SignedIn(pub User);
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        match MaybeUser::from_request_parts(parts, state).await?.0 {
+            Some(u) => Ok(Self(u)),
+            None => Err(Problem::unauthorized(
+                "sign in first: send Authorization: Bearer <token> from POST /api/v1/sessions",
+            )),
+        }
+    }
+}
+
+/// A usage feed, authenticated by the configured feed token.
+pub struct Feed;
+
+impl<S: Send + Sync> FromRequestParts<S> for Feed
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let app = AppState::from_ref(state);
+        match bearer(parts) {
+            Some(t) if app.feed_token_matches(t) => Ok(Self),
+            Some(_) => Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Not a usage feed",
+                "this token may not report usage",
+            )),
+            None => Err(Problem::unauthorized(
+                "usage feeds send Authorization: Bearer <feed token>",
+            )),
+        }
+    }
+}
+
+/// The `Idempotency-Key` header, required on every POST that changes money or quota
+/// (1 to 255 visible ASCII characters).
+pub struct IdempotencyKey(pub String);
+
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        let missing = || {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency-key-missing",
+                "Idempotency-Key required",
+                "send an Idempotency-Key header (for example a UUID) so a retry cannot pay twice",
+            )
+            .field(
+                "Idempotency-Key",
+                "missing or not 1 to 255 visible ASCII characters",
+            )
+        };
+        let v = parts.headers.get(IDEMPOTENCY_HEADER).ok_or_else(missing)?;
+        let s = v.to_str().map_err(|_| missing())?;
+        let s = s.trim().trim_matches('"');
+        if s.is_empty() || s.len() > 255 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(missing());
+        }
+        Ok(Self(s.to_string()))
+    }
+}
+
+/// The reader's language: `?lang=` if given, else `Accept-Language`, else English.
+pub struct Lang(pub Locale);
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        let from_query = parts.uri.query().and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("lang="))
+                .map(|v| v.replace("%2D", "-"))
+        });
+        if let Some(l) = from_query {
+            return l
+                .parse()
+                .map(Self)
+                .map_err(|e: String| Problem::invalid("lang", e));
+        }
+        let header = parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        Ok(Self(Locale::negotiate(header)))
+    }
+}

@@ -1,0 +1,75 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations: every route, body
+//! and error. Served at `/api/v1/openapi.json`, browsable at `/api/docs`.
+
+use crate::AppState;
+use crate::routes::{accounts, lines, orders, plans, usage};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "simrenew API",
+        description = "Plans, lines, quotes, orders and usage for prepaid mobile data on Russian SIM cards and eSIMs. \
+Errors are RFC 9457 problem details. Every POST that changes money or quota needs an Idempotency-Key header.",
+        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "catalog", description = "Plans of MTS, Beeline, MegaFon and T2"),
+        (name = "lines", description = "Lines by phone number or ICCID"),
+        (name = "orders", description = "Quotes and orders: renewals, add-ons, top-ups"),
+        (name = "usage", description = "Usage reports from feeds"),
+        (name = "accounts", description = "Sign-up, sign-in and the owner's lines")
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        c.add_security_scheme(
+            "feed",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The API routes with their documentation.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(plans::list_plans))
+        .routes(routes!(plans::get_plan))
+        .routes(routes!(lines::get_line))
+        .routes(routes!(lines::line_orders))
+        .routes(routes!(lines::line_usage))
+        .routes(routes!(orders::quote))
+        .routes(routes!(orders::create_order))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(orders::pay_order))
+        .routes(routes!(usage::report_usage))
+        .routes(routes!(accounts::sign_up))
+        .routes(routes!(accounts::sign_in))
+        .routes(routes!(accounts::sign_out))
+        .routes(routes!(accounts::me))
+        .routes(routes!(accounts::attach_line))
+}
+
+/// Final touches that need the whole document.
+pub fn finish(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    spec.info.version = env!("CARGO_PKG_VERSION").to_string();
+    spec
+}
+
+/// The document as served (for tests and `simrenew openapi`).
+pub fn spec() -> utoipa::openapi::OpenApi {
+    finish(api_router().split_for_parts().1)
+}

@@ -1,0 +1,114 @@
+//! `GET /api/v1/lines/{line}`: anyone may look a line up by number or ICCID (to pay for
+//! it); only its signed-in owner sees the balance, data, periods, orders and usage.
+
+use super::line_ref;
+use crate::AppState;
+use crate::dto::{LineOwnerView, LinePublic, OrderDto, OrderList, UsageEventDto, UsageList, ts};
+use crate::extract::{Lang, MaybeUser, SignedIn};
+use crate::problem::{ApiResult, Problem};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use simrenew_store::StoreError;
+use simrenew_store::lines::Line;
+
+/// The number with the middle hidden: `+7 916 ***-**-67`.
+pub fn mask(line: &Line) -> String {
+    let d = line.msisdn.display();
+    let n = d.len();
+    if n > 8 && d.starts_with("+7 ") {
+        format!("{}***-**-{}", &d[..7], &d[n - 2..])
+    } else {
+        let e = line.msisdn.e164();
+        format!(
+            "{}****{}",
+            &e[..e.len().min(4)],
+            &e[e.len().saturating_sub(2)..]
+        )
+    }
+}
+
+/// The line, checked to belong to the signed-in user.
+async fn owned(s: &AppState, user: &simrenew_store::users::User, raw: &str) -> ApiResult<Line> {
+    let line = s.store.find_line(&line_ref("line", raw)?).await?;
+    if line.owner_id.as_deref() != Some(user.id.as_str()) {
+        return Err(StoreError::NotOwner.into());
+    }
+    Ok(line)
+}
+
+/// Looks a line up by phone number or ICCID, in any usual form. The owner (bearer
+/// session) gets `LineOwnerView`; anyone else `LinePublic`.
+#[utoipa::path(get, path = "/api/v1/lines/{line}", tag = "lines",
+    params(("line" = String, Path, description = "Phone number (`+79161234567`, `89161234567`, `9161234567`) or ICCID (18-20 digits, optional trailing F)")),
+    security((), ("session" = [])),
+    responses(
+        (status = 200, description = "LineOwnerView for the owner, LinePublic for anyone else", body = LineOwnerView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_line(
+    State(s): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    Lang(lang): Lang,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let line = s.store.find_line(&line_ref("line", &raw)?).await?;
+    if let Some(u) = &user
+        && line.owner_id.as_deref() == Some(u.id.as_str())
+    {
+        let detail = s.store.line_detail(&line).await?;
+        return Ok(Json(LineOwnerView::new(&detail, lang)).into_response());
+    }
+    Ok(Json(LinePublic {
+        msisdn_masked: mask(&line),
+        operator: line.operator.code().into(),
+        operator_name: line.operator.name(lang).into(),
+        kind: line.kind.clone(),
+        status: line.status.clone(),
+        owner_view: false,
+    })
+    .into_response())
+}
+
+/// The line's orders, newest first (owner only).
+#[utoipa::path(get, path = "/api/v1/lines/{line}/orders", tag = "lines", params(("line" = String, Path)), security(("session" = [])),
+    responses((status = 200, body = OrderList), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn line_orders(
+    State(s): State<AppState>,
+    SignedIn(user): SignedIn,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<OrderList>> {
+    let line = owned(&s, &user, &raw).await?;
+    let orders = s.store.orders_of_line(&line.id, 100).await?;
+    Ok(Json(OrderList {
+        orders: orders.iter().map(OrderDto::from).collect(),
+    }))
+}
+
+/// The line's recent usage events, newest first (owner only).
+#[utoipa::path(get, path = "/api/v1/lines/{line}/usage", tag = "lines", params(("line" = String, Path)), security(("session" = [])),
+    responses((status = 200, body = UsageList), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn line_usage(
+    State(s): State<AppState>,
+    SignedIn(user): SignedIn,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<UsageList>> {
+    let line = owned(&s, &user, &raw).await?;
+    let events = s.store.usage_of_line(&line.id, 200).await?;
+    Ok(Json(UsageList {
+        events: events
+            .into_iter()
+            .map(|(event_id, bytes, overage_bytes, at)| UsageEventDto {
+                event_id,
+                bytes,
+                overage_bytes,
+                occurred_at: ts(at),
+            })
+            .collect(),
+    }))
+}

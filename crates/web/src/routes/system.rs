@@ -1,0 +1,78 @@
+//! Health (`/healthz`: the process answers), readiness (`/readyz`: the database answers),
+//! Prometheus metrics (`/metrics`), the demo landing page and the JSON 404.
+
+use crate::AppState;
+use crate::dto::Health;
+use crate::problem::Problem;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/", get(home))
+}
+
+async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health {
+        status: "ok".into(),
+    })
+}
+
+async fn readyz(State(s): State<AppState>) -> Response {
+    match s.store.ping().await {
+        Ok(()) => axum::Json(Health {
+            status: "ready".into(),
+        })
+        .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "database not ready");
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not-ready",
+                "Database unavailable",
+                "the database does not answer",
+            )
+            .into_response()
+        }
+    }
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    if let Ok(counts) = s.store.order_counts().await {
+        for status in simrenew_core::OrderStatus::ALL {
+            let n = counts
+                .iter()
+                .find(|(k, _)| k == status.code())
+                .map_or(0, |(_, n)| *n);
+            metrics::gauge!("simrenew_orders", "status" => status.code()).set(n as f64);
+        }
+    }
+    let (size, idle) = s.store.pool_stats();
+    metrics::gauge!("simrenew_db_pool_connections").set(f64::from(size));
+    metrics::gauge!("simrenew_db_pool_idle").set(idle as f64);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::metrics::handle().render(),
+    )
+        .into_response()
+}
+
+/// Until the traveller's pages arrive: what this server is and where to look.
+async fn home() -> Html<&'static str> {
+    Html(include_str!("home.html"))
+}
+
+pub async fn not_found(uri: Uri) -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "No such resource",
+        format!("nothing at {}", uri.path()),
+    )
+}

@@ -1,0 +1,92 @@
+//! `POST /api/v1/usage-events`: usage reports from feeds (upstream operators, CDR
+//! importers), authenticated by the feed token. Each event is recorded once by its id.
+
+use super::{after_failure, claim, json, line_ref, rendered, replay};
+use crate::AppState;
+use crate::dto::{UsageReport, UsageReportResult, UsageResultDto};
+use crate::extract::{ApiJson, Feed, IdempotencyKey};
+use crate::problem::{ApiResult, Problem};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use simrenew_store::idempotency::Idem;
+use simrenew_store::usage::{UsageEvent, UsageResult};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+fn result_dto(r: &[UsageResult]) -> UsageReportResult {
+    UsageReportResult {
+        results: r
+            .iter()
+            .map(|x| UsageResultDto {
+                event_id: x.event_id.clone(),
+                recorded: x.recorded,
+                drawn_bytes: x.drawn_bytes,
+                overage_bytes: x.overage_bytes,
+            })
+            .collect(),
+    }
+}
+
+/// Records a batch of usage events (all or none). An event id seen before with the same
+/// content is answered `recorded: false` and drawn nothing; with other content, 409.
+#[utoipa::path(post, path = "/api/v1/usage-events", tag = "usage", request_body = UsageReport, security(("feed" = [])),
+    params(("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = UsageReportResult),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn report_usage(
+    State(s): State<AppState>,
+    _feed: Feed,
+    IdempotencyKey(key): IdempotencyKey,
+    body: ApiJson<UsageReport>,
+) -> ApiResult<Response> {
+    let c = claim(
+        "feed".into(),
+        key,
+        "POST /api/v1/usage-events",
+        &body.canonical_hash,
+    );
+    if let Some(r) = replay(&s, &c).await? {
+        return Ok(r);
+    }
+    let now = OffsetDateTime::now_utc();
+    let mut events = Vec::with_capacity(body.value.events.len());
+    for (i, e) in body.value.events.iter().enumerate() {
+        let occurred_at = match &e.occurred_at {
+            Some(t) => OffsetDateTime::parse(t, &Rfc3339).map_err(|err| {
+                Problem::invalid(
+                    &format!("events[{i}].occurred_at"),
+                    format!("not an RFC 3339 instant: {err}"),
+                )
+            })?,
+            None => now,
+        };
+        events.push(UsageEvent {
+            event_id: e.event_id.clone(),
+            line: line_ref(&format!("events[{i}].line"), &e.line)?,
+            bytes: e.bytes,
+            occurred_at,
+        });
+    }
+    let render = |r: &Vec<UsageResult>| rendered(StatusCode::OK, &result_dto(r));
+    match s
+        .store
+        .record_usage(
+            &events,
+            Some(&Idem {
+                claim: &c,
+                render: &render,
+            }),
+        )
+        .await
+    {
+        Ok(r) => Ok(json(StatusCode::OK, &result_dto(&r))),
+        Err(e) => Err(after_failure(&s, &c, e).await),
+    }
+}
