@@ -48,6 +48,8 @@ impl AppState {
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
+    // Install the recorder before the first request is counted.
+    metrics::handle();
     let (api, spec) = openapi::api_router().split_for_parts();
     let spec = openapi::finish(spec);
     let api = api.route_layer(axum::middleware::from_fn(metrics::track));

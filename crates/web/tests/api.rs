@@ -1,0 +1,863 @@
+//! The JSON API spoken over HTTP to the whole app on a random port, on SQLite and on
+//! PostgreSQL, each test with a fresh database seeded with the demo data.
+
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use simrenew_store::testing::{self, TestDb};
+
+const FEED: &str = "test-feed-token";
+const MTS1: &str = "+79161234561"; // owned by the demo account
+const MTS2: &str = "+79161234562"; // nobody's
+
+struct App {
+    base: String,
+    http: Client,
+    db: &'static str,
+    _db: TestDb,
+}
+
+async fn apps() -> Vec<App> {
+    let mut out = Vec::new();
+    for db in testing::all().await {
+        let store = db.store.clone().with_fx_rates(vec![
+            simrenew_core::FxRate::parse(
+                simrenew_core::Currency::Cny,
+                simrenew_core::Currency::Rub,
+                "12.5",
+            )
+            .unwrap(),
+        ]);
+        store.seed_demo().await.unwrap();
+        let state = simrenew_web::AppState::new(
+            store,
+            simrenew_web::WebConfig {
+                feed_token: Some(FEED.into()),
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, simrenew_web::app(state))
+                .await
+                .unwrap()
+        });
+        out.push(App {
+            base: format!("http://{addr}"),
+            http: Client::new(),
+            db: db.name,
+            _db: db,
+        });
+    }
+    out
+}
+
+impl App {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+    async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut r = self.http.get(self.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.unwrap()
+    }
+    async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        key: Option<&str>,
+        body: &Value,
+    ) -> Response {
+        let mut r = self.http.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(k) = key {
+            r = r.header("Idempotency-Key", k);
+        }
+        r.send().await.unwrap()
+    }
+    async fn sign_in(&self, email: &str, password: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/sessions",
+                None,
+                None,
+                &json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{}", self.db);
+        r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+    async fn demo(&self) -> String {
+        self.sign_in("demo@simrenew.example", "simrenew-demo").await
+    }
+    async fn stranger(&self, n: &str) -> String {
+        let email = format!("stranger{n}@example.cn");
+        let r = self
+            .post(
+                "/api/v1/accounts",
+                None,
+                None,
+                &json!({"email": email, "password": "long enough"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        self.sign_in(&email, "long enough").await
+    }
+    async fn balance(&self, token: &str, line: &str) -> i64 {
+        let v: Value = self
+            .get(&format!("/api/v1/lines/{line}"), Some(token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        v["balance"]["minor"].as_i64().unwrap()
+    }
+}
+
+/// Reads a problem response and checks its media type and shape.
+async fn problem(r: Response, status: StatusCode, slug: &str) -> Value {
+    assert_eq!(r.status(), status);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["type"], format!("/problems/{slug}"), "{v}");
+    assert_eq!(v["status"], status.as_u16());
+    assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    v
+}
+
+#[tokio::test]
+async fn plans_filter_and_speak_three_languages() {
+    for app in apps().await {
+        let v: Value = app.get("/api/v1/plans", None).await.json().await.unwrap();
+        assert_eq!(v["plans"].as_array().unwrap().len(), 32, "{}", app.db);
+        let v: Value = app
+            .get(
+                "/api/v1/plans?operator=beeline&period=month&kind=base&currency=CNY&lang=zh-CN",
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let plans = v["plans"].as_array().unwrap();
+        assert_eq!(plans.len(), 2);
+        for p in plans {
+            assert_eq!(p["operator"], "beeline");
+            assert_eq!(p["price"]["currency"], "CNY");
+            assert!(p["name"].as_str().unwrap().contains("月"), "{p}");
+        }
+        let r = app
+            .http
+            .get(app.url("/api/v1/plans?unlimited=true"))
+            .header("Accept-Language", "ru-RU,ru;q=0.9")
+            .send()
+            .await
+            .unwrap();
+        let v: Value = r.json().await.unwrap();
+        assert!(
+            v["plans"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["data"]["type"] == "unlimited"
+                    && p["name"].as_str().unwrap().contains("Безлимит"))
+        );
+        let v: Value = app
+            .get(
+                &format!(
+                    "/api/v1/plans?min_data_bytes={}&unlimited=false",
+                    100u64 << 30
+                ),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            v["plans"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["validity"]["unit"] == "year")
+        );
+        let p = problem(
+            app.get("/api/v1/plans?operator=vodafone", None).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "operator");
+        problem(
+            app.get("/api/v1/plans?min_data_bytes=lots", None).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+        )
+        .await;
+        problem(
+            app.get("/api/v1/plans/no-such-plan", None).await,
+            StatusCode::NOT_FOUND,
+            "plan-not-found",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_line_is_found_however_it_is_written() {
+    for app in apps().await {
+        let iccid = simrenew_store::demo::demo_iccid(simrenew_core::Operator::Mts, 2).to_string();
+        let spaced = format!("{} {} {}", &iccid[..4], &iccid[4..10], &iccid[10..]);
+        for form in [
+            "8 916 123-45-62",
+            "+7 (916) 123 45 62",
+            "9161234562",
+            "79161234562",
+            &iccid,
+            &format!("{iccid}F"),
+            &spaced,
+        ] {
+            let r = app
+                .http
+                .get(app.url(&format!("/api/v1/lines/{}", urlencode(form))))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{}: {form}", app.db);
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["msisdn_masked"], "+7 916 ***-**-62");
+            assert_eq!(v["owner_view"], false);
+            assert!(
+                v.get("balance").is_none(),
+                "strangers never see the balance"
+            );
+        }
+        let mut bad = iccid.clone().into_bytes();
+        let last = bad.len() - 1;
+        bad[last] = b'0' + (bad[last] - b'0' + 1) % 10;
+        let p = problem(
+            app.get(
+                &format!("/api/v1/lines/{}", String::from_utf8(bad).unwrap()),
+                None,
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "line");
+        assert!(p["detail"].as_str().unwrap().contains("check digit"));
+        problem(
+            app.get("/api/v1/lines/+79990000000", None).await,
+            StatusCode::NOT_FOUND,
+            "line-not-found",
+        )
+        .await;
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_owner_sees_balance_and_data_with_their_as_of_times() {
+    for app in apps().await {
+        let token = app.demo().await;
+        let v: Value = app
+            .get(&format!("/api/v1/lines/{MTS1}"), Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["owner_view"], true, "{}", app.db);
+        assert_eq!(
+            v["balance"],
+            json!({"minor": 125000, "currency": "RUB", "amount": "1250.00"})
+        );
+        assert!(v["balance_as_of"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(v["current_plan"], "mts-month-30gb");
+        let used = 3u64 * (1 << 30) + (1 << 30) / 3;
+        assert_eq!(v["data_left"]["bytes"], 30u64 * (1 << 30) - used);
+        assert!(v["data_left"]["as_of"].is_string());
+        assert_eq!(v["buckets"][0]["remaining_bytes"], 30u64 * (1 << 30) - used);
+        let me: Value = app
+            .get("/api/v1/me", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["lines"].as_array().unwrap().len(), 2);
+        let orders: Value = app
+            .get(&format!("/api/v1/lines/{MTS1}/orders"), Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(orders["orders"][0]["status"], "fulfilled");
+        let usage: Value = app
+            .get(&format!("/api/v1/lines/{MTS1}/usage"), Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(usage["events"][0]["bytes"], used);
+    }
+}
+
+#[tokio::test]
+async fn owner_only_routes_refuse_anonymous_and_strangers() {
+    for app in apps().await {
+        let owner = app.demo().await;
+        let stranger = app.stranger("m").await;
+        for path in [
+            format!("/api/v1/lines/{MTS1}/orders"),
+            format!("/api/v1/lines/{MTS1}/usage"),
+            "/api/v1/me".into(),
+        ] {
+            problem(
+                app.get(&path, None).await,
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+            )
+            .await;
+            problem(
+                app.get(&path, Some("not-a-token")).await,
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+            )
+            .await;
+            let as_stranger = app.get(&path, Some(&stranger)).await;
+            if path == "/api/v1/me" {
+                assert_eq!(as_stranger.status(), StatusCode::OK);
+            } else {
+                problem(as_stranger, StatusCode::FORBIDDEN, "not-owner").await;
+            }
+            assert_eq!(
+                app.get(&path, Some(&owner)).await.status(),
+                StatusCode::OK,
+                "{path}"
+            );
+        }
+        // The stranger sees only the public view of the owner's line.
+        let v: Value = app
+            .get(&format!("/api/v1/lines/{MTS1}"), Some(&stranger))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["owner_view"], false);
+        // Pay-from-balance is for the owner only.
+        let body = json!({"line": MTS1, "items": [{"type": "renew", "plan_id": "mts-week-10gb"}], "pay_with": "balance"});
+        problem(
+            app.post("/api/v1/orders", Some(&stranger), Some("k1"), &body)
+                .await,
+            StatusCode::FORBIDDEN,
+            "not-owner",
+        )
+        .await;
+        problem(
+            app.post("/api/v1/orders", None, Some("k1"), &body).await,
+            StatusCode::FORBIDDEN,
+            "not-owner",
+        )
+        .await;
+        // Sign out ends the session.
+        let r = app
+            .http
+            .delete(app.url("/api/v1/sessions/current"))
+            .bearer_auth(&stranger)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        problem(
+            app.get("/api/v1/me", Some(&stranger)).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn renew_from_balance_is_idempotent_and_errors_are_specific() {
+    for app in apps().await {
+        let token = app.demo().await;
+        let before = app.balance(&token, MTS1).await;
+        let body = json!({"line": MTS1, "items": [{"type": "renew", "plan_id": "mts-week-10gb"}], "pay_with": "balance"});
+        let quote: Value = app
+            .post("/api/v1/quotes", Some(&token), None, &body)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(quote["total"]["minor"], 39000, "{}: {quote}", app.db);
+        let p = problem(
+            app.post("/api/v1/orders", Some(&token), None, &body).await,
+            StatusCode::BAD_REQUEST,
+            "idempotency-key-missing",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "Idempotency-Key");
+        let r = app
+            .post("/api/v1/orders", Some(&token), Some("renew-1"), &body)
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let location = r.headers()["location"].to_str().unwrap().to_string();
+        let first: Value = r.json().await.unwrap();
+        assert_eq!(first["status"], "fulfilled");
+        assert_eq!(
+            first["items"][0]["valid_from"], quote["items"][0]["valid_from"],
+            "queued where the quote said"
+        );
+        assert_eq!(
+            location,
+            format!("/api/v1/orders/{}", first["id"].as_str().unwrap())
+        );
+        // Same key, same body (reordered keys): the first answer, and no second charge.
+        let reordered = json!({"pay_with": "balance", "items": [{"plan_id": "mts-week-10gb", "type": "renew"}], "line": MTS1});
+        let r = app
+            .post("/api/v1/orders", Some(&token), Some("renew-1"), &reordered)
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(r.headers()["idempotent-replayed"], "true");
+        assert_eq!(r.json::<Value>().await.unwrap(), first);
+        assert_eq!(app.balance(&token, MTS1).await, before - 39000);
+        // Same key, other body: refused.
+        let other = json!({"line": MTS1, "items": [{"type": "renew", "plan_id": "mts-day-unlim"}], "pay_with": "balance"});
+        problem(
+            app.post("/api/v1/orders", Some(&token), Some("renew-1"), &other)
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency-key-reused",
+        )
+        .await;
+        // Another operator's plan.
+        let wrong = json!({"line": MTS1, "items": [{"type": "renew", "plan_id": "t2-month-30gb"}], "pay_with": "balance"});
+        let p = problem(
+            app.post("/api/v1/orders", Some(&token), Some("w"), &wrong)
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "plan-operator-mismatch",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "plan_id");
+        // More than the balance holds: says how much is missing, changes nothing.
+        let year = json!({"line": MTS1, "items": [{"type": "renew", "plan_id": "mts-year-300gb"}], "pay_with": "balance"});
+        let p = problem(
+            app.post("/api/v1/orders", Some(&token), Some("y"), &year)
+                .await,
+            StatusCode::PAYMENT_REQUIRED,
+            "insufficient-balance",
+        )
+        .await;
+        let left = before - 39000;
+        assert_eq!(p["available"]["minor"], left);
+        assert_eq!(p["missing"]["minor"], 7490_00 - left);
+        assert_eq!(app.balance(&token, MTS1).await, left);
+        // The failed attempt stored nothing: the same key works once the line can pay.
+        let p = problem(
+            app.post("/api/v1/orders", Some(&token), Some("y"), &year)
+                .await,
+            StatusCode::PAYMENT_REQUIRED,
+            "insufficient-balance",
+        )
+        .await;
+        assert_eq!(p["missing"]["minor"], 7490_00 - left);
+        // Bad bodies.
+        let r = app
+            .http
+            .post(app.url("/api/v1/orders"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "b")
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        problem(r, StatusCode::BAD_REQUEST, "malformed-json").await;
+        let r = app
+            .http
+            .post(app.url("/api/v1/orders"))
+            .header("Idempotency-Key", "b")
+            .body("line=1")
+            .send()
+            .await
+            .unwrap();
+        problem(
+            r,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+        )
+        .await;
+        let p = problem(
+            app.post(
+                "/api/v1/orders",
+                None,
+                Some("b"),
+                &json!({"line": MTS1, "items": [{"type": "renew"}]}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+        )
+        .await;
+        assert!(
+            p["errors"][0]["field"]
+                .as_str()
+                .unwrap()
+                .starts_with("items"),
+            "{p}"
+        );
+        let p = problem(
+            app.post(
+                "/api/v1/orders",
+                None,
+                Some("b"),
+                &json!({"line": MTS1, "items": [], "colour": "red"}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+        )
+        .await;
+        assert!(p["detail"].as_str().unwrap().contains("colour"));
+        problem(
+            app.post(
+                "/api/v1/orders",
+                None,
+                Some("b"),
+                &json!({"line": MTS1, "items": []}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+        )
+        .await;
+        problem(
+            app.post(
+                "/api/v1/orders",
+                None,
+                Some("b"),
+                &json!({"line": MTS1, "items": [{"type": "topup", "amount_minor": -5}]}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn anyone_may_order_for_a_number_and_the_owner_pays_it_later() {
+    for app in apps().await {
+        // Anonymous: renew + top-up in CNY for a line they do not own; it waits for payment.
+        let body = json!({"line": "8 916 123-45-61", "currency": "CNY", "items": [{"type": "topup", "amount_minor": 10000}, {"type": "renew", "plan_id": "mts-week-10gb", "start": "now"}]});
+        let r = app
+            .post("/api/v1/orders", None, Some("anon-1"), &body)
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{}", app.db);
+        let o: Value = r.json().await.unwrap();
+        assert_eq!(o["status"], "pending_payment");
+        assert_eq!(o["items"][0]["credit"]["minor"], 125000);
+        assert_eq!(o["items"][0]["fx_rate"], "12.5");
+        let fetched: Value = app
+            .get(
+                &format!("/api/v1/orders/{}", o["id"].as_str().unwrap()),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(fetched, o);
+        // The owner pays a pending order of their own from the balance.
+        let token = app.demo().await;
+        let own = json!({"line": MTS1, "items": [{"type": "addon", "plan_id": "mts-addon-1gb"}]});
+        let pending: Value = app
+            .post("/api/v1/orders", Some(&token), Some("own-1"), &own)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(pending["status"], "pending_payment");
+        let pay = format!("/api/v1/orders/{}/pay", pending["id"].as_str().unwrap());
+        problem(
+            app.post(&pay, None, Some("p1"), &json!({"method": "balance"}))
+                .await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        )
+        .await;
+        let r = app
+            .post(
+                &pay,
+                Some(&token),
+                Some("p1"),
+                &json!({"method": "balance"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let paid: Value = r.json().await.unwrap();
+        assert_eq!(paid["status"], "fulfilled");
+        assert_eq!(paid["items"][0]["data_bytes"], 1u64 << 30);
+        problem(
+            app.post(
+                &pay,
+                Some(&token),
+                Some("p2"),
+                &json!({"method": "balance"}),
+            )
+            .await,
+            StatusCode::CONFLICT,
+            "order-not-pending",
+        )
+        .await;
+        // A top-up cannot be paid from the balance it tops up.
+        let anon_pay = format!("/api/v1/orders/{}/pay", o["id"].as_str().unwrap());
+        problem(
+            app.post(
+                &anon_pay,
+                Some(&token),
+                Some("p3"),
+                &json!({"method": "balance"}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "balance-currency",
+        )
+        .await;
+        problem(
+            app.get("/api/v1/orders/nope", None).await,
+            StatusCode::NOT_FOUND,
+            "order-not-found",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn usage_feeds_are_authenticated_and_idempotent() {
+    for app in apps().await {
+        let token = app.demo().await;
+        let before: Value = app
+            .get(&format!("/api/v1/lines/{MTS1}"), Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let left = before["data_left"]["bytes"].as_u64().unwrap();
+        let report = json!({"events": [{"event_id": "cdr-1", "line": MTS1, "bytes": 1000000}, {"event_id": "cdr-2", "line": MTS1, "bytes": 500}]});
+        problem(
+            app.post("/api/v1/usage-events", None, Some("u1"), &report)
+                .await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        )
+        .await;
+        problem(
+            app.post("/api/v1/usage-events", Some(&token), Some("u1"), &report)
+                .await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+        let r = app
+            .post("/api/v1/usage-events", Some(FEED), Some("u1"), &report)
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "{}", app.db);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["results"][0]["recorded"], true);
+        assert_eq!(v["results"][1]["drawn_bytes"], 500);
+        let r = app
+            .post("/api/v1/usage-events", Some(FEED), Some("u1"), &report)
+            .await;
+        assert_eq!(r.headers()["idempotent-replayed"], "true");
+        // Same events under a new key: recorded once all the same.
+        let v: Value = app
+            .post("/api/v1/usage-events", Some(FEED), Some("u2"), &report)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["results"][0]["recorded"], false);
+        let after: Value = app
+            .get(&format!("/api/v1/lines/{MTS1}"), Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            after["data_left"]["bytes"].as_u64().unwrap(),
+            left - 1_000_500
+        );
+        let changed = json!({"events": [{"event_id": "cdr-1", "line": MTS1, "bytes": 7}]});
+        problem(
+            app.post("/api/v1/usage-events", Some(FEED), Some("u3"), &changed)
+                .await,
+            StatusCode::CONFLICT,
+            "usage-event-conflict",
+        )
+        .await;
+        let bad = json!({"events": [{"event_id": "cdr-9", "line": MTS1, "bytes": 7, "occurred_at": "yesterday"}]});
+        let p = problem(
+            app.post("/api/v1/usage-events", Some(FEED), Some("u4"), &bad)
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "events[0].occurred_at");
+    }
+}
+
+#[tokio::test]
+async fn accounts_attach_lines_by_puk() {
+    for app in apps().await {
+        let token = app.stranger("a").await;
+        let r = app
+            .post(
+                "/api/v1/accounts",
+                None,
+                None,
+                &json!({"email": "strangera@example.cn", "password": "long enough"}),
+            )
+            .await;
+        problem(r, StatusCode::CONFLICT, "email-taken").await;
+        let p = problem(
+            app.post(
+                "/api/v1/accounts",
+                None,
+                None,
+                &json!({"email": "x@example.cn", "password": "short"}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "password");
+        problem(
+            app.post(
+                "/api/v1/sessions",
+                None,
+                None,
+                &json!({"email": "strangera@example.cn", "password": "wrong one"}),
+            )
+            .await,
+            StatusCode::UNAUTHORIZED,
+            "bad-credentials",
+        )
+        .await;
+        problem(
+            app.post(
+                "/api/v1/me/lines",
+                Some(&token),
+                None,
+                &json!({"line": MTS2, "puk": "00000000"}),
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+            "wrong-puk",
+        )
+        .await;
+        let r = app
+            .post(
+                "/api/v1/me/lines",
+                Some(&token),
+                None,
+                &json!({"line": MTS2, "puk": "1234 5672"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "{}", app.db);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["owner_view"], true);
+        assert_eq!(v["balance"]["minor"], 0);
+        problem(
+            app.post(
+                "/api/v1/me/lines",
+                Some(&token),
+                None,
+                &json!({"line": MTS1, "puk": "12345671"}),
+            )
+            .await,
+            StatusCode::CONFLICT,
+            "line-already-attached",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn health_readiness_metrics_and_openapi() {
+    for app in apps().await {
+        assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+        assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
+        app.get("/api/v1/plans", None).await;
+        let m = app.get("/metrics", None).await.text().await.unwrap();
+        assert!(
+            m.contains(
+                "http_requests_total{method=\"GET\",route=\"/api/v1/plans\",status=\"200\"}"
+            ),
+            "{m}"
+        );
+        assert!(m.contains("http_request_duration_seconds_bucket"));
+        assert!(
+            m.contains("simrenew_orders{status=\"fulfilled\"} 2"),
+            "{}: {m}",
+            app.db
+        );
+        assert!(m.contains("simrenew_db_pool_connections"));
+        assert!(!m.contains("+7916"), "no phone numbers in metrics");
+        let spec: Value = app
+            .get("/api/v1/openapi.json", None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+        for path in [
+            "/api/v1/plans",
+            "/api/v1/plans/{id}",
+            "/api/v1/lines/{line}",
+            "/api/v1/lines/{line}/orders",
+            "/api/v1/lines/{line}/usage",
+            "/api/v1/quotes",
+            "/api/v1/orders",
+            "/api/v1/orders/{id}",
+            "/api/v1/orders/{id}/pay",
+            "/api/v1/usage-events",
+            "/api/v1/accounts",
+            "/api/v1/sessions",
+            "/api/v1/sessions/current",
+            "/api/v1/me",
+            "/api/v1/me/lines",
+        ] {
+            assert!(
+                spec["paths"].get(path).is_some(),
+                "{path} missing from the OpenAPI document"
+            );
+        }
+        assert!(spec["components"]["schemas"].get("Problem").is_some());
+        assert_eq!(app.get("/api/docs/", None).await.status(), StatusCode::OK);
+        problem(
+            app.get("/nowhere", None).await,
+            StatusCode::NOT_FOUND,
+            "not-found",
+        )
+        .await;
+    }
+}
