@@ -30,11 +30,11 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     /// For insufficient-balance: what the order costs, what the balance holds, what is missing.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub needed: Option<crate::dto::MoneyDto>,
+    pub needed: Option<Box<crate::dto::MoneyDto>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub available: Option<crate::dto::MoneyDto>,
+    pub available: Option<Box<crate::dto::MoneyDto>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub missing: Option<crate::dto::MoneyDto>,
+    pub missing: Option<Box<crate::dto::MoneyDto>>,
 }
 
 impl Problem {
@@ -108,8 +108,8 @@ impl IntoResponse for Problem {
     }
 }
 
-fn money(m: Money) -> Option<crate::dto::MoneyDto> {
-    Some(m.into())
+fn money(m: Money) -> Option<Box<crate::dto::MoneyDto>> {
+    Some(Box::new(m.into()))
 }
 
 impl From<StoreError> for Problem {
