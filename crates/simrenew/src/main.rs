@@ -226,7 +226,12 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             if !check.is_sound() {
                 anyhow::bail!("ledger is NOT sound: {check:?}");
             }
-            println!("ledger is sound");
+            let orders = store.check_orders().await?;
+            println!("{} orders, {} fulfilled", orders.orders, orders.fulfilled);
+            if !orders.is_sound() {
+                anyhow::bail!("orders are NOT sound: {orders:?}");
+            }
+            println!("ledger and orders are sound");
             Ok(())
         }
         Command::Openapi => {

@@ -161,3 +161,63 @@ impl Store {
         Ok(Money::new(minor, currency))
     }
 }
+
+/// Orders whose effects do not match their status (tests, `simrenew ledger-check`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderCheck {
+    pub orders: i64,
+    pub fulfilled: i64,
+    /// Fulfilled orders without exactly one bucket per plan item, or one transfer per
+    /// top-up plus one for the sale.
+    pub misfulfilled: Vec<String>,
+    /// Orders not fulfilled that nevertheless granted data or moved money.
+    pub half_applied: Vec<String>,
+}
+
+impl OrderCheck {
+    pub fn is_sound(&self) -> bool {
+        self.misfulfilled.is_empty() && self.half_applied.is_empty()
+    }
+}
+
+impl Store {
+    /// Checks every order's effects against its status: fulfilled exactly once, or not at all.
+    pub async fn check_orders(&self) -> Result<OrderCheck> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.status,
+                CAST((SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id AND i.kind <> 'topup') AS BIGINT) AS plan_items,
+                CAST((SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id AND i.kind = 'topup') AS BIGINT) AS topups,
+                CAST((SELECT COUNT(*) FROM buckets b WHERE b.order_id = o.id) AS BIGINT) AS buckets,
+                CAST((SELECT COUNT(*) FROM periods p WHERE p.order_id = o.id) AS BIGINT) AS periods,
+                CAST((SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id AND i.kind = 'renew') AS BIGINT) AS renewals,
+                CAST((SELECT COUNT(*) FROM transfers t WHERE t.order_id = o.id) AS BIGINT) AS transfers
+             FROM orders o",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let mut out = OrderCheck::default();
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let n = |c: &str| r.try_get::<i64, _>(c);
+            out.orders += 1;
+            let (plan_items, topups, buckets, periods, renewals, transfers) = (
+                n("plan_items")?,
+                n("topups")?,
+                n("buckets")?,
+                n("periods")?,
+                n("renewals")?,
+                n("transfers")?,
+            );
+            if r.try_get::<String, _>("status")? == "fulfilled" {
+                out.fulfilled += 1;
+                let sales = i64::from(plan_items > 0);
+                if buckets != plan_items || periods != renewals || transfers != sales + topups {
+                    out.misfulfilled.push(id);
+                }
+            } else if buckets + periods + transfers > 0 {
+                out.half_applied.push(id);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -76,6 +76,8 @@ fn renew(f: &Fixture, plan: &str, start: StartMode) -> OrderRequest {
 async fn assert_ledger_sound(store: &Store) {
     let check = store.check_ledger().await.unwrap();
     assert!(check.is_sound(), "ledger unsound: {check:?}");
+    let orders = store.check_orders().await.unwrap();
+    assert!(orders.is_sound(), "orders unsound: {orders:?}");
 }
 
 fn near_now(t: OffsetDateTime) -> bool {
