@@ -68,6 +68,9 @@ async fn token(http: &Client, base: &str) -> String {
         .to_string()
 }
 
+/// Idempotency key -> (line, the order id if the server acknowledged it).
+type Sent = HashMap<String, (String, Option<String>)>;
+
 fn renewal(line: &str) -> Value {
     json!({"line": line, "items": [{"type": "renew", "plan_id": "mts-day-unlim"}], "pay_with": "balance"})
 }
@@ -84,8 +87,7 @@ async fn sigkill_under_load_loses_nothing_acknowledged_and_doubles_nothing() {
             .build()
             .unwrap();
         let tok = token(&http, &server.base).await;
-        // key -> (line, acknowledged order id)
-        let sent: Arc<Mutex<HashMap<String, (String, Option<String>)>>> = Arc::default();
+        let sent: Arc<Mutex<Sent>> = Arc::default();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut workers = Vec::new();
         for (w, line) in lines.iter().enumerate() {
