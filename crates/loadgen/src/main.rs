@@ -67,7 +67,13 @@ impl Stats {
         f64::from(self.lat_us[i]) / 1000.0
     }
     fn line(&self, name: &str) -> String {
-        format!("| {name} | {:.0} | {:.2} | {:.2} | {} |", self.rps(), self.pct(0.5), self.pct(0.99), self.errors)
+        format!(
+            "| {name} | {:.0} | {:.2} | {:.2} | {} |",
+            self.rps(),
+            self.pct(0.5),
+            self.pct(0.99),
+            self.errors
+        )
     }
 }
 
@@ -105,36 +111,64 @@ where
     }
     let seconds = start.elapsed().as_secs_f64();
     lat_us.sort_unstable();
-    Stats { ok: lat_us.len() as u64, errors: errors.load(Ordering::Relaxed), seconds, lat_us }
+    Stats {
+        ok: lat_us.len() as u64,
+        errors: errors.load(Ordering::Relaxed),
+        seconds,
+        lat_us,
+    }
 }
 
 fn rss_mb(pid: Option<u32>) -> Option<f64> {
     let s = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    let kb: f64 = s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    let kb: f64 = s
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
     Some(kb / 1024.0)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
-    let http = reqwest::Client::builder().pool_max_idle_per_host(a.connections * 2).timeout(Duration::from_secs(30)).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.connections * 2)
+        .timeout(Duration::from_secs(30))
+        .build()?;
     let r = http
         .post(format!("{}/api/v1/sessions", a.base))
         .json(&json!({"email": "bench@simrenew.example", "password": "simrenew-bench"}))
         .send()
         .await
         .context("sign in as the bench account (run `simrenew demo --lines N` first)")?;
-    let token = r.json::<Value>().await?["token"].as_str().context("no token")?.to_string();
+    let token = r.json::<Value>().await?["token"]
+        .as_str()
+        .context("no token")?
+        .to_string();
     let idle_rss = rss_mb(a.pid);
     println!("| scenario | requests/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|");
 
     let (h, base) = (http.clone(), a.base.clone());
     let floor = run(a.connections, a.seconds, move |_, _| {
         let (h, base) = (h.clone(), base.clone());
-        async move { h.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) }
+        async move {
+            h.get(format!("{base}/healthz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
     })
     .await;
-    println!("{}", floor.line(&format!("GET /healthz (HTTP floor), {} conns", a.connections)));
+    println!(
+        "{}",
+        floor.line(&format!(
+            "GET /healthz (HTTP floor), {} conns",
+            a.connections
+        ))
+    );
 
     let (h, base, tok, lines) = (http.clone(), a.base.clone(), token.clone(), a.lines);
     let seed = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
@@ -148,12 +182,22 @@ async fn main() -> anyhow::Result<()> {
         x ^= x << 17;
         let serial = x % lines;
         async move {
-            h.get(format!("{base}/api/v1/lines/{}", msisdn(serial))).bearer_auth(&tok).send().await.is_ok_and(|r| r.status().is_success())
+            h.get(format!("{base}/api/v1/lines/{}", msisdn(serial)))
+                .bearer_auth(&tok)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
         }
     })
     .await;
     let load_rss = rss_mb(a.pid);
-    println!("{}", reads.line(&format!("GET /api/v1/lines/{{id}} by owner, {} conns", a.connections)));
+    println!(
+        "{}",
+        reads.line(&format!(
+            "GET /api/v1/lines/{{id}} by owner, {} conns",
+            a.connections
+        ))
+    );
 
     let (h, base, tok) = (http.clone(), a.base.clone(), token.clone());
     let next = Arc::new(AtomicU64::new(a.renew_offset));
@@ -171,10 +215,23 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await;
-    println!("{}", writes.line(&format!("POST /api/v1/orders renewal paid from balance, {} clients", a.writers)));
+    println!(
+        "{}",
+        writes.line(&format!(
+            "POST /api/v1/orders renewal paid from balance, {} clients",
+            a.writers
+        ))
+    );
 
-    let db_floor = if a.db_floor.starts_with("postgres") { pgbench(&a).await? } else { sqlite_floor(&a).await? };
-    println!("| database floor: {} | {:.0} | | | |", db_floor.0, db_floor.1);
+    let db_floor = if a.db_floor.starts_with("postgres") {
+        pgbench(&a).await?
+    } else {
+        sqlite_floor(&a).await?
+    };
+    println!(
+        "| database floor: {} | {:.0} | | | |",
+        db_floor.0, db_floor.1
+    );
     println!();
     println!(
         "ratios: lines/healthz = {:.2}; renewals/db-floor = {:.2}; server RSS idle {} MB, after reads {} MB, now {} MB",
@@ -191,20 +248,45 @@ async fn main() -> anyhow::Result<()> {
 /// database `simrenew_pgbench` of the same server (scale = clients, so branches do not
 /// serialize everything).
 async fn pgbench(a: &Args) -> anyhow::Result<(String, f64)> {
-    let url = a.db_floor.split('?').next().unwrap_or(&a.db_floor).to_string();
+    let url = a
+        .db_floor
+        .split('?')
+        .next()
+        .unwrap_or(&a.db_floor)
+        .to_string();
     let scratch = match url.rfind('/') {
         Some(i) => format!("{}/simrenew_pgbench", &url[..i]),
         None => anyhow::bail!("cannot derive a scratch database from {url}"),
     };
-    let admin = tokio::process::Command::new("psql").args([url.as_str(), "-qc", "DROP DATABASE IF EXISTS simrenew_pgbench"]).status().await?;
+    let admin = tokio::process::Command::new("psql")
+        .args([
+            url.as_str(),
+            "-qc",
+            "DROP DATABASE IF EXISTS simrenew_pgbench",
+        ])
+        .status()
+        .await?;
     anyhow::ensure!(admin.success(), "psql failed");
-    tokio::process::Command::new("psql").args([url.as_str(), "-qc", "CREATE DATABASE simrenew_pgbench"]).status().await?;
+    tokio::process::Command::new("psql")
+        .args([url.as_str(), "-qc", "CREATE DATABASE simrenew_pgbench"])
+        .status()
+        .await?;
     let scale = a.writers.to_string();
-    let init = tokio::process::Command::new("pgbench").args(["-q", "-i", "-s", &scale, &scratch]).output().await?;
-    anyhow::ensure!(init.status.success(), "pgbench -i failed: {}", String::from_utf8_lossy(&init.stderr));
+    let init = tokio::process::Command::new("pgbench")
+        .args(["-q", "-i", "-s", &scale, &scratch])
+        .output()
+        .await?;
+    anyhow::ensure!(
+        init.status.success(),
+        "pgbench -i failed: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
     let c = a.writers.to_string();
     let t = a.seconds.to_string();
-    let out = tokio::process::Command::new("pgbench").args(["-c", &c, "-j", "2", "-T", &t, &scratch]).output().await?;
+    let out = tokio::process::Command::new("pgbench")
+        .args(["-c", &c, "-j", "2", "-T", &t, &scratch])
+        .output()
+        .await?;
     let text = String::from_utf8_lossy(&out.stdout);
     let tps = text
         .lines()
@@ -213,7 +295,10 @@ async fn pgbench(a: &Args) -> anyhow::Result<(String, f64)> {
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse::<f64>().ok())
         .with_context(|| format!("pgbench output: {text}"))?;
-    Ok((format!("pgbench TPC-B-like, {c} clients, scale {scale} (tps)"), tps))
+    Ok((
+        format!("pgbench TPC-B-like, {c} clients, scale {scale} (tps)"),
+        tps,
+    ))
 }
 
 /// SQLite floor: one-row durable transactions in a loop (WAL, synchronous=FULL), on a
@@ -221,7 +306,14 @@ async fn pgbench(a: &Args) -> anyhow::Result<(String, f64)> {
 /// one writer connection as the server does.
 async fn sqlite_floor(a: &Args) -> anyhow::Result<(String, f64)> {
     use sqlx::{ConnectOptions, Connection};
-    let path = a.db_floor.trim_start_matches("sqlite://").trim_start_matches("sqlite:").split('?').next().unwrap_or("x.db").to_string();
+    let path = a
+        .db_floor
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or("x.db")
+        .to_string();
     let scratch = format!("{path}.floor");
     let _ = std::fs::remove_file(&scratch);
     let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
@@ -231,14 +323,20 @@ async fn sqlite_floor(a: &Args) -> anyhow::Result<(String, f64)> {
         .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
         .connect()
         .await?;
-    sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)").execute(&mut conn).await?;
-    sqlx::query("INSERT INTO t (id, v) VALUES (1, 0)").execute(&mut conn).await?;
+    sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)")
+        .execute(&mut conn)
+        .await?;
+    sqlx::query("INSERT INTO t (id, v) VALUES (1, 0)")
+        .execute(&mut conn)
+        .await?;
     let end = Instant::now() + Duration::from_secs(a.seconds);
     let start = Instant::now();
     let mut n = 0u64;
     while Instant::now() < end {
         let mut tx = conn.begin().await?;
-        sqlx::query("UPDATE t SET v = v + 1 WHERE id = 1").execute(&mut *tx).await?;
+        sqlx::query("UPDATE t SET v = v + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         n += 1;
     }

@@ -79,15 +79,22 @@ pub async fn apply_transfer(
         .bind(meta.at.unix_timestamp())
         .execute(&mut **tx)
         .await?;
+    // All postings in one statement: (transfer, account, amount, currency) per row.
+    let rows: Vec<String> = (0..transfer.postings().len())
+        .map(|i| format!("($1, ${}, ${}, ${})", 3 * i + 2, 3 * i + 3, 3 * i + 4))
+        .collect();
+    let sql = format!(
+        "INSERT INTO postings (transfer_id, account_id, amount_minor, currency) VALUES {}",
+        rows.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&id);
     for p in transfer.postings() {
-        sqlx::query("INSERT INTO postings (transfer_id, account_id, amount_minor, currency) VALUES ($1, $2, $3, $4)")
-            .bind(&id)
+        q = q
             .bind(&p.account)
             .bind(p.amount.minor)
-            .bind(p.amount.currency.code())
-            .execute(&mut **tx)
-            .await?;
+            .bind(p.amount.currency.code());
     }
+    q.execute(&mut **tx).await?;
     Ok(Ok(id))
 }
 

@@ -189,13 +189,9 @@ pub(crate) async fn lock_line(
     line_id: &str,
     at: OffsetDateTime,
 ) -> Result<Line> {
-    sqlx::query("UPDATE lines SET updated_at = $1 WHERE id = $2")
-        .bind(at.unix_timestamp())
-        .bind(line_id)
-        .execute(&mut **tx)
-        .await?;
-    let sql = format!("SELECT {LINE_COLUMNS} FROM lines WHERE id = $1");
+    let sql = format!("UPDATE lines SET updated_at = $1 WHERE id = $2 RETURNING {LINE_COLUMNS}");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(at.unix_timestamp())
         .bind(line_id)
         .fetch_optional(&mut **tx)
         .await?;

@@ -294,46 +294,59 @@ impl Store {
             return Err(StoreError::NotOwner);
         }
         let at = now();
+        let ts = at.unix_timestamp();
         let mut tx = self.write.begin().await?;
         let line = lock_line(&mut tx, &found.id, at).await?;
         let periods = periods_of(&mut tx, &line.id, at).await?;
         let (currency, items, total) = self.price(&mut tx, req, &line, &periods, at).await?;
+        let pay_now = req.payment == Payment::Balance;
         let id = new_id();
+        let status = if pay_now {
+            OrderStatus::Fulfilled
+        } else {
+            OrderStatus::PendingPayment
+        };
+        let done_at = pay_now.then_some(ts);
         sqlx::query(
-            "INSERT INTO orders (id, line_id, channel, status, buyer_id, currency, total_minor, payment_method, created_at)
-             VALUES ($1, $2, $3, 'pending_payment', $4, $5, $6, NULL, $7)",
+            "INSERT INTO orders (id, line_id, channel, status, buyer_id, currency, total_minor, payment_method, created_at, paid_at, fulfilled_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
         )
         .bind(&id)
         .bind(&line.id)
         .bind(&req.channel)
+        .bind(status.code())
         .bind(req.buyer.clone())
         .bind(currency.code())
         .bind(total.minor)
-        .bind(at.unix_timestamp())
+        .bind(pay_now.then(|| Source::Balance.method()))
+        .bind(ts)
+        .bind(done_at)
         .execute(&mut *tx)
         .await?;
-        for (pos, it) in items.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO order_items (order_id, position, kind, plan_id, start_mode, price_minor, credit_minor, credit_currency, fx_rate)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&id)
-            .bind(pos as i64)
-            .bind(&it.kind)
-            .bind(it.plan.as_ref().map(|p| p.id.clone()))
-            .bind(it.start_mode.map(|s| s.code().to_string()))
-            .bind(it.price.minor)
-            .bind(it.credit.map(|c| c.minor))
-            .bind(it.credit.map(|c| c.currency.code().to_string()))
-            .bind(it.fx_rate.map(|r| r.decimal()))
-            .execute(&mut *tx)
-            .await?;
+        // Items carry their grants only once fulfilled; a pending order's are computed at payment.
+        let shown: Vec<OrderItem> = items
+            .iter()
+            .enumerate()
+            .map(|(pos, it)| order_item(pos as i64, it, pay_now))
+            .collect();
+        insert_items(&mut tx, &id, &shown).await?;
+        if pay_now {
+            apply_effects(&mut tx, &id, &line, &items, Source::Balance, at).await?;
         }
-        if req.payment == Payment::Balance {
-            self.fulfil(&mut tx, &id, &line, Source::Balance, at)
-                .await?;
-        }
-        let order = load_order(&mut tx, &id).await?;
+        let order = Order {
+            id,
+            line_id: line.id.clone(),
+            msisdn: line.msisdn.as_str().to_string(),
+            channel: req.channel.clone(),
+            status,
+            buyer_id: req.buyer.clone(),
+            total,
+            payment_method: pay_now.then(|| Source::Balance.method()),
+            created_at: at,
+            paid_at: pay_now.then_some(at),
+            fulfilled_at: pay_now.then_some(at),
+            items: shown,
+        };
         remember(&mut tx, idem, &order).await?;
         tx.commit().await?;
         Ok(order)
@@ -377,6 +390,9 @@ impl Store {
         self.settle(order_id, Source::External(method), idem).await
     }
 
+    /// Pending -> fulfilled for an order placed earlier: the status moves first by a
+    /// conditional update (so it happens once), then the grants are computed for now, on
+    /// the line's periods read under its lock, and applied.
     async fn settle(
         &self,
         order_id: &str,
@@ -384,30 +400,13 @@ impl Store {
         idem: Option<&Idem<'_, Order>>,
     ) -> Result<Order> {
         let at = now();
-        let order = self.order(order_id).await?;
+        let ts = at.unix_timestamp();
+        let line_id = self.order(order_id).await?.line_id;
         let mut tx = self.write.begin().await?;
-        let line = lock_line(&mut tx, &order.line_id, at).await?;
+        let line = lock_line(&mut tx, &line_id, at).await?;
         if line.is_suspended() {
             return Err(StoreError::LineSuspended);
         }
-        self.fulfil(&mut tx, order_id, &line, source, at).await?;
-        let order = load_order(&mut tx, order_id).await?;
-        remember(&mut tx, idem, &order).await?;
-        tx.commit().await?;
-        Ok(order)
-    }
-
-    /// Moves a pending order to fulfilled inside `tx`: status first (so it happens once),
-    /// then the money, then the periods and buckets, then the outbox event.
-    async fn fulfil(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        order_id: &str,
-        line: &Line,
-        source: Source<'_>,
-        at: OffsetDateTime,
-    ) -> Result<()> {
-        let ts = at.unix_timestamp();
         let done = sqlx::query(
             "UPDATE orders SET status = 'fulfilled', paid_at = $1, fulfilled_at = $1, payment_method = $2
              WHERE id = $3 AND status = 'pending_payment'",
@@ -415,12 +414,12 @@ impl Store {
         .bind(ts)
         .bind(source.method())
         .bind(order_id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
             let status: String = sqlx::query("SELECT status FROM orders WHERE id = $1")
                 .bind(order_id)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *tx)
                 .await?
                 .ok_or_else(|| StoreError::OrderNotFound(order_id.to_string()))?
                 .try_get("status")?;
@@ -428,38 +427,8 @@ impl Store {
                 status.parse().map_err(StoreError::Corrupt)?,
             ));
         }
-        let order = load_order(tx, order_id).await?;
-        let from = match source {
-            Source::Balance => line.account_id.clone(),
-            Source::External(_) => accounts::world(order.total.currency),
-        };
-        let meta = TransferMeta {
-            kind: "order",
-            order_id: Some(order_id),
-            memo: None,
-            actor: None,
-            at,
-        };
-        // Plans and add-ons: one sale posting for their sum.
-        let sales = order
-            .items
-            .iter()
-            .filter(|i| i.kind != "topup")
-            .try_fold(Money::zero(order.total.currency), |acc, i| {
-                acc.checked_add(i.price)
-            })?;
-        if sales.minor > 0 {
-            let transfer = Transfer::pay(from.clone(), accounts::revenue(sales.currency), sales)?;
-            if let Err(o) = apply_transfer(tx, &transfer, &meta).await? {
-                let missing = Money::new(sales.minor - o.available.minor, sales.currency);
-                return Err(StoreError::InsufficientBalance {
-                    needed: sales,
-                    available: o.available,
-                    missing,
-                });
-            }
-        }
-        let mut spans: Vec<Period> = periods_of(tx, &line.id, at)
+        let mut order = load_order(&mut tx, order_id).await?;
+        let mut spans: Vec<Period> = periods_of(&mut tx, &line.id, at)
             .await?
             .iter()
             .map(|p| Period {
@@ -467,89 +436,60 @@ impl Store {
                 end: p.end,
             })
             .collect();
+        let mut priced = Vec::with_capacity(order.items.len());
         for item in &order.items {
-            let unlimited;
-            let (valid_from, valid_until, bytes) = match item.kind.as_str() {
-                "topup" => {
-                    let credit = item.credit.ok_or_else(|| {
-                        StoreError::Corrupt(format!("order {order_id}: top-up without credit"))
-                    })?;
-                    let transfer = if credit.currency == item.price.currency {
-                        Transfer::pay(from.clone(), line.account_id.clone(), credit)?
-                    } else {
-                        Transfer::exchange(
-                            from.clone(),
-                            line.account_id.clone(),
-                            item.price,
-                            credit,
-                        )?
-                    };
-                    if apply_transfer(tx, &transfer, &meta).await?.is_err() {
-                        return Err(StoreError::Corrupt("a credit was refused".into()));
-                    }
-                    continue;
+            let plan = match &item.plan_id {
+                Some(id) => Some(plan_in(&mut tx, id).await?),
+                None => None,
+            };
+            let (valid_from, valid_until, data_bytes) = match (item.kind.as_str(), &plan) {
+                ("renew", Some(p)) => {
+                    let g = plan_renewal(at, &spans, p, item.start_mode.unwrap_or_default())?;
+                    spans.push(g.period);
+                    (Some(g.period.start), Some(g.period.end), Some(g.bytes))
                 }
-                kind => {
-                    let plan_id = item.plan_id.as_deref().ok_or_else(|| {
-                        StoreError::Corrupt(format!("order {order_id}: item without plan"))
-                    })?;
-                    let plan = plan_in(tx, plan_id).await?;
-                    unlimited = plan.data.is_unlimited();
-                    if kind == "renew" {
-                        let grant =
-                            plan_renewal(at, &spans, &plan, item.start_mode.unwrap_or_default())?;
-                        spans.push(grant.period);
-                        sqlx::query("INSERT INTO periods (id, line_id, plan_id, order_id, start_at, end_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                            .bind(new_id())
-                            .bind(&line.id)
-                            .bind(plan_id)
-                            .bind(order_id)
-                            .bind(grant.period.start.unix_timestamp())
-                            .bind(grant.period.end.unix_timestamp())
-                            .execute(&mut **tx)
-                            .await?;
-                        (grant.period.start, grant.period.end, grant.bytes)
-                    } else {
-                        let grant = plan_addon(at, &spans, &plan)?;
-                        (grant.valid_from, grant.valid_until, grant.bytes)
-                    }
+                ("addon", Some(p)) => {
+                    let g = plan_addon(at, &spans, p)?;
+                    (Some(g.valid_from), Some(g.valid_until), Some(g.bytes))
+                }
+                ("topup", None) => (None, None, None),
+                (kind, _) => {
+                    return Err(StoreError::Corrupt(format!(
+                        "order {order_id}: item {kind} without its plan"
+                    )));
                 }
             };
-            let plan = item.plan_id.as_deref().unwrap_or_default();
-            sqlx::query(
-                "INSERT INTO buckets (id, line_id, plan_id, order_id, item_position, kind, initial_bytes, remaining_bytes, unlimited, priority, valid_from, valid_until, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(new_id())
-            .bind(&line.id)
-            .bind(plan)
-            .bind(order_id)
-            .bind(item.position)
-            .bind(if item.kind == "renew" { "base" } else { "addon" })
-            .bind(i64::try_from(bytes).map_err(|_| StoreError::Corrupt("bucket too large".into()))?)
-            .bind(i64::from(unlimited))
-            .bind(if item.kind == "renew" { 0i64 } else { 1 })
-            .bind(valid_from.unix_timestamp())
-            .bind(valid_until.unix_timestamp())
-            .bind(ts)
-            .execute(&mut **tx)
-            .await?;
-            sqlx::query("UPDATE order_items SET valid_from = $1, valid_until = $2, data_bytes = $3 WHERE order_id = $4 AND position = $5")
-                .bind(valid_from.unix_timestamp())
-                .bind(valid_until.unix_timestamp())
-                .bind(bytes as i64)
-                .bind(order_id)
-                .bind(item.position)
-                .execute(&mut **tx)
-                .await?;
+            priced.push(PricedItem {
+                kind: item.kind.clone(),
+                plan,
+                start_mode: item.start_mode,
+                price: item.price,
+                valid_from,
+                valid_until,
+                data_bytes,
+                credit: item.credit,
+                fx_rate: None,
+            });
         }
-        let payload = serde_json::json!({ "order_id": order_id, "line_id": line.id, "msisdn": line.msisdn.as_str() }).to_string();
-        sqlx::query("INSERT INTO outbox (topic, payload, created_at, available_at) VALUES ('order.fulfilled', $1, $2, $2)")
-            .bind(payload)
-            .bind(ts)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+        for (shown, p) in order.items.iter_mut().zip(&priced) {
+            shown.valid_from = p.valid_from;
+            shown.valid_until = p.valid_until;
+            shown.data_bytes = p.data_bytes;
+            if p.kind != "topup" {
+                sqlx::query("UPDATE order_items SET valid_from = $1, valid_until = $2, data_bytes = $3 WHERE order_id = $4 AND position = $5")
+                    .bind(p.valid_from.map(|t| t.unix_timestamp()))
+                    .bind(p.valid_until.map(|t| t.unix_timestamp()))
+                    .bind(p.data_bytes.map(|b| b as i64))
+                    .bind(order_id)
+                    .bind(shown.position)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        apply_effects(&mut tx, order_id, &line, &priced, source, at).await?;
+        remember(&mut tx, idem, &order).await?;
+        tx.commit().await?;
+        Ok(order)
     }
 
     pub async fn order(&self, id: &str) -> Result<Order> {
@@ -602,6 +542,157 @@ impl Source<'_> {
             Self::External(m) => (*m).to_string(),
         }
     }
+}
+
+/// The stored form of a priced item; grants only when `granted`.
+fn order_item(position: i64, it: &PricedItem, granted: bool) -> OrderItem {
+    OrderItem {
+        position,
+        kind: it.kind.clone(),
+        plan_id: it.plan.as_ref().map(|p| p.id.clone()),
+        start_mode: it.start_mode,
+        price: it.price,
+        credit: it.credit,
+        fx_rate: it.fx_rate.map(|r| r.decimal()),
+        valid_from: it.valid_from.filter(|_| granted),
+        valid_until: it.valid_until.filter(|_| granted),
+        data_bytes: it.data_bytes.filter(|_| granted),
+    }
+}
+
+async fn insert_items(
+    tx: &mut Transaction<'static, Any>,
+    order_id: &str,
+    items: &[OrderItem],
+) -> Result<()> {
+    for it in items {
+        sqlx::query(
+            "INSERT INTO order_items (order_id, position, kind, plan_id, start_mode, price_minor, credit_minor, credit_currency, fx_rate, valid_from, valid_until, data_bytes)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(order_id)
+        .bind(it.position)
+        .bind(&it.kind)
+        .bind(it.plan_id.clone())
+        .bind(it.start_mode.map(|s| s.code().to_string()))
+        .bind(it.price.minor)
+        .bind(it.credit.map(|c| c.minor))
+        .bind(it.credit.map(|c| c.currency.code().to_string()))
+        .bind(it.fx_rate.clone())
+        .bind(it.valid_from.map(|t| t.unix_timestamp()))
+        .bind(it.valid_until.map(|t| t.unix_timestamp()))
+        .bind(it.data_bytes.map(|b| b as i64))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// What fulfilment does besides the order's status: the money (one sale transfer for the
+/// plans, one per top-up), a period per renewal, a bucket per plan item (unique per order
+/// item, so it cannot be granted twice), and the outbox event.
+async fn apply_effects(
+    tx: &mut Transaction<'static, Any>,
+    order_id: &str,
+    line: &Line,
+    items: &[PricedItem],
+    source: Source<'_>,
+    at: OffsetDateTime,
+) -> Result<()> {
+    let ts = at.unix_timestamp();
+    let Some(first) = items.first() else {
+        return Ok(());
+    };
+    let currency = first.price.currency;
+    let from = match source {
+        Source::Balance => line.account_id.clone(),
+        Source::External(_) => accounts::world(currency),
+    };
+    let meta = TransferMeta {
+        kind: "order",
+        order_id: Some(order_id),
+        memo: None,
+        actor: None,
+        at,
+    };
+    let sales = items
+        .iter()
+        .filter(|i| i.kind != "topup")
+        .try_fold(Money::zero(currency), |acc, i| acc.checked_add(i.price))?;
+    if sales.minor > 0 {
+        let transfer = Transfer::pay(from.clone(), accounts::revenue(currency), sales)?;
+        if let Err(o) = apply_transfer(tx, &transfer, &meta).await? {
+            let missing = Money::new(sales.minor - o.available.minor, currency);
+            return Err(StoreError::InsufficientBalance {
+                needed: sales,
+                available: o.available,
+                missing,
+            });
+        }
+    }
+    for (pos, item) in items.iter().enumerate() {
+        if item.kind == "topup" {
+            let credit = item.credit.ok_or_else(|| {
+                StoreError::Corrupt(format!("order {order_id}: top-up without credit"))
+            })?;
+            let transfer = if credit.currency == item.price.currency {
+                Transfer::pay(from.clone(), line.account_id.clone(), credit)?
+            } else {
+                Transfer::exchange(from.clone(), line.account_id.clone(), item.price, credit)?
+            };
+            if apply_transfer(tx, &transfer, &meta).await?.is_err() {
+                return Err(StoreError::Corrupt("a credit was refused".into()));
+            }
+            continue;
+        }
+        let (Some(plan), Some(from_t), Some(until), Some(bytes)) = (
+            &item.plan,
+            item.valid_from,
+            item.valid_until,
+            item.data_bytes,
+        ) else {
+            return Err(StoreError::Corrupt(format!(
+                "order {order_id}: plan item without its grant"
+            )));
+        };
+        if item.kind == "renew" {
+            sqlx::query("INSERT INTO periods (id, line_id, plan_id, order_id, start_at, end_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(new_id())
+                .bind(&line.id)
+                .bind(&plan.id)
+                .bind(order_id)
+                .bind(from_t.unix_timestamp())
+                .bind(until.unix_timestamp())
+                .execute(&mut **tx)
+                .await?;
+        }
+        let renew = item.kind == "renew";
+        sqlx::query(
+            "INSERT INTO buckets (id, line_id, plan_id, order_id, item_position, kind, initial_bytes, remaining_bytes, unlimited, priority, valid_from, valid_until, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(new_id())
+        .bind(&line.id)
+        .bind(&plan.id)
+        .bind(order_id)
+        .bind(pos as i64)
+        .bind(if renew { "base" } else { "addon" })
+        .bind(i64::try_from(bytes).map_err(|_| StoreError::Corrupt("bucket too large".into()))?)
+        .bind(i64::from(plan.data.is_unlimited()))
+        .bind(if renew { 0i64 } else { 1 })
+        .bind(from_t.unix_timestamp())
+        .bind(until.unix_timestamp())
+        .bind(ts)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let payload = serde_json::json!({ "order_id": order_id, "line_id": line.id, "msisdn": line.msisdn.as_str() }).to_string();
+    sqlx::query("INSERT INTO outbox (topic, payload, created_at, available_at) VALUES ('order.fulfilled', $1, $2, $2)")
+        .bind(payload)
+        .bind(ts)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 pub(crate) async fn load_order(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Order> {
