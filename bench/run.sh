@@ -13,7 +13,12 @@ SECS=${SECONDS_PER:-10}
 CONNS=${CONNS:-64}
 WRITERS=${WRITERS:-16}
 PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/test}
+# The server reaches PostgreSQL over the local Unix socket by default (PG_TRANSPORT=tcp for
+# 127.0.0.1): sqlx 0.9.0 does not set TCP_NODELAY (sqlx issue #4335), see docs/benchmarks.md.
+PG_TRANSPORT=${PG_TRANSPORT:-socket}
+PG_SOCKET_DIR=${PG_SOCKET_DIR:-/var/run/postgresql}
 PG_BENCH=${PG_ADMIN%/*}/simrenew_bench
+[ "$PG_TRANSPORT" = socket ] && PG_BENCH="$PG_BENCH?host=$PG_SOCKET_DIR"
 PORT=${PORT:-18099}
 WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -36,7 +41,7 @@ for db in $DBS; do
     gen_start=$(date +%s)
     $BIN demo --lines "$n" 2>&1 | tail -n 1
     echo
-    echo "### $db, $n lines (generated in $(( $(date +%s) - gen_start ))s)"
+    echo "### $db${PG_TRANSPORT:+ ($([ "$db" = postgres ] && echo "$PG_TRANSPORT" || echo file))}, $n lines (generated in $(( $(date +%s) - gen_start ))s)"
     echo
     $BIN serve >"$WORK/server.log" 2>&1 &
     SERVER=$!

@@ -182,6 +182,25 @@ pub(crate) async fn buckets_of(
         .collect()
 }
 
+async fn detail_on(conn: &mut sqlx::AnyConnection, line: Line, balance: i64) -> Result<LineDetail> {
+    let at = now();
+    let periods = periods_of(conn, &line.id, at).await?;
+    let buckets = buckets_of(conn, &line.id, at).await?;
+    let data_left_bytes = buckets
+        .iter()
+        .filter(|b| b.valid_from <= at)
+        .map(|b| b.remaining_bytes)
+        .sum();
+    Ok(LineDetail {
+        balance: Money::new(balance, line.currency),
+        line,
+        as_of: at,
+        periods,
+        buckets,
+        data_left_bytes,
+    })
+}
+
 /// Locks the line for the rest of `tx` (PostgreSQL: row lock; SQLite: the one writer),
 /// so two renewals of one line never read the same periods, and returns it.
 pub(crate) async fn lock_line(
@@ -269,30 +288,47 @@ impl Store {
             .ok_or_else(|| StoreError::LineNotFound(r.to_string()))
     }
 
-    /// Everything the owner sees of a line, read in one snapshot.
+    /// Everything the owner sees of a line, read on one connection.
     pub async fn line_detail(&self, line: &Line) -> Result<LineDetail> {
-        let at = now();
         let mut conn = self.read.acquire().await?;
         let balance: i64 = sqlx::query("SELECT balance_minor FROM accounts WHERE id = $1")
             .bind(&line.account_id)
             .fetch_one(&mut *conn)
             .await?
             .try_get("balance_minor")?;
-        let periods = periods_of(&mut conn, &line.id, at).await?;
-        let buckets = buckets_of(&mut conn, &line.id, at).await?;
-        let data_left_bytes = buckets
-            .iter()
-            .filter(|b| b.valid_from <= at)
-            .map(|b| b.remaining_bytes)
-            .sum();
-        Ok(LineDetail {
-            line: line.clone(),
-            balance: Money::new(balance, line.currency),
-            as_of: at,
-            periods,
-            buckets,
-            data_left_bytes,
-        })
+        detail_on(&mut conn, line.clone(), balance).await
+    }
+
+    /// A line by the number or ICCID a person gave, with everything its owner sees when
+    /// `viewer` owns it (balance read with the line, in one query), else just the line.
+    pub async fn line_for(
+        &self,
+        r: &LineRef,
+        viewer: Option<&str>,
+    ) -> Result<(Line, Option<LineDetail>)> {
+        let (col, key) = match r {
+            LineRef::Msisdn(m) => ("msisdn", m.as_str()),
+            LineRef::Iccid(i) => ("iccid", i.as_str()),
+        };
+        let sql = format!(
+            "SELECT l.id, l.operator, l.kind, l.iccid, l.imsi, l.msisdn, l.status, l.owner_id, l.account_id, l.currency, l.auto_renew, l.usage_as_of, a.balance_minor
+             FROM lines l JOIN accounts a ON a.id = l.account_id WHERE l.{col} = $1"
+        );
+        let mut conn = self.read.acquire().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(row) = row else {
+            return Err(StoreError::LineNotFound(r.to_string()));
+        };
+        let line = line_from_row(&row)?;
+        if viewer.is_none() || line.owner_id.as_deref() != viewer {
+            return Ok((line, None));
+        }
+        let balance: i64 = row.try_get("balance_minor")?;
+        let detail = detail_on(&mut conn, line.clone(), balance).await?;
+        Ok((line, Some(detail)))
     }
 
     /// The lines attached to a user's account.

@@ -53,11 +53,14 @@ pub async fn get_line(
     Lang(lang): Lang,
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
-    let line = s.store.find_line(&line_ref("line", &raw)?).await?;
-    if let Some(u) = &user
-        && line.owner_id.as_deref() == Some(u.id.as_str())
-    {
-        let detail = s.store.line_detail(&line).await?;
+    let (line, detail) = s
+        .store
+        .line_for(
+            &line_ref("line", &raw)?,
+            user.as_ref().map(|u| u.id.as_str()),
+        )
+        .await?;
+    if let Some(detail) = detail {
         return Ok(Json(LineOwnerView::new(&detail, lang)).into_response());
     }
     Ok(Json(LinePublic {

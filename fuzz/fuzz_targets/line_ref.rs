@@ -1,0 +1,27 @@
+//! Phone numbers and ICCIDs as typed by people: parsing never panics, and whatever
+//! parses formats back to itself.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use simrenew_core::{Eid, Iccid, Imsi, LineRef, Msisdn};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(r) = LineRef::parse(s) {
+        assert_eq!(LineRef::parse(&r.to_string()).as_ref(), Ok(&r));
+    }
+    if let Ok(m) = Msisdn::parse(s) {
+        assert_eq!(Msisdn::parse(&m.e164()).as_ref(), Ok(&m));
+        assert_eq!(Msisdn::parse(&m.display()).as_ref(), Ok(&m));
+    }
+    if let Ok(i) = Iccid::parse(s) {
+        assert_eq!(Iccid::parse(i.as_str()).as_ref(), Ok(&i));
+    }
+    if let Ok(i) = Imsi::parse(s) {
+        let _ = i.operator();
+    }
+    if let Ok(e) = Eid::parse(s) {
+        assert_eq!(Eid::parse(e.as_str()).as_ref(), Ok(&e));
+    }
+});
