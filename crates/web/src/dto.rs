@@ -122,6 +122,14 @@ pub struct PlanList {
     pub plans: Vec<PlanDto>,
 }
 
+/// A line as the caller may see it: the owner's view, or the public one.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LineView {
+    Owner(Box<LineOwnerView>),
+    Public(LinePublic),
+}
+
 /// What anyone may see of a line: enough to pay for it, nothing private.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LinePublic {
@@ -264,7 +272,10 @@ pub enum ItemInput {
     Addon { plan_id: String },
     /// Money onto the line's balance, in the order's currency (minor units), converted
     /// to the line's currency at the configured rate.
-    Topup { amount_minor: i64 },
+    Topup {
+        #[schema(minimum = 1, maximum = 100000000)]
+        amount_minor: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, ToSchema)]
@@ -296,12 +307,16 @@ pub enum PayWith {
 #[serde(deny_unknown_fields)]
 pub struct OrderInput {
     /// The line's phone number or ICCID, in any usual form (`8 916 123-45-67`, `+7…`, ICCID with spaces or a trailing F).
-    #[schema(example = "+7 916 123-45-61")]
+    #[schema(
+        example = "+7 916 123-45-61",
+        pattern = "^\\+?[0-9][0-9 ()\\-]{8,38}[0-9Ff]$"
+    )]
     pub line: String,
     #[schema(min_items = 1, max_items = 10)]
     pub items: Vec<ItemInput>,
     /// The buyer's currency (RUB, CNY, USD, EUR); the line's when absent.
     #[serde(default)]
+    #[schema(pattern = "^(RUB|CNY|USD|EUR)$")]
     pub currency: Option<String>,
     /// How to pay now; absent: the order waits in pending_payment for a payment.
     #[serde(default)]
@@ -435,8 +450,10 @@ pub struct OrderList {
 #[serde(deny_unknown_fields)]
 pub struct UsageEventInput {
     /// Unique per event at its source; a repeated id with the same content is ignored.
+    #[schema(min_length = 1, max_length = 200)]
     pub event_id: String,
     /// The line's number or ICCID.
+    #[schema(pattern = "^\\+?[0-9][0-9 ()\\-]{8,38}[0-9Ff]$")]
     pub line: String,
     /// Octets used (uplink + downlink).
     pub bytes: u64,
@@ -483,11 +500,13 @@ pub struct UsageList {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignUpInput {
+    #[schema(format = Email)]
     pub email: String,
     /// At least 8 characters.
     pub password: String,
     /// en, ru or zh-CN
     #[serde(default)]
+    #[schema(pattern = "^(en|ru|zh-CN)$")]
     pub locale: Option<String>,
 }
 
@@ -523,8 +542,10 @@ pub struct MeDto {
 #[serde(deny_unknown_fields)]
 pub struct AttachLineInput {
     /// The line's number or ICCID.
+    #[schema(pattern = "^\\+?[0-9][0-9 ()\\-]{8,38}[0-9Ff]$")]
     pub line: String,
     /// The PUK printed on the card's holder: proof that you hold the card.
+    #[schema(pattern = "^[0-9][0-9 ]{6,14}[0-9]$")]
     pub puk: String,
 }
 

@@ -440,7 +440,7 @@ async fn renew_from_balance_is_idempotent_and_errors_are_specific() {
         problem(
             app.post("/api/v1/orders", Some(&token), Some("renew-1"), &other)
                 .await,
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::CONFLICT,
             "idempotency-key-reused",
         )
         .await;

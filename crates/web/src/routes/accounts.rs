@@ -88,7 +88,8 @@ pub async fn sign_out(
 
 /// The signed-in user and their lines, each with balance and data.
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("session" = [])),
-    responses((status = 200, body = MeDto), (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = MeDto), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "lang is not supported", body = Problem, content_type = "application/problem+json")))]
 pub async fn me(
     State(s): State<AppState>,
     SignedIn(u): SignedIn,

@@ -3,12 +3,13 @@
 
 use super::line_ref;
 use crate::AppState;
-use crate::dto::{LineOwnerView, LinePublic, OrderDto, OrderList, UsageEventDto, UsageList, ts};
+use crate::dto::{
+    LineOwnerView, LinePublic, LineView, OrderDto, OrderList, UsageEventDto, UsageList, ts,
+};
 use crate::extract::{Lang, MaybeUser, SignedIn};
 use crate::problem::{ApiResult, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
 use simrenew_store::StoreError;
 use simrenew_store::lines::Line;
 
@@ -40,10 +41,10 @@ async fn owned(s: &AppState, user: &simrenew_store::users::User, raw: &str) -> A
 /// Looks a line up by phone number or ICCID, in any usual form. The owner (bearer
 /// session) gets `LineOwnerView`; anyone else `LinePublic`.
 #[utoipa::path(get, path = "/api/v1/lines/{line}", tag = "lines",
-    params(("line" = String, Path, description = "Phone number (`+79161234567`, `89161234567`, `9161234567`) or ICCID (18-20 digits, optional trailing F)")),
+    params(("line" = String, Path, description = "Phone number (`+79161234567`, `89161234567`, `9161234567`) or ICCID (18-20 digits, optional trailing F)", pattern = "^\\+?[0-9][0-9 ()\\-]{8,38}[0-9Ff]$")),
     security((), ("session" = [])),
     responses(
-        (status = 200, description = "LineOwnerView for the owner, LinePublic for anyone else", body = LineOwnerView),
+        (status = 200, description = "LineOwnerView for the owner, LinePublic for anyone else", body = LineView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -52,7 +53,7 @@ pub async fn get_line(
     MaybeUser(user): MaybeUser,
     Lang(lang): Lang,
     Path(raw): Path<String>,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<LineView>> {
     let (line, detail) = s
         .store
         .line_for(
@@ -61,21 +62,22 @@ pub async fn get_line(
         )
         .await?;
     if let Some(detail) = detail {
-        return Ok(Json(LineOwnerView::new(&detail, lang)).into_response());
+        return Ok(Json(LineView::Owner(Box::new(LineOwnerView::new(
+            &detail, lang,
+        )))));
     }
-    Ok(Json(LinePublic {
+    Ok(Json(LineView::Public(LinePublic {
         msisdn_masked: mask(&line),
         operator: line.operator.code().into(),
         operator_name: line.operator.name(lang).into(),
         kind: line.kind.clone(),
         status: line.status.clone(),
         owner_view: false,
-    })
-    .into_response())
+    })))
 }
 
 /// The line's orders, newest first (owner only).
-#[utoipa::path(get, path = "/api/v1/lines/{line}/orders", tag = "lines", params(("line" = String, Path)), security(("session" = [])),
+#[utoipa::path(get, path = "/api/v1/lines/{line}/orders", tag = "lines", params(("line" = String, Path, pattern = "^\\+?[0-9][0-9 ()\\-]{8,38}[0-9Ff]$")), security(("session" = [])),
     responses((status = 200, body = OrderList), (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -92,7 +94,7 @@ pub async fn line_orders(
 }
 
 /// The line's recent usage events, newest first (owner only).
-#[utoipa::path(get, path = "/api/v1/lines/{line}/usage", tag = "lines", params(("line" = String, Path)), security(("session" = [])),
+#[utoipa::path(get, path = "/api/v1/lines/{line}/usage", tag = "lines", params(("line" = String, Path, pattern = "^\\+?[0-9][0-9 ()\\-]{8,38}[0-9Ff]$")), security(("session" = [])),
     responses((status = 200, body = UsageList), (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]

@@ -30,14 +30,14 @@ pub fn claim(scope: String, key: String, route: &str, body_hash: &str) -> IdemCl
 }
 
 /// The stored answer for this claim, if any: replayed when the request is the same,
-/// refused (422) when the key was used for another request.
+/// refused (409) when the key was used for another request.
 pub async fn replay(state: &AppState, c: &IdemClaim) -> ApiResult<Option<Response>> {
     let Some(stored) = state.store.stored_response(&c.scope, &c.key).await? else {
         return Ok(None);
     };
     if stored.request_hash != c.request_hash {
         return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::CONFLICT,
             "idempotency-key-reused",
             "Idempotency-Key used for another request",
             "this Idempotency-Key was already used with a different request; use a new key for a new request",

@@ -64,6 +64,7 @@ fn scope(user: &Option<simrenew_store::users::User>) -> String {
 #[utoipa::path(post, path = "/api/v1/quotes", tag = "orders", request_body = OrderInput, security((), ("session" = [])),
     responses((status = 200, body = QuoteDto),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
@@ -82,7 +83,7 @@ pub async fn quote(
 /// fulfilled at once, or refused whole (402 says how much is missing). Without, it waits
 /// in `pending_payment` for a payment. Requires an `Idempotency-Key` header.
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = OrderInput, security((), ("session" = [])),
-    params(("Idempotency-Key" = String, Header, description = "Unique per intended order; a retry with the same key and body returns the first answer")),
+    params(("Idempotency-Key" = String, Header, description = "Unique per intended change (a UUID, say); a retry with the same key and body returns the first answer", pattern = "^[!-~]{1,255}$")),
     responses((status = 201, body = OrderDto, headers(("Location" = String))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -148,7 +149,7 @@ pub async fn get_order(
 /// Pays a pending order from the line's balance (owner only) and fulfils it at once.
 /// Requires an `Idempotency-Key` header.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/pay", tag = "orders", request_body = PayInput, security(("session" = [])),
-    params(("id" = String, Path), ("Idempotency-Key" = String, Header)),
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "Unique per intended change (a UUID, say); a retry with the same key and body returns the first answer", pattern = "^[!-~]{1,255}$")),
     responses((status = 200, body = OrderDto),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),

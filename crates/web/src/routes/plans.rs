@@ -16,20 +16,27 @@ use utoipa::IntoParams;
 #[into_params(parameter_in = Query)]
 pub struct PlanQuery {
     /// mts, beeline, megafon or t2
+    #[param(pattern = "^(mts|beeline|megafon|t2)$")]
     pub operator: Option<String>,
     /// day, week, month, year or days
+    #[param(pattern = "^(day|week|month|year|days)$")]
     pub period: Option<String>,
     /// base or addon
+    #[param(pattern = "^(base|addon)$")]
     pub kind: Option<String>,
     /// web, app, partner or counter
+    #[param(pattern = "^(web|app|partner|counter)$")]
     pub channel: Option<String>,
     /// Only plans sold in this currency (RUB, CNY, USD, EUR); their `price` is in it.
+    #[param(pattern = "^(RUB|CNY|USD|EUR)$")]
     pub currency: Option<String>,
     /// Only plans with at least this much data (unlimited plans always qualify).
-    pub min_data_bytes: Option<u64>,
+    #[param(minimum = 0)]
+    pub min_data_bytes: Option<i64>,
     /// true: only unlimited plans; false: only plans with an allowance.
     pub unlimited: Option<bool>,
     /// en, ru or zh-CN (else Accept-Language)
+    #[param(pattern = "^(en|ru|zh-CN)$")]
     pub lang: Option<String>,
 }
 
@@ -52,6 +59,12 @@ fn filter(q: &PlanQuery) -> ApiResult<(PlanFilter, Option<Currency>)> {
         .map(str::parse::<Currency>)
         .transpose()
         .map_err(|e| Problem::invalid("currency", e.to_string()))?;
+    let min_data_bytes = q
+        .min_data_bytes
+        .map(|b| {
+            u64::try_from(b).map_err(|_| Problem::invalid("min_data_bytes", "must not be negative"))
+        })
+        .transpose()?;
     if let Some(p) = &q.period
         && !["day", "week", "month", "year", "days"].contains(&p.as_str())
     {
@@ -75,7 +88,7 @@ fn filter(q: &PlanQuery) -> ApiResult<(PlanFilter, Option<Currency>)> {
             kind,
             channel: q.channel.clone(),
             currency,
-            min_data_bytes: q.min_data_bytes,
+            min_data_bytes,
             unlimited: q.unlimited,
         },
         currency,
@@ -103,7 +116,8 @@ pub async fn list_plans(
 
 /// One plan.
 #[utoipa::path(get, path = "/api/v1/plans/{id}", tag = "catalog", params(("id" = String, Path, description = "Plan id")),
-    responses((status = 200, body = PlanDto), (status = 404, body = crate::problem::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = PlanDto), (status = 404, body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "lang is not supported", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn get_plan(
     State(s): State<AppState>,
     Lang(lang): Lang,

@@ -31,7 +31,7 @@ fn result_dto(r: &[UsageResult]) -> UsageReportResult {
 /// Records a batch of usage events (all or none). An event id seen before with the same
 /// content is answered `recorded: false` and drawn nothing; with other content, 409.
 #[utoipa::path(post, path = "/api/v1/usage-events", tag = "usage", request_body = UsageReport, security(("feed" = [])),
-    params(("Idempotency-Key" = String, Header)),
+    params(("Idempotency-Key" = String, Header, description = "Unique per intended change (a UUID, say); a retry with the same key and body returns the first answer", pattern = "^[!-~]{1,255}$")),
     responses((status = 200, body = UsageReportResult),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
