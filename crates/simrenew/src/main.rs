@@ -252,6 +252,23 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
         },
     );
     let app = simrenew_web::app(state);
+    // Housekeeping: expired sessions and idempotency keys past their retention.
+    let housekeeping = store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match housekeeping.purge_expired().await {
+                Ok((sessions, keys)) if sessions + keys > 0 => tracing::info!(
+                    sessions,
+                    keys,
+                    "purged expired sessions and idempotency keys"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+            }
+        }
+    });
     let listener = tokio::net::TcpListener::bind(&config.http_addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.http_addr))?;

@@ -10,6 +10,9 @@ use time::Duration;
 
 /// How long a session lasts without signing in again.
 pub const SESSION_DAYS: i64 = 30;
+/// How long an idempotency key and its stored answer are kept; a retry later than this
+/// counts as a new request.
+pub const IDEMPOTENCY_HOURS: i64 = 24;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -147,6 +150,23 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// Deletes expired sessions and idempotency keys older than `IDEMPOTENCY_HOURS`;
+    /// returns how many of each went.
+    pub async fn purge_expired(&self) -> Result<(u64, u64)> {
+        let at = now().unix_timestamp();
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(at)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        let keys = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(at - IDEMPOTENCY_HOURS * 3600)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        Ok((sessions, keys))
     }
 
     pub async fn sign_out(&self, token: &str) -> Result<()> {

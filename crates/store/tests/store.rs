@@ -527,3 +527,49 @@ async fn demo_seed_and_bulk_lines_keep_the_ledger_sound() {
         assert_eq!(plans.len(), 32);
     }
 }
+
+#[tokio::test]
+async fn housekeeping_purges_expired_sessions_and_old_idempotency_keys() {
+    use simrenew_store::idempotency::{Idem, IdemClaim};
+    for db in testing::all().await {
+        let s = &db.store;
+        let f = fixture(s, 10, 1000_00).await;
+        let (token, _) = s.sign_in("u10@example.cn", "correct horse").await.unwrap();
+        let claim = IdemClaim {
+            scope: "user:x".into(),
+            key: "k".into(),
+            request_hash: "h".into(),
+        };
+        let render = |_: &simrenew_store::orders::Order| (201u16, "{}".to_string());
+        s.create_order(
+            &renew(&f, "mts-day-unlim", StartMode::Queued),
+            Some(&Idem {
+                claim: &claim,
+                render: &render,
+            }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            s.purge_expired().await.unwrap(),
+            (0, 0),
+            "{}: nothing is old yet",
+            db.name
+        );
+        assert!(s.stored_response("user:x", "k").await.unwrap().is_some());
+        // Age both by hand, as a day and a month would.
+        let raw = sqlx::AnyPool::connect(&db.url).await.unwrap();
+        sqlx::query("UPDATE sessions SET expires_at = 0")
+            .execute(&raw)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE idempotency_keys SET created_at = 0")
+            .execute(&raw)
+            .await
+            .unwrap();
+        raw.close().await;
+        assert_eq!(s.purge_expired().await.unwrap(), (1, 1));
+        assert_eq!(s.user_by_token(&token).await.unwrap(), None);
+        assert!(s.stored_response("user:x", "k").await.unwrap().is_none());
+    }
+}

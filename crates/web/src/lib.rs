@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
+pub mod throttle;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -27,6 +28,8 @@ pub struct WebConfig {
 pub struct AppState {
     pub store: Store,
     pub config: Arc<WebConfig>,
+    /// Failed sign-ins per e-mail address, to slow down password guessing.
+    pub sign_in_throttle: Arc<throttle::Throttle>,
 }
 
 impl AppState {
@@ -34,6 +37,10 @@ impl AppState {
         Self {
             store,
             config: Arc::new(config),
+            sign_in_throttle: Arc::new(throttle::Throttle::new(
+                10,
+                std::time::Duration::from_secs(15 * 60),
+            )),
         }
     }
     /// Constant-time comparison with the configured feed token.

@@ -802,6 +802,44 @@ async fn accounts_attach_lines_by_puk() {
 }
 
 #[tokio::test]
+async fn password_guessing_is_slowed_down() {
+    for app in apps().await {
+        app.stranger("g").await;
+        for _ in 0..10 {
+            let r = app
+                .post(
+                    "/api/v1/sessions",
+                    None,
+                    None,
+                    &json!({"email": "strangerg@example.cn", "password": "guess guess"}),
+                )
+                .await;
+            problem(r, StatusCode::UNAUTHORIZED, "bad-credentials").await;
+        }
+        let r = app
+            .post(
+                "/api/v1/sessions",
+                None,
+                None,
+                &json!({"email": "StrangerG@example.cn", "password": "long enough"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{}", app.db);
+        assert!(
+            r.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                > 0
+        );
+        problem(r, StatusCode::TOO_MANY_REQUESTS, "too-many-attempts").await;
+        // Other accounts are not affected.
+        app.demo().await;
+    }
+}
+
+#[tokio::test]
 async fn health_readiness_metrics_and_openapi() {
     for app in apps().await {
         assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);

@@ -47,12 +47,39 @@ pub async fn sign_up(State(s): State<AppState>, body: ApiJson<SignUpInput>) -> A
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = SignInInput,
     responses((status = 201, body = SessionDto), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed sign-ins for this address", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 pub async fn sign_in(State(s): State<AppState>, body: ApiJson<SignInInput>) -> ApiResult<Response> {
-    let (token, u) = s
-        .store
-        .sign_in(&body.value.email, &body.value.password)
-        .await?;
+    let email = &body.value.email;
+    if let Err(wait) = s.sign_in_throttle.check(email) {
+        let mut res = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-attempts",
+            "Too many failed sign-ins",
+            format!(
+                "too many wrong passwords for this address; try again in {} minutes",
+                wait.div_ceil(60)
+            ),
+        )
+        .into_response();
+        if let Ok(v) = header::HeaderValue::from_str(&wait.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(res);
+    }
+    let (token, u) = match s.store.sign_in(email, &body.value.password).await {
+        Ok(ok) => {
+            s.sign_in_throttle.succeeded(email);
+            ok
+        }
+        Err(e) => {
+            if matches!(e, simrenew_store::StoreError::BadCredentials) {
+                s.sign_in_throttle.failed(email);
+            }
+            return Err(e.into());
+        }
+    };
     let mut res = json(
         StatusCode::CREATED,
         &SessionDto {
