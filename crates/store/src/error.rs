@@ -23,7 +23,7 @@ pub enum StoreError {
     LineSuspended,
     #[error(transparent)]
     Renewal(#[from] RenewalError),
-    #[error("the line's balance is {available}, the order costs {needed}: {missing} is missing")]
+    #[error("the line's balance is {available} and {needed} is needed: {missing} is missing")]
     InsufficientBalance {
         needed: Money,
         available: Money,

@@ -2,7 +2,7 @@
 //! what its owner sees (balance, periods, buckets, each with its as-of time), attaching a
 //! line to an account, and manual, audited balance adjustments.
 
-use crate::db::{Store, from_unix, new_id, now};
+use crate::db::{Backend, Store, from_unix, new_id, now};
 use crate::error::{Result, StoreError};
 use crate::ledger::{TransferMeta, apply_transfer};
 use simrenew_core::ledger::accounts;
@@ -310,24 +310,93 @@ impl Store {
             LineRef::Msisdn(m) => ("msisdn", m.as_str()),
             LineRef::Iccid(i) => ("iccid", i.as_str()),
         };
+        // One statement (one round trip to the database thread or server): the line, its
+        // balance, and for its owner the periods and buckets as JSON arrays.
+        let (agg, empty) = match self.backend() {
+            Backend::Sqlite => ("json_group_array(json_array", "'[]'"),
+            Backend::Postgres => ("json_agg(json_build_array", "'[]'"),
+        };
+        let cast = if self.backend() == Backend::Postgres {
+            "::text"
+        } else {
+            ""
+        };
         let sql = format!(
-            "SELECT l.id, l.operator, l.kind, l.iccid, l.imsi, l.msisdn, l.status, l.owner_id, l.account_id, l.currency, l.auto_renew, l.usage_as_of, a.balance_minor
+            "SELECT l.id, l.operator, l.kind, l.iccid, l.imsi, l.msisdn, l.status, l.owner_id, l.account_id, l.currency, l.auto_renew, l.usage_as_of, a.balance_minor,
+               CASE WHEN l.owner_id = $3 THEN COALESCE((SELECT {agg}(p.plan_id, p.order_id, p.start_at, p.end_at)){cast}
+                 FROM periods p WHERE p.line_id = l.id AND p.end_at > $2), {empty}) END AS periods_json,
+               CASE WHEN l.owner_id = $3 THEN COALESCE((SELECT {agg}(b.id, b.plan_id, b.kind, b.initial_bytes, b.remaining_bytes, b.unlimited, b.priority, b.valid_from, b.valid_until)){cast}
+                 FROM buckets b WHERE b.line_id = l.id AND b.valid_until > $2), {empty}) END AS buckets_json
              FROM lines l JOIN accounts a ON a.id = l.account_id WHERE l.{col} = $1"
         );
-        let mut conn = self.read.acquire().await?;
+        let at = now();
         let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(key)
-            .fetch_optional(&mut *conn)
+            .bind(at.unix_timestamp())
+            .bind(viewer.unwrap_or(""))
+            .fetch_optional(&self.read)
             .await?;
         let Some(row) = row else {
             return Err(StoreError::LineNotFound(r.to_string()));
         };
         let line = line_from_row(&row)?;
+        let (Some(periods), Some(buckets)) = (
+            row.try_get::<Option<String>, _>("periods_json")?,
+            row.try_get::<Option<String>, _>("buckets_json")?,
+        ) else {
+            return Ok((line, None));
+        };
         if viewer.is_none() || line.owner_id.as_deref() != viewer {
             return Ok((line, None));
         }
+        let corrupt = |what: &str| StoreError::Corrupt(format!("line {}: {what}", line.id));
+        let periods: Vec<(String, Option<String>, i64, i64)> =
+            serde_json::from_str(&periods).map_err(|_| corrupt("periods"))?;
+        let buckets: Vec<(String, Option<String>, String, i64, i64, i64, i64, i64, i64)> =
+            serde_json::from_str(&buckets).map_err(|_| corrupt("buckets"))?;
+        let mut periods: Vec<PeriodRow> = periods
+            .into_iter()
+            .map(|(plan_id, order_id, start, end)| PeriodRow {
+                plan_id,
+                order_id,
+                start: from_unix(start),
+                end: from_unix(end),
+            })
+            .collect();
+        periods.sort_by_key(|p| (p.start, p.end));
+        let mut buckets: Vec<BucketRow> = buckets
+            .into_iter()
+            .map(
+                |(id, plan_id, kind, initial, remaining, unlimited, priority, from, until)| {
+                    BucketRow {
+                        id,
+                        plan_id,
+                        kind,
+                        initial_bytes: u64::try_from(initial).unwrap_or(0),
+                        remaining_bytes: u64::try_from(remaining).unwrap_or(0),
+                        unlimited: unlimited != 0,
+                        priority: i32::try_from(priority).unwrap_or(0),
+                        valid_from: from_unix(from),
+                        valid_until: from_unix(until),
+                    }
+                },
+            )
+            .collect();
+        buckets.sort_by(|a, b| (a.valid_until, &a.id).cmp(&(b.valid_until, &b.id)));
+        let data_left_bytes = buckets
+            .iter()
+            .filter(|b| b.valid_from <= at)
+            .map(|b| b.remaining_bytes)
+            .sum();
         let balance: i64 = row.try_get("balance_minor")?;
-        let detail = detail_on(&mut conn, line.clone(), balance).await?;
+        let detail = LineDetail {
+            balance: Money::new(balance, line.currency),
+            line: line.clone(),
+            as_of: at,
+            periods,
+            buckets,
+            data_left_bytes,
+        };
         Ok((line, Some(detail)))
     }
 
