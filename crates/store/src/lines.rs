@@ -80,6 +80,16 @@ pub struct NewLine {
     pub currency: Currency,
 }
 
+/// What `Store::line_for` found.
+#[derive(Debug, Clone)]
+pub struct LineLookup {
+    pub line: Line,
+    /// Everything the owner sees, when the caller is the owner.
+    pub detail: Option<LineDetail>,
+    /// False when a session token was given but names no live session.
+    pub session_valid: bool,
+}
+
 /// A base period on a line, with its plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeriodRow {
@@ -299,13 +309,10 @@ impl Store {
         detail_on(&mut conn, line.clone(), balance).await
     }
 
-    /// A line by the number or ICCID a person gave, with everything its owner sees when
-    /// `viewer` owns it (balance read with the line, in one query), else just the line.
-    pub async fn line_for(
-        &self,
-        r: &LineRef,
-        viewer: Option<&str>,
-    ) -> Result<(Line, Option<LineDetail>)> {
+    /// A line by the number or ICCID a person gave, checked against the caller's session
+    /// token in the same statement: with everything its owner sees when the token's user
+    /// owns it, else just the line. One round trip for the whole read.
+    pub async fn line_for(&self, r: &LineRef, session_token: Option<&str>) -> Result<LineLookup> {
         let (col, key) = match r {
             LineRef::Msisdn(m) => ("msisdn", m.as_str()),
             LineRef::Iccid(i) => ("iccid", i.as_str()),
@@ -322,10 +329,12 @@ impl Store {
             ""
         };
         let sql = format!(
-            "SELECT l.id, l.operator, l.kind, l.iccid, l.imsi, l.msisdn, l.status, l.owner_id, l.account_id, l.currency, l.auto_renew, l.usage_as_of, a.balance_minor,
-               CASE WHEN l.owner_id = $3 THEN COALESCE((SELECT {agg}(p.plan_id, p.order_id, p.start_at, p.end_at)){cast}
+            "WITH v AS (SELECT user_id FROM sessions WHERE token_hash = $3 AND expires_at > $2)
+             SELECT l.id, l.operator, l.kind, l.iccid, l.imsi, l.msisdn, l.status, l.owner_id, l.account_id, l.currency, l.auto_renew, l.usage_as_of, a.balance_minor,
+               (SELECT user_id FROM v) AS viewer_id,
+               CASE WHEN l.owner_id = (SELECT user_id FROM v) THEN COALESCE((SELECT {agg}(p.plan_id, p.order_id, p.start_at, p.end_at)){cast}
                  FROM periods p WHERE p.line_id = l.id AND p.end_at > $2), {empty}) END AS periods_json,
-               CASE WHEN l.owner_id = $3 THEN COALESCE((SELECT {agg}(b.id, b.plan_id, b.kind, b.initial_bytes, b.remaining_bytes, b.unlimited, b.priority, b.valid_from, b.valid_until)){cast}
+               CASE WHEN l.owner_id = (SELECT user_id FROM v) THEN COALESCE((SELECT {agg}(b.id, b.plan_id, b.kind, b.initial_bytes, b.remaining_bytes, b.unlimited, b.priority, b.valid_from, b.valid_until)){cast}
                  FROM buckets b WHERE b.line_id = l.id AND b.valid_until > $2), {empty}) END AS buckets_json
              FROM lines l JOIN accounts a ON a.id = l.account_id WHERE l.{col} = $1"
         );
@@ -333,21 +342,35 @@ impl Store {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(key)
             .bind(at.unix_timestamp())
-            .bind(viewer.unwrap_or(""))
+            .bind(
+                session_token
+                    .map(|t| crate::db::sha256_hex(t.as_bytes()))
+                    .unwrap_or_default(),
+            )
             .fetch_optional(&self.read)
             .await?;
         let Some(row) = row else {
             return Err(StoreError::LineNotFound(r.to_string()));
         };
         let line = line_from_row(&row)?;
+        let viewer: Option<String> = row.try_get("viewer_id")?;
+        let session_valid = session_token.is_none() || viewer.is_some();
         let (Some(periods), Some(buckets)) = (
             row.try_get::<Option<String>, _>("periods_json")?,
             row.try_get::<Option<String>, _>("buckets_json")?,
         ) else {
-            return Ok((line, None));
+            return Ok(LineLookup {
+                line,
+                detail: None,
+                session_valid,
+            });
         };
-        if viewer.is_none() || line.owner_id.as_deref() != viewer {
-            return Ok((line, None));
+        if viewer.is_none() || line.owner_id != viewer {
+            return Ok(LineLookup {
+                line,
+                detail: None,
+                session_valid,
+            });
         }
         let corrupt = |what: &str| StoreError::Corrupt(format!("line {}: {what}", line.id));
         let periods: Vec<(String, Option<String>, i64, i64)> =
@@ -397,7 +420,11 @@ impl Store {
             buckets,
             data_left_bytes,
         };
-        Ok((line, Some(detail)))
+        Ok(LineLookup {
+            line,
+            detail: Some(detail),
+            session_valid,
+        })
     }
 
     /// The lines attached to a user's account.

@@ -118,6 +118,27 @@ where
     }
 }
 
+/// The session token a request carries, not yet checked: for handlers that check it in
+/// the same statement as their read (one round trip), and answer 401 themselves when the
+/// store finds no live session for it. The feed token counts as no session.
+pub struct SessionToken(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionToken
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let app = AppState::from_ref(state);
+        Ok(Self(
+            bearer(parts)
+                .filter(|t| !app.feed_token_matches(t))
+                .map(str::to_string),
+        ))
+    }
+}
+
 /// A signed-in user (401 otherwise).
 pub struct SignedIn(pub User);
 

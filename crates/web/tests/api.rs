@@ -350,6 +350,14 @@ async fn owner_only_routes_refuse_anonymous_and_strangers() {
                 "{path}"
             );
         }
+        // A wrong token is refused on the line lookup too, not taken for anonymous.
+        problem(
+            app.get(&format!("/api/v1/lines/{MTS1}"), Some("not-a-token"))
+                .await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        )
+        .await;
         // The stranger sees only the public view of the owner's line.
         let v: Value = app
             .get(&format!("/api/v1/lines/{MTS1}"), Some(&stranger))

@@ -6,7 +6,7 @@ use crate::AppState;
 use crate::dto::{
     LineOwnerView, LinePublic, LineView, OrderDto, OrderList, UsageEventDto, UsageList, ts,
 };
-use crate::extract::{Lang, MaybeUser, SignedIn};
+use crate::extract::{Lang, SessionToken, SignedIn};
 use crate::problem::{ApiResult, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -50,22 +50,25 @@ async fn owned(s: &AppState, user: &simrenew_store::users::User, raw: &str) -> A
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_line(
     State(s): State<AppState>,
-    MaybeUser(user): MaybeUser,
+    SessionToken(token): SessionToken,
     Lang(lang): Lang,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<LineView>> {
-    let (line, detail) = s
+    let found = s
         .store
-        .line_for(
-            &line_ref("line", &raw)?,
-            user.as_ref().map(|u| u.id.as_str()),
-        )
+        .line_for(&line_ref("line", &raw)?, token.as_deref())
         .await?;
-    if let Some(detail) = detail {
+    if !found.session_valid {
+        return Err(Problem::unauthorized(
+            "the session token is unknown or expired: sign in again",
+        ));
+    }
+    if let Some(detail) = found.detail {
         return Ok(Json(LineView::Owner(Box::new(LineOwnerView::new(
             &detail, lang,
         )))));
     }
+    let line = found.line;
     Ok(Json(LineView::Public(LinePublic {
         msisdn_masked: mask(&line),
         operator: line.operator.code().into(),
