@@ -80,6 +80,10 @@ pub struct NewLine {
     pub currency: Currency,
 }
 
+/// A bucket as `line_for` aggregates it: id, plan, kind, initial, remaining, unlimited,
+/// priority, valid from, valid until.
+type BucketJson = (String, Option<String>, String, i64, i64, i64, i64, i64, i64);
+
 /// What `Store::line_for` found.
 #[derive(Debug, Clone)]
 pub struct LineLookup {
@@ -375,7 +379,7 @@ impl Store {
         let corrupt = |what: &str| StoreError::Corrupt(format!("line {}: {what}", line.id));
         let periods: Vec<(String, Option<String>, i64, i64)> =
             serde_json::from_str(&periods).map_err(|_| corrupt("periods"))?;
-        let buckets: Vec<(String, Option<String>, String, i64, i64, i64, i64, i64, i64)> =
+        let buckets: Vec<BucketJson> =
             serde_json::from_str(&buckets).map_err(|_| corrupt("buckets"))?;
         let mut periods: Vec<PeriodRow> = periods
             .into_iter()
