@@ -55,9 +55,18 @@ impl Store {
     pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Self> {
         install_default_drivers();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let tcp_port = tcp_port_of(url);
             let pool = AnyPoolOptions::new()
                 .max_connections(opts.max_connections)
                 .acquire_timeout(opts.acquire_timeout)
+                .after_connect(move |_, _| {
+                    Box::pin(async move {
+                        if let Some(port) = tcp_port {
+                            nodelay_to_port(port);
+                        }
+                        Ok(())
+                    })
+                })
                 .connect(url)
                 .await?;
             return Ok(Self {
@@ -131,6 +140,69 @@ fn sqlite_pragmas(
             .await?;
         Ok(())
     })
+}
+
+/// The server's TCP port for a PostgreSQL URL, or `None` when it names a Unix socket.
+fn tcp_port_of(url: &str) -> Option<u16> {
+    use std::str::FromStr;
+    let o = sqlx::postgres::PgConnectOptions::from_str(url).ok()?;
+    (!o.get_host().starts_with('/')).then(|| o.get_port())
+}
+
+/// Works around sqlx 0.9.0 no longer setting `TCP_NODELAY` on its sockets
+/// (transact-rs/sqlx#4335, fixed upstream after 0.9.0): without it an exchange with
+/// PostgreSQL can stall 40 ms (Nagle's algorithm against the server's delayed ACK). After
+/// each new connection, every TCP socket of this process whose peer is on `port` gets
+/// `TCP_NODELAY`, as libpq sets it. Remove when sqlx sets it again.
+#[cfg(target_os = "linux")]
+pub fn nodelay_to_port(port: u16) {
+    for fd in tcp_sockets_to(port) {
+        // SAFETY: `fd` was an open socket of this process a moment ago and is only
+        // borrowed for one socket call; were it closed and its number reused meanwhile,
+        // the call would act on another socket or fail, which is harmless.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        let _ = socket2::SockRef::from(&fd).set_tcp_nodelay(true);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn nodelay_to_port(_port: u16) {}
+
+/// The descriptors of this process's TCP sockets connected to a peer on `port` (Linux).
+#[cfg(target_os = "linux")]
+pub fn tcp_sockets_to(port: u16) -> Vec<std::os::fd::RawFd> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for entry in dir.flatten() {
+        let is_socket = std::fs::read_link(entry.path())
+            .is_ok_and(|t| t.to_string_lossy().starts_with("socket:["));
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<std::os::fd::RawFd>().ok())
+        else {
+            continue;
+        };
+        if !is_socket {
+            continue;
+        }
+        // SAFETY: as in `nodelay_to_port`: a borrowed number for read-only socket calls.
+        let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        let sock = socket2::SockRef::from(&borrowed);
+        let stream = sock.r#type().is_ok_and(|t| t == socket2::Type::STREAM);
+        if stream
+            && sock
+                .peer_addr()
+                .ok()
+                .and_then(|a| a.as_socket())
+                .is_some_and(|a| a.port() == port)
+        {
+            out.push(fd);
+        }
+    }
+    out
 }
 
 /// Accepts `sqlite:path`, `sqlite://path` or a bare path, and asks for create-if-missing.
