@@ -14,7 +14,7 @@ CONNS=${CONNS:-64}
 WRITERS=${WRITERS:-16}
 PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/test}
 # The server reaches PostgreSQL over the local Unix socket by default (PG_TRANSPORT=tcp for
-# 127.0.0.1): sqlx 0.9.0 does not set TCP_NODELAY (sqlx issue #4335), see docs/benchmarks.md.
+# 127.0.0.1), as in the runs recorded in docs/benchmarks.md.
 PG_TRANSPORT=${PG_TRANSPORT:-socket}
 PG_SOCKET_DIR=${PG_SOCKET_DIR:-/var/run/postgresql}
 PG_BENCH=${PG_ADMIN%/*}/simrenew_bench
