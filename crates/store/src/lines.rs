@@ -269,29 +269,20 @@ impl Store {
     }
 
     pub async fn line(&self, id: &str) -> Result<Line> {
-        let sql = format!("SELECT {LINE_COLUMNS} FROM lines WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
-        row.as_ref()
-            .map(line_from_row)
-            .transpose()?
-            .ok_or_else(|| StoreError::LineNotFound(id.to_string()))
+        self.line_where("id", id, id).await
     }
 
     /// Finds a line by the phone number or ICCID a person gave.
     pub async fn find_line(&self, r: &LineRef) -> Result<Line> {
-        let (sql, key) = match r {
-            LineRef::Msisdn(m) => (
-                format!("SELECT {LINE_COLUMNS} FROM lines WHERE msisdn = $1"),
-                m.as_str(),
-            ),
-            LineRef::Iccid(i) => (
-                format!("SELECT {LINE_COLUMNS} FROM lines WHERE iccid = $1"),
-                i.as_str(),
-            ),
-        };
+        match r {
+            LineRef::Msisdn(m) => self.line_where("msisdn", m.as_str(), &r.to_string()).await,
+            LineRef::Iccid(i) => self.line_where("iccid", i.as_str(), &r.to_string()).await,
+        }
+    }
+
+    /// The line whose `column` (a constant of ours: id, msisdn or iccid) is `key`.
+    async fn line_where(&self, column: &'static str, key: &str, shown: &str) -> Result<Line> {
+        let sql = format!("SELECT {LINE_COLUMNS} FROM lines WHERE {column} = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(key)
             .fetch_optional(&self.read)
@@ -299,7 +290,7 @@ impl Store {
         row.as_ref()
             .map(line_from_row)
             .transpose()?
-            .ok_or_else(|| StoreError::LineNotFound(r.to_string()))
+            .ok_or_else(|| StoreError::LineNotFound(shown.to_string()))
     }
 
     /// Everything the owner sees of a line, read on one connection.
