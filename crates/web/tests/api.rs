@@ -907,3 +907,63 @@ async fn health_readiness_metrics_and_openapi() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn suspended_lines_and_unpriced_currencies_are_refused_clearly() {
+    for app in apps().await {
+        let token = app.demo().await;
+        // No demo plan is priced in EUR.
+        let eur = json!({"line": MTS2, "currency": "EUR", "items": [{"type": "renew", "plan_id": "mts-week-10gb"}]});
+        let p = problem(
+            app.post("/api/v1/quotes", None, None, &eur).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "currency-not-offered",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "currency");
+        let bad = json!({"line": MTS2, "currency": "XYZ", "items": [{"type": "renew", "plan_id": "mts-week-10gb"}]});
+        let p = problem(
+            app.post("/api/v1/quotes", None, None, &bad).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "currency");
+        // An add-on on a line with nothing running.
+        let addon = json!({"line": MTS2, "items": [{"type": "addon", "plan_id": "mts-addon-1gb"}]});
+        problem(
+            app.post("/api/v1/quotes", None, None, &addon).await,
+            StatusCode::CONFLICT,
+            "no-active-period",
+        )
+        .await;
+        // The operator suspends the demo account's line: no renewal, however paid.
+        let line = app
+            ._db
+            .store
+            .find_line(&simrenew_core::LineRef::parse(MTS1).unwrap())
+            .await
+            .unwrap();
+        app._db
+            .store
+            .set_line_status(&line.id, "suspended", "test")
+            .await
+            .unwrap();
+        let renew = json!({"line": MTS1, "items": [{"type": "renew", "plan_id": "mts-week-10gb"}], "pay_with": "balance"});
+        let p = problem(
+            app.post("/api/v1/orders", Some(&token), Some("s1"), &renew)
+                .await,
+            StatusCode::CONFLICT,
+            "line-suspended",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "line");
+        let v: Value = app
+            .get(&format!("/api/v1/lines/{MTS1}"), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["status"], "suspended", "{}", app.db);
+    }
+}
