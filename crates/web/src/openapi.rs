@@ -2,7 +2,7 @@
 //! and error. Served at `/api/v1/openapi.json`, browsable at `/api/docs`.
 
 use crate::AppState;
-use crate::routes::{accounts, lines, orders, plans, usage};
+use crate::routes::{accounts, lines, orders, plans, system, usage};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -22,7 +22,8 @@ Errors are RFC 9457 problem details. Every POST that changes money or quota need
         (name = "lines", description = "Lines by phone number or ICCID"),
         (name = "orders", description = "Quotes and orders: renewals, add-ons, top-ups"),
         (name = "usage", description = "Usage reports from feeds"),
-        (name = "accounts", description = "Sign-up, sign-in and the owner's lines")
+        (name = "accounts", description = "Sign-up, sign-in and the owner's lines"),
+        (name = "operations", description = "Health, readiness and metrics")
     )
 )]
 struct ApiDoc;
@@ -61,6 +62,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::sign_out))
         .routes(routes!(accounts::me))
         .routes(routes!(accounts::attach_line))
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::readyz))
+        .routes(routes!(system::metrics))
 }
 
 /// Final touches that need the whole document.

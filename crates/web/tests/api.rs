@@ -891,6 +891,9 @@ async fn health_readiness_metrics_and_openapi() {
             "/api/v1/sessions/current",
             "/api/v1/me",
             "/api/v1/me/lines",
+            "/healthz",
+            "/readyz",
+            "/metrics",
         ] {
             assert!(
                 spec["paths"].get(path).is_some(),

@@ -10,21 +10,24 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
+/// The routes outside the OpenAPI document (the landing page); health, readiness and
+/// metrics are documented and mounted with the API (openapi.rs).
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/", get(home))
+    Router::new().route("/", get(home))
 }
 
-async fn healthz() -> axum::Json<Health> {
+/// 200 while the process serves.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+pub async fn healthz() -> axum::Json<Health> {
     axum::Json(Health {
         status: "ok".into(),
     })
 }
 
-async fn readyz(State(s): State<AppState>) -> Response {
+/// 200 when the database answers a query, 503 otherwise.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json")))]
+pub async fn readyz(State(s): State<AppState>) -> Response {
     match s.store.ping().await {
         Ok(()) => axum::Json(Health {
             status: "ready".into(),
@@ -43,7 +46,10 @@ async fn readyz(State(s): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(s): State<AppState>) -> Response {
+/// Prometheus text exposition: requests and latencies per route, orders by status, pool.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
+pub async fn metrics(State(s): State<AppState>) -> Response {
     if let Ok(counts) = s.store.order_counts().await {
         for status in simrenew_core::OrderStatus::ALL {
             let n = counts
