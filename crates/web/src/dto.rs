@@ -503,7 +503,7 @@ pub struct SignUpInput {
     #[schema(format = Email)]
     pub email: String,
     /// At least 8 characters.
-    #[schema(min_length = 8, max_length = 1024)]
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     /// en, ru or zh-CN
     #[serde(default)]
