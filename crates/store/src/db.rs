@@ -246,12 +246,43 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(data))
 }
 
+/// `VALUES` for a multi-row insert: `rows` copies of `row`, each `?` in it replaced by the
+/// next placeholder from `$first` on (placeholders written as `$n` in `row` stay as they
+/// are, for values shared by every row). `row` is always a constant of ours.
+pub(crate) fn values(rows: usize, first: usize, row: &str) -> String {
+    let mut next = first;
+    let mut out = String::from("VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        for c in row.chars() {
+            if c == '?' {
+                out.push_str(&format!("${next}"));
+                next += 1;
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
 pub(crate) fn flag(b: bool) -> i64 {
     i64::from(b)
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn multi_row_values() {
+        assert_eq!(
+            super::values(2, 2, "($1, ?, ?)"),
+            "VALUES ($1, $2, $3), ($1, $4, $5)"
+        );
+        assert_eq!(super::values(1, 1, "(?, 'RUB')"), "VALUES ($1, 'RUB')");
+    }
+
     #[test]
     fn sqlite_urls() {
         assert_eq!(

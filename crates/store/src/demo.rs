@@ -2,7 +2,7 @@
 //! them owned by a demo account, renewed and used through the real order and usage
 //! paths), and a bulk generator of many lines for benchmarks.
 
-use crate::db::{Store, new_id, now};
+use crate::db::{Store, new_id, now, values};
 use crate::error::Result;
 use crate::lines::NewLine;
 use crate::orders::{ItemRequest, OrderRequest, Payment};
@@ -328,27 +328,25 @@ impl Store {
                 let msisdn = format!("7900{serial:07}");
                 rows.push((id, op, msisdn, demo_iccid(op, 10_000_000 + serial)));
             }
-            let mut q =
-                String::from("INSERT INTO accounts (id, currency, kind, balance_minor) VALUES ");
-            q.push_str(
-                &(0..rows.len())
-                    .map(|r| format!("(${}, 'RUB', 'line', ${})", 2 * r + 1, 2 * r + 2))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+            let width = rows.len();
+            let q = format!(
+                "INSERT INTO accounts (id, currency, kind, balance_minor) {}",
+                values(width, 1, "(?, 'RUB', 'line', ?)")
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str()));
             for (id, ..) in &rows {
                 query = query.bind(accounts::line(id)).bind(balance);
             }
             query.execute(&mut *tx).await?;
-            let mut q = String::from(
-                "INSERT INTO lines (id, operator, kind, iccid, imsi, msisdn, puk, status, owner_id, account_id, currency, auto_renew, usage_as_of, created_at, updated_at) VALUES ",
+            let q = format!(
+                "INSERT INTO lines (id, operator, kind, iccid, imsi, msisdn, puk, status, owner_id, account_id, currency, auto_renew, usage_as_of, created_at, updated_at) {}",
+                values(
+                    width,
+                    2,
+                    "(?, ?, 'physical', ?, NULL, ?, NULL, 'active', ?, ?, 'RUB', 0, NULL, $1, $1)"
+                )
             );
-            q.push_str(&(0..rows.len()).map(|r| {
-                let b = 6 * r;
-                format!("(${}, ${}, 'physical', ${}, NULL, ${}, NULL, 'active', ${}, ${}, 'RUB', 0, NULL, ${t}, ${t})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, t = 6 * rows.len() + 1)
-            }).collect::<Vec<_>>().join(", "));
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str()));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str())).bind(ts);
             for (id, op, msisdn, iccid) in &rows {
                 query = query
                     .bind(id.clone())
@@ -358,48 +356,27 @@ impl Store {
                     .bind(user.clone())
                     .bind(accounts::line(id));
             }
-            query.bind(ts).execute(&mut *tx).await?;
-            let mut q = String::from(
-                "INSERT INTO postings (transfer_id, account_id, amount_minor, currency) VALUES ",
+            query.execute(&mut *tx).await?;
+            // One posting per line and the adjustments account's counter-posting.
+            let q = format!(
+                "INSERT INTO postings (transfer_id, account_id, amount_minor, currency) {}",
+                values(width + 1, 2, "($1, ?, ?, 'RUB')")
             );
-            q.push_str(
-                &(0..rows.len())
-                    .map(|r| format!("($1, ${}, ${}, 'RUB')", 2 * r + 2, 2 * r + 3))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            );
-            q.push_str(&format!(
-                ", ($1, ${}, ${}, 'RUB')",
-                2 * rows.len() + 2,
-                2 * rows.len() + 3
-            ));
             let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str())).bind(transfer_id.clone());
             for (id, ..) in &rows {
                 query = query.bind(accounts::line(id)).bind(balance);
             }
             query
                 .bind(accounts::adjustments(Currency::Rub))
-                .bind(-(balance * rows.len() as i64))
+                .bind(-(balance * width as i64))
                 .execute(&mut *tx)
                 .await?;
             // A current month on each line, with its bucket.
             let start_at = (at - Duration::days(10)).unix_timestamp();
             let end_at = (at + Duration::days(20)).unix_timestamp();
-            let mut q = String::from(
-                "INSERT INTO periods (id, line_id, plan_id, order_id, start_at, end_at) VALUES ",
-            );
-            q.push_str(
-                &(0..rows.len())
-                    .map(|r| {
-                        format!(
-                            "(${}, ${}, ${}, NULL, $1, $2)",
-                            3 * r + 3,
-                            3 * r + 4,
-                            3 * r + 5
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
+            let q = format!(
+                "INSERT INTO periods (id, line_id, plan_id, order_id, start_at, end_at) {}",
+                values(width, 3, "(?, ?, ?, NULL, $1, $2)")
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str()))
                 .bind(start_at)
@@ -411,21 +388,13 @@ impl Store {
                     .bind(format!("{}-month-30gb", op.code()));
             }
             query.execute(&mut *tx).await?;
-            let mut q = String::from(
-                "INSERT INTO buckets (id, line_id, plan_id, order_id, item_position, kind, initial_bytes, remaining_bytes, unlimited, priority, valid_from, valid_until, created_at) VALUES ",
-            );
-            q.push_str(
-                &(0..rows.len())
-                    .map(|r| {
-                        format!(
-                            "(${}, ${}, ${}, NULL, NULL, 'base', $1, $1, 0, 0, $2, $3, $4)",
-                            3 * r + 5,
-                            3 * r + 6,
-                            3 * r + 7
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
+            let q = format!(
+                "INSERT INTO buckets (id, line_id, plan_id, order_id, item_position, kind, initial_bytes, remaining_bytes, unlimited, priority, valid_from, valid_until, created_at) {}",
+                values(
+                    width,
+                    5,
+                    "(?, ?, ?, NULL, NULL, 'base', $1, $1, 0, 0, $2, $3, $4)"
+                )
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str()))
                 .bind((30 * GB) as i64)

@@ -3,7 +3,7 @@
 //! zero (the conditional update refuses), which is what makes "the balance can pay only
 //! once" hold across processes. System accounts are sums of their postings.
 
-use crate::db::{Store, new_id};
+use crate::db::{Store, new_id, values};
 use crate::error::{Result, StoreError};
 use simrenew_core::{Currency, Money, Transfer};
 use sqlx::{Any, Row, Transaction};
@@ -80,12 +80,9 @@ pub async fn apply_transfer(
         .execute(&mut **tx)
         .await?;
     // All postings in one statement: (transfer, account, amount, currency) per row.
-    let rows: Vec<String> = (0..transfer.postings().len())
-        .map(|i| format!("($1, ${}, ${}, ${})", 3 * i + 2, 3 * i + 3, 3 * i + 4))
-        .collect();
     let sql = format!(
-        "INSERT INTO postings (transfer_id, account_id, amount_minor, currency) VALUES {}",
-        rows.join(", ")
+        "INSERT INTO postings (transfer_id, account_id, amount_minor, currency) {}",
+        values(transfer.postings().len(), 2, "($1, ?, ?, ?)")
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&id);
     for p in transfer.postings() {

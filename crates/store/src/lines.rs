@@ -6,7 +6,9 @@ use crate::db::{Backend, Store, from_unix, new_id, now};
 use crate::error::{Result, StoreError};
 use crate::ledger::{TransferMeta, apply_transfer};
 use simrenew_core::ledger::accounts;
-use simrenew_core::{Currency, Iccid, Imsi, LineRef, Money, Msisdn, Operator, Transfer, bucket};
+use simrenew_core::{
+    Currency, Iccid, Imsi, LineRef, Money, Msisdn, Operator, Period, Transfer, bucket, renewal,
+};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
@@ -103,6 +105,16 @@ pub struct PeriodRow {
     pub end: OffsetDateTime,
 }
 
+impl PeriodRow {
+    /// The period as the renewal rules see it.
+    pub fn span(&self) -> Period {
+        Period {
+            start: self.start,
+            end: self.end,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketRow {
     pub id: String,
@@ -140,7 +152,22 @@ pub struct LineDetail {
     pub periods: Vec<PeriodRow>,
     /// Buckets not yet expired.
     pub buckets: Vec<BucketRow>,
-    pub data_left_bytes: u64,
+}
+
+impl LineDetail {
+    /// The period running at `as_of`, by the domain's rule (`renewal::current_period`:
+    /// when "start now" made two overlap, the one started last).
+    pub fn current_period(&self) -> Option<&PeriodRow> {
+        let spans: Vec<Period> = self.periods.iter().map(PeriodRow::span).collect();
+        let current = renewal::current_period(&spans, self.as_of)?;
+        self.periods.iter().find(|p| p.span() == current)
+    }
+
+    /// Data left at `as_of`: the sum of the live buckets (`simrenew_core::bucket::data_left`).
+    pub fn data_left_bytes(&self) -> u64 {
+        let buckets: Vec<_> = self.buckets.iter().map(BucketRow::as_bucket).collect();
+        bucket::data_left(&buckets, self.as_of)
+    }
 }
 
 pub(crate) async fn periods_of(
@@ -200,18 +227,12 @@ async fn detail_on(conn: &mut sqlx::AnyConnection, line: Line, balance: i64) -> 
     let at = now();
     let periods = periods_of(conn, &line.id, at).await?;
     let buckets = buckets_of(conn, &line.id, at).await?;
-    let data_left_bytes = buckets
-        .iter()
-        .filter(|b| b.valid_from <= at)
-        .map(|b| b.remaining_bytes)
-        .sum();
     Ok(LineDetail {
         balance: Money::new(balance, line.currency),
         line,
         as_of: at,
         periods,
         buckets,
-        data_left_bytes,
     })
 }
 
@@ -401,11 +422,6 @@ impl Store {
             )
             .collect();
         buckets.sort_by(|a, b| (a.valid_until, &a.id).cmp(&(b.valid_until, &b.id)));
-        let data_left_bytes = buckets
-            .iter()
-            .filter(|b| b.valid_from <= at)
-            .map(|b| b.remaining_bytes)
-            .sum();
         let balance: i64 = row.try_get("balance_minor")?;
         let detail = LineDetail {
             balance: Money::new(balance, line.currency),
@@ -413,7 +429,6 @@ impl Store {
             as_of: at,
             periods,
             buckets,
-            data_left_bytes,
         };
         Ok(LineLookup {
             line,

@@ -181,19 +181,17 @@ impl Store {
             }
             (_, c) => c.unwrap_or(line.currency),
         };
-        let mut spans: Vec<Period> = periods
-            .iter()
-            .map(|p| Period {
-                start: p.start,
-                end: p.end,
-            })
-            .collect();
+        let mut grants = Grants::new(periods, at);
         let mut out = Vec::with_capacity(req.items.len());
         let mut total = Money::zero(currency);
         for (i, item) in req.items.iter().enumerate() {
             let field = |f: &str| format!("items[{i}].{f}");
             let priced = match item {
-                ItemRequest::Renew { plan_id, start } => {
+                ItemRequest::Renew { plan_id, .. } | ItemRequest::AddOn { plan_id } => {
+                    let (kind, start_mode) = match item {
+                        ItemRequest::Renew { start, .. } => ("renew", Some(*start)),
+                        _ => ("addon", None),
+                    };
                     let plan = plan_in(conn, plan_id).await?;
                     check_plan_for_line(&plan, line.operator, &req.channel)?;
                     let price =
@@ -202,37 +200,14 @@ impl Store {
                                 plan: plan.id.clone(),
                                 currency,
                             })?;
-                    let grant = plan_renewal(at, &spans, &plan, *start)?;
-                    spans.push(grant.period);
+                    let (valid_from, valid_until, bytes) = grants.grant(kind, &plan, start_mode)?;
                     PricedItem {
-                        kind: "renew".into(),
-                        start_mode: Some(*start),
+                        kind: kind.into(),
+                        start_mode,
                         price,
-                        valid_from: Some(grant.period.start),
-                        valid_until: Some(grant.period.end),
-                        data_bytes: Some(grant.bytes),
-                        credit: None,
-                        fx_rate: None,
-                        plan: Some(plan),
-                    }
-                }
-                ItemRequest::AddOn { plan_id } => {
-                    let plan = plan_in(conn, plan_id).await?;
-                    check_plan_for_line(&plan, line.operator, &req.channel)?;
-                    let price =
-                        plan.price(currency)
-                            .ok_or_else(|| StoreError::CurrencyNotOffered {
-                                plan: plan.id.clone(),
-                                currency,
-                            })?;
-                    let grant = plan_addon(at, &spans, &plan)?;
-                    PricedItem {
-                        kind: "addon".into(),
-                        start_mode: None,
-                        price,
-                        valid_from: Some(grant.valid_from),
-                        valid_until: Some(grant.valid_until),
-                        data_bytes: Some(grant.bytes),
+                        valid_from: Some(valid_from),
+                        valid_until: Some(valid_until),
+                        data_bytes: Some(bytes),
                         credit: None,
                         fx_rate: None,
                         plan: Some(plan),
@@ -428,14 +403,7 @@ impl Store {
             ));
         }
         let mut order = load_order(&mut tx, order_id).await?;
-        let mut spans: Vec<Period> = periods_of(&mut tx, &line.id, at)
-            .await?
-            .iter()
-            .map(|p| Period {
-                start: p.start,
-                end: p.end,
-            })
-            .collect();
+        let mut grants = Grants::new(&periods_of(&mut tx, &line.id, at).await?, at);
         let mut priced = Vec::with_capacity(order.items.len());
         for item in &order.items {
             let plan = match &item.plan_id {
@@ -443,16 +411,11 @@ impl Store {
                 None => None,
             };
             let (valid_from, valid_until, data_bytes) = match (item.kind.as_str(), &plan) {
-                ("renew", Some(p)) => {
-                    let g = plan_renewal(at, &spans, p, item.start_mode.unwrap_or_default())?;
-                    spans.push(g.period);
-                    (Some(g.period.start), Some(g.period.end), Some(g.bytes))
-                }
-                ("addon", Some(p)) => {
-                    let g = plan_addon(at, &spans, p)?;
-                    (Some(g.valid_from), Some(g.valid_until), Some(g.bytes))
-                }
                 ("topup", None) => (None, None, None),
+                (kind @ ("renew" | "addon"), Some(p)) => {
+                    let (from, until, bytes) = grants.grant(kind, p, item.start_mode)?;
+                    (Some(from), Some(until), Some(bytes))
+                }
                 (kind, _) => {
                     return Err(StoreError::Corrupt(format!(
                         "order {order_id}: item {kind} without its plan"
@@ -526,6 +489,41 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
             .collect()
+    }
+}
+
+/// The periods of a line at `at`, growing as an order's renewals are granted so each
+/// queues after the one before it: the one place the renewal rules are applied to an
+/// order, whether it is priced now or settled later.
+struct Grants {
+    at: OffsetDateTime,
+    spans: Vec<Period>,
+}
+
+impl Grants {
+    fn new(periods: &[crate::lines::PeriodRow], at: OffsetDateTime) -> Self {
+        Self {
+            at,
+            spans: periods.iter().map(crate::lines::PeriodRow::span).collect(),
+        }
+    }
+
+    /// What a `renew` (from `start`) or an `addon` with `plan` grants: valid from, valid
+    /// until, bytes.
+    fn grant(
+        &mut self,
+        kind: &str,
+        plan: &Plan,
+        start: Option<StartMode>,
+    ) -> Result<(OffsetDateTime, OffsetDateTime, u64)> {
+        if kind == "renew" {
+            let g = plan_renewal(self.at, &self.spans, plan, start.unwrap_or_default())?;
+            self.spans.push(g.period);
+            Ok((g.period.start, g.period.end, g.bytes))
+        } else {
+            let g = plan_addon(self.at, &self.spans, plan)?;
+            Ok((g.valid_from, g.valid_until, g.bytes))
+        }
     }
 }
 

@@ -103,7 +103,7 @@ async fn renewal_from_balance_takes_effect_at_once_and_queues_the_next() {
         let line = s.line(&f.line_id).await.unwrap();
         let detail = s.line_detail(&line).await.unwrap();
         assert_eq!(detail.balance, Money::new(1250_00, Currency::Rub));
-        assert_eq!(detail.data_left_bytes, 30 * GB);
+        assert_eq!(detail.data_left_bytes(), 30 * GB);
         assert_eq!(detail.periods.len(), 1);
 
         let second = s
@@ -121,7 +121,7 @@ async fn renewal_from_balance_takes_effect_at_once_and_queues_the_next() {
         let detail = s.line_detail(&line).await.unwrap();
         assert_eq!(detail.balance.minor, 1250_00 - 390_00);
         // The queued bucket is not live yet.
-        assert_eq!(detail.data_left_bytes, 30 * GB);
+        assert_eq!(detail.data_left_bytes(), 30 * GB);
         assert_eq!(detail.buckets.len(), 2);
         assert_ledger_sound(s).await;
     }
@@ -146,7 +146,7 @@ async fn start_now_keeps_old_data_until_its_own_end() {
             .await
             .unwrap();
         assert_eq!(
-            detail.data_left_bytes,
+            detail.data_left_bytes(),
             30 * GB + 5 * GB,
             "{}: both buckets live",
             db.name
@@ -383,7 +383,7 @@ async fn usage_draws_earliest_expiry_first_once_per_event() {
             .line_detail(&s.line(&f.line_id).await.unwrap())
             .await
             .unwrap();
-        assert_eq!(detail.data_left_bytes, 31 * GB - 2 * GB);
+        assert_eq!(detail.data_left_bytes(), 31 * GB - 2 * GB);
         // The add-on ends with the month, the month bucket too: same expiry, so the
         // add-on (higher priority) went first.
         let addon_bucket = detail.buckets.iter().find(|b| b.kind == "addon").unwrap();
@@ -402,7 +402,7 @@ async fn usage_draws_earliest_expiry_first_once_per_event() {
             .line_detail(&s.line(&f.line_id).await.unwrap())
             .await
             .unwrap();
-        assert_eq!(detail.data_left_bytes, 0);
+        assert_eq!(detail.data_left_bytes(), 0);
         assert!(detail.line.usage_as_of.is_some());
     }
 }

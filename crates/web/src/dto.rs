@@ -205,11 +205,7 @@ pub struct LineOwnerView {
 impl LineOwnerView {
     pub fn new(d: &LineDetail, lang: Locale) -> Self {
         let now = d.as_of;
-        let current = d
-            .periods
-            .iter()
-            .filter(|p| p.start <= now && now < p.end)
-            .max_by_key(|p| p.start);
+        let current = d.current_period();
         let period = |p: &PeriodRow| PeriodDto {
             plan_id: p.plan_id.clone(),
             start: ts(p.start),
@@ -250,7 +246,7 @@ impl LineOwnerView {
             periods: d.periods.iter().map(period).collect(),
             buckets: d.buckets.iter().map(bucket).collect(),
             data_left: DataLeftDto {
-                bytes: d.data_left_bytes,
+                bytes: d.data_left_bytes(),
                 as_of: l.usage_as_of.map(ts),
             },
         }
