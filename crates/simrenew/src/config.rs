@@ -23,6 +23,21 @@ pub struct Config {
     pub fx_rates: BTreeMap<String, String>,
     /// Log filter (tracing EnvFilter syntax).
     pub log: String,
+    /// The address travellers use (`https://shop.example`): an `https://` address makes
+    /// cookies Secure. Links in messages will be built on it.
+    pub public_url: String,
+    /// Signs CSRF tokens and lines' own links: at least 32 characters, the same on every
+    /// server of one shop. A random one is made at start when unset (forms and links
+    /// then stop working across a restart). Never logged.
+    pub secret_key: Option<String>,
+    /// Offer the demo card on the site (settles orders with no money moving). `serve
+    /// --demo` turns it on; never in a real shop.
+    pub demo_payments: bool,
+    /// Support contacts shown on every page; each is optional.
+    pub support_phone: Option<String>,
+    pub support_telegram: Option<String>,
+    pub support_wechat: Option<String>,
+    pub support_email: Option<String>,
 }
 
 impl Default for Config {
@@ -34,6 +49,13 @@ impl Default for Config {
             feed_token: None,
             fx_rates: BTreeMap::new(),
             log: "info,sqlx=warn".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            secret_key: None,
+            demo_payments: false,
+            support_phone: None,
+            support_telegram: None,
+            support_wechat: None,
+            support_email: None,
         }
     }
 }
@@ -63,6 +85,20 @@ impl Config {
                     .map_err(|e| anyhow::anyhow!("fx_rates.{c}: {e}"))
             })
             .collect()
+    }
+
+    /// The site's signing secret: the configured one (checked), or a random one.
+    pub fn secret(&self) -> anyhow::Result<Vec<u8>> {
+        match &self.secret_key {
+            Some(k) if k.len() >= 32 => Ok(k.as_bytes().to_vec()),
+            Some(_) => anyhow::bail!("secret_key: must be at least 32 characters"),
+            None => {
+                tracing::warn!(
+                    "secret_key is not set: using a random one; set SIMRENEW_SECRET_KEY so forms and line links survive a restart and work across servers"
+                );
+                Ok(simrenew_store::db::new_secret().into_bytes())
+            }
+        }
     }
 
     /// The database URL with any password hidden, for logs.

@@ -150,6 +150,13 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 config
                     .feed_token
                     .get_or_insert_with(|| "demo-feed-token".into());
+                config.demo_payments = true;
+                config
+                    .support_email
+                    .get_or_insert_with(|| "help@simrenew.example".into());
+                config
+                    .support_telegram
+                    .get_or_insert_with(|| "simrenew_demo".into());
             }
             let store = open(&config).await?;
             if demo {
@@ -260,6 +267,15 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
         store.clone(),
         simrenew_web::WebConfig {
             feed_token: config.feed_token.clone(),
+            secret: config.secret()?,
+            secure_cookies: config.public_url.starts_with("https://"),
+            demo_payments: config.demo_payments,
+            support: std::sync::Arc::new(simrenew_web::pages::Support {
+                phone: config.support_phone.clone(),
+                telegram: config.support_telegram.clone(),
+                wechat: config.support_wechat.clone(),
+                email: config.support_email.clone(),
+            }),
         },
     );
     let app = simrenew_web::app(state);

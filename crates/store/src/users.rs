@@ -120,16 +120,23 @@ impl Store {
         let Some(user) = user.filter(|_| verified) else {
             return Err(StoreError::BadCredentials);
         };
+        let token = self.open_session(&user.id).await?;
+        Ok((token, user))
+    }
+
+    /// Opens a session for a user whose identity was just proven (a password checked, an
+    /// account just created); returns the bearer token, which is stored only hashed.
+    pub async fn open_session(&self, user_id: &str) -> Result<String> {
         let token = new_secret();
         let at = now();
         sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(sha256_hex(token.as_bytes()))
-            .bind(&user.id)
+            .bind(user_id)
             .bind(at.unix_timestamp())
             .bind((at + Duration::days(SESSION_DAYS)).unix_timestamp())
             .execute(&self.write)
             .await?;
-        Ok((token, user))
+        Ok(token)
     }
 
     /// The user a bearer token belongs to, if the session is live.

@@ -7,6 +7,7 @@ pub mod dto;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
+pub mod pages;
 pub mod problem;
 pub mod routes;
 pub mod throttle;
@@ -17,10 +18,31 @@ use simrenew_store::Store;
 use std::sync::Arc;
 
 /// What the HTTP layer needs to know besides the store.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WebConfig {
     /// The bearer token usage feeds present; usage reporting is off when unset.
     pub feed_token: Option<String>,
+    /// Signs CSRF tokens and lines' own links. Every server of one shop must share it.
+    pub secret: Vec<u8>,
+    /// Mark cookies Secure (and use the `__Host-` prefix): on for a site served over HTTPS.
+    pub secure_cookies: bool,
+    /// Offer the demo card, which settles orders with no money moving (demo shops only).
+    pub demo_payments: bool,
+    /// How travellers reach a person, shown on every page.
+    pub support: Arc<pages::Support>,
+}
+
+impl Default for WebConfig {
+    /// A configuration for tests and demos: a random secret, plain-HTTP cookies.
+    fn default() -> Self {
+        Self {
+            feed_token: None,
+            secret: simrenew_store::db::new_secret().into_bytes(),
+            secure_cookies: false,
+            demo_payments: false,
+            support: Arc::default(),
+        }
+    }
 }
 
 /// Shared by every handler. Cheap to clone.
@@ -60,11 +82,13 @@ pub fn app(state: AppState) -> Router {
     let (api, spec) = openapi::api_router().split_for_parts();
     let spec = openapi::finish(spec);
     let api = api.route_layer(axum::middleware::from_fn(metrics::track));
+    let pages = pages::router(&state);
     Router::new()
         .merge(api)
-        .merge(routes::system::router())
+        .merge(pages)
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", spec))
-        .fallback(routes::system::not_found)
+        .fallback(pages::site::fallback)
+        .layer(axum::middleware::from_fn(pages::security_headers))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             use axum::response::IntoResponse;

@@ -3,9 +3,10 @@
 
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
-use simrenew_store::testing::{self, TestDb};
+use simrenew_store::testing::TestDb;
 
-const FEED: &str = "test-feed-token";
+mod common;
+use common::FEED;
 const MTS1: &str = "+79161234561"; // owned by the demo account
 const MTS2: &str = "+79161234562"; // nobody's
 
@@ -17,38 +18,16 @@ struct App {
 }
 
 async fn apps() -> Vec<App> {
-    let mut out = Vec::new();
-    for db in testing::all().await {
-        let store = db.store.clone().with_fx_rates(vec![
-            simrenew_core::FxRate::parse(
-                simrenew_core::Currency::Cny,
-                simrenew_core::Currency::Rub,
-                "12.5",
-            )
-            .unwrap(),
-        ]);
-        store.seed_demo().await.unwrap();
-        let state = simrenew_web::AppState::new(
-            store,
-            simrenew_web::WebConfig {
-                feed_token: Some(FEED.into()),
-            },
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(listener, simrenew_web::app(state))
-                .await
-                .unwrap()
-        });
-        out.push(App {
-            base: format!("http://{addr}"),
+    common::serve_all(|_| {})
+        .await
+        .into_iter()
+        .map(|s| App {
+            base: s.base,
             http: Client::new(),
-            db: db.name,
-            _db: db,
-        });
-    }
-    out
+            db: s.db,
+            _db: s._db,
+        })
+        .collect()
 }
 
 impl App {

@@ -4,17 +4,9 @@
 use crate::AppState;
 use crate::dto::Health;
 use crate::problem::Problem;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-
-/// The routes outside the OpenAPI document (the landing page); health, readiness and
-/// metrics are documented and mounted with the API (openapi.rs).
-pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(home))
-}
+use axum::response::{IntoResponse, Response};
 
 /// 200 while the process serves.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
@@ -67,11 +59,6 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
         crate::metrics::handle().render(),
     )
         .into_response()
-}
-
-/// Until the traveller's pages arrive: what this server is and where to look.
-async fn home() -> Html<&'static str> {
-    Html(include_str!("home.html"))
 }
 
 pub async fn not_found(uri: Uri) -> Problem {

@@ -1,0 +1,12 @@
+home-title = Renew your Russian SIM or eSIM
+home-intro = MTS, Beeline, MegaFon and T2 data plans, paid from abroad in minutes.
+home-continue = Continue
+home-step-number = Your number
+home-step-number-text = Enter the phone number or the ICCID printed on the card.
+home-step-plan = A plan
+home-step-plan-text = Your current plan is chosen for you; change it if you like.
+home-step-pay = Pay
+home-step-pay-text = Alipay, WeChat Pay, Mir, SBP, cards or the line's balance. It works at once.
+home-see-plans = See all plans
+home-sign-in = Sign in to see your balance and data left
+home-help = Help with eSIM, roaming and APN

@@ -1,0 +1,12 @@
+home-title = Продлите российскую SIM или eSIM
+home-intro = Тарифы МТС, Билайн, МегаФон и T2 — оплата из-за границы за пару минут.
+home-continue = Продолжить
+home-step-number = Номер
+home-step-number-text = Введите номер телефона или ICCID, напечатанный на карте.
+home-step-plan = Тариф
+home-step-plan-text = Ваш текущий тариф уже выбран; при желании смените его.
+home-step-pay = Оплата
+home-step-pay-text = Alipay, WeChat Pay, Мир, СБП, карты или баланс линии. Подключается сразу.
+home-see-plans = Все тарифы
+home-sign-in = Войдите, чтобы видеть баланс и остаток трафика
+home-help = Помощь: eSIM, роуминг, APN

@@ -1,0 +1,12 @@
+home-title = 为您的俄罗斯 SIM 卡或 eSIM 续费
+home-intro = MTS、Beeline、MegaFon 和 T2 流量套餐，在境外几分钟即可付款开通。
+home-continue = 继续
+home-step-number = 号码
+home-step-number-text = 输入手机号码或卡上印的 ICCID。
+home-step-plan = 套餐
+home-step-plan-text = 已为您选好当前套餐，也可以更换。
+home-step-pay = 付款
+home-step-pay-text = 支付宝、微信支付、Mir、SBP、银行卡或线路余额，立即生效。
+home-see-plans = 查看全部套餐
+home-sign-in = 登录查看余额和剩余流量
+home-help = 帮助：eSIM、漫游、APN

@@ -1,0 +1,12 @@
+plans-title = 套餐
+plans-filter = 筛选套餐
+any = 不限
+field-period = 有效期
+period-days = 旅行包（N 天）
+field-min-data = 流量至少
+at-least-gb = { $n }GB 以上
+field-max-price = 价格不超过（{ $currency }）
+plans-apply = 显示套餐
+plans-count = 共 { $n } 个套餐
+plans-how-to-buy = 购买请从号码开始：
+plans-enter-number = 输入号码或 ICCID

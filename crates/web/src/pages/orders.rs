@@ -1,0 +1,193 @@
+//! An order's page: its status, which refreshes itself while a payment is pending, then
+//! its receipt, printable on A4 and on a phone, in the reader's language. The order id is
+//! the capability, as in the API: whoever placed the order can follow it.
+
+use super::i18n::Tr;
+use super::{CheckedForm, Ctx, render, see_other, site};
+use crate::AppState;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use simrenew_core::OrderStatus;
+use simrenew_store::StoreError;
+use simrenew_store::orders::Order;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orders/{id}", get(order_page))
+        .route("/orders/{id}/pay", post(pay))
+}
+
+/// One order in a list.
+pub struct OrderRow {
+    pub id: String,
+    pub date: String,
+    pub what: String,
+    pub total: String,
+    pub status: String,
+    pub status_code: &'static str,
+}
+
+pub fn status_text(t: &Tr, s: OrderStatus) -> String {
+    t.t(&format!("status-{}", s.code().replace('_', "-")))
+}
+
+/// What an order bought, in words: plan names, add-ons and top-ups.
+pub fn what_text(t: &Tr, o: &Order, names: &super::plans::PlanNames) -> String {
+    o.items
+        .iter()
+        .map(|i| match (i.kind.as_str(), &i.plan_id) {
+            ("topup", _) => t.s(
+                "item-topup",
+                "amount",
+                &t.money(i.credit.unwrap_or(i.price)),
+            ),
+            (_, Some(p)) => names.name(p),
+            (k, None) => k.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl OrderRow {
+    pub fn new(t: &Tr, o: &Order, names: &super::plans::PlanNames) -> Self {
+        Self {
+            id: o.id.clone(),
+            date: t.date(o.created_at),
+            what: what_text(t, o, names),
+            total: t.money(o.total),
+            status: status_text(t, o.status),
+            status_code: o.status.code(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "order.html")]
+struct OrderPage {
+    ctx: Ctx,
+    id: String,
+    number: String,
+    line_key: String,
+    status: String,
+    status_code: &'static str,
+    pending: bool,
+    fulfilled: bool,
+    created: String,
+    paid: Option<String>,
+    method: Option<String>,
+    total: String,
+    /// (what, period or credit, data, price)
+    items: Vec<(String, String, String, String)>,
+    owner: bool,
+}
+
+async fn order_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    let order = match s.store.order(&id).await {
+        Ok(o) => o,
+        Err(StoreError::OrderNotFound(_)) => return site::not_found(ctx),
+        Err(e) => {
+            tracing::error!(error = %e, "order page");
+            return site::unavailable(&ctx);
+        }
+    };
+    let plans = match s
+        .store
+        .list_plans(&simrenew_store::catalog::PlanFilter::default())
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "order page");
+            return site::unavailable(&ctx);
+        }
+    };
+    let t = ctx.t;
+    let names = super::plans::PlanNames::new(plans, t.locale);
+    let items = order
+        .items
+        .iter()
+        .map(|i| {
+            let what = match (&i.plan_id, i.kind.as_str()) {
+                (_, "topup") => t.t("item-topup-title"),
+                (Some(p), "addon") => format!("{} ({})", names.name(p), t.t("addon")),
+                (Some(p), _) => names.name(p),
+                (None, k) => k.to_string(),
+            };
+            let period = match (i.valid_from, i.valid_until, i.credit) {
+                (Some(f), Some(u), _) => format!("{} – {}", t.date(f), t.date(u)),
+                (_, _, Some(c)) => t.s("credit", "amount", &t.money(c)),
+                _ => String::new(),
+            };
+            let data = i.data_bytes.map(|b| t.bytes(b)).unwrap_or_default();
+            (what, period, data, t.money(i.price))
+        })
+        .collect();
+    let owner = ctx.user.is_some() && order.buyer_id == ctx.user.as_ref().map(|u| u.id.clone());
+    let number = simrenew_core::Msisdn::parse(&format!("+{}", order.msisdn))
+        .map(|m| m.display())
+        .unwrap_or_else(|_| order.msisdn.clone());
+    let page = OrderPage {
+        id: order.id.clone(),
+        number,
+        line_key: order.msisdn.clone(),
+        status: status_text(&t, order.status),
+        status_code: order.status.code(),
+        pending: order.status == OrderStatus::PendingPayment,
+        fulfilled: order.status == OrderStatus::Fulfilled,
+        created: t.datetime(order.created_at),
+        paid: order.paid_at.map(|p| t.datetime(p)),
+        method: order.payment_method.as_deref().map(|m| {
+            t.t_opt(&format!("method-{m}"))
+                .unwrap_or_else(|| m.to_string())
+        }),
+        total: t.money(order.total),
+        items,
+        owner,
+        ctx,
+    };
+    render(&page)
+}
+
+/// `POST /orders/{id}/pay`: pays a pending order with the demo card (demo shops) or
+/// from the line's balance (its owner).
+async fn pay(State(s): State<AppState>, Path(id): Path<String>, form: CheckedForm) -> Response {
+    let ctx = form.ctx.clone();
+    let result = match form.get("pay") {
+        "demo" if ctx.demo => s.store.settle_external(&id, "demo", None).await,
+        "balance" => match &ctx.user {
+            Some(u) => s.store.pay_from_balance(&id, &u.id, None).await,
+            None => Err(StoreError::NotOwner),
+        },
+        _ => {
+            return site::message(
+                ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "pay-failed-title",
+                "err-choose-payment",
+            );
+        }
+    };
+    match result {
+        // Paid twice (a double tap): the order page shows what happened.
+        Ok(_) | Err(StoreError::OrderNotPending(_)) => see_other(&format!("/orders/{id}")),
+        Err(StoreError::OrderNotFound(_)) => site::not_found(ctx),
+        Err(e) => {
+            let (field, text) = super::store_error_text(&ctx.t, &e);
+            if field.is_none() {
+                tracing::error!(error = %e, "order payment");
+                return site::unavailable(&ctx);
+            }
+            let page = site::Message {
+                title: ctx.t.t("pay-failed-title"),
+                text,
+                back: format!("/orders/{id}"),
+                ctx,
+            };
+            super::render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+    }
+}
