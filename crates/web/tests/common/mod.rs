@@ -8,14 +8,30 @@ pub const FEED: &str = "test-feed-token";
 /// One running app and the database it owns (dropped with it).
 pub struct Served {
     pub base: String,
+    #[allow(dead_code)]
     pub db: &'static str,
     pub _db: TestDb,
 }
 
 /// The app on each database, seeded with the demo data; `config` adjusts the defaults.
+#[allow(dead_code)]
 pub async fn serve_all(config: impl Fn(&mut simrenew_web::WebConfig)) -> Vec<Served> {
+    serve_all_on(false, config).await
+}
+
+/// The same, on SQLite alone when `sqlite_only` (browser tests: the pages' database
+/// behaviour is covered on both by the HTTP suites).
+pub async fn serve_all_on(
+    sqlite_only: bool,
+    config: impl Fn(&mut simrenew_web::WebConfig),
+) -> Vec<Served> {
+    let dbs = if sqlite_only {
+        vec![testing::sqlite().await]
+    } else {
+        testing::all().await
+    };
     let mut out = Vec::new();
-    for db in testing::all().await {
+    for db in dbs {
         let store = db.store.clone().with_fx_rates(vec![
             simrenew_core::FxRate::parse(
                 simrenew_core::Currency::Cny,

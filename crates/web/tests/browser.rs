@@ -1,0 +1,520 @@
+//! The traveller's pages in a real headless Chromium (Debian's `chromium`), driven over
+//! the Chrome DevTools Protocol, at a phone's 360 px width, in each of the three
+//! languages: renew a line in two taps from its own link; sign up, attach a line and see
+//! its data left; a wrong ICCID shows its error beside the box; no page scrolls sideways;
+//! the installed app shows the last balance while the server cannot be reached.
+//! Screenshots of the key pages are kept under target/screenshots/.
+//!
+//! Chromium missing: the tests fail when `CI` is set, and are skipped loudly otherwise.
+
+use base64::Engine;
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, Command};
+use tokio_tungstenite::tungstenite::Message;
+
+mod common;
+
+const LANGS: [&str; 3] = ["zh-CN", "ru", "en"];
+const SECRET: &[u8] = b"browser test secret, 32 bytes or more";
+
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("SIMRENEW_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("Chromium not found at {path:?} and CI is set: install Debian's chromium");
+    }
+    eprintln!(
+        "\n*** SKIPPED: browser tests need Chromium at {path:?} (apt install chromium) ***\n"
+    );
+    None
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A TCP relay in front of the app that can "lose the network": when cut, it drops every
+/// open connection and refuses new ones, as a phone out of coverage would see it.
+struct Relay {
+    port: u16,
+    cut: Arc<AtomicBool>,
+}
+
+impl Relay {
+    async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let flag = cut.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if flag.load(Ordering::SeqCst) {
+                    continue; // dropped at once: connection reset
+                }
+                let upstream = upstream.clone();
+                let flag = flag.clone();
+                tokio::spawn(async move {
+                    let Ok(mut out) = TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    let copy = tokio::io::copy_bidirectional(&mut inbound, &mut out);
+                    let watch = async {
+                        while !flag.load(Ordering::SeqCst) {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    };
+                    tokio::select! { _ = copy => {}, _ = watch => {} }
+                });
+            }
+        });
+        Self { port, cut }
+    }
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+    fn set_offline(&self, offline: bool) {
+        self.cut.store(offline, Ordering::SeqCst);
+    }
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// One headless Chromium with one tab, spoken to over the DevTools Protocol.
+struct Browser {
+    _child: Child,
+    _profile: tempdir::Dir,
+    ws: Ws,
+    session: String,
+    next_id: u64,
+}
+
+/// A fresh, throw-away profile directory.
+mod tempdir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Dir {
+        pub fn new() -> Self {
+            let p =
+                std::env::temp_dir().join(format!("simrenew-chromium-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&p).unwrap();
+            Self(p)
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl Browser {
+    async fn launch(exe: &PathBuf, accept_language: &str) -> Self {
+        let profile = tempdir::Dir::new();
+        let mut child = Command::new(exe)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!("--user-data-dir={}", profile.0.display()))
+            .arg(format!("--lang={accept_language}"))
+            .arg("about:blank")
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromium");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(u) = line.strip_prefix("DevTools listening on ") {
+                    return u.trim().to_string();
+                }
+            }
+            panic!("chromium exited before it listened");
+        })
+        .await
+        .expect("chromium did not start");
+        // Keep draining stderr so Chromium never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .unwrap();
+        let mut b = Self {
+            _child: child,
+            _profile: profile,
+            ws,
+            session: String::new(),
+            next_id: 0,
+        };
+        let target = b
+            .call_browser("Target.createTarget", json!({"url": "about:blank"}))
+            .await;
+        let attached = b
+            .call_browser(
+                "Target.attachToTarget",
+                json!({"targetId": target["targetId"], "flatten": true}),
+            )
+            .await;
+        b.session = attached["sessionId"].as_str().unwrap().to_string();
+        b.call("Page.enable", json!({})).await;
+        b.call("Runtime.enable", json!({})).await;
+        b.call("Network.enable", json!({})).await;
+        // A phone: 360 CSS pixels wide, touch, the reader's language.
+        b.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": 360, "height": 760, "deviceScaleFactor": 2, "mobile": true}),
+        )
+        .await;
+        b.call(
+            "Network.setUserAgentOverride",
+            json!({
+                "userAgent": "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36",
+                "acceptLanguage": accept_language
+            }),
+        )
+        .await;
+        b
+    }
+
+    async fn send(&mut self, mut msg: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        msg["id"] = json!(id);
+        self.ws.send(Message::text(msg.to_string())).await.unwrap();
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(30), self.ws.next())
+                .await
+                .expect("no answer from chromium")
+                .unwrap()
+                .unwrap();
+            let Message::Text(text) = frame else { continue };
+            let v: Value = serde_json::from_str(&text).unwrap();
+            if v["id"] == json!(id) {
+                if let Some(e) = v.get("error") {
+                    panic!("{msg}: {e}");
+                }
+                return v["result"].clone();
+            }
+        }
+    }
+
+    async fn call_browser(&mut self, method: &str, params: Value) -> Value {
+        self.send(json!({"method": method, "params": params})).await
+    }
+
+    async fn call(&mut self, method: &str, params: Value) -> Value {
+        let session = self.session.clone();
+        self.send(json!({"method": method, "params": params, "sessionId": session}))
+            .await
+    }
+
+    /// Evaluates JavaScript in the page and returns its value.
+    async fn eval(&mut self, js: &str) -> Value {
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": js, "returnByValue": true, "awaitPromise": true}),
+            )
+            .await;
+        if let Some(e) = r.get("exceptionDetails") {
+            panic!("{js}: {e}");
+        }
+        r["result"]["value"].clone()
+    }
+
+    /// Waits until `js` is true in a fully loaded page.
+    async fn wait_for(&mut self, js: &str) {
+        let check = format!("document.readyState === 'complete' && !!({js})");
+        for _ in 0..200 {
+            let r = self
+                .call(
+                    "Runtime.evaluate",
+                    json!({"expression": check, "returnByValue": true}),
+                )
+                .await;
+            if r["result"]["value"] == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let url = self.eval("location.href").await;
+        let body = self
+            .eval("document.body ? document.body.innerText : ''")
+            .await;
+        panic!("timed out waiting for {js} at {url}:\n{body}");
+    }
+
+    async fn goto(&mut self, url: &str) {
+        self.call("Page.navigate", json!({"url": url})).await;
+        let path = url
+            .split_once("://")
+            .map_or(url, |(_, r)| &r[r.find('/').unwrap_or(0)..]);
+        let path = path.split('?').next().unwrap_or(path);
+        self.wait_for(&format!("location.pathname === {}", json!(path)))
+            .await;
+    }
+
+    /// Taps an element as a finger would: a real pointer press and release at its centre.
+    async fn tap(&mut self, selector: &str) {
+        let js = format!(
+            "(() => {{ const e = document.querySelector({s}); if (!e) return null; e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()",
+            s = json!(selector)
+        );
+        let at = self.eval(&js).await;
+        let (x, y) = match at.as_array() {
+            Some(a) => (a[0].as_f64().unwrap(), a[1].as_f64().unwrap()),
+            None => panic!("nothing to tap at {selector}"),
+        };
+        for kind in ["mousePressed", "mouseReleased"] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                json!({"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}),
+            )
+            .await;
+        }
+    }
+
+    /// Focuses a field by tapping it and types text into it.
+    async fn type_into(&mut self, selector: &str, text: &str) {
+        self.tap(selector).await;
+        self.call("Input.insertText", json!({"text": text})).await;
+    }
+
+    async fn text(&mut self, selector: &str) -> String {
+        let js = format!(
+            "(() => {{ const e = document.querySelector({}); return e ? e.innerText : null; }})()",
+            json!(selector)
+        );
+        self.eval(&js).await.as_str().unwrap_or("").to_string()
+    }
+
+    async fn screenshot(&mut self, name: &str) {
+        let shot = self
+            .call(
+                "Page.captureScreenshot",
+                json!({"format": "png", "captureBeyondViewport": true}),
+            )
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// The page is no wider than the screen: nothing to scroll sideways.
+    async fn assert_no_horizontal_overflow(&mut self, what: &str) {
+        let widths = self
+            .eval("[document.documentElement.scrollWidth, window.innerWidth]")
+            .await;
+        let (scroll, inner) = (widths[0].as_i64().unwrap(), widths[1].as_i64().unwrap());
+        assert!(
+            scroll <= inner,
+            "{what}: {scroll}px wide in a {inner}px window"
+        );
+    }
+}
+
+/// The demo shop (SQLite) behind a relay, with the demo card on.
+async fn shop() -> (Relay, common::Served) {
+    let mut apps = common::serve_all_on(true, |c| {
+        c.demo_payments = true;
+        c.secret = SECRET.to_vec();
+    })
+    .await;
+    let app = apps.remove(0);
+    let relay = Relay::start(app.base.trim_start_matches("http://").to_string()).await;
+    (relay, app)
+}
+
+#[tokio::test]
+async fn renew_in_two_taps_from_the_lines_own_link() {
+    let Some(exe) = chromium() else { return };
+    let (relay, app) = shop().await;
+    for (i, lang) in LANGS.iter().enumerate() {
+        // A line nobody has renewed through us yet, one per language.
+        let number = format!("7916123456{}", 2 + i);
+        let line = app
+            ._db
+            .store
+            .find_line(&simrenew_core::LineRef::parse(&number).unwrap())
+            .await
+            .unwrap();
+        let link = simrenew_web::pages::line_link(SECRET, &number, &line.id);
+        let mut b = Browser::launch(&exe, lang).await;
+        b.goto(&format!("{}{link}", relay.base())).await;
+        assert_eq!(b.eval("document.documentElement.lang").await, json!(lang));
+        b.assert_no_horizontal_overflow("renewal page").await;
+        b.screenshot(&format!("renew-{lang}")).await;
+        // Tap 1: the plan (a line with no plan yet has none preselected); tap 2: pay.
+        b.tap("label[for='p-mts-month-30gb']").await;
+        assert_eq!(
+            b.eval("document.getElementById('p-mts-month-30gb').checked")
+                .await,
+            json!(true)
+        );
+        b.tap("#pay-button").await;
+        b.wait_for("location.pathname.startsWith('/orders/') && document.getElementById('done')")
+            .await;
+        let status = b.text("#order-status").await;
+        let want = match *lang {
+            "zh-CN" => "已完成",
+            "ru" => "Выполнен",
+            _ => "Done",
+        };
+        assert_eq!(status, want, "{lang}");
+        b.assert_no_horizontal_overflow("receipt").await;
+        b.screenshot(&format!("receipt-{lang}")).await;
+    }
+    let orders = app._db.store.check_orders().await.unwrap();
+    assert!(orders.is_sound());
+    assert_eq!(
+        orders.fulfilled,
+        2 + 3,
+        "the demo's two and one per language"
+    );
+}
+
+#[tokio::test]
+async fn sign_up_attach_a_line_and_see_its_data_left() {
+    let Some(exe) = chromium() else { return };
+    let (relay, app) = shop().await;
+    for (i, lang) in LANGS.iter().enumerate() {
+        let mut b = Browser::launch(&exe, lang).await;
+        let base = relay.base();
+        b.goto(&format!("{base}/account/sign-up")).await;
+        b.type_into("#email", &format!("traveller{i}@example.com"))
+            .await;
+        b.type_into("#password", "a long enough password").await;
+        b.tap("button[type=submit]").await;
+        b.wait_for("location.pathname === '/account'").await;
+        b.goto(&format!("{base}/account/lines/add")).await;
+        // A Beeline line; its PUK is on the card's holder (demo: 1234567n).
+        let n = 2 + i;
+        b.type_into("#line", &format!("8 903 123-45-6{n}")).await;
+        b.type_into("#puk", &format!("1234567{n}")).await;
+        b.tap("button[type=submit]").await;
+        b.wait_for(
+            "location.pathname.startsWith('/lines/') && document.getElementById('data-left')",
+        )
+        .await;
+        // Renew from the balance is not possible (no money): buy with the demo card.
+        b.tap("a.btn[href^='/renew/']").await;
+        b.wait_for("location.pathname.startsWith('/renew/')").await;
+        b.tap("label[for='p-beeline-week-10gb']").await;
+        b.tap("label:has(input[value=demo])").await;
+        b.tap("#pay-button").await;
+        b.wait_for("document.getElementById('done')").await;
+        b.goto(&format!("{base}/lines/790312345{}", 60 + n)).await;
+        let left = b.text("#data-left").await;
+        let want = match *lang {
+            "ru" => "10 ГБ",
+            "zh-CN" => "10GB",
+            _ => "10 GB",
+        };
+        assert_eq!(left.replace('\u{a0}', " "), want, "{lang}");
+        b.assert_no_horizontal_overflow("line page").await;
+        b.screenshot(&format!("line-{lang}")).await;
+        b.goto(&format!("{base}/account")).await;
+        b.assert_no_horizontal_overflow("account").await;
+    }
+    drop(app);
+}
+
+#[tokio::test]
+async fn a_wrong_iccid_shows_its_error_beside_the_box() {
+    let Some(exe) = chromium() else { return };
+    let (relay, _app) = shop().await;
+    for lang in LANGS {
+        let mut b = Browser::launch(&exe, lang).await;
+        b.goto(&format!("{}/", relay.base())).await;
+        b.assert_no_horizontal_overflow("home").await;
+        b.screenshot(&format!("home-{lang}")).await;
+        b.type_into("#line", "8970 1012 3456 7890 1235").await;
+        b.tap("button[type=submit]").await;
+        b.wait_for("document.getElementById('line-error')").await;
+        let error = b.text("#line-error").await;
+        let want = match lang {
+            "zh-CN" => "校验位不符",
+            "ru" => "контрольная цифра",
+            _ => "check digit",
+        };
+        assert!(error.contains(want), "{lang}: {error}");
+        // Beside the box: right under it, and the typed number is still there.
+        let gap = b
+            .eval("document.getElementById('line-error').getBoundingClientRect().top - document.getElementById('line').getBoundingClientRect().bottom")
+            .await
+            .as_f64()
+            .unwrap();
+        assert!(
+            (0.0..40.0).contains(&gap),
+            "{lang}: error {gap}px below the box"
+        );
+        assert_eq!(
+            b.eval("document.getElementById('line').value").await,
+            json!("8970 1012 3456 7890 1235")
+        );
+        b.screenshot(&format!("iccid-error-{lang}")).await;
+        for page in ["/plans", "/help", "/account/sign-in"] {
+            b.goto(&format!("{}{page}", relay.base())).await;
+            b.assert_no_horizontal_overflow(page).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn offline_the_installed_app_still_shows_the_last_balance() {
+    let Some(exe) = chromium() else { return };
+    let (relay, _app) = shop().await;
+    for lang in LANGS {
+        let mut b = Browser::launch(&exe, lang).await;
+        let base = relay.base();
+        b.goto(&format!("{base}/account/sign-in")).await;
+        b.type_into("#email", simrenew_store::demo::DEMO_EMAIL)
+            .await;
+        b.type_into("#password", simrenew_store::demo::DEMO_PASSWORD)
+            .await;
+        b.tap("button[type=submit]").await;
+        b.wait_for("location.pathname === '/account' && document.querySelector('.balance')")
+            .await;
+        // The service worker takes control; the next visit is stored for offline use.
+        b.wait_for("navigator.serviceWorker && navigator.serviceWorker.controller")
+            .await;
+        b.goto(&format!("{base}/account")).await;
+        let balance = b.text(".balance").await;
+        assert!(!balance.is_empty());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        relay.set_offline(true);
+        // Let the relay drop the connections the browser keeps alive.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        b.goto(&format!("{base}/account")).await;
+        assert_eq!(b.text(".balance").await, balance, "{lang}");
+        let banner_shown = b
+            .eval("getComputedStyle(document.getElementById('offline')).display !== 'none'")
+            .await;
+        assert_eq!(banner_shown, json!(true), "{lang}: offline banner");
+        assert!(!b.text(".asof").await.is_empty(), "as-of time shown");
+        b.screenshot(&format!("offline-{lang}")).await;
+        relay.set_offline(false);
+    }
+}
