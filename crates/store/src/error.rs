@@ -43,6 +43,12 @@ pub enum StoreError {
     EmailTaken,
     #[error("wrong e-mail or password")]
     BadCredentials,
+    #[error("this password-reset link was used already or has expired")]
+    ResetTokenInvalid,
+    #[error("the code is wrong or has expired")]
+    WrongCode,
+    #[error("too many codes or attempts for this line; wait and try again")]
+    TooManyCodes,
     #[error("the line is already attached to an account")]
     LineAlreadyAttached,
     #[error("the PUK does not match the one printed on the card's holder")]

@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod ledger;
 pub mod lines;
 pub mod orders;
+pub mod outbox;
 pub mod testing;
 pub mod usage;
 pub mod users;

@@ -472,25 +472,90 @@ impl Store {
         if !matches {
             return Err(StoreError::WrongPuk);
         }
-        let done = sqlx::query(
-            "UPDATE lines SET owner_id = $1, updated_at = $2 WHERE id = $3 AND owner_id IS NULL",
-        )
-        .bind(user_id)
-        .bind(now().unix_timestamp())
-        .bind(&line.id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::LineAlreadyAttached);
+        attach_in(&mut tx, user_id, &line.id, "puk").await?;
+        tx.commit().await?;
+        self.line(&line.id).await
+    }
+
+    /// Starts proving a line by a one-time code sent to it by SMS: a 6-digit code (valid
+    /// `CLAIM_MINUTES`, stored hashed) and the SMS `sms` makes of it, in one transaction.
+    /// At most `CLAIM_CODES_PER_HOUR` codes per line and hour, so nobody can flood a
+    /// number with messages.
+    pub async fn start_line_claim(
+        &self,
+        user_id: &str,
+        r: &LineRef,
+        sms: impl Fn(&Line, &str) -> crate::outbox::Message,
+    ) -> Result<Line> {
+        let line = self.find_line(r).await?;
+        match line.owner_id.as_deref() {
+            Some(o) if o == user_id => return Ok(line),
+            Some(_) => return Err(StoreError::LineAlreadyAttached),
+            None => {}
         }
-        audit(
-            &mut tx,
-            &format!("user:{user_id}"),
-            "line.attach",
-            Some(&line.id),
-            None,
+        let at = now().unix_timestamp();
+        let mut tx = self.write.begin().await?;
+        let recent: i64 = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM line_claims WHERE line_id = $1 AND created_at > $2",
         )
-        .await?;
+        .bind(&line.id)
+        .bind(at - 3600)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+        if recent >= CLAIM_CODES_PER_HOUR {
+            return Err(StoreError::TooManyCodes);
+        }
+        let code = format!("{:06}", rand_code());
+        sqlx::query("INSERT INTO line_claims (id, line_id, user_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(new_id())
+            .bind(&line.id)
+            .bind(user_id)
+            .bind(claim_hash(&line.id, &code))
+            .bind(at)
+            .bind(at + CLAIM_MINUTES * 60)
+            .execute(&mut *tx)
+            .await?;
+        crate::outbox::queue_message(&mut tx, crate::outbox::SMS, &sms(&line, &code)).await?;
+        tx.commit().await?;
+        Ok(line)
+    }
+
+    /// Finishes an SMS claim: the code of the user's latest live claim on the line, with
+    /// at most `CLAIM_ATTEMPTS` tries, attaches the line.
+    pub async fn finish_line_claim(&self, user_id: &str, r: &LineRef, code: &str) -> Result<Line> {
+        let line = self.find_line(r).await?;
+        let at = now().unix_timestamp();
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query("SELECT id, code_hash, attempts FROM line_claims WHERE line_id = $1 AND user_id = $2 AND used_at IS NULL AND expires_at > $3 ORDER BY created_at DESC LIMIT 1")
+            .bind(&line.id)
+            .bind(user_id)
+            .bind(at)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(StoreError::WrongCode);
+        };
+        let id: String = row.try_get("id")?;
+        if row.try_get::<i64, _>("attempts")? >= CLAIM_ATTEMPTS {
+            return Err(StoreError::TooManyCodes);
+        }
+        let given: String = code.chars().filter(char::is_ascii_digit).collect();
+        let stored: String = row.try_get("code_hash")?;
+        if !subtle_eq::ct_eq(stored.as_bytes(), claim_hash(&line.id, &given).as_bytes()) {
+            sqlx::query("UPDATE line_claims SET attempts = attempts + 1 WHERE id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Err(StoreError::WrongCode);
+        }
+        sqlx::query("UPDATE line_claims SET used_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        attach_in(&mut tx, user_id, &line.id, "sms").await?;
         tx.commit().await?;
         self.line(&line.id).await
     }
@@ -594,6 +659,53 @@ pub(crate) async fn audit(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// How long an SMS code works, how many may be sent to a line per hour, and how many
+/// wrong tries one code allows.
+pub const CLAIM_MINUTES: i64 = 10;
+pub const CLAIM_CODES_PER_HOUR: i64 = 3;
+pub const CLAIM_ATTEMPTS: i64 = 5;
+
+fn claim_hash(line_id: &str, code: &str) -> String {
+    crate::db::sha256_hex(format!("claim:{line_id}:{code}").as_bytes())
+}
+
+/// A uniformly random number below one million, from the OS's generator (via v4 UUIDs).
+fn rand_code() -> u32 {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap_or([0; 8]));
+    // 2^64 mod 10^6 is tiny next to 2^64: the bias is below 10^-13.
+    (n % 1_000_000) as u32
+}
+
+/// Gives a line to a user whose proof was just checked (PUK or SMS code), audited; fails
+/// when someone else got it first.
+async fn attach_in(
+    tx: &mut Transaction<'static, Any>,
+    user_id: &str,
+    line_id: &str,
+    proof: &str,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE lines SET owner_id = $1, updated_at = $2 WHERE id = $3 AND owner_id IS NULL",
+    )
+    .bind(user_id)
+    .bind(now().unix_timestamp())
+    .bind(line_id)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::LineAlreadyAttached);
+    }
+    audit(
+        tx,
+        &format!("user:{user_id}"),
+        "line.attach",
+        Some(line_id),
+        Some(&format!("{{\"proof\":\"{proof}\"}}")),
+    )
+    .await
 }
 
 mod subtle_eq {

@@ -10,6 +10,8 @@ use time::Duration;
 
 /// How long a session lasts without signing in again.
 pub const SESSION_DAYS: i64 = 30;
+/// How long a password-reset link works.
+pub const RESET_MINUTES: i64 = 60;
 /// How long an idempotency key and its stored answer are kept; a retry later than this
 /// counts as a new request.
 pub const IDEMPOTENCY_HOURS: i64 = 24;
@@ -157,6 +159,94 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// Starts a password reset for `email`: when an account has that address, a one-time
+    /// token (valid `RESET_MINUTES`, stored hashed) and the e-mail `mail` makes of it (the
+    /// user, the token) are written in one transaction. An unknown address does nothing
+    /// and looks the same to the caller, so the answer reveals no accounts.
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+        mail: impl Fn(&User, &str) -> crate::outbox::Message,
+    ) -> Result<()> {
+        let Ok(email) = normalize_email(email) else {
+            return Ok(());
+        };
+        let row = sqlx::query("SELECT id, locale FROM users WHERE email = $1")
+            .bind(&email)
+            .fetch_optional(&self.read)
+            .await?;
+        let Some(r) = row else { return Ok(()) };
+        let user = User {
+            id: r.try_get("id")?,
+            email,
+            locale: r.try_get("locale")?,
+        };
+        let token = new_secret();
+        let at = now();
+        let mut tx = self.write.begin().await?;
+        sqlx::query("INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(sha256_hex(token.as_bytes()))
+            .bind(&user.id)
+            .bind(at.unix_timestamp())
+            .bind((at + Duration::minutes(RESET_MINUTES)).unix_timestamp())
+            .execute(&mut *tx)
+            .await?;
+        crate::outbox::queue_message(&mut tx, crate::outbox::MAIL, &mail(&user, &token)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether a reset token is live (unused, unexpired): the page asks before showing
+    /// the new-password form.
+    pub async fn reset_token_valid(&self, token: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 AS ok FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
+            .bind(sha256_hex(token.as_bytes()))
+            .bind(now().unix_timestamp())
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Sets a new password with a live reset token, once: the token is spent, every
+    /// session of the account ends (whoever knew the old password is signed out), and a
+    /// new session is opened; returns its token.
+    pub async fn reset_password(&self, token: &str, password: &str) -> Result<String> {
+        check_password(password)?;
+        let hash = hash_password(password)?;
+        let at = now().unix_timestamp();
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query("UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id")
+            .bind(at)
+            .bind(sha256_hex(token.as_bytes()))
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(StoreError::ResetTokenInvalid);
+        };
+        let user_id: String = row.try_get("user_id")?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(&user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(&user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.open_session(&user_id).await
+    }
+
+    /// Remembers the language a user chose (pages and messages use it).
+    pub async fn set_user_locale(&self, user_id: &str, locale: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET locale = $1 WHERE id = $2")
+            .bind(locale)
+            .bind(user_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 
     /// Deletes expired sessions and idempotency keys older than `IDEMPOTENCY_HOURS`;

@@ -1,0 +1,144 @@
+//! Background jobs. Today: delivering the outbox's e-mails over SMTP (lettre, rustls).
+//! Messages are rendered when they are queued (in the reader's language), so delivery
+//! only moves bytes: claim due rows, send, mark each delivered or due again with backoff.
+//! A topic without a configured transport is left in the outbox, where the demo shop's
+//! outbox page shows it; nothing of a message's body (it may hold a reset link or a code)
+//! is ever logged.
+
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use simrenew_store::Store;
+use simrenew_store::outbox::{MAIL, Message};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("smtp_url: {0}")]
+    SmtpUrl(String),
+    #[error("mail_from: {0}")]
+    From(String),
+    #[error(transparent)]
+    Store(#[from] simrenew_store::StoreError),
+}
+
+/// Where e-mail goes: an SMTP server (`smtps://user:pass@host:465`,
+/// `smtp://host:587?tls=required`, or plain `smtp://host:25` on a trusted network).
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Mailer {
+    pub fn new(smtp_url: &str, from: &str) -> Result<Self, JobError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
+            // The URL may hold a password: say what is wrong, not the URL.
+            .map_err(|e| JobError::SmtpUrl(e.to_string()))?
+            .timeout(Some(Duration::from_secs(20)))
+            .build();
+        let from = from
+            .parse::<Mailbox>()
+            .map_err(|e| JobError::From(e.to_string()))?;
+        Ok(Self { transport, from })
+    }
+
+    async fn send(&self, m: &Message) -> Result<(), String> {
+        let to: Mailbox = m.to.parse().map_err(|e| format!("recipient: {e}"))?;
+        let email = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(m.subject.clone())
+            .header(ContentType::TEXT_PLAIN)
+            .body(m.body.clone())
+            .map_err(|e| format!("message: {e}"))?;
+        self.transport
+            .send(email)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// How long a claimed message is reserved for one delivery attempt.
+const LEASE_SECS: i64 = 120;
+/// Messages per round.
+const BATCH: i64 = 20;
+
+/// The wait before retrying after `attempts` failures: 30 s, 1 min, 2 min… up to an hour.
+pub fn backoff_secs(attempts: i64) -> i64 {
+    let exp = u32::try_from(attempts.clamp(1, 8) - 1).unwrap_or(0);
+    (30_i64 << exp).min(3600)
+}
+
+/// Delivers the outbox's messages through the transports it has.
+pub struct Delivery {
+    store: Store,
+    mailer: Option<Mailer>,
+}
+
+impl Delivery {
+    pub fn new(store: Store, mailer: Option<Mailer>) -> Self {
+        Self { store, mailer }
+    }
+
+    /// One round: every due e-mail, each delivered or rescheduled. Returns how many went.
+    pub async fn run_once(&self) -> Result<usize, JobError> {
+        let Some(mailer) = &self.mailer else {
+            return Ok(0);
+        };
+        let mut sent = 0;
+        loop {
+            let due = self.store.claim_due(MAIL, BATCH, LEASE_SECS).await?;
+            if due.is_empty() {
+                return Ok(sent);
+            }
+            for d in due {
+                let outcome = match serde_json::from_str::<Message>(&d.payload) {
+                    Ok(m) => mailer.send(&m).await,
+                    Err(e) => Err(format!("unreadable payload: {e}")),
+                };
+                match outcome {
+                    Ok(()) => {
+                        self.store.mark_delivered(d.id).await?;
+                        sent += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(id = d.id, attempts = d.attempts, error = %e, "e-mail not delivered; will retry");
+                        self.store
+                            .mark_failed(d.id, &e, backoff_secs(d.attempts))
+                            .await?;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs a round every `every`, for ever.
+    pub fn spawn(self, every: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match self.run_once().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(sent = n, "e-mails delivered"),
+                    Err(e) => tracing::warn!(error = %e, "outbox delivery round failed"),
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stops_at_an_hour() {
+        assert_eq!(backoff_secs(1), 30);
+        assert_eq!(backoff_secs(2), 60);
+        assert_eq!(backoff_secs(5), 480);
+        assert_eq!(backoff_secs(50), 3600);
+        assert_eq!(backoff_secs(0), 30);
+    }
+}

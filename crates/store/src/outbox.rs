@@ -1,0 +1,164 @@
+//! The outbox: side effects (an e-mail, an SMS, later webhooks) written in the same
+//! transaction as the change that causes them, and delivered afterwards by a job that
+//! claims due rows, tries, and marks each delivered or due again later (with backoff).
+//! A claim is a lease: a job that dies mid-delivery leaves the row due again when the
+//! lease ends, so a message is delivered at least once.
+
+use crate::db::{Backend, Store, from_unix, now};
+use crate::error::Result;
+use serde::{Deserialize, Serialize};
+use sqlx::{Any, Row, Transaction};
+use time::OffsetDateTime;
+
+/// Topics of messages to people.
+pub const MAIL: &str = "mail";
+pub const SMS: &str = "sms";
+
+/// A message to a person, as queued: the text is rendered (in the reader's language) when
+/// it is queued, so delivery needs no templates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// An e-mail address or an E.164 number.
+    pub to: String,
+    /// E-mail only.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subject: String,
+    pub body: String,
+}
+
+/// A claimed outbox row.
+#[derive(Debug, Clone)]
+pub struct Due {
+    pub id: i64,
+    pub topic: String,
+    pub payload: String,
+    pub attempts: i64,
+}
+
+/// An outbox row as an operator sees it.
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub topic: String,
+    pub payload: String,
+    pub created_at: OffsetDateTime,
+    pub delivered_at: Option<OffsetDateTime>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+/// Queues a payload inside the caller's transaction.
+pub(crate) async fn queue(
+    tx: &mut Transaction<'static, Any>,
+    topic: &str,
+    payload: &str,
+) -> Result<()> {
+    let at = now().unix_timestamp();
+    sqlx::query(
+        "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES ($1, $2, $3, $3)",
+    )
+    .bind(topic)
+    .bind(payload)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Queues a message to a person inside the caller's transaction.
+pub(crate) async fn queue_message(
+    tx: &mut Transaction<'static, Any>,
+    topic: &str,
+    m: &Message,
+) -> Result<()> {
+    let payload =
+        serde_json::to_string(m).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+    queue(tx, topic, &payload).await
+}
+
+impl Store {
+    /// Claims up to `limit` due rows of `topic` for `lease_secs`: they are not due again
+    /// until then. On PostgreSQL concurrent jobs skip each other's rows (SKIP LOCKED); on
+    /// SQLite the single writer serializes claims.
+    pub async fn claim_due(&self, topic: &str, limit: i64, lease_secs: i64) -> Result<Vec<Due>> {
+        let at = now().unix_timestamp();
+        let pick = match self.backend() {
+            Backend::Postgres => {
+                "SELECT id FROM outbox WHERE topic = $1 AND delivered_at IS NULL AND available_at <= $2 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED"
+            }
+            Backend::Sqlite => {
+                "SELECT id FROM outbox WHERE topic = $1 AND delivered_at IS NULL AND available_at <= $2 ORDER BY id LIMIT $3"
+            }
+        };
+        let sql = format!(
+            "UPDATE outbox SET available_at = $4, attempts = attempts + 1 WHERE id IN ({pick}) RETURNING id, topic, payload, attempts"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(topic)
+            .bind(at)
+            .bind(limit)
+            .bind(at + lease_secs)
+            .fetch_all(&self.write)
+            .await?;
+        let mut out: Vec<Due> = rows
+            .iter()
+            .map(|r| {
+                Ok(Due {
+                    id: r.try_get("id")?,
+                    topic: r.try_get("topic")?,
+                    payload: r.try_get("payload")?,
+                    attempts: r.try_get("attempts")?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        out.sort_by_key(|d| d.id);
+        Ok(out)
+    }
+
+    pub async fn mark_delivered(&self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE outbox SET delivered_at = $1, last_error = NULL WHERE id = $2")
+            .bind(now().unix_timestamp())
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt; the row is due again after `retry_in_secs`.
+    pub async fn mark_failed(&self, id: i64, error: &str, retry_in_secs: i64) -> Result<()> {
+        let error: String = error.chars().take(500).collect();
+        sqlx::query("UPDATE outbox SET last_error = $1, available_at = $2 WHERE id = $3")
+            .bind(error)
+            .bind(now().unix_timestamp() + retry_in_secs)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The latest rows of `topics`, newest first (the demo's outbox page, operators).
+    pub async fn recent_outbox(&self, topics: &[&str], limit: i64) -> Result<Vec<OutboxEntry>> {
+        let mut out = Vec::new();
+        for topic in topics {
+            let rows = sqlx::query("SELECT id, topic, payload, created_at, delivered_at, attempts, last_error FROM outbox WHERE topic = $1 ORDER BY id DESC LIMIT $2")
+                .bind(*topic)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?;
+            for r in &rows {
+                out.push(OutboxEntry {
+                    id: r.try_get("id")?,
+                    topic: r.try_get("topic")?,
+                    payload: r.try_get("payload")?,
+                    created_at: from_unix(r.try_get("created_at")?),
+                    delivered_at: r.try_get::<Option<i64>, _>("delivered_at")?.map(from_unix),
+                    attempts: r.try_get("attempts")?,
+                    last_error: r.try_get("last_error")?,
+                });
+            }
+        }
+        out.sort_by_key(|e| std::cmp::Reverse(e.id));
+        out.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(out)
+    }
+}
