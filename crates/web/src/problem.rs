@@ -230,6 +230,17 @@ impl From<StoreError> for Problem {
             .field("line", "already attached"),
             StoreError::WrongPuk => Problem::new(S::FORBIDDEN, "wrong-puk", "Wrong PUK", d)
                 .field("puk", "does not match"),
+            StoreError::ResetTokenInvalid => Problem::new(
+                S::GONE,
+                "reset-link-expired",
+                "Password-reset link used or expired",
+                d,
+            ),
+            StoreError::WrongCode => Problem::new(S::FORBIDDEN, "wrong-code", "Wrong code", d)
+                .field("code", "wrong or expired"),
+            StoreError::TooManyCodes => {
+                Problem::new(S::TOO_MANY_REQUESTS, "too-many-codes", "Too many codes", d)
+            }
             StoreError::UsageEventConflict(id) => Problem::new(
                 S::CONFLICT,
                 "usage-event-conflict",
