@@ -24,8 +24,8 @@ pub struct Config {
     /// Log filter (tracing EnvFilter syntax).
     pub log: String,
     /// The address travellers use (`https://shop.example`): an `https://` address makes
-    /// cookies Secure. Links in messages will be built on it.
-    pub public_url: String,
+    /// cookies Secure; links in e-mails are built on it. Unset: `http://<http_addr>`.
+    pub public_url: Option<String>,
     /// Signs CSRF tokens and lines' own links: at least 32 characters, the same on every
     /// server of one shop. A random one is made at start when unset (forms and links
     /// then stop working across a restart). Never logged.
@@ -38,6 +38,12 @@ pub struct Config {
     pub support_telegram: Option<String>,
     pub support_wechat: Option<String>,
     pub support_email: Option<String>,
+    /// Where e-mail goes (`smtps://user:pass@host:465`, `smtp://host:587?tls=required`);
+    /// unset: e-mails stay in the outbox (the demo shop shows them at /demo/outbox).
+    /// Never logged.
+    pub smtp_url: Option<String>,
+    /// The sender of e-mails.
+    pub mail_from: String,
 }
 
 impl Default for Config {
@@ -49,13 +55,15 @@ impl Default for Config {
             feed_token: None,
             fx_rates: BTreeMap::new(),
             log: "info,sqlx=warn".into(),
-            public_url: "http://127.0.0.1:8080".into(),
+            public_url: None,
             secret_key: None,
             demo_payments: false,
             support_phone: None,
             support_telegram: None,
             support_wechat: None,
             support_email: None,
+            smtp_url: None,
+            mail_from: "simrenew <noreply@simrenew.example>".into(),
         }
     }
 }
@@ -85,6 +93,13 @@ impl Config {
                     .map_err(|e| anyhow::anyhow!("fx_rates.{c}: {e}"))
             })
             .collect()
+    }
+
+    /// The site's address as travellers reach it.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.http_addr))
     }
 
     /// The site's signing secret: the configured one (checked), or a random one.

@@ -268,7 +268,7 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
         simrenew_web::WebConfig {
             feed_token: config.feed_token.clone(),
             secret: config.secret()?,
-            secure_cookies: config.public_url.starts_with("https://"),
+            secure_cookies: config.public_url().starts_with("https://"),
             demo_payments: config.demo_payments,
             support: std::sync::Arc::new(simrenew_web::pages::Support {
                 phone: config.support_phone.clone(),
@@ -276,9 +276,19 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
                 wechat: config.support_wechat.clone(),
                 email: config.support_email.clone(),
             }),
+            public_url: config.public_url(),
         },
     );
     let app = simrenew_web::app(state);
+    // Messages to people: delivered from the outbox by SMTP when configured.
+    let mailer = match &config.smtp_url {
+        Some(url) => Some(simrenew_jobs::Mailer::new(url, &config.mail_from)?),
+        None => {
+            tracing::info!("smtp_url is not set: e-mails stay in the outbox");
+            None
+        }
+    };
+    simrenew_jobs::Delivery::new(store.clone(), mailer).spawn(std::time::Duration::from_secs(5));
     // Housekeeping: expired sessions and idempotency keys past their retention.
     let housekeeping = store.clone();
     tokio::spawn(async move {

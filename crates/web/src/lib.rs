@@ -30,6 +30,8 @@ pub struct WebConfig {
     pub demo_payments: bool,
     /// How travellers reach a person, shown on every page.
     pub support: Arc<pages::Support>,
+    /// The site's address as travellers reach it, for links in e-mails.
+    pub public_url: String,
 }
 
 impl Default for WebConfig {
@@ -41,6 +43,7 @@ impl Default for WebConfig {
             secure_cookies: false,
             demo_payments: false,
             support: Arc::default(),
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

@@ -342,6 +342,13 @@ async fn the_owner_renews_from_the_balance_with_the_current_plan_preselected() {
     for app in common::serve_all(|_| {}).await {
         let mut v = Visitor::new(&app.base, "en");
         v.sign_in_demo().await;
+        // The demo account chose Chinese; this browser switches to English.
+        let zh = v.get("/account").await;
+        assert!(
+            zh.has("<html lang=\"zh-CN\""),
+            "the account's language first"
+        );
+        v.get("/lang/en?next=/account").await;
         let line = v.get(&format!("/lines/{MTS_OWNED}")).await;
         assert!(line.has("id=\"balance\">₽1,250"), "{}", line.body);
         assert!(line.has("Month 30 GB"));
@@ -616,4 +623,155 @@ async fn the_home_page_is_light() {
         total += get(asset.to_string()).await.len();
     }
     assert!(total < 60 * 1024, "home page transfers {total} bytes");
+}
+
+/// The newest message to `to` on the demo outbox page: its body, unescaped enough for
+/// links and codes.
+async fn outbox_body(v: &mut Visitor, to: &str) -> String {
+    let page = v.get("/demo/outbox").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let at = page
+        .body
+        .find(&format!("<strong class=\"to\">{to}</strong>"))
+        .unwrap_or_else(|| panic!("no message to {to}:\n{}", page.body));
+    let rest = &page.body[at..];
+    let start = rest.find("<pre class=\"body\">").unwrap() + 18;
+    rest[start..start + rest[start..].find("</pre>").unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_by_the_link_in_the_mail() {
+    for app in common::serve_all(|c| c.demo_payments = true).await {
+        let mut v = Visitor::new(&app.base, "en");
+        let form = v.get("/account/reset").await;
+        let csrf = form.input("csrf");
+        let unknown = v
+            .post(
+                "/account/reset",
+                &[("csrf", &csrf), ("email", "nobody@example.com")],
+            )
+            .await;
+        let known = v
+            .post(
+                "/account/reset",
+                &[("csrf", &csrf), ("email", simrenew_store::demo::DEMO_EMAIL)],
+            )
+            .await;
+        assert_eq!(known.status, StatusCode::OK, "{}", app.db);
+        assert_eq!(unknown.body, known.body, "the answer reveals no accounts");
+        // The demo account speaks Chinese: so does its mail.
+        let body = outbox_body(&mut v, simrenew_store::demo::DEMO_EMAIL).await;
+        assert!(body.contains("重置"), "{body}");
+        let link = body
+            .split_whitespace()
+            .find(|w| w.contains("/account/reset/"))
+            .unwrap();
+        let path = &link[link.find("/account/reset/").unwrap()..];
+        let page = v.get(path).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let short = v
+            .post(
+                path,
+                &[("csrf", &page.input("csrf")), ("password", "short")],
+            )
+            .await;
+        assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(short.has("id=\"password-error\""));
+        let done = v
+            .post(
+                path,
+                &[
+                    ("csrf", &page.input("csrf")),
+                    ("password", "a brand new password"),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert_eq!(v.get("/account").await.status, StatusCode::OK, "signed in");
+        assert_eq!(v.get(path).await.status, StatusCode::GONE, "used once");
+        let store = &app._db.store;
+        assert!(
+            store
+                .sign_in(
+                    simrenew_store::demo::DEMO_EMAIL,
+                    simrenew_store::demo::DEMO_PASSWORD
+                )
+                .await
+                .is_err()
+        );
+    }
+}
+
+#[tokio::test]
+async fn add_a_line_with_a_code_sent_by_sms() {
+    for app in common::serve_all(|c| c.demo_payments = true).await {
+        let mut v = Visitor::new(&app.base, "zh-CN");
+        let form = v.get("/account/sign-up").await;
+        let ok = v
+            .post(
+                "/account/sign-up",
+                &[
+                    ("csrf", &form.input("csrf")),
+                    ("email", "lin@example.cn"),
+                    ("password", "long enough password"),
+                ],
+            )
+            .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER);
+        let add = v.get("/account/lines/add").await;
+        let csrf = add.input("csrf");
+        let sent = v
+            .post(
+                "/account/lines/add",
+                &[
+                    ("csrf", &csrf),
+                    ("line", "8 916 123-45-64"),
+                    ("method", "sms"),
+                ],
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        assert!(sent.has("id=\"code-sent\""), "{}", sent.body);
+        let sms = outbox_body(&mut v, "+79161234564").await;
+        assert!(sms.contains("simrenew 验证码"), "{sms}");
+        let code: String = sms.chars().filter(char::is_ascii_digit).take(6).collect();
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let refused = v
+            .post(
+                "/account/lines/add",
+                &[
+                    ("csrf", &csrf),
+                    ("line", "8 916 123-45-64"),
+                    ("method", "sms"),
+                    ("code", wrong),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            refused.has("id=\"code-error\" role=\"alert\">验证码错误"),
+            "{}",
+            refused.body
+        );
+        let done = v
+            .post(
+                "/account/lines/add",
+                &[
+                    ("csrf", &csrf),
+                    ("line", "8 916 123-45-64"),
+                    ("method", "sms"),
+                    ("code", &code),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert_eq!(done.location(), "/lines/79161234564");
+    }
+}
+
+#[tokio::test]
+async fn the_outbox_page_exists_only_in_demo_shops() {
+    let apps = common::serve_all(|_| {}).await;
+    let mut v = Visitor::new(&apps[0].base, "en");
+    assert_eq!(v.get("/demo/outbox").await.status, StatusCode::NOT_FOUND);
 }

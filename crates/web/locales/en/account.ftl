@@ -19,3 +19,28 @@ add-line-intro = Prove the line is yours with the PUK code printed on the plasti
 field-puk = PUK code
 field-puk-hint = 8 digits, on the card's holder under the scratch layer.
 add-line-button = Add line
+add-line-proof = Prove the line is yours
+add-line-by-puk = With the PUK printed on the card's holder
+add-line-by-sms = With a code sent to the line by SMS
+code-sent = We sent a 6-digit code by SMS to { $number }. It works for 10 minutes.
+field-code = Code from the SMS
+forgot-password = Forgot your password?
+reset-title = Reset your password
+reset-intro = Enter your account's e-mail address: we will send a link to choose a new password.
+reset-button = Send the link
+reset-sent-title = Check your e-mail
+reset-sent-text = If an account uses this address, a link to choose a new password is on its way. It works for an hour.
+reset-expired-title = This link no longer works
+new-password = New password
+set-password-button = Save and sign in
+mail-reset-subject = Reset your simrenew password
+mail-reset-body = Someone (we hope you) asked to reset the password of your simrenew account.
+    Choose a new password here within an hour:
+    { $link }
+    If it was not you, ignore this e-mail: your password stays as it is.
+sms-code = simrenew code: { $code }. Do not share it. It adds this number to an account.
+outbox-title = Demo outbox
+outbox-intro = The e-mails and SMS this demo shop would have sent. A real shop delivers them and has no such page.
+outbox-empty = Nothing sent yet.
+outbox-mail = E-mail
+outbox-delivered = delivered

@@ -110,3 +110,6 @@ err-too-many-attempts = { $n ->
     [one] Too many attempts. Try again in { $n } minute.
    *[other] Too many attempts. Try again in { $n } minutes.
 }
+err-wrong-code = This code is wrong or has expired. Check the SMS, or ask for a new code.
+err-too-many-codes = Too many codes or attempts for this line. Try again in an hour.
+err-reset-link = This password-reset link was already used or has expired. Ask for a new one.

@@ -19,3 +19,28 @@ add-line-intro = 请用 SIM 卡塑料卡托上印的 PUK 码证明这条线路�
 field-puk = PUK 码
 field-puk-hint = 8 位数字，在卡托的刮层下。
 add-line-button = 添加线路
+add-line-proof = 证明这条线路属于您
+add-line-by-puk = 使用卡托上印的 PUK 码
+add-line-by-sms = 使用发送到此号码的短信验证码
+code-sent = 我们已通过短信向 { $number } 发送 6 位验证码，10 分钟内有效。
+field-code = 短信验证码
+forgot-password = 忘记密码？
+reset-title = 重置密码
+reset-intro = 输入账户的邮箱地址，我们会发送设置新密码的链接。
+reset-button = 发送链接
+reset-sent-title = 请查收邮件
+reset-sent-text = 如果有账户使用此地址，设置新密码的链接已发出，一小时内有效。
+reset-expired-title = 此链接已失效
+new-password = 新密码
+set-password-button = 保存并登录
+mail-reset-subject = 重置您的 simrenew 密码
+mail-reset-body = 有人（希望是您）请求重置您的 simrenew 账户密码。
+    请在一小时内通过此链接设置新密码：
+    { $link }
+    如果不是您本人操作，请忽略此邮件，密码不会改变。
+sms-code = simrenew 验证码：{ $code }。请勿告诉他人。此码用于将本号码绑定到账户。
+outbox-title = 演示发件箱
+outbox-intro = 此演示商店本应发出的邮件和短信。真实商店会实际发送，并且没有此页面。
+outbox-empty = 还没有发送任何内容。
+outbox-mail = 邮件
+outbox-delivered = 已送达

@@ -95,3 +95,6 @@ err-password-rule = 密码至少 8 个字符。
 err-invalid = 请检查您输入的内容。
 err-choose-payment = 请选择支付方式。
 err-too-many-attempts = 尝试次数过多，请 { $n } 分钟后再试。
+err-wrong-code = 验证码错误或已过期。请核对短信，或重新获取验证码。
+err-too-many-codes = 此线路的验证码或尝试次数过多，请一小时后再试。
+err-reset-link = 此重置密码链接已使用或已过期，请重新申请。

@@ -25,6 +25,11 @@ pub fn router() -> Router<AppState> {
         .route("/account/sign-up", get(sign_up_page).post(sign_up))
         .route("/account/sign-out", post(sign_out))
         .route("/account/lines/add", get(add_line_page).post(add_line))
+        .route(
+            "/account/reset",
+            get(reset_request_page).post(reset_request),
+        )
+        .route("/account/reset/{token}", get(reset_page).post(reset))
 }
 
 /// The sign-in and sign-up form: the address kept, errors beside their fields.
@@ -237,25 +242,41 @@ async fn account(State(s): State<AppState>, ctx: Ctx) -> Response {
     })
 }
 
+/// Adding a line: by the PUK on the card's holder, or by a code sent to the line by SMS
+/// (two steps: send the code, type it).
 #[derive(Template)]
 #[template(path = "add_line.html")]
 struct AddLinePage {
     ctx: Ctx,
     line: String,
+    /// "puk" or "sms"
+    method: String,
+    /// The SMS code was sent: the page asks for it.
+    code_sent: bool,
     line_error: Option<String>,
     puk_error: Option<String>,
+    code_error: Option<String>,
+}
+
+impl AddLinePage {
+    fn new(ctx: Ctx, line: &str, method: &str) -> Self {
+        Self {
+            ctx,
+            line: line.to_string(),
+            method: if method == "sms" { "sms" } else { "puk" }.to_string(),
+            code_sent: false,
+            line_error: None,
+            puk_error: None,
+            code_error: None,
+        }
+    }
 }
 
 async fn add_line_page(ctx: Ctx) -> Response {
     if ctx.user.is_none() {
         return see_other("/account/sign-in?next=/account/lines/add");
     }
-    render(&AddLinePage {
-        ctx,
-        line: String::new(),
-        line_error: None,
-        puk_error: None,
-    })
+    render(&AddLinePage::new(ctx, "", "puk"))
 }
 
 async fn add_line(State(s): State<AppState>, form: CheckedForm) -> Response {
@@ -263,12 +284,7 @@ async fn add_line(State(s): State<AppState>, form: CheckedForm) -> Response {
     let Some(user) = ctx.user.clone() else {
         return see_other("/account/sign-in?next=/account/lines/add");
     };
-    let mut page = AddLinePage {
-        ctx: ctx.clone(),
-        line: form.get("line").to_string(),
-        line_error: None,
-        puk_error: None,
-    };
+    let mut page = AddLinePage::new(ctx.clone(), form.get("line"), form.get("method"));
     let r = match parse_line(&ctx.t, form.get("line")) {
         Ok(r) => r,
         Err(e) => {
@@ -276,15 +292,52 @@ async fn add_line(State(s): State<AppState>, form: CheckedForm) -> Response {
             return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    match s.store.attach_line(&user.id, &r, form.get("puk")).await {
-        Ok(line) => see_other(&format!(
-            "/lines/{}",
-            line_key(&simrenew_core::LineRef::Msisdn(line.msisdn))
-        )),
+    // Guessing a PUK or a code is slowed down per line, as passwords are per address.
+    let throttle_key = format!("attach:{}", line_key(&r));
+    if let Err(wait) = s.sign_in_throttle.check(&throttle_key) {
+        page.line_error = Some(ctx.t.n("err-too-many-attempts", (wait as i64 + 59) / 60));
+        return render_status(StatusCode::TOO_MANY_REQUESTS, &page);
+    }
+    let t = ctx.t;
+    let result = if page.method == "sms" && form.fields.contains_key("code") {
+        page.code_sent = true;
+        s.store
+            .finish_line_claim(&user.id, &r, form.get("code"))
+            .await
+    } else if page.method == "sms" {
+        let sms =
+            |line: &simrenew_store::lines::Line, code: &str| simrenew_store::outbox::Message {
+                to: line.msisdn.e164(),
+                subject: String::new(),
+                body: t.s("sms-code", "code", code),
+            };
+        match s.store.start_line_claim(&user.id, &r, sms).await {
+            Ok(line) if line.owner_id.as_deref() == Some(user.id.as_str()) => Ok(line),
+            Ok(_) => {
+                page.code_sent = true;
+                return render(&page);
+            }
+            Err(e) => Err(e),
+        }
+    } else {
+        s.store.attach_line(&user.id, &r, form.get("puk")).await
+    };
+    match result {
+        Ok(line) => {
+            s.sign_in_throttle.succeeded(&throttle_key);
+            see_other(&format!(
+                "/lines/{}",
+                line_key(&simrenew_core::LineRef::Msisdn(line.msisdn))
+            ))
+        }
         Err(e) => {
-            let (field, text) = super::store_error_text(&ctx.t, &e);
+            if matches!(e, StoreError::WrongPuk | StoreError::WrongCode) {
+                s.sign_in_throttle.failed(&throttle_key);
+            }
+            let (field, text) = super::store_error_text(&t, &e);
             match field {
                 Some("puk") => page.puk_error = Some(text),
+                Some("code") => page.code_error = Some(text),
                 Some(_) => page.line_error = Some(text),
                 None => {
                     tracing::error!(error = %e, "attach line");
@@ -292,6 +345,131 @@ async fn add_line(State(s): State<AppState>, form: CheckedForm) -> Response {
                 }
             }
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &page).into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "reset.html")]
+struct ResetPage {
+    ctx: Ctx,
+    /// "request" (ask for a link) or "set" (choose a new password)
+    step: &'static str,
+    token: String,
+    email: String,
+    error: Option<String>,
+}
+
+async fn reset_request_page(ctx: Ctx) -> Response {
+    render(&ResetPage {
+        ctx,
+        step: "request",
+        token: String::new(),
+        email: String::new(),
+        error: None,
+    })
+}
+
+/// Sends a reset link when the address has an account, and says the same either way.
+async fn reset_request(State(s): State<AppState>, form: CheckedForm) -> Response {
+    let ctx = form.ctx.clone();
+    let email = form.get("email").to_lowercase();
+    // The same limit as sign-in: nobody floods an address with mail.
+    if let Err(wait) = s.sign_in_throttle.check(&format!("reset:{email}")) {
+        let page = ResetPage {
+            error: Some(ctx.t.n("err-too-many-attempts", (wait as i64 + 59) / 60)),
+            ctx,
+            step: "request",
+            token: String::new(),
+            email,
+        };
+        return render_status(StatusCode::TOO_MANY_REQUESTS, &page);
+    }
+    s.sign_in_throttle.failed(&format!("reset:{email}"));
+    let base = s.config.public_url.trim_end_matches('/').to_string();
+    let mail = |user: &simrenew_store::users::User, token: &str| {
+        // The mail speaks the account's language, else the page's.
+        let t = user
+            .locale
+            .as_deref()
+            .and_then(|l| l.parse().ok())
+            .map_or(ctx.t, super::i18n::Tr::new);
+        simrenew_store::outbox::Message {
+            to: user.email.clone(),
+            subject: t.t("mail-reset-subject"),
+            body: t.s(
+                "mail-reset-body",
+                "link",
+                &format!("{base}/account/reset/{token}"),
+            ),
+        }
+    };
+    if let Err(e) = s.store.request_password_reset(&email, mail).await {
+        tracing::error!(error = %e, "password reset");
+        return site::unavailable(&ctx);
+    }
+    site::message(ctx, StatusCode::OK, "reset-sent-title", "reset-sent-text")
+}
+
+async fn reset_page(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    match s.store.reset_token_valid(&token).await {
+        Ok(true) => render(&ResetPage {
+            ctx,
+            step: "set",
+            token,
+            email: String::new(),
+            error: None,
+        }),
+        Ok(false) => site::message(
+            ctx,
+            StatusCode::GONE,
+            "reset-expired-title",
+            "err-reset-link",
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "reset page");
+            site::unavailable(&ctx)
+        }
+    }
+}
+
+/// Sets the new password, ends every other session, and signs this browser in.
+async fn reset(
+    State(s): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    form: CheckedForm,
+) -> Response {
+    let ctx = form.ctx.clone();
+    match s
+        .store
+        .reset_password(&token, form.fields.get("password").map_or("", |p| p))
+        .await
+    {
+        Ok(session) => signed_in(&ctx, &session, "/account"),
+        Err(StoreError::ResetTokenInvalid) => site::message(
+            ctx,
+            StatusCode::GONE,
+            "reset-expired-title",
+            "err-reset-link",
+        ),
+        Err(e) => {
+            let (field, text) = super::store_error_text(&ctx.t, &e);
+            if field.is_none() {
+                tracing::error!(error = %e, "password reset");
+                return site::unavailable(&ctx);
+            }
+            let page = ResetPage {
+                ctx,
+                step: "set",
+                token,
+                email: String::new(),
+                error: Some(text),
+            };
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
     }
 }

@@ -226,8 +226,26 @@ impl FromRequestParts<AppState> for Ctx {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
+        let secure = s.config.secure_cookies;
+        let session = cookie(&parts.headers, session_cookie_name(secure))
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        let user = match &session {
+            Some(t) => s.store.user_by_token(t).await.map_err(|e| {
+                tracing::error!(error = %e, "session lookup failed");
+                StatusCode::SERVICE_UNAVAILABLE.into_response()
+            })?,
+            None => None,
+        };
+        // The language: this browser's choice, else the account's, else the browser's
+        // Accept-Language, else English.
         let locale = cookie(&parts.headers, LANG_COOKIE)
             .and_then(|l| l.parse::<Locale>().ok())
+            .or_else(|| {
+                user.as_ref()
+                    .and_then(|u| u.locale.as_deref())
+                    .and_then(|l| l.parse().ok())
+            })
             .unwrap_or_else(|| {
                 Locale::negotiate(
                     parts
@@ -240,17 +258,6 @@ impl FromRequestParts<AppState> for Ctx {
         let currency = cookie(&parts.headers, CURRENCY_COOKIE)
             .and_then(|c| c.parse::<Currency>().ok())
             .unwrap_or_else(|| i18n::default_currency(locale));
-        let secure = s.config.secure_cookies;
-        let session = cookie(&parts.headers, session_cookie_name(secure))
-            .filter(|t| !t.is_empty())
-            .map(str::to_string);
-        let user = match &session {
-            Some(t) => s.store.user_by_token(t).await.map_err(|e| {
-                tracing::error!(error = %e, "session lookup failed");
-                StatusCode::SERVICE_UNAVAILABLE.into_response()
-            })?,
-            None => None,
-        };
         let csrf = csrf_cookie_of(parts)
             .map(|c| csrf_token(&s.config.secret, &c))
             .unwrap_or_default();
@@ -458,6 +465,9 @@ pub fn store_error_text(t: &Tr, e: &simrenew_store::StoreError) -> (Option<&'sta
         E::BadCredentials => (Some("form"), t.t("err-bad-credentials")),
         E::LineAlreadyAttached => (Some("line"), t.t("err-line-attached")),
         E::WrongPuk => (Some("puk"), t.t("err-wrong-puk")),
+        E::WrongCode => (Some("code"), t.t("err-wrong-code")),
+        E::TooManyCodes => (Some("code"), t.t("err-too-many-codes")),
+        E::ResetTokenInvalid => (Some("form"), t.t("err-reset-link")),
         E::Invalid { field, .. } if field == "email" => (Some("email"), t.t("err-email-invalid")),
         E::Invalid { field, .. } if field == "password" => {
             (Some("password"), t.t("err-password-rule"))

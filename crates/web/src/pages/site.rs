@@ -5,7 +5,7 @@ use super::{CURRENCY_COOKIE, Ctx, LANG_COOKIE, local_path, render, render_status
 use crate::AppState;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/offline", get(offline))
         .route("/lang/{tag}", get(set_lang))
         .route("/currency/{code}", get(set_currency))
+        .route("/demo/outbox", get(demo_outbox))
 }
 
 /// The home page: one box for a phone number or an ICCID.
@@ -115,6 +116,7 @@ const PREFERENCE_MAX_AGE: i64 = 365 * 86_400;
 
 /// Remembers the reader's language and goes back to the page they were on.
 async fn set_lang(
+    State(s): State<AppState>,
     ctx: Ctx,
     Path(tag): Path<String>,
     Query(q): Query<HashMap<String, String>>,
@@ -122,6 +124,12 @@ async fn set_lang(
     let Ok(locale) = tag.parse::<Locale>() else {
         return not_found(ctx);
     };
+    // Signed in: the account remembers it too (other devices, e-mails and SMS).
+    if let Some(u) = &ctx.user
+        && let Err(e) = s.store.set_user_locale(&u.id, locale.tag()).await
+    {
+        tracing::warn!(error = %e, "language preference not saved");
+    }
     preference(ctx.secure, LANG_COOKIE, locale.tag(), q.get("next"))
 }
 
@@ -157,4 +165,44 @@ pub async fn fallback(ctx: Ctx, uri: axum::http::Uri, headers: axum::http::Heade
         return crate::routes::system::not_found(uri).await.into_response();
     }
     not_found(ctx)
+}
+
+#[derive(Template)]
+#[template(path = "outbox.html")]
+struct OutboxPage {
+    ctx: Ctx,
+    /// (kind, to, subject, body, created, delivered)
+    messages: Vec<(String, String, String, String, String, bool)>,
+}
+
+/// The demo shop's outbox: the e-mails and SMS the shop would have sent (reset links,
+/// codes), for whoever tries the demo. Exists only in demo shops: real messages hold
+/// secrets meant for one person.
+async fn demo_outbox(State(s): State<AppState>, ctx: Ctx) -> Response {
+    use simrenew_store::outbox::{MAIL, Message, SMS};
+    if !ctx.demo {
+        return not_found(ctx);
+    }
+    let rows = match s.store.recent_outbox(&[MAIL, SMS], 50).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "outbox page");
+            return unavailable(&ctx);
+        }
+    };
+    let messages = rows
+        .into_iter()
+        .filter_map(|r| {
+            let m: Message = serde_json::from_str(&r.payload).ok()?;
+            Some((
+                r.topic,
+                m.to,
+                m.subject,
+                m.body,
+                ctx.t.datetime(r.created_at),
+                r.delivered_at.is_some(),
+            ))
+        })
+        .collect();
+    render(&OutboxPage { ctx, messages })
 }
