@@ -4,6 +4,7 @@
 //! Adapters (the store, the HTTP API, later Diameter and payment providers) parse outside
 //! input into these types at the edge and call the rules here; the rules never reach out.
 
+pub mod advice;
 pub mod bucket;
 pub mod ids;
 pub mod ledger;

@@ -144,6 +144,17 @@ impl Store {
         Ok(out)
     }
 
+    /// The bytes a line used since `since` (reported events, overage included).
+    pub async fn usage_since(&self, line_id: &str, since: OffsetDateTime) -> Result<u64> {
+        let used: i64 = sqlx::query("SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS used FROM usage_events WHERE line_id = $1 AND occurred_at >= $2")
+            .bind(line_id)
+            .bind(since.unix_timestamp())
+            .fetch_one(&self.read)
+            .await?
+            .try_get("used")?;
+        Ok(u64::try_from(used).unwrap_or(0))
+    }
+
     /// A line's recent usage events, newest first: (event id, bytes, overage, occurred at).
     pub async fn usage_of_line(
         &self,

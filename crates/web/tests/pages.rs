@@ -349,10 +349,19 @@ async fn the_owner_renews_from_the_balance_with_the_current_plan_preselected() {
             "the account's language first"
         );
         v.get("/lang/en?next=/account").await;
+        v.get("/currency/RUB?next=/account").await;
         let line = v.get(&format!("/lines/{MTS_OWNED}")).await;
         assert!(line.has("id=\"balance\">₽1,250"), "{}", line.body);
         assert!(line.has("Month 30 GB"));
         assert!(line.has("26.6 GB"), "30 GB less 3.3 GB used: {}", line.body);
+        // 3.3 GB in 30 days fits a cheaper plan than a month of 30 GB.
+        let advice = line.body.find("id=\"advice\"").expect("advice shown");
+        assert!(
+            line.body[advice..].contains("3.3 GB")
+                && line.body[advice..].contains("₽690 instead of ₽750"),
+            "{}",
+            &line.body[advice..advice + 300]
+        );
         let page = v.get(&format!("/renew/{MTS_OWNED}")).await;
         assert!(
             page.has("value=\"mts-month-30gb\" checked"),

@@ -19,3 +19,4 @@ days-left = { $n ->
 }
 forecast-enough = At your pace, the data will last until the end of the plan.
 forecast-runs-out = At your pace, data runs out on { $date }.
+advice-cheaper = In the last 30 days you used { $used }. { $plan } would have carried it for { $cost } instead of { $current }.

@@ -20,3 +20,4 @@ days-left = { $n ->
 }
 forecast-enough = В вашем темпе трафика хватит до конца тарифа.
 forecast-runs-out = В вашем темпе трафик закончится { $date }.
+advice-cheaper = За последние 30 дней вы израсходовали { $used }. Тариф «{ $plan }» обошёлся бы в { $cost } вместо { $current }.

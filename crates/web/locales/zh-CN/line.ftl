@@ -16,3 +16,4 @@ no-orders = 暂无订单。
 days-left = 剩余 { $n } 天
 forecast-enough = 按您的用量，流量足够用到套餐结束。
 forecast-runs-out = 按您的用量，流量将于 { $date } 用完。
+advice-cheaper = 过去 30 天您用了 { $used }。改用“{ $plan }”只需 { $cost }，而不是 { $current }。

@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use simrenew_core::{LineRef, PlanKind, StartMode};
+use simrenew_core::{Currency, LineRef, Plan, PlanKind, StartMode, advice};
 use simrenew_store::StoreError;
 use simrenew_store::catalog::PlanFilter;
 use simrenew_store::idempotency::{Idem, IdemClaim};
@@ -445,6 +445,7 @@ struct LinePage {
     queued: Vec<(String, String, String)>,
     buckets: Vec<(String, String, String)>,
     forecast: Option<String>,
+    advice: Option<String>,
     as_of: String,
     as_of_ago: String,
     usage_as_of: Option<String>,
@@ -478,10 +479,12 @@ async fn line_page(State(s): State<AppState>, ctx: Ctx, Path(key): Path<String>)
         operator: Some(detail.line.operator),
         ..PlanFilter::default()
     };
-    let (plans, orders, usage) = match tokio::try_join!(
+    let window = detail.as_of - time::Duration::days(i64::from(advice::WINDOW_DAYS));
+    let (plans, orders, usage, used_30d) = match tokio::try_join!(
         s.store.list_plans(&filter),
         s.store.orders_of_line(&detail.line.id, 20),
         s.store.usage_of_line(&detail.line.id, 200),
+        s.store.usage_since(&detail.line.id, window),
     ) {
         Ok(v) => v,
         Err(e) => {
@@ -490,6 +493,7 @@ async fn line_page(State(s): State<AppState>, ctx: Ctx, Path(key): Path<String>)
         }
     };
     let t = ctx.t;
+    let advice = advice_text(&t, &detail, &plans, used_30d, ctx.currency);
     let names = super::plans::PlanNames::new(plans, t.locale);
     let view = line_view(&t, &detail, &names, &usage);
     let page = LinePage {
@@ -517,6 +521,7 @@ async fn line_page(State(s): State<AppState>, ctx: Ctx, Path(key): Path<String>)
         queued: view.queued,
         buckets: view.buckets,
         forecast: view.forecast,
+        advice,
         ctx,
     };
     render(&page)
@@ -600,4 +605,33 @@ pub fn line_view(
         buckets,
         forecast,
     }
+}
+
+/// "Plan X would have carried your last 30 days for less", when one would have: priced in
+/// the reader's currency when the plans are sold in it, else in the line's.
+fn advice_text(
+    t: &Tr,
+    d: &LineDetail,
+    plans: &[Plan],
+    used: u64,
+    reader: Currency,
+) -> Option<String> {
+    let current_id = &d.current_period()?.plan_id;
+    let current = plans.iter().find(|p| &p.id == current_id)?;
+    let currency = if current.price(reader).is_some() {
+        reader
+    } else {
+        d.line.currency
+    };
+    let a = advice::cheaper_plan(current, plans, used, currency)?;
+    let advised = plans.iter().find(|p| p.id == a.plan_id)?;
+    Some(t.args(
+        "advice-cheaper",
+        &[
+            ("plan", advised.names.get(t.locale).to_string().into()),
+            ("cost", t.money(a.cost).into()),
+            ("current", t.money(a.current_cost).into()),
+            ("used", t.bytes(used).into()),
+        ],
+    ))
 }
