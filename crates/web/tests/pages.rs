@@ -784,3 +784,61 @@ async fn the_outbox_page_exists_only_in_demo_shops() {
     let mut v = Visitor::new(&apps[0].base, "en");
     assert_eq!(v.get("/demo/outbox").await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn top_up_a_lines_balance_in_yuan() {
+    for app in common::serve_all(|c| c.demo_payments = true).await {
+        let mut v = Visitor::new(&app.base, "zh-CN");
+        let page = v.get(&format!("/renew/{MTS_FREE}")).await;
+        let idem = page.body.split("name=\"idem\" value=\"").nth(2).unwrap();
+        let idem = &idem[..idem.find('"').unwrap()];
+        let bad = v
+            .post(
+                &format!("/renew/{MTS_FREE}"),
+                &[
+                    ("csrf", &page.input("csrf")),
+                    ("idem", idem),
+                    ("what", "topup"),
+                    ("amount", "一百"),
+                    ("pay", "demo"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", app.db);
+        assert!(
+            bad.has("id=\"amount-error\" role=\"alert\">请输入金额"),
+            "{}",
+            bad.body
+        );
+        assert!(bad.has("value=\"一百\""), "input kept");
+        let paid = v
+            .post(
+                &format!("/renew/{MTS_FREE}"),
+                &[
+                    ("csrf", &page.input("csrf")),
+                    ("idem", idem),
+                    ("what", "topup"),
+                    ("amount", "100"),
+                    ("pay", "demo"),
+                ],
+            )
+            .await;
+        assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
+        let receipt = v.get(paid.location()).await;
+        assert!(receipt.has("余额充值"), "{}", receipt.body);
+        assert!(
+            receipt.has("已入账 ₽1,250"),
+            "100 yuan at 12.5: {}",
+            receipt.body
+        );
+        assert!(receipt.has("¥100"));
+        let line = app
+            ._db
+            .store
+            .find_line(&simrenew_core::LineRef::parse(MTS_FREE).unwrap())
+            .await
+            .unwrap();
+        let detail = app._db.store.line_detail(&line).await.unwrap();
+        assert_eq!(detail.balance.minor, 1250_00);
+    }
+}

@@ -113,3 +113,5 @@ err-too-many-attempts = { $n ->
 err-wrong-code = This code is wrong or has expired. Check the SMS, or ask for a new code.
 err-too-many-codes = Too many codes or attempts for this line. Try again in an hour.
 err-reset-link = This password-reset link was already used or has expired. Ask for a new one.
+err-amount = Enter an amount, for example 500 or 12.50.
+err-topup-currency = Top-ups in this currency are not offered here. Choose roubles at the bottom of the page.

@@ -16,3 +16,6 @@ renew-owner-hint = Own this line? Sign in to pay from its balance and see data l
 starts-now-until = starts now, until { $date }
 starts-from-until = from { $from } until { $date }
 line-suspended-title = Line suspended
+topup-title = Top up the line's balance instead
+topup-amount = Amount ({ $currency })
+topup-button = Top up

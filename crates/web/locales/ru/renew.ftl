@@ -16,3 +16,6 @@ renew-owner-hint = Это ваша линия? Войдите, чтобы пла
 starts-now-until = начнётся сейчас, до { $date }
 starts-from-until = с { $from } до { $date }
 line-suspended-title = Линия заблокирована
+topup-title = Или пополните баланс линии
+topup-amount = Сумма ({ $currency })
+topup-button = Пополнить

@@ -98,3 +98,5 @@ err-too-many-attempts = 尝试次数过多，请 { $n } 分钟后再试。
 err-wrong-code = 验证码错误或已过期。请核对短信，或重新获取验证码。
 err-too-many-codes = 此线路的验证码或尝试次数过多，请一小时后再试。
 err-reset-link = 此重置密码链接已使用或已过期，请重新申请。
+err-amount = 请输入金额，例如 500 或 12.50。
+err-topup-currency = 此处不支持用该货币充值。请在页面底部选择卢布。

@@ -16,3 +16,6 @@ renew-owner-hint = 这是您的线路？登录后可用余额支付并查看剩�
 starts-now-until = 立即生效，至 { $date }
 starts-from-until = { $from } 至 { $date }
 line-suspended-title = 线路已停用
+topup-title = 或者为线路余额充值
+topup-amount = 金额（{ $currency }）
+topup-button = 充值

@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use simrenew_core::{Currency, LineRef, Plan, PlanKind, StartMode, advice};
+use simrenew_core::{Currency, LineRef, Money, Plan, PlanKind, StartMode, advice};
 use simrenew_store::StoreError;
 use simrenew_store::catalog::PlanFilter;
 use simrenew_store::idempotency::{Idem, IdemClaim};
@@ -82,8 +82,19 @@ struct RenewPage {
     start_now: bool,
     link_key: String,
     idem: String,
-    plan_error: Option<String>,
-    pay_error: Option<String>,
+    errors: Errors,
+    /// The top-up amount typed, kept when refused.
+    topup: String,
+    topup_idem: String,
+    topup_methods: Vec<(String, String, bool)>,
+}
+
+/// Errors shown beside the fields of the renewal page's forms.
+#[derive(Default)]
+struct Errors {
+    plan: Option<String>,
+    pay: Option<String>,
+    amount: Option<String>,
 }
 
 /// What the renewal form sent back, to show again with its errors.
@@ -93,6 +104,8 @@ struct Chosen {
     pay: Option<String>,
     start_now: bool,
     k: String,
+    /// A top-up of the balance instead of a plan: the amount as typed.
+    topup: Option<String>,
 }
 
 async fn renew_page(
@@ -106,18 +119,17 @@ async fn renew_page(
         pay: None,
         start_now: false,
         k: q.get("k").cloned().unwrap_or_default(),
+        topup: None,
     };
-    renew_view(&s, ctx, &key, chosen, None, None, StatusCode::OK).await
+    renew_view(&s, ctx, &key, chosen, Errors::default(), StatusCode::OK).await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn renew_view(
     s: &AppState,
     ctx: Ctx,
     key: &str,
     chosen: Chosen,
-    plan_error: Option<String>,
-    pay_error: Option<String>,
+    errors: Errors,
     status: StatusCode,
 ) -> Response {
     let r = match parse_line(&ctx.t, key) {
@@ -197,6 +209,13 @@ async fn renew_view(
         }
     }
     let methods = methods(&ctx, owner, chosen.pay.as_deref());
+    // A top-up cannot be paid from the balance it tops up.
+    let topup_methods = methods
+        .iter()
+        .filter(|(v, _, _)| v != "balance")
+        .enumerate()
+        .map(|(i, (v, l, _))| (v.clone(), l.clone(), i == 0))
+        .collect();
     let page = RenewPage {
         key: line_key(&r),
         number: line.msisdn.display(),
@@ -215,8 +234,10 @@ async fn renew_view(
         start_now: chosen.start_now,
         link_key: chosen.k,
         idem: uuid::Uuid::new_v4().to_string(),
-        plan_error,
-        pay_error,
+        errors,
+        topup: chosen.topup.clone().unwrap_or_default(),
+        topup_idem: uuid::Uuid::new_v4().to_string(),
+        topup_methods,
         ctx,
     };
     render_status(status, &page)
@@ -275,6 +296,8 @@ enum Refused {
     Plan(String),
     /// Shown beside the payment choices.
     Pay(String),
+    /// Shown beside the top-up amount.
+    Amount(String),
     /// A whole page instead (unknown line, outage).
     Page(Response),
 }
@@ -290,21 +313,24 @@ async fn renew_submit(
         pay: Some(form.get("pay").to_string()),
         start_now: form.get("start") == "now",
         k: form.get("k").to_string(),
+        topup: (form.get("what") == "topup").then(|| form.get("amount").to_string()),
     };
     let ctx = form.ctx.clone();
-    let (plan_error, pay_error) = match place(&s, &ctx, &key, &chosen, form.get("idem")).await {
+    let mut errors = Errors::default();
+    match place(&s, &ctx, &key, &chosen, form.get("idem")).await {
         Ok(order_id) => return see_other(&format!("/orders/{order_id}")),
         Err(Refused::Page(res)) => return res,
-        Err(Refused::Plan(e)) => (Some(e), None),
-        Err(Refused::Pay(e)) => (None, Some(e)),
-    };
+        Err(Refused::Plan(e)) => errors.plan = Some(e),
+        Err(Refused::Pay(e)) if chosen.topup.is_some() => errors.amount = Some(e),
+        Err(Refused::Pay(e)) => errors.pay = Some(e),
+        Err(Refused::Amount(e)) => errors.amount = Some(e),
+    }
     renew_view(
         &s,
         ctx,
         &key,
         chosen,
-        plan_error,
-        pay_error,
+        errors,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await
@@ -324,12 +350,15 @@ async fn place(
         tracing::error!(error = %e, "{what}");
         Refused::Page(site::unavailable(ctx))
     };
-    let plan_id = chosen
-        .plan
-        .clone()
-        .ok_or_else(|| Refused::Plan(t.t("err-choose-plan")))?;
     let r = parse_line(&t, key)
         .map_err(|e| Refused::Page(site::home_with_error(ctx.clone(), key, e)))?;
+    let what = match &chosen.topup {
+        Some(amount) => format!("topup:{amount}"),
+        None => chosen
+            .plan
+            .clone()
+            .ok_or_else(|| Refused::Plan(t.t("err-choose-plan")))?,
+    };
     let claim = IdemClaim {
         scope: "page".into(),
         key: if (16..=64).contains(&idem_key.len()) {
@@ -339,7 +368,7 @@ async fn place(
         },
         request_hash: simrenew_store::db::sha256_hex(
             format!(
-                "renew\n{key}\n{plan_id}\n{:?}\n{:?}",
+                "renew\n{key}\n{what}\n{:?}\n{:?}",
                 chosen.pay, chosen.start_now
             )
             .as_bytes(),
@@ -351,34 +380,57 @@ async fn place(
         Ok(_) => {}
         Err(e) => return Err(outage(e, "idempotency lookup")),
     }
-    let plan = match s.store.plan(&plan_id).await {
-        Ok(p) => p,
-        Err(StoreError::PlanNotFound(_)) => return Err(Refused::Plan(t.t("err-choose-plan"))),
-        Err(e) => return Err(outage(e, "plan lookup")),
-    };
-    let item = if plan.kind == PlanKind::AddOn {
-        ItemRequest::AddOn { plan_id }
-    } else {
-        ItemRequest::Renew {
-            plan_id,
-            start: if chosen.start_now {
-                StartMode::Now
-            } else {
-                StartMode::Queued
-            },
-        }
-    };
     let pay = chosen.pay.as_deref().unwrap_or_default();
     let from_balance = pay == "balance";
     if pay == "demo" && !ctx.demo {
         return Err(Refused::Pay(t.t("err-choose-payment")));
     }
-    // The buyer pays in their currency when the plan is sold in it; from the balance, in
-    // the line's currency.
-    let currency = if from_balance {
-        None
-    } else {
-        price_for(&plan, ctx.currency).map(|m| m.currency)
+    let (item, currency) = match &chosen.topup {
+        Some(amount) => {
+            if from_balance {
+                return Err(Refused::Amount(t.t("err-choose-payment")));
+            }
+            // Typed in the reader's currency; converted to the line's at the configured rate.
+            let m = Money::parse_major(&amount.replace(',', "."), ctx.currency)
+                .ok()
+                .filter(|m| m.minor > 0)
+                .ok_or_else(|| Refused::Amount(t.t("err-amount")))?;
+            (
+                ItemRequest::TopUp {
+                    amount_minor: m.minor,
+                },
+                Some(ctx.currency),
+            )
+        }
+        None => {
+            let plan = match s.store.plan(&what).await {
+                Ok(p) => p,
+                Err(StoreError::PlanNotFound(_)) => {
+                    return Err(Refused::Plan(t.t("err-choose-plan")));
+                }
+                Err(e) => return Err(outage(e, "plan lookup")),
+            };
+            // The buyer pays in their currency when the plan is sold in it; from the
+            // balance, in the line's currency.
+            let currency = if from_balance {
+                None
+            } else {
+                price_for(&plan, ctx.currency).map(|m| m.currency)
+            };
+            let item = if plan.kind == PlanKind::AddOn {
+                ItemRequest::AddOn { plan_id: what }
+            } else {
+                ItemRequest::Renew {
+                    plan_id: what,
+                    start: if chosen.start_now {
+                        StartMode::Now
+                    } else {
+                        StartMode::Queued
+                    },
+                }
+            };
+            (item, currency)
+        }
     };
     let req = OrderRequest {
         line: r,
@@ -409,6 +461,7 @@ async fn place(
         Err(e) => {
             return Err(match super::store_error_text(&t, &e) {
                 (Some("pay"), text) => Refused::Pay(text),
+                (Some("amount"), text) => Refused::Amount(text),
                 (Some(_), text) => Refused::Plan(text),
                 (None, _) => outage(e, "renewal order"),
             });

@@ -472,6 +472,10 @@ pub fn store_error_text(t: &Tr, e: &simrenew_store::StoreError) -> (Option<&'sta
         E::Invalid { field, .. } if field == "password" => {
             (Some("password"), t.t("err-password-rule"))
         }
+        E::Invalid { field, .. } if field.ends_with("amount_minor") => {
+            (Some("amount"), t.t("err-amount"))
+        }
+        E::NoFxRate { .. } => (Some("amount"), t.t("err-topup-currency")),
         E::Invalid { .. } | E::Money(_) => (Some("form"), t.t("err-invalid")),
         _ => (None, t.t("unavailable-text")),
     }
