@@ -16,6 +16,11 @@
   if (pending) {
     setTimeout(function () { location.reload(); }, parseInt(pending.getAttribute("data-refresh"), 10) * 1000);
   }
+  // Print links (receipts): shown only when scripts run.
+  document.querySelectorAll("[data-print]").forEach(function (a) {
+    a.hidden = false;
+    a.addEventListener("click", function (e) { e.preventDefault(); window.print(); });
+  });
   // Copy buttons.
   document.querySelectorAll("[data-copy]").forEach(function (b) {
     b.hidden = false;

@@ -500,6 +500,13 @@ async fn offline_the_installed_app_still_shows_the_last_balance() {
         // The service worker takes control; the next visit is stored for offline use.
         b.wait_for("navigator.serviceWorker && navigator.serviceWorker.controller")
             .await;
+        // Chrome finds the app installable (manifest, icons, service worker).
+        let errors = b.call("Page.getInstallabilityErrors", json!({})).await;
+        assert_eq!(
+            errors["installabilityErrors"],
+            json!([]),
+            "{lang}: not installable"
+        );
         b.goto(&format!("{base}/account")).await;
         let balance = b.text(".balance").await;
         assert!(!balance.is_empty());
