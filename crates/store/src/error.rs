@@ -17,6 +17,8 @@ pub enum StoreError {
     PlanNotFound(String),
     #[error("no order {0}")]
     OrderNotFound(String),
+    #[error("no payment {0}")]
+    PaymentNotFound(String),
     #[error(
         "the line is suspended; it cannot be renewed or topped up until the operator restores it"
     )]

@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod lines;
 pub mod orders;
 pub mod outbox;
+pub mod payments;
 pub mod testing;
 pub mod usage;
 pub mod users;

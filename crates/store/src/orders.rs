@@ -374,82 +374,9 @@ impl Store {
         source: Source<'_>,
         idem: Option<&Idem<'_, Order>>,
     ) -> Result<Order> {
-        let at = now();
-        let ts = at.unix_timestamp();
         let line_id = self.order(order_id).await?.line_id;
         let mut tx = self.write.begin().await?;
-        let line = lock_line(&mut tx, &line_id, at).await?;
-        if line.is_suspended() {
-            return Err(StoreError::LineSuspended);
-        }
-        let done = sqlx::query(
-            "UPDATE orders SET status = 'fulfilled', paid_at = $1, fulfilled_at = $1, payment_method = $2
-             WHERE id = $3 AND status = 'pending_payment'",
-        )
-        .bind(ts)
-        .bind(source.method())
-        .bind(order_id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            let status: String = sqlx::query("SELECT status FROM orders WHERE id = $1")
-                .bind(order_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| StoreError::OrderNotFound(order_id.to_string()))?
-                .try_get("status")?;
-            return Err(StoreError::OrderNotPending(
-                status.parse().map_err(StoreError::Corrupt)?,
-            ));
-        }
-        let mut order = load_order(&mut tx, order_id).await?;
-        let mut grants = Grants::new(&periods_of(&mut tx, &line.id, at).await?, at);
-        let mut priced = Vec::with_capacity(order.items.len());
-        for item in &order.items {
-            let plan = match &item.plan_id {
-                Some(id) => Some(plan_in(&mut tx, id).await?),
-                None => None,
-            };
-            let (valid_from, valid_until, data_bytes) = match (item.kind.as_str(), &plan) {
-                ("topup", None) => (None, None, None),
-                (kind @ ("renew" | "addon"), Some(p)) => {
-                    let (from, until, bytes) = grants.grant(kind, p, item.start_mode)?;
-                    (Some(from), Some(until), Some(bytes))
-                }
-                (kind, _) => {
-                    return Err(StoreError::Corrupt(format!(
-                        "order {order_id}: item {kind} without its plan"
-                    )));
-                }
-            };
-            priced.push(PricedItem {
-                kind: item.kind.clone(),
-                plan,
-                start_mode: item.start_mode,
-                price: item.price,
-                valid_from,
-                valid_until,
-                data_bytes,
-                credit: item.credit,
-                fx_rate: None,
-            });
-        }
-        for (shown, p) in order.items.iter_mut().zip(&priced) {
-            shown.valid_from = p.valid_from;
-            shown.valid_until = p.valid_until;
-            shown.data_bytes = p.data_bytes;
-            if p.kind != "topup" {
-                sqlx::query("UPDATE order_items SET valid_from = $1, valid_until = $2, data_bytes = $3 WHERE order_id = $4 AND position = $5")
-                    .bind(p.valid_from.map(|t| t.unix_timestamp()))
-                    .bind(p.valid_until.map(|t| t.unix_timestamp()))
-                    .bind(p.data_bytes.map(|b| b as i64))
-                    .bind(order_id)
-                    .bind(shown.position)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        apply_effects(&mut tx, order_id, &line, &priced, source, at).await?;
+        let order = settle_in(&mut tx, order_id, &line_id, source).await?;
         remember(&mut tx, idem, &order).await?;
         tx.commit().await?;
         Ok(order)
@@ -527,8 +454,93 @@ impl Grants {
     }
 }
 
+/// Pending -> fulfilled inside the caller's transaction (see `Store::settle`): used by
+/// payments, whose own state moves in the same transaction.
+pub(crate) async fn settle_in(
+    tx: &mut Transaction<'static, Any>,
+    order_id: &str,
+    line_id: &str,
+    source: Source<'_>,
+) -> Result<Order> {
+    let at = now();
+    let ts = at.unix_timestamp();
+    let line = lock_line(&mut *tx, line_id, at).await?;
+    if line.is_suspended() {
+        return Err(StoreError::LineSuspended);
+    }
+    let done = sqlx::query(
+        "UPDATE orders SET status = 'fulfilled', paid_at = $1, fulfilled_at = $1, payment_method = $2
+         WHERE id = $3 AND status = 'pending_payment'",
+    )
+    .bind(ts)
+    .bind(source.method())
+    .bind(order_id)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        let status: String = sqlx::query("SELECT status FROM orders WHERE id = $1")
+            .bind(order_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| StoreError::OrderNotFound(order_id.to_string()))?
+            .try_get("status")?;
+        return Err(StoreError::OrderNotPending(
+            status.parse().map_err(StoreError::Corrupt)?,
+        ));
+    }
+    let mut order = load_order(&mut *tx, order_id).await?;
+    let mut grants = Grants::new(&periods_of(&mut *tx, &line.id, at).await?, at);
+    let mut priced = Vec::with_capacity(order.items.len());
+    for item in &order.items {
+        let plan = match &item.plan_id {
+            Some(id) => Some(plan_in(&mut *tx, id).await?),
+            None => None,
+        };
+        let (valid_from, valid_until, data_bytes) = match (item.kind.as_str(), &plan) {
+            ("topup", None) => (None, None, None),
+            (kind @ ("renew" | "addon"), Some(p)) => {
+                let (from, until, bytes) = grants.grant(kind, p, item.start_mode)?;
+                (Some(from), Some(until), Some(bytes))
+            }
+            (kind, _) => {
+                return Err(StoreError::Corrupt(format!(
+                    "order {order_id}: item {kind} without its plan"
+                )));
+            }
+        };
+        priced.push(PricedItem {
+            kind: item.kind.clone(),
+            plan,
+            start_mode: item.start_mode,
+            price: item.price,
+            valid_from,
+            valid_until,
+            data_bytes,
+            credit: item.credit,
+            fx_rate: None,
+        });
+    }
+    for (shown, p) in order.items.iter_mut().zip(&priced) {
+        shown.valid_from = p.valid_from;
+        shown.valid_until = p.valid_until;
+        shown.data_bytes = p.data_bytes;
+        if p.kind != "topup" {
+            sqlx::query("UPDATE order_items SET valid_from = $1, valid_until = $2, data_bytes = $3 WHERE order_id = $4 AND position = $5")
+                .bind(p.valid_from.map(|t| t.unix_timestamp()))
+                .bind(p.valid_until.map(|t| t.unix_timestamp()))
+                .bind(p.data_bytes.map(|b| b as i64))
+                .bind(order_id)
+                .bind(shown.position)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    apply_effects(tx, order_id, &line, &priced, source, at).await?;
+    Ok(order)
+}
+
 #[derive(Clone, Copy)]
-enum Source<'a> {
+pub(crate) enum Source<'a> {
     Balance,
     External(&'a str),
 }

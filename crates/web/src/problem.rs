@@ -230,6 +230,9 @@ impl From<StoreError> for Problem {
             .field("line", "already attached"),
             StoreError::WrongPuk => Problem::new(S::FORBIDDEN, "wrong-puk", "Wrong PUK", d)
                 .field("puk", "does not match"),
+            StoreError::PaymentNotFound(_) => {
+                Problem::new(S::NOT_FOUND, "payment-not-found", "No such payment", d)
+            }
             StoreError::ResetTokenInvalid => Problem::new(
                 S::GONE,
                 "reset-link-expired",

@@ -1,0 +1,202 @@
+//! Provider payments on both databases: a verified success settles its order once,
+//! whatever the replays and races; money that cannot buy what it was for is held.
+
+use simrenew_core::{Currency, LineRef, Money, OrderStatus, StartMode};
+use simrenew_store::orders::{ItemRequest, OrderRequest, Payment};
+use simrenew_store::payments::Settlement;
+use simrenew_store::{Store, StoreError, testing};
+
+/// An anonymous order for a month of MTS 30 GB on a line nobody owns, waiting for payment.
+async fn pending_order(s: &Store, currency: Currency) -> simrenew_store::orders::Order {
+    s.create_order(
+        &OrderRequest {
+            line: LineRef::parse("+7 916 123-45-62").unwrap(),
+            items: vec![ItemRequest::Renew {
+                plan_id: "mts-month-30gb".into(),
+                start: StartMode::Queued,
+            }],
+            currency: Some(currency),
+            channel: "web".into(),
+            buyer: None,
+            payment: Payment::External,
+        },
+        None,
+    )
+    .await
+    .unwrap()
+}
+
+async fn sound(s: &Store) {
+    assert!(s.check_ledger().await.unwrap().is_sound());
+    assert!(s.check_orders().await.unwrap().is_sound());
+}
+
+#[tokio::test]
+async fn a_success_settles_once_however_often_it_is_told() {
+    for db in testing::all().await {
+        let s = db.store.clone();
+        s.seed_demo().await.unwrap();
+        let order = pending_order(&s, Currency::Rub).await;
+        let p = s
+            .start_payment(&order.id, "yookassa", "bank_card")
+            .await
+            .unwrap();
+        assert_eq!(p.amount, order.total);
+        s.payment_pending(
+            &p.id,
+            "2d0f6b4e-000f-5000-9000-1b4d",
+            Some("https://pay.example/confirm"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.open_payments(0, 10).await.unwrap().len(), 1);
+        let first = s
+            .payment_succeeded("yookassa", "2d0f6b4e-000f-5000-9000-1b4d", order.total)
+            .await
+            .unwrap();
+        assert!(
+            matches!(first, Settlement::Fulfilled(ref o) if o.status == OrderStatus::Fulfilled),
+            "{}",
+            db.name
+        );
+        for _ in 0..3 {
+            assert_eq!(
+                s.payment_succeeded("yookassa", "2d0f6b4e-000f-5000-9000-1b4d", order.total)
+                    .await
+                    .unwrap(),
+                Settlement::AlreadySettled
+            );
+        }
+        assert_eq!(
+            s.order(&order.id).await.unwrap().payment_method.as_deref(),
+            Some("yookassa")
+        );
+        assert!(s.open_payments(0, 10).await.unwrap().is_empty());
+        assert!(matches!(
+            s.payment_succeeded("yookassa", "forged-id", order.total)
+                .await,
+            Err(StoreError::PaymentNotFound(_))
+        ));
+        sound(&s).await;
+    }
+}
+
+#[tokio::test]
+async fn racing_notifications_settle_one_payment_once() {
+    for db in testing::all().await {
+        let s = db.store.clone();
+        s.seed_demo().await.unwrap();
+        let order = pending_order(&s, Currency::Cny).await;
+        let p = s
+            .start_payment(&order.id, "alipay", "alipay")
+            .await
+            .unwrap();
+        s.payment_pending(&p.id, "2026112522001", None)
+            .await
+            .unwrap();
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let s = s.clone();
+                let total = order.total;
+                tokio::spawn(
+                    async move { s.payment_succeeded("alipay", "2026112522001", total).await },
+                )
+            })
+            .collect();
+        let mut fulfilled = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(Settlement::Fulfilled(_)) => fulfilled += 1,
+                Ok(Settlement::AlreadySettled) => {}
+                // PostgreSQL may refuse a loser with a serialization or lock error: the
+                // provider retries it, and the retry finds it settled.
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => assert!(!matches!(e, StoreError::Invalid { .. }), "{e}"),
+            }
+        }
+        assert_eq!(fulfilled, 1, "{}", db.name);
+        assert_eq!(s.check_orders().await.unwrap().fulfilled, 3);
+        sound(&s).await;
+    }
+}
+
+#[tokio::test]
+async fn money_that_cannot_buy_its_order_is_held() {
+    for db in testing::all().await {
+        let s = db.store.clone();
+        s.seed_demo().await.unwrap();
+        // The wrong amount: held, the order still waits.
+        let order = pending_order(&s, Currency::Rub).await;
+        let p = s.start_payment(&order.id, "yookassa", "sbp").await.unwrap();
+        s.payment_pending(&p.id, "pay-short", None).await.unwrap();
+        let short = Money::new(order.total.minor - 1, Currency::Rub);
+        match s
+            .payment_succeeded("yookassa", "pay-short", short)
+            .await
+            .unwrap()
+        {
+            Settlement::Held { reason } => assert!(reason.contains("amount"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            s.order(&order.id).await.unwrap().status,
+            OrderStatus::PendingPayment
+        );
+        // The wrong currency, same digits: held too.
+        let p2 = s
+            .start_payment(&order.id, "yookassa", "bank_card")
+            .await
+            .unwrap();
+        s.payment_pending(&p2.id, "pay-usd", None).await.unwrap();
+        let usd = Money::new(order.total.minor, Currency::Usd);
+        assert!(matches!(
+            s.payment_succeeded("yookassa", "pay-usd", usd)
+                .await
+                .unwrap(),
+            Settlement::Held { .. }
+        ));
+        // Two attempts both paid: the first fulfils, the second is held for refund.
+        let p3 = s
+            .start_payment(&order.id, "yookassa", "bank_card")
+            .await
+            .unwrap();
+        let p4 = s.start_payment(&order.id, "stripe", "card").await.unwrap();
+        s.payment_pending(&p3.id, "pay-3", None).await.unwrap();
+        s.payment_pending(&p4.id, "pi_4", None).await.unwrap();
+        assert!(matches!(
+            s.payment_succeeded("yookassa", "pay-3", order.total)
+                .await
+                .unwrap(),
+            Settlement::Fulfilled(_)
+        ));
+        match s
+            .payment_succeeded("stripe", "pi_4", order.total)
+            .await
+            .unwrap()
+        {
+            Settlement::Held { reason } => assert!(reason.contains("fulfilled"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        let held = s.payments_of_order(&order.id).await.unwrap();
+        assert_eq!(
+            held.iter().filter(|p| p.status == "held").count(),
+            3,
+            "{}",
+            db.name
+        );
+        // A canceled attempt leaves nothing open.
+        let other = pending_order(&s, Currency::Rub).await;
+        let p5 = s
+            .start_payment(&other.id, "yookassa", "bank_card")
+            .await
+            .unwrap();
+        s.payment_pending(&p5.id, "pay-5", None).await.unwrap();
+        s.payment_canceled("yookassa", "pay-5").await.unwrap();
+        assert_eq!(s.payment(&p5.id).await.unwrap().status, "canceled");
+        assert_eq!(
+            s.order(&other.id).await.unwrap().status,
+            OrderStatus::PendingPayment
+        );
+        sound(&s).await;
+    }
+}
