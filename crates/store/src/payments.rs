@@ -35,7 +35,7 @@ pub struct Payment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settlement {
     /// The order was paid and fulfilled now.
-    Fulfilled(Order),
+    Fulfilled(Box<Order>),
     /// This success was settled before (a replay, or a race another server won).
     AlreadySettled,
     /// The money is kept for review (and refund); the order is unchanged.
@@ -203,7 +203,7 @@ impl Store {
         match settled {
             Ok(order) => {
                 tx.commit().await?;
-                Ok(Settlement::Fulfilled(order))
+                Ok(Settlement::Fulfilled(Box::new(order)))
             }
             Err(StoreError::OrderNotPending(status)) => {
                 hold(tx, &payment_id, format!("order already {}", status.code())).await
