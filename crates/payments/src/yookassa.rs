@@ -1,0 +1,244 @@
+//! YooKassa, API v3 (yookassa.ru/developers/api): HTTP Basic auth with the shop id and
+//! secret key, an `Idempotence-Key` on every POST, amounts as decimal strings. A payment
+//! is created with `capture: true` (the money is taken once the buyer confirms), a
+//! `redirect` confirmation (bank cards incl. Mir; SBP opens the buyer's bank app from the
+//! same page) and the 54-FZ `receipt` (items, VAT code, the buyer's e-mail or phone).
+//!
+//! Notifications ("HTTP notifications", `{"type":"notification","event":…,"object":…}`)
+//! are not signed. They are therefore trusted for one thing only — which payment to look
+//! at: the payment is fetched again from the API over TLS with our credentials, and only
+//! that answer decides anything.
+
+use crate::{PaymentError, decimal, parse_decimal};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use simrenew_core::Money;
+use std::time::Duration;
+
+/// The production API.
+pub const API: &str = "https://api.yookassa.ru/v3";
+
+/// A client for one shop.
+pub struct YooKassa {
+    base: String,
+    shop_id: String,
+    secret_key: String,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for YooKassa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret key.
+        f.debug_struct("YooKassa")
+            .field("base", &self.base)
+            .field("shop_id", &self.shop_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One line of the 54-FZ receipt.
+#[derive(Debug, Clone)]
+pub struct ReceiptItem {
+    pub description: String,
+    pub amount: Money,
+    /// YooKassa's VAT codes: 1 = no VAT, 2 = 0 %, 3 = 10 %, 4 = 20 %, …
+    pub vat_code: u8,
+}
+
+/// What a payment is for and how the buyer pays.
+#[derive(Debug, Clone)]
+pub struct NewPayment<'a> {
+    pub order_id: &'a str,
+    pub amount: Money,
+    pub description: &'a str,
+    /// `bank_card` or `sbp`.
+    pub method: &'a str,
+    pub return_url: &'a str,
+    /// The same key for a retry of the same payment, so it is created once.
+    pub idempotence_key: &'a str,
+    pub customer_email: Option<&'a str>,
+    pub customer_phone: Option<&'a str>,
+    pub items: Vec<ReceiptItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Amount {
+    pub value: String,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub confirmation_url: Option<String>,
+}
+
+/// A payment as the API returns it (the fields we use).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct YkPayment {
+    pub id: String,
+    /// pending, waiting_for_capture, succeeded or canceled
+    pub status: String,
+    #[serde(default)]
+    pub paid: bool,
+    pub amount: Amount,
+    #[serde(default)]
+    pub confirmation: Option<Confirmation>,
+    #[serde(default)]
+    pub metadata: Option<Value>,
+}
+
+impl YkPayment {
+    pub fn money(&self) -> Result<Money, PaymentError> {
+        parse_decimal(&self.amount.value, &self.amount.currency)
+    }
+    pub fn confirmation_url(&self) -> Option<&str> {
+        self.confirmation.as_ref()?.confirmation_url.as_deref()
+    }
+    /// The order this payment was created for (our metadata).
+    pub fn order_id(&self) -> Option<&str> {
+        self.metadata.as_ref()?.get("order_id")?.as_str()
+    }
+}
+
+/// Descriptions are at most 128 characters in the API.
+fn clip(s: &str) -> String {
+    s.chars().take(128).collect()
+}
+
+impl YooKassa {
+    /// `base` is [`API`] in production (a stand-in's address in tests and the demo).
+    pub fn new(base: &str, shop_id: &str, secret_key: &str) -> Result<Self, PaymentError> {
+        crate::install_crypto();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| PaymentError::Transport(e.to_string()))?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_string(),
+            shop_id: shop_id.to_string(),
+            secret_key: secret_key.to_string(),
+            http,
+        })
+    }
+
+    /// The request body of "Create a payment" (POST /payments).
+    pub fn payment_body(p: &NewPayment<'_>) -> Value {
+        let mut customer = serde_json::Map::new();
+        if let Some(e) = p.customer_email {
+            customer.insert("email".into(), json!(e));
+        }
+        if let Some(ph) = p.customer_phone {
+            customer.insert("phone".into(), json!(ph.trim_start_matches('+')));
+        }
+        let items: Vec<Value> = p
+            .items
+            .iter()
+            .map(|i| {
+                json!({
+                    "description": clip(&i.description),
+                    "quantity": "1.00",
+                    "amount": {"value": decimal(i.amount), "currency": i.amount.currency.code()},
+                    "vat_code": i.vat_code,
+                    "payment_mode": "full_payment",
+                    "payment_subject": "service",
+                })
+            })
+            .collect();
+        json!({
+            "amount": {"value": decimal(p.amount), "currency": p.amount.currency.code()},
+            "capture": true,
+            "confirmation": {"type": "redirect", "return_url": p.return_url},
+            "payment_method_data": {"type": p.method},
+            "description": clip(p.description),
+            "metadata": {"order_id": p.order_id},
+            "receipt": {"customer": customer, "items": items},
+        })
+    }
+
+    /// Creates a payment; the buyer confirms it at its `confirmation_url`.
+    pub async fn create_payment(&self, p: &NewPayment<'_>) -> Result<YkPayment, PaymentError> {
+        let res = self
+            .http
+            .post(format!("{}/payments", self.base))
+            .basic_auth(&self.shop_id, Some(&self.secret_key))
+            .header("Idempotence-Key", p.idempotence_key)
+            .json(&Self::payment_body(p))
+            .send()
+            .await
+            .map_err(|e| PaymentError::Transport(e.without_url().to_string()))?;
+        read(res).await
+    }
+
+    /// The payment as YooKassa knows it now.
+    pub async fn get_payment(&self, id: &str) -> Result<YkPayment, PaymentError> {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(PaymentError::BadNotification(
+                "payment id is not an id".into(),
+            ));
+        }
+        let res = self
+            .http
+            .get(format!("{}/payments/{id}", self.base))
+            .basic_auth(&self.shop_id, Some(&self.secret_key))
+            .send()
+            .await
+            .map_err(|e| PaymentError::Transport(e.without_url().to_string()))?;
+        read(res).await
+    }
+
+    /// A notification, verified the only way YooKassa allows: its payment id is read from
+    /// the body, and the payment is fetched from the API; the fetched payment is returned
+    /// and the notification's own `object` is never used.
+    pub async fn verify_notification(&self, body: &[u8]) -> Result<YkPayment, PaymentError> {
+        let v: Value = serde_json::from_slice(body)
+            .map_err(|_| PaymentError::BadNotification("not JSON".into()))?;
+        if v.get("type").and_then(Value::as_str) != Some("notification") {
+            return Err(PaymentError::BadNotification("not a notification".into()));
+        }
+        let event = v.get("event").and_then(Value::as_str).unwrap_or("");
+        if !event.starts_with("payment.") {
+            return Err(PaymentError::BadNotification(format!(
+                "event {event:?} is not about a payment"
+            )));
+        }
+        let id = v
+            .pointer("/object/id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| PaymentError::BadNotification("no object.id".into()))?;
+        match self.get_payment(id).await {
+            Err(PaymentError::Refused { status: 404, .. }) => Err(PaymentError::BadNotification(
+                "YooKassa knows no such payment".into(),
+            )),
+            other => other,
+        }
+    }
+}
+
+async fn read(res: reqwest::Response) -> Result<YkPayment, PaymentError> {
+    let status = res.status();
+    let text = res
+        .text()
+        .await
+        .map_err(|e| PaymentError::Transport(e.without_url().to_string()))?;
+    if !status.is_success() {
+        // The API's error object: {"type":"error","code":…,"description":…}.
+        let detail = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| {
+                Some(format!(
+                    "{}: {}",
+                    v.get("code")?.as_str()?,
+                    v.get("description").and_then(Value::as_str).unwrap_or("")
+                ))
+            })
+            .unwrap_or_else(|| "no error object".into());
+        return Err(PaymentError::Refused {
+            status: status.as_u16(),
+            detail,
+        });
+    }
+    serde_json::from_str(&text).map_err(|e| PaymentError::Unreadable(e.to_string()))
+}
