@@ -6,6 +6,7 @@
 //! So far: YooKassa (API v3: bank cards incl. Mir, SBP; 54-FZ receipts) and Stripe's
 //! webhook signatures. Alipay, WeChat Pay, PayPal and Stripe's API come next.
 
+pub mod sandbox;
 pub mod stripe;
 pub mod yookassa;
 

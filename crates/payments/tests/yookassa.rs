@@ -1,173 +1,67 @@
-//! The YooKassa connector against a loopback stand-in that speaks API v3 as documented
-//! (Basic auth, Idempotence-Key, the payment object, the error object, the notification
-//! body), through the whole flow with the store on both databases: create, a premature
+//! The YooKassa connector against the loopback stand-in (the demo's sandbox) that speaks
+//! API v3 as documented (Basic auth, Idempotence-Key, the payment object, the error
+//! object, the notification body), a buyer pressing Pay on its page, through the whole flow with the store on both databases: create, a premature
 //! notification, the real one, replays, a forged one, bad credentials.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use base64::Engine;
-use serde_json::{Value, json};
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::post;
+use serde_json::json;
 use simrenew_core::{Currency, LineRef, Money, StartMode};
 use simrenew_payments::PaymentError;
 use simrenew_payments::yookassa::{NewPayment, ReceiptItem, YooKassa};
 use simrenew_store::orders::{ItemRequest, OrderRequest, Payment};
 use simrenew_store::payments::Settlement;
 use simrenew_store::testing;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-const SHOP: &str = "123456";
-const KEY: &str = "test_Fh8hUAVVBGUGbjmlzba6TB0iyUbos_lueTHE-axOwM0";
+use simrenew_payments::sandbox::{SECRET_KEY as KEY, SHOP_ID as SHOP};
 
-#[derive(Default)]
-struct Shop {
-    payments: HashMap<String, Value>,
-    by_key: HashMap<String, String>,
-    base: String,
-}
-type Stand = Arc<Mutex<Shop>>;
-
-fn authorized(h: &HeaderMap) -> bool {
-    let want = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{SHOP}:{KEY}"))
-    );
-    h.get("authorization").and_then(|v| v.to_str().ok()) == Some(want.as_str())
-}
-
-fn error(status: StatusCode, code: &str, description: &str) -> (StatusCode, Json<Value>) {
-    (
-        status,
-        Json(json!({"type": "error", "id": "0dc2b2c2", "code": code, "description": description})),
-    )
-}
-
-async fn create(
-    State(s): State<Stand>,
-    h: HeaderMap,
-    Json(body): Json<Value>,
-) -> (StatusCode, Json<Value>) {
-    if !authorized(&h) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "Authentication error",
-        );
-    }
-    let Some(key) = h.get("idempotence-key").and_then(|v| v.to_str().ok()) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Idempotence key is missing",
-        );
-    };
-    let mut shop = s.lock().unwrap();
-    if let Some(id) = shop.by_key.get(key) {
-        return (StatusCode::OK, Json(shop.payments[id].clone()));
-    }
-    // What the API requires of a payment with a 54-FZ receipt.
-    let amount = body["amount"].clone();
-    let items = body["receipt"]["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let sum: f64 = items
-        .iter()
-        .map(|i| {
-            i["amount"]["value"]
-                .as_str()
-                .unwrap_or("0")
-                .parse::<f64>()
-                .unwrap_or(0.0)
-        })
-        .sum();
-    let customer = &body["receipt"]["customer"];
-    if items.is_empty()
-        || (sum
-            - amount["value"]
-                .as_str()
-                .unwrap_or("")
-                .parse::<f64>()
-                .unwrap_or(-1.0))
-        .abs()
-            > 0.001
-        || items.iter().any(|i| i["vat_code"].as_u64().is_none())
-        || (customer["email"].is_null() && customer["phone"].is_null())
-        || body["capture"] != json!(true)
-        || body["confirmation"]["type"] != "redirect"
-    {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Receipt or payment is invalid",
-        );
-    }
-    let id = format!(
-        "2e{:06x}-000f-5000-9000-1b68e7b15f3f",
-        shop.payments.len() + 1
-    );
-    let payment = json!({
-        "id": id,
-        "status": "pending",
-        "paid": false,
-        "amount": amount,
-        "confirmation": {"type": "redirect", "confirmation_url": format!("{}/confirm/{id}", shop.base)},
-        "created_at": "2026-11-25T10:00:00.000Z",
-        "description": body["description"],
-        "metadata": body["metadata"],
-        "payment_method": {"type": body["payment_method_data"]["type"], "id": id, "saved": false},
-        "recipient": {"account_id": SHOP, "gateway_id": "100700"},
-        "refundable": false,
-        "test": true
-    });
-    shop.payments.insert(id.clone(), payment.clone());
-    shop.by_key.insert(key.to_string(), id);
-    (StatusCode::OK, Json(payment))
-}
-
-async fn fetch(
-    State(s): State<Stand>,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> (StatusCode, Json<Value>) {
-    if !authorized(&h) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "Authentication error",
-        );
-    }
-    match s.lock().unwrap().payments.get(&id) {
-        Some(p) => (StatusCode::OK, Json(p.clone())),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Payment doesn't exist or access denied",
-        ),
-    }
-}
-
-async fn stand_in() -> (String, Stand) {
-    let stand: Stand = Arc::default();
-    let app = Router::new()
-        .route("/v3/payments", post(create))
-        .route("/v3/payments/{id}", get(fetch))
-        .with_state(stand.clone());
+/// The stand-in (the demo's) on a random port, and the notifications it sends the shop.
+async fn stand_in() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let got: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    stand.lock().unwrap().base = base.clone();
+    let sink = got.clone();
+    let app = Router::new()
+        .nest(
+            "/sandbox/yookassa",
+            simrenew_payments::sandbox::yookassa(
+                &format!("{base}/sandbox/yookassa"),
+                &format!("{base}/webhooks/yookassa"),
+            ),
+        )
+        .route(
+            "/webhooks/yookassa",
+            post(move |body: axum::body::Bytes| async move {
+                sink.lock().unwrap().push(body.to_vec());
+                StatusCode::OK
+            }),
+        );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("{base}/v3"), stand)
+    (format!("{base}/sandbox/yookassa/v3"), got)
 }
 
-/// The buyer pays at the confirmation page: the stand-in's payment succeeds.
-fn buyer_pays(stand: &Stand, id: &str) {
-    let mut shop = stand.lock().unwrap();
-    let p = shop.payments.get_mut(id).unwrap();
-    p["status"] = json!("succeeded");
-    p["paid"] = json!(true);
+/// The buyer presses Pay on the stand-in's page; returns the notification it sent.
+async fn buyer_pays(confirmation_url: &str, got: &Arc<Mutex<Vec<Vec<u8>>>>) -> Vec<u8> {
+    let before = got.lock().unwrap().len();
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(confirmation_url)
+        .form(&[("action", "pay")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "back to the shop");
+    for _ in 0..100 {
+        if let Some(n) = got.lock().unwrap().get(before) {
+            return n.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("no notification sent");
 }
 
 fn notification(id: &str, status: &str) -> Vec<u8> {
@@ -183,7 +77,7 @@ fn notification(id: &str, status: &str) -> Vec<u8> {
 #[tokio::test]
 async fn a_yookassa_payment_from_creation_to_fulfilment() {
     for db in testing::all().await {
-        let (base, stand) = stand_in().await;
+        let (base, got) = stand_in().await;
         let s = db.store.clone();
         s.seed_demo().await.unwrap();
         let order = s
@@ -241,13 +135,10 @@ async fn a_yookassa_payment_from_creation_to_fulfilment() {
             .unwrap();
         assert_eq!(early.status, "pending");
 
-        buyer_pays(&stand, &created.id);
+        let sent = buyer_pays(created.confirmation_url().unwrap(), &got).await;
         let mut outcomes = Vec::new();
         for _ in 0..3 {
-            let verified = yk
-                .verify_notification(&notification(&created.id, "succeeded"))
-                .await
-                .unwrap();
+            let verified = yk.verify_notification(&sent).await.unwrap();
             assert_eq!(verified.status, "succeeded");
             outcomes.push(
                 s.payment_succeeded("yookassa", &verified.id, verified.money().unwrap())

@@ -1,0 +1,248 @@
+//! Local stand-ins for providers, for the demo shop and the tests: they speak the
+//! provider's API as documented (here YooKassa API v3: Basic auth, Idempotence-Key, the
+//! payment and error objects, the 54-FZ receipt checks) and add the page the buyer would
+//! see at the provider, where a person clicks "Pay" or "Cancel"; the stand-in then sends
+//! the provider's notification to the shop. Clearly labelled; mounted only in demo shops.
+
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The credentials the stand-in accepts (a YooKassa test shop's form).
+pub const SHOP_ID: &str = "100500";
+pub const SECRET_KEY: &str = "test_sandbox_secret_key";
+
+#[derive(Default)]
+struct Shop {
+    payments: HashMap<String, Value>,
+    by_key: HashMap<String, String>,
+    return_urls: HashMap<String, String>,
+}
+
+#[derive(Clone)]
+struct Stand {
+    shop: Arc<Mutex<Shop>>,
+    /// Where this stand-in is mounted, as the buyer's browser reaches it.
+    public_base: String,
+    /// The shop's notification URL.
+    notify_url: String,
+    http: reqwest::Client,
+}
+
+/// The YooKassa stand-in, to be mounted at `mount` (for example `/sandbox/yookassa`):
+/// its API is at `{mount}/v3`, its buyer pages at `{mount}/confirm/{id}`.
+pub fn yookassa(public_base: &str, notify_url: &str) -> Router {
+    crate::install_crypto();
+    let stand = Stand {
+        shop: Arc::default(),
+        public_base: public_base.trim_end_matches('/').to_string(),
+        notify_url: notify_url.to_string(),
+        http: reqwest::Client::new(),
+    };
+    Router::new()
+        .route("/v3/payments", post(create))
+        .route("/v3/payments/{id}", get(fetch))
+        .route("/confirm/{id}", get(confirm_page).post(confirm))
+        .with_state(stand)
+}
+
+fn authorized(h: &HeaderMap) -> bool {
+    use base64::Engine;
+    let want = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{SHOP_ID}:{SECRET_KEY}"))
+    );
+    h.get("authorization").and_then(|v| v.to_str().ok()) == Some(want.as_str())
+}
+
+fn error(status: StatusCode, code: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({"type": "error", "id": "sandbox", "code": code, "description": description})),
+    )
+        .into_response()
+}
+
+/// Whether a payment body is one the API accepts: amount, capture, redirect, and a receipt
+/// whose items add up to the amount, each with a VAT code, for a customer with an e-mail
+/// or a phone.
+fn acceptable(body: &Value) -> bool {
+    let cents = |v: &Value| -> Option<i64> {
+        let s = v.as_str()?;
+        let (a, b) = s.split_once('.').unwrap_or((s, "0"));
+        Some(a.parse::<i64>().ok()? * 100 + format!("{b:0<2}")[..2].parse::<i64>().ok()?)
+    };
+    let items = body["receipt"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let sum: Option<i64> = items.iter().map(|i| cents(&i["amount"]["value"])).sum();
+    let customer = &body["receipt"]["customer"];
+    !items.is_empty()
+        && sum.is_some()
+        && sum == cents(&body["amount"]["value"])
+        && items.iter().all(|i| i["vat_code"].as_u64().is_some())
+        && !(customer["email"].is_null() && customer["phone"].is_null())
+        && body["capture"] == json!(true)
+        && body["confirmation"]["type"] == "redirect"
+}
+
+async fn create(State(s): State<Stand>, h: HeaderMap, Json(body): Json<Value>) -> Response {
+    if !authorized(&h) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "Authentication error",
+        );
+    }
+    let Some(key) = h.get("idempotence-key").and_then(|v| v.to_str().ok()) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Idempotence key is missing",
+        );
+    };
+    let mut shop = s.shop.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(id) = shop.by_key.get(key) {
+        return Json(shop.payments[id].clone()).into_response();
+    }
+    if !acceptable(&body) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Payment or receipt is invalid",
+        );
+    }
+    let id = format!(
+        "2e{:06x}-000f-5000-9000-1b68e7b15f3f",
+        shop.payments.len() + 1
+    );
+    let payment = json!({
+        "id": id,
+        "status": "pending",
+        "paid": false,
+        "amount": body["amount"],
+        "confirmation": {"type": "redirect", "confirmation_url": format!("{}/confirm/{id}", s.public_base)},
+        "created_at": "2026-01-01T00:00:00.000Z",
+        "description": body["description"],
+        "metadata": body["metadata"],
+        "payment_method": {"type": body["payment_method_data"]["type"], "id": id, "saved": false},
+        "recipient": {"account_id": SHOP_ID, "gateway_id": "100700"},
+        "refundable": false,
+        "test": true
+    });
+    shop.return_urls.insert(
+        id.clone(),
+        body["confirmation"]["return_url"]
+            .as_str()
+            .unwrap_or("/")
+            .to_string(),
+    );
+    shop.payments.insert(id.clone(), payment.clone());
+    shop.by_key.insert(key.to_string(), id);
+    Json(payment).into_response()
+}
+
+async fn fetch(State(s): State<Stand>, h: HeaderMap, Path(id): Path<String>) -> Response {
+    if !authorized(&h) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "Authentication error",
+        );
+    }
+    match s
+        .shop
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .payments
+        .get(&id)
+    {
+        Some(p) => Json(p.clone()).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Payment doesn't exist or access denied",
+        ),
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The buyer's page at the "provider": the amount, and Pay / Cancel.
+async fn confirm_page(State(s): State<Stand>, Path(id): Path<String>) -> Response {
+    let shop = s.shop.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(p) = shop.payments.get(&id) else {
+        return (StatusCode::NOT_FOUND, "no such payment").into_response();
+    };
+    let amount = format!(
+        "{} {}",
+        p["amount"]["value"].as_str().unwrap_or(""),
+        p["amount"]["currency"].as_str().unwrap_or("")
+    );
+    let method = p["payment_method"]["type"].as_str().unwrap_or("");
+    Html(format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>YooKassa sandbox</title></head>
+<body><main><h1>YooKassa sandbox — not a real payment</h1>
+<p>This stand-in replaces YooKassa in the demo shop. No money moves.</p>
+<p>Payment <code>{id}</code>: <strong id="amount">{amount}</strong> by <span id="method">{method}</span>.</p>
+<form method="post"><button name="action" value="pay" id="sandbox-pay">Pay</button> <button name="action" value="cancel" id="sandbox-cancel">Cancel</button></form>
+</main></body></html>"#,
+        id = escape(&id),
+        amount = escape(&amount),
+        method = escape(method),
+    ))
+    .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct Action {
+    action: String,
+}
+
+/// Pay or cancel: the payment changes, the shop is notified as YooKassa notifies (the
+/// payment object in a `notification`), and the buyer goes back to the shop.
+async fn confirm(
+    State(s): State<Stand>,
+    Path(id): Path<String>,
+    Form(a): Form<Action>,
+) -> Response {
+    let (payment, back) = {
+        let mut shop = s.shop.lock().unwrap_or_else(|p| p.into_inner());
+        let back = shop
+            .return_urls
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| "/".into());
+        let Some(p) = shop.payments.get_mut(&id) else {
+            return (StatusCode::NOT_FOUND, "no such payment").into_response();
+        };
+        if p["status"] == "pending" {
+            let paid = a.action == "pay";
+            p["status"] = json!(if paid { "succeeded" } else { "canceled" });
+            p["paid"] = json!(paid);
+        }
+        (p.clone(), back)
+    };
+    let event = format!(
+        "payment.{}",
+        payment["status"].as_str().unwrap_or("pending")
+    );
+    let body = json!({"type": "notification", "event": event, "object": payment});
+    // As YooKassa would: the notification goes out on its own; the buyer does not wait.
+    let (http, url) = (s.http.clone(), s.notify_url.clone());
+    tokio::spawn(async move {
+        let _ = http.post(url).json(&body).send().await;
+    });
+    Redirect::to(&back).into_response()
+}
