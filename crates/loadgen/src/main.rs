@@ -134,6 +134,7 @@ fn rss_mb(pid: Option<u32>) -> Option<f64> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
+    simrenew_payments::install_crypto();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(a.connections * 2)
         .timeout(Duration::from_secs(30))

@@ -44,6 +44,18 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of e-mails.
     pub mail_from: String,
+    /// YooKassa (bank cards incl. Mir, SBP): the shop id and secret key from its
+    /// dashboard; both set turns it on. The key is never logged. Notification URL to set
+    /// in the dashboard: `<public_url>/webhooks/yookassa`.
+    pub yookassa_shop_id: Option<String>,
+    pub yookassa_secret_key: Option<String>,
+    /// The API's address (YooKassa's own by default).
+    pub yookassa_api_url: String,
+    /// Point every connector at local stand-ins mounted under /sandbox (demo shops only;
+    /// `serve --demo` turns it on). No money moves.
+    pub payments_sandbox: bool,
+    /// The VAT code on 54-FZ receipt lines (YooKassa's codes; 1 = no VAT).
+    pub vat_code: u8,
 }
 
 impl Default for Config {
@@ -64,6 +76,11 @@ impl Default for Config {
             support_email: None,
             smtp_url: None,
             mail_from: "simrenew <noreply@simrenew.example>".into(),
+            yookassa_shop_id: None,
+            yookassa_secret_key: None,
+            yookassa_api_url: "https://api.yookassa.ru/v3".into(),
+            payments_sandbox: false,
+            vat_code: 1,
         }
     }
 }

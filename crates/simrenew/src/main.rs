@@ -151,6 +151,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                     .feed_token
                     .get_or_insert_with(|| "demo-feed-token".into());
                 config.demo_payments = true;
+                config.payments_sandbox = true;
                 config
                     .support_email
                     .get_or_insert_with(|| "help@simrenew.example".into());
@@ -263,6 +264,25 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> {
+    let public = config.public_url();
+    let public = public.trim_end_matches('/');
+    // YooKassa: the sandbox stand-in in demo shops, else the configured shop.
+    let yookassa = if config.payments_sandbox {
+        Some(std::sync::Arc::new(
+            simrenew_payments::yookassa::YooKassa::new(
+                &format!("{public}/sandbox/yookassa/v3"),
+                simrenew_payments::sandbox::SHOP_ID,
+                simrenew_payments::sandbox::SECRET_KEY,
+            )?,
+        ))
+    } else {
+        match (&config.yookassa_shop_id, &config.yookassa_secret_key) {
+            (Some(id), Some(key)) => Some(std::sync::Arc::new(
+                simrenew_payments::yookassa::YooKassa::new(&config.yookassa_api_url, id, key)?,
+            )),
+            _ => None,
+        }
+    };
     let state = simrenew_web::AppState::new(
         store.clone(),
         simrenew_web::WebConfig {
@@ -277,9 +297,21 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
                 email: config.support_email.clone(),
             }),
             public_url: config.public_url(),
+            yookassa: yookassa.clone(),
+            vat_code: config.vat_code,
         },
     );
-    let app = simrenew_web::app(state);
+    let mut app = simrenew_web::app(state);
+    if config.payments_sandbox {
+        tracing::warn!("payments sandbox on: providers are local stand-ins, no money moves");
+        app = app.nest(
+            "/sandbox/yookassa",
+            simrenew_payments::sandbox::yookassa(
+                &format!("{public}/sandbox/yookassa"),
+                &format!("{public}/webhooks/yookassa"),
+            ),
+        );
+    }
     // Messages to people: delivered from the outbox by SMTP when configured.
     let mailer = match &config.smtp_url {
         Some(url) => Some(simrenew_jobs::Mailer::new(url, &config.mail_from)?),

@@ -34,6 +34,7 @@ async fn start(url: &str) -> Server {
         .spawn()
         .expect("start simrenew");
     let base = format!("http://127.0.0.1:{port}");
+    simrenew_payments::install_crypto();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(r) = reqwest::get(format!("{base}/readyz")).await

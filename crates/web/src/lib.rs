@@ -8,6 +8,7 @@ pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod payments;
 pub mod problem;
 pub mod routes;
 pub mod throttle;
@@ -32,6 +33,10 @@ pub struct WebConfig {
     pub support: Arc<pages::Support>,
     /// The site's address as travellers reach it, for links in e-mails.
     pub public_url: String,
+    /// YooKassa (bank cards incl. Mir, SBP), when configured.
+    pub yookassa: Option<Arc<simrenew_payments::yookassa::YooKassa>>,
+    /// The VAT code on 54-FZ receipt lines (YooKassa's codes: 1 = no VAT).
+    pub vat_code: u8,
 }
 
 impl Default for WebConfig {
@@ -44,6 +49,8 @@ impl Default for WebConfig {
             demo_payments: false,
             support: Arc::default(),
             public_url: "http://127.0.0.1:8080".into(),
+            yookassa: None,
+            vat_code: 1,
         }
     }
 }
@@ -89,6 +96,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(pages)
+        .merge(routes::webhooks::router())
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", spec))
         .fallback(pages::site::fallback)
         .layer(axum::middleware::from_fn(pages::security_headers))

@@ -842,3 +842,83 @@ async fn top_up_a_lines_balance_in_yuan() {
         assert_eq!(detail.balance.minor, 1250_00);
     }
 }
+
+#[tokio::test]
+async fn pay_with_yookassa_through_the_sandbox_and_its_notification() {
+    for app in common::serve_all_with_sandbox().await {
+        let mut v = Visitor::new(&app.base, "ru");
+        let page = v.get(&format!("/renew/{MTS_FREE}")).await;
+        assert!(page.has("value=\"yookassa:sbp\""), "{}", page.body);
+        let to_provider = v
+            .post(
+                &format!("/renew/{MTS_FREE}"),
+                &[
+                    ("csrf", &page.input("csrf")),
+                    ("idem", &page.input("idem")),
+                    ("plan", "mts-month-30gb"),
+                    ("pay", "yookassa:sbp"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            to_provider.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            to_provider.body
+        );
+        let confirm = to_provider.location().to_string();
+        assert!(confirm.contains("/sandbox/yookassa/confirm/"), "{confirm}");
+        let provider_page = reqwest::get(&confirm).await.unwrap().text().await.unwrap();
+        assert!(provider_page.contains("750.00 RUB"), "{provider_page}");
+        // The buyer pays; the stand-in notifies the shop and sends the buyer back.
+        let back = v
+            .post(&confirm.replace(&app.base, ""), &[("action", "pay")])
+            .await;
+        assert_eq!(back.status, StatusCode::SEE_OTHER);
+        let order_id = back.location().rsplit('/').next().unwrap().to_string();
+        // The notification alone fulfils the order (before the buyer's page asks).
+        let store = &app._db.store;
+        let mut fulfilled = false;
+        for _ in 0..100 {
+            if store.order(&order_id).await.unwrap().status == simrenew_core::OrderStatus::Fulfilled
+            {
+                fulfilled = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(
+            fulfilled,
+            "{}: the notification did not settle the order",
+            app.db
+        );
+        let receipt = v.get(&format!("/orders/{order_id}")).await;
+        assert!(
+            receipt.has("Выполнен") && receipt.has("ЮKassa"),
+            "{}",
+            receipt.body
+        );
+        // The same notification again, and forged ones.
+        let attempt = &store.payments_of_order(&order_id).await.unwrap()[0];
+        let pid = attempt.provider_payment_id.clone().unwrap();
+        let http = Client::new();
+        let hook = format!("{}/webhooks/yookassa", app.base);
+        let genuine = serde_json::json!({"type": "notification", "event": "payment.succeeded", "object": {"id": pid}});
+        for _ in 0..3 {
+            let r = http.post(&hook).json(&genuine).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+        for forged in [
+            serde_json::json!({"type": "notification", "event": "payment.succeeded", "object": {"id": "2e999999-000f-5000-9000-1b68e7b15f3f"}}),
+            serde_json::json!({"event": "payment.succeeded", "object": {"id": pid}}),
+            serde_json::json!({"type": "notification", "event": "refund.succeeded", "object": {"id": pid}}),
+        ] {
+            let r = http.post(&hook).json(&forged).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{forged}");
+        }
+        let orders = store.check_orders().await.unwrap();
+        assert!(orders.is_sound());
+        assert_eq!(orders.fulfilled, 3, "the demo's two and this one, once");
+        assert!(store.check_ledger().await.unwrap().is_sound());
+    }
+}

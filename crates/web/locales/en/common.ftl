@@ -115,3 +115,4 @@ err-too-many-codes = Too many codes or attempts for this line. Try again in an h
 err-reset-link = This password-reset link was already used or has expired. Ask for a new one.
 err-amount = Enter an amount, for example 500 or 12.50.
 err-topup-currency = Top-ups in this currency are not offered here. Choose roubles at the bottom of the page.
+err-provider = The payment service did not answer. Nothing was charged. Try again in a minute, or choose another way to pay.

@@ -23,3 +23,5 @@ item-topup = Top-up { $amount }
 item-topup-title = Balance top-up
 credit = credited { $amount }
 pay-failed-title = Payment not made
+payment-held = We received a payment for this order that we could not apply automatically (for example a different amount). It is kept safe, not lost: support will apply or refund it.
+method-yookassa = YooKassa

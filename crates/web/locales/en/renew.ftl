@@ -19,3 +19,5 @@ line-suspended-title = Line suspended
 topup-title = Top up the line's balance instead
 topup-amount = Amount ({ $currency })
 topup-button = Top up
+pay-card-mir = Bank card (Mir, Visa, Mastercard) via YooKassa
+pay-sbp = SBP — Faster Payments, from a Russian bank app

@@ -19,3 +19,5 @@ line-suspended-title = Линия заблокирована
 topup-title = Или пополните баланс линии
 topup-amount = Сумма ({ $currency })
 topup-button = Пополнить
+pay-card-mir = Банковская карта (Мир, Visa, Mastercard) через ЮKassa
+pay-sbp = СБП — Система быстрых платежей, из приложения банка

@@ -100,3 +100,4 @@ err-too-many-codes = 此线路的验证码或尝试次数过多，请一小时�
 err-reset-link = 此重置密码链接已使用或已过期，请重新申请。
 err-amount = 请输入金额，例如 500 或 12.50。
 err-topup-currency = 此处不支持用该货币充值。请在页面底部选择卢布。
+err-provider = 支付服务没有响应，未扣款。请一分钟后重试，或选择其他支付方式。

@@ -23,3 +23,5 @@ item-topup = 充值 { $amount }
 item-topup-title = 余额充值
 credit = 已入账 { $amount }
 pay-failed-title = 付款未成功
+payment-held = 我们收到了此订单的一笔付款，但无法自动入账（例如金额不符）。款项不会丢失：客服会为您入账或退款。
+method-yookassa = YooKassa

@@ -19,3 +19,5 @@ line-suspended-title = 线路已停用
 topup-title = 或者为线路余额充值
 topup-amount = 金额（{ $currency }）
 topup-button = 充值
+pay-card-mir = 银行卡（Mir、Visa、Mastercard），通过 YooKassa
+pay-sbp = SBP 快速支付（俄罗斯银行 App）

@@ -208,7 +208,7 @@ async fn renew_view(
             PlanKind::Base => {}
         }
     }
-    let methods = methods(&ctx, owner, chosen.pay.as_deref());
+    let methods = methods(s, &ctx, owner, chosen.pay.as_deref());
     // A top-up cannot be paid from the balance it tops up.
     let topup_methods = methods
         .iter()
@@ -267,15 +267,24 @@ fn is_owner(ctx: &Ctx, line: &Line) -> bool {
 
 /// The ways this reader can pay here: the line's balance (its owner), the demo card (demo
 /// shops), or later (the order waits for a payment provider).
-fn methods(ctx: &Ctx, owner: bool, chosen: Option<&str>) -> Vec<(String, String, bool)> {
+fn methods(
+    s: &AppState,
+    ctx: &Ctx,
+    owner: bool,
+    chosen: Option<&str>,
+) -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
     if owner {
         out.push(("balance".to_string(), ctx.t.t("pay-balance")));
     }
+    // Providers' methods (in roubles: an order paid through them is priced in RUB).
+    for (value, key) in crate::payments::methods(s, Currency::Rub) {
+        out.push((value.to_string(), ctx.t.t(key)));
+    }
     if ctx.demo {
         out.push(("demo".to_string(), ctx.t.t("pay-demo")));
     }
-    if !ctx.demo {
+    if !ctx.demo && out.is_empty() {
         out.push(("later".to_string(), ctx.t.t("pay-later")));
     }
     let pick = chosen
@@ -318,7 +327,7 @@ async fn renew_submit(
     let ctx = form.ctx.clone();
     let mut errors = Errors::default();
     match place(&s, &ctx, &key, &chosen, form.get("idem")).await {
-        Ok(order_id) => return see_other(&format!("/orders/{order_id}")),
+        Ok(location) => return see_other(&location),
         Err(Refused::Page(res)) => return res,
         Err(Refused::Plan(e)) => errors.plan = Some(e),
         Err(Refused::Pay(e)) if chosen.topup.is_some() => errors.amount = Some(e),
@@ -337,7 +346,8 @@ async fn renew_submit(
 }
 
 /// Places the order a renewal form asks for, once per form (its `idem` key), and pays it
-/// when it can be paid at once; returns the order's id.
+/// when it can be paid at once; returns where the buyer goes next (the order's page, or
+/// the provider's page to confirm the payment).
 async fn place(
     s: &AppState,
     ctx: &Ctx,
@@ -376,7 +386,9 @@ async fn place(
     };
     // The same form sent twice (a double tap, a reload) leads to the same order.
     match s.store.stored_response(&claim.scope, &claim.key).await {
-        Ok(Some(prev)) if prev.request_hash == claim.request_hash => return Ok(prev.body),
+        Ok(Some(prev)) if prev.request_hash == claim.request_hash => {
+            return Ok(format!("/orders/{}", prev.body));
+        }
         Ok(_) => {}
         Err(e) => return Err(outage(e, "idempotency lookup")),
     }
@@ -391,7 +403,12 @@ async fn place(
                 return Err(Refused::Amount(t.t("err-choose-payment")));
             }
             // Typed in the reader's currency; converted to the line's at the configured rate.
-            let m = Money::parse_major(&amount.replace(',', "."), ctx.currency)
+            let in_currency = if pay.starts_with("yookassa:") {
+                Currency::Rub
+            } else {
+                ctx.currency
+            };
+            let m = Money::parse_major(&amount.replace(',', "."), in_currency)
                 .ok()
                 .filter(|m| m.minor > 0)
                 .ok_or_else(|| Refused::Amount(t.t("err-amount")))?;
@@ -399,7 +416,7 @@ async fn place(
                 ItemRequest::TopUp {
                     amount_minor: m.minor,
                 },
-                Some(ctx.currency),
+                Some(in_currency),
             )
         }
         None => {
@@ -414,6 +431,8 @@ async fn place(
             // balance, in the line's currency.
             let currency = if from_balance {
                 None
+            } else if pay.starts_with("yookassa:") {
+                Some(Currency::Rub)
             } else {
                 price_for(&plan, ctx.currency).map(|m| m.currency)
             };
@@ -453,7 +472,7 @@ async fn place(
         Ok(o) => o,
         Err(e) if e.is_unique_violation() => {
             return match s.store.stored_response(&claim.scope, &claim.key).await {
-                Ok(Some(prev)) => Ok(prev.body),
+                Ok(Some(prev)) => Ok(format!("/orders/{}", prev.body)),
                 Ok(None) => Err(outage(e, "renewal order")),
                 Err(e) => Err(outage(e, "idempotency lookup")),
             };
@@ -474,7 +493,20 @@ async fn place(
             tracing::warn!(error = %e, order = %order.id, "demo payment");
         }
     }
-    Ok(order.id)
+    if pay.starts_with("yookassa:") {
+        let email = ctx.user.as_ref().map(|u| u.email.as_str());
+        return match crate::payments::start(s, &order.id, pay, email, &order_description(&order))
+            .await
+        {
+            Ok(url) => Ok(url),
+            Err(e) => {
+                // The order stays; its page offers to pay again.
+                tracing::warn!(error = %e, order = %order.id, "payment not started");
+                Ok(format!("/orders/{}", order.id))
+            }
+        };
+    }
+    Ok(format!("/orders/{}", order.id))
 }
 
 #[derive(Template)]
@@ -687,4 +719,14 @@ fn advice_text(
             ("used", t.bytes(used).into()),
         ],
     ))
+}
+
+/// What a provider shows the buyer and puts on the receipt: the number and what it buys.
+pub fn order_description(o: &Order) -> String {
+    let what: Vec<&str> = o
+        .items
+        .iter()
+        .map(|i| i.plan_id.as_deref().unwrap_or("top-up"))
+        .collect();
+    format!("+{}: {}", o.msisdn, what.join(", "))
 }

@@ -83,9 +83,15 @@ struct OrderPage {
     /// (what, period or credit, data, price)
     items: Vec<(String, String, String, String)>,
     owner: bool,
+    /// Provider methods this order can be paid with: (value, label).
+    providers: Vec<(String, String)>,
+    /// Money that arrived and is held for review (the buyer is told).
+    held: bool,
 }
 
 async fn order_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    // Back from the provider, perhaps before its notification: ask it.
+    crate::payments::refresh_order(&s, &id).await;
     let order = match s.store.order(&id).await {
         Ok(o) => o,
         Err(StoreError::OrderNotFound(_)) => return site::not_found(ctx),
@@ -130,7 +136,19 @@ async fn order_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>)
     let number = simrenew_core::Msisdn::parse(&format!("+{}", order.msisdn))
         .map(|m| m.display())
         .unwrap_or_else(|_| order.msisdn.clone());
+    let providers = crate::payments::methods(&s, order.total.currency)
+        .into_iter()
+        .map(|(v, k)| (v.to_string(), t.t(k)))
+        .collect();
+    let held = s
+        .store
+        .payments_of_order(&order.id)
+        .await
+        .map(|ps| ps.iter().any(|p| p.status == "held"))
+        .unwrap_or(false);
     let page = OrderPage {
+        providers,
+        held,
         id: order.id.clone(),
         number,
         line_key: order.msisdn.clone(),
@@ -156,7 +174,27 @@ async fn order_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>)
 /// from the line's balance (its owner).
 async fn pay(State(s): State<AppState>, Path(id): Path<String>, form: CheckedForm) -> Response {
     let ctx = form.ctx.clone();
-    let result = match form.get("pay") {
+    let method = form.get("pay");
+    if method.starts_with("yookassa:") {
+        let email = ctx.user.as_ref().map(|u| u.email.as_str());
+        let description = match s.store.order(&id).await {
+            Ok(o) => super::line::order_description(&o),
+            Err(_) => return site::not_found(ctx),
+        };
+        return match crate::payments::start(&s, &id, method, email, &description).await {
+            Ok(url) => see_other(&url),
+            Err(e) => {
+                tracing::warn!(error = %e, order = %id, "payment not started");
+                site::message(
+                    ctx,
+                    StatusCode::BAD_GATEWAY,
+                    "pay-failed-title",
+                    "err-provider",
+                )
+            }
+        };
+    }
+    let result = match method {
         "demo" if ctx.demo => s.store.settle_external(&id, "demo", None).await,
         "balance" => match &ctx.user {
             Some(u) => s.store.pay_from_balance(&id, &u.id, None).await,

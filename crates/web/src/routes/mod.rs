@@ -8,6 +8,7 @@ pub mod orders;
 pub mod plans;
 pub mod system;
 pub mod usage;
+pub mod webhooks;
 
 use crate::AppState;
 use crate::problem::{ApiResult, Problem};

@@ -25,6 +25,22 @@ pub async fn serve_all_on(
     sqlite_only: bool,
     config: impl Fn(&mut simrenew_web::WebConfig),
 ) -> Vec<Served> {
+    serve(sqlite_only, false, config).await
+}
+
+/// The app on each database with YooKassa pointed at the sandbox stand-in mounted on the
+/// same server (as `serve --demo` does).
+#[allow(dead_code)]
+pub async fn serve_all_with_sandbox() -> Vec<Served> {
+    serve(false, true, |_| {}).await
+}
+
+async fn serve(
+    sqlite_only: bool,
+    sandbox: bool,
+    config: impl Fn(&mut simrenew_web::WebConfig),
+) -> Vec<Served> {
+    simrenew_payments::install_crypto();
     let dbs = if sqlite_only {
         vec![testing::sqlite().await]
     } else {
@@ -46,14 +62,32 @@ pub async fn serve_all_on(
             ..Default::default()
         };
         config(&mut web);
-        let state = simrenew_web::AppState::new(store, web);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(listener, simrenew_web::app(state))
-                .await
-                .unwrap()
-        });
+        let base = format!("http://{addr}");
+        if sandbox {
+            web.public_url = base.clone();
+            web.yookassa = Some(std::sync::Arc::new(
+                simrenew_payments::yookassa::YooKassa::new(
+                    &format!("{base}/sandbox/yookassa/v3"),
+                    simrenew_payments::sandbox::SHOP_ID,
+                    simrenew_payments::sandbox::SECRET_KEY,
+                )
+                .unwrap(),
+            ));
+        }
+        let state = simrenew_web::AppState::new(store, web);
+        let mut app = simrenew_web::app(state);
+        if sandbox {
+            app = app.nest(
+                "/sandbox/yookassa",
+                simrenew_payments::sandbox::yookassa(
+                    &format!("{base}/sandbox/yookassa"),
+                    &format!("{base}/webhooks/yookassa"),
+                ),
+            );
+        }
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         out.push(Served {
             base: format!("http://{addr}"),
             db: db.name,
