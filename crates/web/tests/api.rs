@@ -785,6 +785,29 @@ async fn accounts_attach_lines_by_puk() {
             "line-already-attached",
         )
         .await;
+        // Guessing a PUK is slowed down per line: ten wrong ones, then 429.
+        let mts3 = "+79161234563";
+        for _ in 0..10 {
+            let r = app
+                .post(
+                    "/api/v1/me/lines",
+                    Some(&token),
+                    None,
+                    &json!({"line": mts3, "puk": "00000000"}),
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        }
+        let r = app
+            .post(
+                "/api/v1/me/lines",
+                Some(&token),
+                None,
+                &json!({"line": mts3, "puk": "12345673"}),
+            )
+            .await;
+        assert!(r.headers().contains_key("retry-after"), "{}", app.db);
+        problem(r, StatusCode::TOO_MANY_REQUESTS, "too-many-attempts").await;
     }
 }
 

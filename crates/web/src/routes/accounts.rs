@@ -53,20 +53,7 @@ pub async fn sign_up(State(s): State<AppState>, body: ApiJson<SignUpInput>) -> A
 pub async fn sign_in(State(s): State<AppState>, body: ApiJson<SignInInput>) -> ApiResult<Response> {
     let email = &body.value.email;
     if let Err(wait) = s.sign_in_throttle.check(email) {
-        let mut res = Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too-many-attempts",
-            "Too many failed sign-ins",
-            format!(
-                "too many wrong passwords for this address; try again in {} minutes",
-                wait.div_ceil(60)
-            ),
-        )
-        .into_response();
-        if let Ok(v) = header::HeaderValue::from_str(&wait.to_string()) {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return Ok(res);
+        return Ok(too_many(wait, "too many wrong passwords for this address"));
     }
     let (token, u) = match s.store.sign_in(email, &body.value.password).await {
         Ok(ok) => {
@@ -137,17 +124,44 @@ pub async fn me(
     responses((status = 200, body = LineOwnerView), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn attach_line(
     State(s): State<AppState>,
     SignedIn(u): SignedIn,
     Lang(lang): Lang,
     body: ApiJson<AttachLineInput>,
-) -> ApiResult<Json<LineOwnerView>> {
+) -> ApiResult<Response> {
     let r = line_ref("line", &body.value.line)?;
-    let line = s.store.attach_line(&u.id, &r, &body.value.puk).await?;
-    Ok(Json(LineOwnerView::new(
-        &s.store.line_detail(&line).await?,
-        lang,
-    )))
+    // PUK guesses are limited per line, as on the pages (the same counter).
+    let key = format!("attach:{}", crate::pages::line::line_key(&r));
+    if let Err(wait) = s.sign_in_throttle.check(&key) {
+        return Ok(too_many(wait, "too many wrong PUKs for this line"));
+    }
+    let line = match s.store.attach_line(&u.id, &r, &body.value.puk).await {
+        Ok(l) => l,
+        Err(e) => {
+            if matches!(e, simrenew_store::StoreError::WrongPuk) {
+                s.sign_in_throttle.failed(&key);
+            }
+            return Err(e.into());
+        }
+    };
+    s.sign_in_throttle.succeeded(&key);
+    Ok(Json(LineOwnerView::new(&s.store.line_detail(&line).await?, lang)).into_response())
+}
+
+/// 429 with `Retry-After` (RFC 9110 §10.2.3) for a caller that guessed too often.
+fn too_many(wait: u64, what: &str) -> Response {
+    let mut res = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too-many-attempts",
+        "Too many failed attempts",
+        format!("{what}; try again in {} minutes", wait.div_ceil(60)),
+    )
+    .into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&wait.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
 }
