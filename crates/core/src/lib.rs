@@ -13,6 +13,7 @@ pub mod operator;
 pub mod order;
 pub mod period;
 pub mod plan;
+pub mod refund;
 pub mod renewal;
 
 pub use bucket::{Bucket, Draw, draw_usage};

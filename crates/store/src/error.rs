@@ -19,6 +19,8 @@ pub enum StoreError {
     OrderNotFound(String),
     #[error("no payment {0}")]
     PaymentNotFound(String),
+    #[error("{asked} cannot be refunded: at most {allowed} may be refunded now")]
+    RefundTooLarge { asked: Money, allowed: Money },
     #[error(
         "the line is suspended; it cannot be renewed or topped up until the operator restores it"
     )]

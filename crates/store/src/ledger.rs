@@ -194,7 +194,7 @@ impl Store {
                 CAST((SELECT COUNT(*) FROM buckets b WHERE b.order_id = o.id) AS BIGINT) AS buckets,
                 CAST((SELECT COUNT(*) FROM periods p WHERE p.order_id = o.id) AS BIGINT) AS periods,
                 CAST((SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id AND i.kind = 'renew') AS BIGINT) AS renewals,
-                CAST((SELECT COUNT(*) FROM transfers t WHERE t.order_id = o.id) AS BIGINT) AS transfers
+                CAST((SELECT COUNT(*) FROM transfers t WHERE t.order_id = o.id AND t.kind = 'order') AS BIGINT) AS transfers
              FROM orders o",
         )
         .fetch_all(&self.read)

@@ -230,6 +230,13 @@ impl From<StoreError> for Problem {
             .field("line", "already attached"),
             StoreError::WrongPuk => Problem::new(S::FORBIDDEN, "wrong-puk", "Wrong PUK", d)
                 .field("puk", "does not match"),
+            StoreError::RefundTooLarge { .. } => Problem::new(
+                S::UNPROCESSABLE_ENTITY,
+                "refund-too-large",
+                "Refund larger than allowed",
+                d,
+            )
+            .field("amount", "more than may be refunded now"),
             StoreError::PaymentNotFound(_) => {
                 Problem::new(S::NOT_FOUND, "payment-not-found", "No such payment", d)
             }
