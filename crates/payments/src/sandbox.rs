@@ -21,6 +21,7 @@ pub const SECRET_KEY: &str = "test_sandbox_secret_key";
 struct Shop {
     payments: HashMap<String, Value>,
     by_key: HashMap<String, String>,
+    refunds: HashMap<String, Value>,
     return_urls: HashMap<String, String>,
 }
 
@@ -47,6 +48,7 @@ pub fn yookassa(public_base: &str, notify_url: &str) -> Router {
     Router::new()
         .route("/v3/payments", post(create))
         .route("/v3/payments/{id}", get(fetch))
+        .route("/v3/refunds", post(refund))
         .route("/confirm/{id}", get(confirm_page).post(confirm))
         .with_state(stand)
 }
@@ -170,6 +172,68 @@ async fn fetch(State(s): State<Stand>, h: HeaderMap, Path(id): Path<String>) -> 
             "Payment doesn't exist or access denied",
         ),
     }
+}
+
+/// "Create a refund": of a succeeded payment, at most what is left of it.
+async fn refund(State(s): State<Stand>, h: HeaderMap, Json(body): Json<Value>) -> Response {
+    if !authorized(&h) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "Authentication error",
+        );
+    }
+    let Some(key) = h.get("idempotence-key").and_then(|v| v.to_str().ok()) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Idempotence key is missing",
+        );
+    };
+    let mut shop = s.shop.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(r) = shop.refunds.get(key) {
+        return Json(r.clone()).into_response();
+    }
+    let pid = body["payment_id"].as_str().unwrap_or("").to_string();
+    let cents = |v: &Value| -> i64 {
+        let s = v.as_str().unwrap_or("0");
+        let (a, b) = s.split_once('.').unwrap_or((s, "0"));
+        a.parse::<i64>().unwrap_or(0) * 100 + format!("{b:0<2}")[..2].parse::<i64>().unwrap_or(0)
+    };
+    let Some(p) = shop.payments.get(&pid).cloned() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Payment doesn't exist or access denied",
+        );
+    };
+    let already: i64 = shop
+        .refunds
+        .values()
+        .filter(|r| r["payment_id"] == pid.as_str())
+        .map(|r| cents(&r["amount"]["value"]))
+        .sum();
+    let asked = cents(&body["amount"]["value"]);
+    if p["status"] != "succeeded"
+        || body["amount"]["currency"] != p["amount"]["currency"]
+        || asked <= 0
+        || asked + already > cents(&p["amount"]["value"])
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Refund amount exceeds the payment",
+        );
+    }
+    let refund = json!({
+        "id": format!("2f{:06x}-0015-5000-8000-1b68e7b15f3f", shop.refunds.len() + 1),
+        "payment_id": pid,
+        "status": "succeeded",
+        "amount": body["amount"],
+        "created_at": "2026-01-01T00:00:00.000Z"
+    });
+    shop.refunds.insert(key.to_string(), refund.clone());
+    Json(refund).into_response()
 }
 
 fn escape(s: &str) -> String {

@@ -48,6 +48,17 @@ enum Command {
         #[command(subcommand)]
         action: LineAction,
     },
+    /// Refund part or all of a provider payment, within the refund policy (docs/payments.md).
+    Refund {
+        /// The payment's id (simrenew's, from the `payments` table).
+        #[arg(long)]
+        payment: String,
+        /// In the payment's currency, for example 250 or 99.50.
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        reason: String,
+    },
     /// Check that every currency's postings sum to zero and every balance matches its postings.
     LedgerCheck,
     /// Print the OpenAPI document.
@@ -235,6 +246,27 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             println!("{} is now {status}", line.msisdn.display());
             Ok(())
         }
+        Command::Refund {
+            payment,
+            amount,
+            reason,
+        } => {
+            let store = open(&config).await?;
+            let p = store.payment(&payment).await?;
+            let amount = simrenew_core::Money::parse_major(&amount, p.amount.currency)
+                .map_err(|e| anyhow::anyhow!("amount: {e}"))?;
+            let yookassa = yookassa_client(&config)?;
+            let r = simrenew_web::payments::refund(
+                &store,
+                yookassa.as_deref(),
+                &payment,
+                amount,
+                &reason,
+            )
+            .await?;
+            println!("refund {} of {}: {}", r.id, r.amount, r.status);
+            Ok(())
+        }
         Command::LedgerCheck => {
             let store = open(&config).await?;
             let check = store.check_ledger().await?;
@@ -266,23 +298,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
 async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> {
     let public = config.public_url();
     let public = public.trim_end_matches('/');
-    // YooKassa: the sandbox stand-in in demo shops, else the configured shop.
-    let yookassa = if config.payments_sandbox {
-        Some(std::sync::Arc::new(
-            simrenew_payments::yookassa::YooKassa::new(
-                &format!("{public}/sandbox/yookassa/v3"),
-                simrenew_payments::sandbox::SHOP_ID,
-                simrenew_payments::sandbox::SECRET_KEY,
-            )?,
-        ))
-    } else {
-        match (&config.yookassa_shop_id, &config.yookassa_secret_key) {
-            (Some(id), Some(key)) => Some(std::sync::Arc::new(
-                simrenew_payments::yookassa::YooKassa::new(&config.yookassa_api_url, id, key)?,
-            )),
-            _ => None,
-        }
-    };
+    let yookassa = yookassa_client(config)?;
     let state = simrenew_web::AppState::new(
         store.clone(),
         simrenew_web::WebConfig {
@@ -372,4 +388,29 @@ async fn shutdown() {
     let term = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = term => {} }
     tracing::info!("shutting down");
+}
+
+/// The YooKassa client: the sandbox stand-in in demo shops, else the configured shop.
+fn yookassa_client(
+    config: &Config,
+) -> anyhow::Result<Option<std::sync::Arc<simrenew_payments::yookassa::YooKassa>>> {
+    use simrenew_payments::{sandbox, yookassa::YooKassa};
+    let public = config.public_url();
+    let public = public.trim_end_matches('/');
+    Ok(if config.payments_sandbox {
+        Some(std::sync::Arc::new(YooKassa::new(
+            &format!("{public}/sandbox/yookassa/v3"),
+            sandbox::SHOP_ID,
+            sandbox::SECRET_KEY,
+        )?))
+    } else {
+        match (&config.yookassa_shop_id, &config.yookassa_secret_key) {
+            (Some(id), Some(key)) => Some(std::sync::Arc::new(YooKassa::new(
+                &config.yookassa_api_url,
+                id,
+                key,
+            )?)),
+            _ => None,
+        }
+    })
 }

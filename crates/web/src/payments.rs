@@ -135,3 +135,54 @@ pub async fn refresh_order(s: &AppState, order_id: &str) {
         }
     }
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefundError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the provider refused the refund: {0}")]
+    Refused(simrenew_payments::PaymentError),
+    #[error("the provider could not be reached; the refund stays pending: {0}")]
+    Unreachable(simrenew_payments::PaymentError),
+    #[error("this payment's provider cannot refund from here")]
+    NotSupported,
+}
+
+/// Refunds `amount` of a settled payment: recorded pending (checked against the refund
+/// policy), asked of the provider with the refund's id as idempotency key, then completed
+/// (money and quota back) or marked failed.
+pub async fn refund(
+    store: &simrenew_store::Store,
+    yookassa: Option<&simrenew_payments::yookassa::YooKassa>,
+    payment_id: &str,
+    amount: simrenew_core::Money,
+    reason: &str,
+) -> Result<simrenew_store::refunds::Refund, RefundError> {
+    let p = store.payment(payment_id).await?;
+    let (Some(yk), "yookassa", Some(pid)) = (yookassa, p.provider.as_str(), &p.provider_payment_id)
+    else {
+        return Err(RefundError::NotSupported);
+    };
+    let r = store.begin_refund(payment_id, amount, reason).await?;
+    match yk.refund(pid, amount, &r.id).await {
+        Ok(done) if done.status == "succeeded" => {
+            Ok(store.complete_refund(&r.id, &done.id).await?)
+        }
+        Ok(done) if done.status == "canceled" => {
+            store.fail_refund(&r.id).await?;
+            Err(RefundError::Refused(
+                simrenew_payments::PaymentError::Refused {
+                    status: 200,
+                    detail: "refund canceled".into(),
+                },
+            ))
+        }
+        // Pending at the provider: stays pending here too.
+        Ok(_) => Ok(r),
+        Err(e @ simrenew_payments::PaymentError::Refused { .. }) => {
+            store.fail_refund(&r.id).await?;
+            Err(RefundError::Refused(e))
+        }
+        Err(e) => Err(RefundError::Unreachable(e)),
+    }
+}
