@@ -317,6 +317,15 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
             vat_code: config.vat_code,
         },
     );
+    // Payments whose notification has not come: asked of their provider every minute.
+    let payments_state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            simrenew_web::payments::refresh_open(&payments_state, 60).await;
+        }
+    });
     let mut app = simrenew_web::app(state);
     if config.payments_sandbox {
         tracing::warn!("payments sandbox on: providers are local stand-ins, no money moves");

@@ -111,6 +111,39 @@ pub async fn apply_yookassa(s: &AppState, p: &YkPayment) -> Result<Option<Settle
     }
 }
 
+/// Asks the providers about every attempt still open after `older_than_secs` and
+/// applies their answers; returns how many were asked. Run by `serve` every minute, so a
+/// lost notification settles (or a payment the buyer abandoned is closed when the
+/// provider cancels it) without anyone looking.
+pub async fn refresh_open(s: &AppState, older_than_secs: i64) -> usize {
+    let Some(yk) = &s.config.yookassa else {
+        return 0;
+    };
+    let open = match s.store.open_payments(older_than_secs, 100).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(error = %e, "open payments");
+            return 0;
+        }
+    };
+    let mut asked = 0;
+    for a in open.iter().filter(|a| a.provider == "yookassa") {
+        let Some(id) = &a.provider_payment_id else {
+            continue;
+        };
+        asked += 1;
+        match yk.get_payment(id).await {
+            Ok(p) => {
+                if let Err(e) = apply_yookassa(s, &p).await {
+                    tracing::warn!(error = %e, payment = %a.id, "payment refresh");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, payment = %a.id, "provider unreachable"),
+        }
+    }
+    asked
+}
+
 /// Asks the provider about this order's open attempts (the buyer is back on the order
 /// page, perhaps before the notification): settles what has settled.
 pub async fn refresh_order(s: &AppState, order_id: &str) {

@@ -944,3 +944,45 @@ async fn pay_with_yookassa_through_the_sandbox_and_its_notification() {
         assert!(store.check_ledger().await.unwrap().is_sound());
     }
 }
+
+#[tokio::test]
+async fn a_lost_notification_does_not_leave_the_order_unpaid() {
+    for app in common::serve_all_with_sandbox_notifying("/nowhere").await {
+        let mut v = Visitor::new(&app.base, "en");
+        let page = v.get(&format!("/renew/{MTS_FREE}")).await;
+        let to_provider = v
+            .post(
+                &format!("/renew/{MTS_FREE}"),
+                &[
+                    ("csrf", &page.input("csrf")),
+                    ("idem", &page.input("idem")),
+                    ("plan", "mts-week-10gb"),
+                    ("pay", "yookassa:bank_card"),
+                ],
+            )
+            .await;
+        let confirm = to_provider.location().to_string();
+        assert!(
+            confirm.contains("/sandbox/"),
+            "{} {}",
+            to_provider.status,
+            to_provider.body
+        );
+        let back = v
+            .post(&confirm.replace(&app.base, ""), &[("action", "pay")])
+            .await;
+        let order_id = back.location().rsplit('/').next().unwrap().to_string();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let store = &app._db.store;
+        assert_eq!(
+            store.order(&order_id).await.unwrap().status,
+            simrenew_core::OrderStatus::PendingPayment,
+            "{}: the notification was lost",
+            app.db
+        );
+        // The buyer's return asks the provider: paid.
+        let receipt = v.get(&format!("/orders/{order_id}")).await;
+        assert!(receipt.has("id=\"done\""), "{}", receipt.body);
+        assert!(store.check_orders().await.unwrap().is_sound());
+    }
+}

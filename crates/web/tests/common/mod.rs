@@ -25,19 +25,25 @@ pub async fn serve_all_on(
     sqlite_only: bool,
     config: impl Fn(&mut simrenew_web::WebConfig),
 ) -> Vec<Served> {
-    serve(sqlite_only, false, config).await
+    serve(sqlite_only, None, config).await
 }
 
 /// The app on each database with YooKassa pointed at the sandbox stand-in mounted on the
 /// same server (as `serve --demo` does).
 #[allow(dead_code)]
 pub async fn serve_all_with_sandbox() -> Vec<Served> {
-    serve(false, true, |_| {}).await
+    serve(false, Some("/webhooks/yookassa"), |_| {}).await
+}
+
+/// The same, with the stand-in's notifications sent to `path` (a wrong one loses them).
+#[allow(dead_code)]
+pub async fn serve_all_with_sandbox_notifying(path: &'static str) -> Vec<Served> {
+    serve(false, Some(path), |_| {}).await
 }
 
 async fn serve(
     sqlite_only: bool,
-    sandbox: bool,
+    sandbox: Option<&'static str>,
     config: impl Fn(&mut simrenew_web::WebConfig),
 ) -> Vec<Served> {
     simrenew_payments::install_crypto();
@@ -65,7 +71,7 @@ async fn serve(
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
-        if sandbox {
+        if sandbox.is_some() {
             web.public_url = base.clone();
             web.yookassa = Some(std::sync::Arc::new(
                 simrenew_payments::yookassa::YooKassa::new(
@@ -78,12 +84,12 @@ async fn serve(
         }
         let state = simrenew_web::AppState::new(store, web);
         let mut app = simrenew_web::app(state);
-        if sandbox {
+        if let Some(notify) = sandbox {
             app = app.nest(
                 "/sandbox/yookassa",
                 simrenew_payments::sandbox::yookassa(
                     &format!("{base}/sandbox/yookassa"),
-                    &format!("{base}/webhooks/yookassa"),
+                    &format!("{base}{notify}"),
                 ),
             );
         }
