@@ -128,20 +128,30 @@ pub async fn refresh_open(s: &AppState, older_than_secs: i64) -> usize {
     };
     let mut asked = 0;
     for a in open.iter().filter(|a| a.provider == "yookassa") {
-        let Some(id) = &a.provider_payment_id else {
-            continue;
-        };
         asked += 1;
-        match yk.get_payment(id).await {
-            Ok(p) => {
-                if let Err(e) = apply_yookassa(s, &p).await {
-                    tracing::warn!(error = %e, payment = %a.id, "payment refresh");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, payment = %a.id, "provider unreachable"),
-        }
+        ask_yookassa(s, yk, a).await;
     }
     asked
+}
+
+/// Asks YooKassa about one open attempt and applies the answer; failures are logged (the
+/// next round asks again).
+async fn ask_yookassa(
+    s: &AppState,
+    yk: &simrenew_payments::yookassa::YooKassa,
+    a: &simrenew_store::payments::Payment,
+) {
+    let Some(id) = &a.provider_payment_id else {
+        return;
+    };
+    match yk.get_payment(id).await {
+        Ok(p) => {
+            if let Err(e) = apply_yookassa(s, &p).await {
+                tracing::warn!(error = %e, payment = %a.id, "payment refresh");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, payment = %a.id, "provider unreachable"),
+    }
 }
 
 /// Asks the provider about this order's open attempts (the buyer is back on the order
@@ -155,17 +165,7 @@ pub async fn refresh_order(s: &AppState, order_id: &str) {
         .iter()
         .filter(|a| a.status == "pending" && a.provider == "yookassa")
     {
-        let Some(id) = &a.provider_payment_id else {
-            continue;
-        };
-        match yk.get_payment(id).await {
-            Ok(p) => {
-                if let Err(e) = apply_yookassa(s, &p).await {
-                    tracing::warn!(error = %e, payment = %a.id, "payment refresh");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, payment = %a.id, "provider unreachable"),
-        }
+        ask_yookassa(s, yk, a).await;
     }
 }
 
