@@ -1,4 +1,5 @@
-//! Background jobs. Today: delivering the outbox's e-mails over SMTP (lettre, rustls).
+//! Background jobs. Today: delivering the outbox's messages, e-mails over SMTP (lettre,
+//! rustls) and SMS through an HTTP gateway.
 //! Messages are rendered when they are queued (in the reader's language), so delivery
 //! only moves bytes: claim due rows, send, mark each delivered or due again with backoff.
 //! A topic without a configured transport is left in the outbox, where the demo shop's
@@ -8,7 +9,7 @@
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use simrenew_store::Store;
-use simrenew_store::outbox::{MAIL, Message};
+use simrenew_store::outbox::{MAIL, Message, SMS};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +18,8 @@ pub enum JobError {
     SmtpUrl(String),
     #[error("mail_from: {0}")]
     From(String),
+    #[error("sms_gateway_url: {0}")]
+    SmsUrl(String),
     #[error(transparent)]
     Store(#[from] simrenew_store::StoreError),
 }
@@ -58,6 +61,51 @@ impl Mailer {
     }
 }
 
+/// An SMS gateway over HTTP: `POST <url>` with the JSON `{"to": "+7…", "text": "…"}` and
+/// `Authorization: Bearer <token>`; any 2xx answer means accepted. SMS providers offer
+/// such an endpoint, or a small bridge to their own API does.
+pub struct SmsGateway {
+    url: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl SmsGateway {
+    pub fn new(url: &str, token: &str) -> Result<Self, JobError> {
+        // rustls with ring, as every HTTP client of simrenew (reqwest is built without a
+        // crypto provider of its own).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .map_err(|e| JobError::SmsUrl(e.to_string()))?;
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(JobError::SmsUrl("must be an http(s) URL".into()));
+        }
+        Ok(Self {
+            url: url.to_string(),
+            token: token.to_string(),
+            http,
+        })
+    }
+
+    async fn send(&self, m: &Message) -> Result<(), String> {
+        let res = self
+            .http
+            .post(&self.url)
+            .bearer_auth(&self.token)
+            .json(&serde_json::json!({"to": m.to, "text": m.body}))
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        if res.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("gateway answered {}", res.status()))
+        }
+    }
+}
+
 /// How long a claimed message is reserved for one delivery attempt.
 const LEASE_SECS: i64 = 120;
 /// Messages per round.
@@ -73,27 +121,62 @@ pub fn backoff_secs(attempts: i64) -> i64 {
 pub struct Delivery {
     store: Store,
     mailer: Option<Mailer>,
+    sms: Option<SmsGateway>,
+}
+
+/// Where one topic's messages go.
+enum Transport<'a> {
+    Mail(&'a Mailer),
+    Sms(&'a SmsGateway),
+}
+
+impl Transport<'_> {
+    async fn send(&self, m: &Message) -> Result<(), String> {
+        match self {
+            Self::Mail(t) => t.send(m).await,
+            Self::Sms(t) => t.send(m).await,
+        }
+    }
 }
 
 impl Delivery {
     pub fn new(store: Store, mailer: Option<Mailer>) -> Self {
-        Self { store, mailer }
+        Self {
+            store,
+            mailer,
+            sms: None,
+        }
     }
 
-    /// One round: every due e-mail, each delivered or rescheduled. Returns how many went.
+    /// Delivers SMS through `gateway` too.
+    pub fn with_sms(mut self, gateway: Option<SmsGateway>) -> Self {
+        self.sms = gateway;
+        self
+    }
+
+    /// One round: every due e-mail and SMS that has a transport, each delivered or
+    /// rescheduled. Returns how many went.
     pub async fn run_once(&self) -> Result<usize, JobError> {
-        let Some(mailer) = &self.mailer else {
-            return Ok(0);
-        };
+        let mut sent = 0;
+        if let Some(m) = &self.mailer {
+            sent += self.drain(MAIL, Transport::Mail(m)).await?;
+        }
+        if let Some(g) = &self.sms {
+            sent += self.drain(SMS, Transport::Sms(g)).await?;
+        }
+        Ok(sent)
+    }
+
+    async fn drain(&self, topic: &str, transport: Transport<'_>) -> Result<usize, JobError> {
         let mut sent = 0;
         loop {
-            let due = self.store.claim_due(MAIL, BATCH, LEASE_SECS).await?;
+            let due = self.store.claim_due(topic, BATCH, LEASE_SECS).await?;
             if due.is_empty() {
                 return Ok(sent);
             }
             for d in due {
                 let outcome = match serde_json::from_str::<Message>(&d.payload) {
-                    Ok(m) => mailer.send(&m).await,
+                    Ok(m) => transport.send(&m).await,
                     Err(e) => Err(format!("unreadable payload: {e}")),
                 };
                 match outcome {
@@ -102,7 +185,7 @@ impl Delivery {
                         sent += 1;
                     }
                     Err(e) => {
-                        tracing::warn!(id = d.id, attempts = d.attempts, error = %e, "e-mail not delivered; will retry");
+                        tracing::warn!(id = d.id, topic, attempts = d.attempts, error = %e, "message not delivered; will retry");
                         self.store
                             .mark_failed(d.id, &e, backoff_secs(d.attempts))
                             .await?;
@@ -121,7 +204,7 @@ impl Delivery {
                 tick.tick().await;
                 match self.run_once().await {
                     Ok(0) => {}
-                    Ok(n) => tracing::info!(sent = n, "e-mails delivered"),
+                    Ok(n) => tracing::info!(sent = n, "messages delivered"),
                     Err(e) => tracing::warn!(error = %e, "outbox delivery round failed"),
                 }
             }

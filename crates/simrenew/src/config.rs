@@ -44,6 +44,11 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of e-mails.
     pub mail_from: String,
+    /// An SMS gateway: `POST <url>` with `{"to", "text"}` and `Bearer <token>` (never
+    /// logged). Unset: adding a line by SMS code is offered only in demo shops (the codes
+    /// show on /demo/outbox).
+    pub sms_gateway_url: Option<String>,
+    pub sms_gateway_token: Option<String>,
     /// YooKassa (bank cards incl. Mir, SBP): the shop id and secret key from its
     /// dashboard; both set turns it on. The key is never logged. Notification URL to set
     /// in the dashboard: `<public_url>/webhooks/yookassa`.
@@ -76,6 +81,8 @@ impl Default for Config {
             support_email: None,
             smtp_url: None,
             mail_from: "simrenew <noreply@simrenew.example>".into(),
+            sms_gateway_url: None,
+            sms_gateway_token: None,
             yookassa_shop_id: None,
             yookassa_secret_key: None,
             yookassa_api_url: "https://api.yookassa.ru/v3".into(),

@@ -315,6 +315,7 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
             public_url: config.public_url(),
             yookassa: yookassa.clone(),
             vat_code: config.vat_code,
+            sms_codes: config.sms_gateway_url.is_some() || config.demo_payments,
         },
     );
     // Payments whose notification has not come: asked of their provider every minute.
@@ -345,7 +346,16 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
             None
         }
     };
-    simrenew_jobs::Delivery::new(store.clone(), mailer).spawn(std::time::Duration::from_secs(5));
+    let sms = match &config.sms_gateway_url {
+        Some(url) => Some(simrenew_jobs::SmsGateway::new(
+            url,
+            config.sms_gateway_token.as_deref().unwrap_or(""),
+        )?),
+        None => None,
+    };
+    simrenew_jobs::Delivery::new(store.clone(), mailer)
+        .with_sms(sms)
+        .spawn(std::time::Duration::from_secs(5));
     // Housekeeping: expired sessions and idempotency keys past their retention.
     let housekeeping = store.clone();
     tokio::spawn(async move {

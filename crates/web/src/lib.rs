@@ -37,6 +37,9 @@ pub struct WebConfig {
     pub yookassa: Option<Arc<simrenew_payments::yookassa::YooKassa>>,
     /// The VAT code on 54-FZ receipt lines (YooKassa's codes: 1 = no VAT).
     pub vat_code: u8,
+    /// Lines may be proven by a code sent by SMS (a gateway is configured, or a demo shop
+    /// shows the codes on its outbox page).
+    pub sms_codes: bool,
 }
 
 impl Default for WebConfig {
@@ -51,6 +54,7 @@ impl Default for WebConfig {
             public_url: "http://127.0.0.1:8080".into(),
             yookassa: None,
             vat_code: 1,
+            sms_codes: false,
         }
     }
 }

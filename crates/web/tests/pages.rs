@@ -284,8 +284,10 @@ async fn sign_up_attach_a_line_and_see_its_data() {
         );
         let account = v.get("/account").await;
         assert!(account.has("Линий пока нет"), "{}", account.body);
-        // Wrong PUK: beside the PUK field; the right one attaches the line.
+        // Wrong PUK: beside the PUK field; the right one attaches the line. (No SMS
+        // gateway here: codes by SMS are not offered.)
         let add = v.get("/account/lines/add").await;
+        assert!(!add.has("value=\"sms\""), "{}", add.body);
         let csrf = add.input("csrf");
         let wrong = v
             .post(
@@ -713,7 +715,12 @@ async fn a_forgotten_password_is_reset_by_the_link_in_the_mail() {
 
 #[tokio::test]
 async fn add_a_line_with_a_code_sent_by_sms() {
-    for app in common::serve_all(|c| c.demo_payments = true).await {
+    for app in common::serve_all(|c| {
+        c.demo_payments = true;
+        c.sms_codes = true;
+    })
+    .await
+    {
         let mut v = Visitor::new(&app.base, "zh-CN");
         let form = v.get("/account/sign-up").await;
         let ok = v

@@ -253,6 +253,8 @@ struct AddLinePage {
     method: String,
     /// The SMS code was sent: the page asks for it.
     code_sent: bool,
+    /// Codes by SMS are offered.
+    sms: bool,
     line_error: Option<String>,
     puk_error: Option<String>,
     code_error: Option<String>,
@@ -265,6 +267,7 @@ impl AddLinePage {
             line: line.to_string(),
             method: if method == "sms" { "sms" } else { "puk" }.to_string(),
             code_sent: false,
+            sms: false,
             line_error: None,
             puk_error: None,
             code_error: None,
@@ -272,11 +275,13 @@ impl AddLinePage {
     }
 }
 
-async fn add_line_page(ctx: Ctx) -> Response {
+async fn add_line_page(State(s): State<AppState>, ctx: Ctx) -> Response {
     if ctx.user.is_none() {
         return see_other("/account/sign-in?next=/account/lines/add");
     }
-    render(&AddLinePage::new(ctx, "", "puk"))
+    let mut page = AddLinePage::new(ctx, "", "puk");
+    page.sms = s.config.sms_codes;
+    render(&page)
 }
 
 async fn add_line(State(s): State<AppState>, form: CheckedForm) -> Response {
@@ -284,7 +289,13 @@ async fn add_line(State(s): State<AppState>, form: CheckedForm) -> Response {
     let Some(user) = ctx.user.clone() else {
         return see_other("/account/sign-in?next=/account/lines/add");
     };
-    let mut page = AddLinePage::new(ctx.clone(), form.get("line"), form.get("method"));
+    let method = if s.config.sms_codes {
+        form.get("method")
+    } else {
+        "puk"
+    };
+    let mut page = AddLinePage::new(ctx.clone(), form.get("line"), method);
+    page.sms = s.config.sms_codes;
     let r = match parse_line(&ctx.t, form.get("line")) {
         Ok(r) => r,
         Err(e) => {
