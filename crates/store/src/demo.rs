@@ -275,6 +275,7 @@ impl Store {
                 line: r,
                 bytes: 3 * GB + GB / 3,
                 occurred_at: now(),
+                occurred_at_stated: true,
             };
             self.record_usage(&[event], None).await?;
         }

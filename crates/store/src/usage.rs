@@ -20,6 +20,9 @@ pub struct UsageEvent {
     pub line: LineRef,
     pub bytes: u64,
     pub occurred_at: OffsetDateTime,
+    /// False when the feed gave no time and `occurred_at` is the time of receipt: a retry
+    /// of such an event has another receipt time and is still the same event.
+    pub occurred_at_stated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +81,8 @@ impl Store {
             if let Some(p) = prior {
                 let same = p.try_get::<String, _>("line_id")? == line_id
                     && p.try_get::<i64, _>("bytes")? == e.bytes as i64
-                    && p.try_get::<i64, _>("occurred_at")? == e.occurred_at.unix_timestamp();
+                    && (!e.occurred_at_stated
+                        || p.try_get::<i64, _>("occurred_at")? == e.occurred_at.unix_timestamp());
                 if !same {
                     return Err(StoreError::UsageEventConflict(e.event_id.clone()));
                 }

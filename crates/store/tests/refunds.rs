@@ -63,6 +63,7 @@ async fn refunds_follow_the_policy_and_take_back_what_they_paid_for() {
                 line: r.clone(),
                 bytes: 10 * GB,
                 occurred_at: simrenew_store::db::now(),
+                occurred_at_stated: true,
             }],
             None,
         )

@@ -367,6 +367,7 @@ async fn usage_draws_earliest_expiry_first_once_per_event() {
             line: f.line.clone(),
             bytes,
             occurred_at: at,
+            occurred_at_stated: true,
         };
         let r = s.record_usage(&[ev("e1", 2 * GB)], None).await.unwrap();
         assert_eq!(

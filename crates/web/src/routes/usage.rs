@@ -72,6 +72,7 @@ pub async fn report_usage(
             line: line_ref(&format!("events[{i}].line"), &e.line)?,
             bytes: e.bytes,
             occurred_at,
+            occurred_at_stated: e.occurred_at.is_some(),
         });
     }
     let render = |r: &Vec<UsageResult>| rendered(StatusCode::OK, &result_dto(r));
