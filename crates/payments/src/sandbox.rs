@@ -70,15 +70,17 @@ fn error(status: StatusCode, code: &str, description: &str) -> Response {
         .into_response()
 }
 
+/// A decimal amount of the API ("750.00") in minor units.
+fn cents(v: &Value) -> Option<i64> {
+    let s = v.as_str()?;
+    let (a, b) = s.split_once('.').unwrap_or((s, "0"));
+    Some(a.parse::<i64>().ok()? * 100 + format!("{b:0<2}")[..2].parse::<i64>().ok()?)
+}
+
 /// Whether a payment body is one the API accepts: amount, capture, redirect, and a receipt
 /// whose items add up to the amount, each with a VAT code, for a customer with an e-mail
 /// or a phone.
 fn acceptable(body: &Value) -> bool {
-    let cents = |v: &Value| -> Option<i64> {
-        let s = v.as_str()?;
-        let (a, b) = s.split_once('.').unwrap_or((s, "0"));
-        Some(a.parse::<i64>().ok()? * 100 + format!("{b:0<2}")[..2].parse::<i64>().ok()?)
-    };
     let items = body["receipt"]["items"]
         .as_array()
         .cloned()
@@ -94,20 +96,31 @@ fn acceptable(body: &Value) -> bool {
         && body["confirmation"]["type"] == "redirect"
 }
 
-async fn create(State(s): State<Stand>, h: HeaderMap, Json(body): Json<Value>) -> Response {
-    if !authorized(&h) {
-        return error(
+/// What every POST of the API requires: the shop's credentials and an Idempotence-Key;
+/// the key, or the API's error answer.
+fn post_key(h: &HeaderMap) -> Result<&str, Response> {
+    if !authorized(h) {
+        return Err(error(
             StatusCode::UNAUTHORIZED,
             "invalid_credentials",
             "Authentication error",
-        );
+        ));
     }
-    let Some(key) = h.get("idempotence-key").and_then(|v| v.to_str().ok()) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Idempotence key is missing",
-        );
+    h.get("idempotence-key")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Idempotence key is missing",
+            )
+        })
+}
+
+async fn create(State(s): State<Stand>, h: HeaderMap, Json(body): Json<Value>) -> Response {
+    let key = match post_key(&h) {
+        Ok(k) => k,
+        Err(res) => return res,
     };
     let mut shop = s.shop.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(id) = shop.by_key.get(key) {
@@ -176,30 +189,16 @@ async fn fetch(State(s): State<Stand>, h: HeaderMap, Path(id): Path<String>) -> 
 
 /// "Create a refund": of a succeeded payment, at most what is left of it.
 async fn refund(State(s): State<Stand>, h: HeaderMap, Json(body): Json<Value>) -> Response {
-    if !authorized(&h) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "Authentication error",
-        );
-    }
-    let Some(key) = h.get("idempotence-key").and_then(|v| v.to_str().ok()) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Idempotence key is missing",
-        );
+    let key = match post_key(&h) {
+        Ok(k) => k,
+        Err(res) => return res,
     };
     let mut shop = s.shop.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(r) = shop.refunds.get(key) {
         return Json(r.clone()).into_response();
     }
     let pid = body["payment_id"].as_str().unwrap_or("").to_string();
-    let cents = |v: &Value| -> i64 {
-        let s = v.as_str().unwrap_or("0");
-        let (a, b) = s.split_once('.').unwrap_or((s, "0"));
-        a.parse::<i64>().unwrap_or(0) * 100 + format!("{b:0<2}")[..2].parse::<i64>().unwrap_or(0)
-    };
+    let cents = |v: &Value| cents(v).unwrap_or(0);
     let Some(p) = shop.payments.get(&pid).cloned() else {
         return error(
             StatusCode::NOT_FOUND,

@@ -7,10 +7,9 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
 use serde_json::json;
-use simrenew_core::{Currency, LineRef, Money, StartMode};
+use simrenew_core::{Currency, Money, StartMode};
 use simrenew_payments::PaymentError;
 use simrenew_payments::yookassa::{NewPayment, ReceiptItem, YooKassa};
-use simrenew_store::orders::{ItemRequest, OrderRequest, Payment};
 use simrenew_store::payments::Settlement;
 use simrenew_store::testing;
 use std::sync::{Arc, Mutex};
@@ -80,23 +79,7 @@ async fn a_yookassa_payment_from_creation_to_fulfilment() {
         let (base, got) = stand_in().await;
         let s = db.store.clone();
         s.seed_demo().await.unwrap();
-        let order = s
-            .create_order(
-                &OrderRequest {
-                    line: LineRef::parse("+7 916 123-45-62").unwrap(),
-                    items: vec![ItemRequest::Renew {
-                        plan_id: "mts-month-30gb".into(),
-                        start: StartMode::Queued,
-                    }],
-                    currency: Some(Currency::Rub),
-                    channel: "web".into(),
-                    buyer: None,
-                    payment: Payment::External,
-                },
-                None,
-            )
-            .await
-            .unwrap();
+        let order = testing::pending_month_order(&s, Currency::Rub, StartMode::Queued).await;
         let attempt = s
             .start_payment(&order.id, "yookassa", "bank_card")
             .await
@@ -149,8 +132,7 @@ async fn a_yookassa_payment_from_creation_to_fulfilment() {
         assert!(matches!(outcomes[0], Settlement::Fulfilled(_)));
         assert_eq!(outcomes[1], Settlement::AlreadySettled);
         assert_eq!(outcomes[2], Settlement::AlreadySettled);
-        assert!(s.check_ledger().await.unwrap().is_sound());
-        assert!(s.check_orders().await.unwrap().is_sound());
+        testing::assert_sound(&s).await;
 
         // Forged: an id YooKassa does not know, or no notification at all.
         for forged in [

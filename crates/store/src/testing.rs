@@ -168,3 +168,39 @@ impl Drop for TestDb {
         }
     }
 }
+
+/// An anonymous order for a month of MTS 30 GB (`mts-month-30gb`) on the demo line
+/// +7 916 123-45-62 (nobody's), in `currency`, waiting for payment from outside: what the
+/// payment and refund tests start from. Needs the demo data.
+pub async fn pending_month_order(
+    store: &Store,
+    currency: simrenew_core::Currency,
+    start: simrenew_core::StartMode,
+) -> crate::orders::Order {
+    use crate::orders::{ItemRequest, OrderRequest, Payment};
+    store
+        .create_order(
+            &OrderRequest {
+                line: simrenew_core::LineRef::parse("+7 916 123-45-62").expect("demo number"),
+                items: vec![ItemRequest::Renew {
+                    plan_id: "mts-month-30gb".into(),
+                    start,
+                }],
+                currency: Some(currency),
+                channel: "web".into(),
+                buyer: None,
+                payment: Payment::External,
+            },
+            None,
+        )
+        .await
+        .expect("a pending order")
+}
+
+/// Panics unless the ledger balances and every order's effects match its status.
+pub async fn assert_sound(store: &Store) {
+    let ledger = store.check_ledger().await.expect("ledger check");
+    assert!(ledger.is_sound(), "{ledger:?}");
+    let orders = store.check_orders().await.expect("order check");
+    assert!(orders.is_sound(), "{orders:?}");
+}

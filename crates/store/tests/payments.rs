@@ -1,42 +1,16 @@
 //! Provider payments on both databases: a verified success settles its order once,
 //! whatever the replays and races; money that cannot buy what it was for is held.
 
-use simrenew_core::{Currency, LineRef, Money, OrderStatus, StartMode};
-use simrenew_store::orders::{ItemRequest, OrderRequest, Payment};
+use simrenew_core::{Currency, Money, OrderStatus, StartMode};
 use simrenew_store::payments::Settlement;
-use simrenew_store::{Store, StoreError, testing};
-
-/// An anonymous order for a month of MTS 30 GB on a line nobody owns, waiting for payment.
-async fn pending_order(s: &Store, currency: Currency) -> simrenew_store::orders::Order {
-    s.create_order(
-        &OrderRequest {
-            line: LineRef::parse("+7 916 123-45-62").unwrap(),
-            items: vec![ItemRequest::Renew {
-                plan_id: "mts-month-30gb".into(),
-                start: StartMode::Queued,
-            }],
-            currency: Some(currency),
-            channel: "web".into(),
-            buyer: None,
-            payment: Payment::External,
-        },
-        None,
-    )
-    .await
-    .unwrap()
-}
-
-async fn sound(s: &Store) {
-    assert!(s.check_ledger().await.unwrap().is_sound());
-    assert!(s.check_orders().await.unwrap().is_sound());
-}
+use simrenew_store::{StoreError, testing};
 
 #[tokio::test]
 async fn a_success_settles_once_however_often_it_is_told() {
     for db in testing::all().await {
         let s = db.store.clone();
         s.seed_demo().await.unwrap();
-        let order = pending_order(&s, Currency::Rub).await;
+        let order = testing::pending_month_order(&s, Currency::Rub, StartMode::Queued).await;
         let p = s
             .start_payment(&order.id, "yookassa", "bank_card")
             .await
@@ -77,7 +51,7 @@ async fn a_success_settles_once_however_often_it_is_told() {
                 .await,
             Err(StoreError::PaymentNotFound(_))
         ));
-        sound(&s).await;
+        testing::assert_sound(&s).await;
     }
 }
 
@@ -86,7 +60,7 @@ async fn racing_notifications_settle_one_payment_once() {
     for db in testing::all().await {
         let s = db.store.clone();
         s.seed_demo().await.unwrap();
-        let order = pending_order(&s, Currency::Cny).await;
+        let order = testing::pending_month_order(&s, Currency::Cny, StartMode::Queued).await;
         let p = s
             .start_payment(&order.id, "alipay", "alipay")
             .await
@@ -116,7 +90,7 @@ async fn racing_notifications_settle_one_payment_once() {
         }
         assert_eq!(fulfilled, 1, "{}", db.name);
         assert_eq!(s.check_orders().await.unwrap().fulfilled, 3);
-        sound(&s).await;
+        testing::assert_sound(&s).await;
     }
 }
 
@@ -126,7 +100,7 @@ async fn money_that_cannot_buy_its_order_is_held() {
         let s = db.store.clone();
         s.seed_demo().await.unwrap();
         // The wrong amount: held, the order still waits.
-        let order = pending_order(&s, Currency::Rub).await;
+        let order = testing::pending_month_order(&s, Currency::Rub, StartMode::Queued).await;
         let p = s.start_payment(&order.id, "yookassa", "sbp").await.unwrap();
         s.payment_pending(&p.id, "pay-short", None).await.unwrap();
         let short = Money::new(order.total.minor - 1, Currency::Rub);
@@ -185,7 +159,7 @@ async fn money_that_cannot_buy_its_order_is_held() {
             db.name
         );
         // A canceled attempt leaves nothing open.
-        let other = pending_order(&s, Currency::Rub).await;
+        let other = testing::pending_month_order(&s, Currency::Rub, StartMode::Queued).await;
         let p5 = s
             .start_payment(&other.id, "yookassa", "bank_card")
             .await
@@ -197,6 +171,6 @@ async fn money_that_cannot_buy_its_order_is_held() {
             s.order(&other.id).await.unwrap().status,
             OrderStatus::PendingPayment
         );
-        sound(&s).await;
+        testing::assert_sound(&s).await;
     }
 }

@@ -3,7 +3,6 @@
 //! more than allowed, each refund's money back through balanced postings.
 
 use simrenew_core::{Currency, LineRef, Money, StartMode};
-use simrenew_store::orders::{ItemRequest, OrderRequest, Payment};
 use simrenew_store::payments::Settlement;
 use simrenew_store::usage::UsageEvent;
 use simrenew_store::{Store, StoreError, testing};
@@ -12,23 +11,7 @@ const GB: u64 = 1 << 30;
 
 /// A month of 30 GB for +7 916 123-45-62, paid through "yookassa" as `pid`.
 async fn paid_month(s: &Store, pid: &str, start: StartMode) -> simrenew_store::payments::Payment {
-    let order = s
-        .create_order(
-            &OrderRequest {
-                line: LineRef::parse("+7 916 123-45-62").unwrap(),
-                items: vec![ItemRequest::Renew {
-                    plan_id: "mts-month-30gb".into(),
-                    start,
-                }],
-                currency: Some(Currency::Rub),
-                channel: "web".into(),
-                buyer: None,
-                payment: Payment::External,
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    let order = testing::pending_month_order(s, Currency::Rub, start).await;
     let p = s
         .start_payment(&order.id, "yookassa", "bank_card")
         .await
@@ -41,11 +24,6 @@ async fn paid_month(s: &Store, pid: &str, start: StartMode) -> simrenew_store::p
         Settlement::Fulfilled(_)
     ));
     s.payment(&p.id).await.unwrap()
-}
-
-async fn sound(s: &Store) {
-    assert!(s.check_ledger().await.unwrap().is_sound());
-    assert!(s.check_orders().await.unwrap().is_sound());
 }
 
 #[tokio::test]
@@ -133,6 +111,6 @@ async fn refunds_follow_the_policy_and_take_back_what_they_paid_for() {
         let world = s.account_balance("world:RUB").await.unwrap().minor - world_before.minor;
         assert_eq!(revenue.abs(), 1000_00, "{}", db.name);
         assert_eq!(world, -revenue);
-        sound(&s).await;
+        testing::assert_sound(&s).await;
     }
 }
