@@ -12,7 +12,7 @@ use crate::ledger::{TransferMeta, apply_transfer};
 use crate::lines::lock_line;
 use simrenew_core::ledger::accounts;
 use simrenew_core::{Money, Transfer, refund};
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 /// A refund as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,11 +27,7 @@ pub struct Refund {
 
 /// What the policy allows to refund of an order's plan items at `at`, and the order's
 /// line: the sum of `refund::refundable` over its buckets.
-async fn policy_limit(
-    tx: &mut Transaction<'static, Any>,
-    order_id: &str,
-    at: i64,
-) -> Result<Money> {
+async fn policy_limit(conn: &mut sqlx::AnyConnection, order_id: &str, at: i64) -> Result<Money> {
     let rows = sqlx::query(
         "SELECT i.price_minor, o.currency, b.initial_bytes, b.remaining_bytes, b.valid_from, b.valid_until
          FROM order_items i JOIN orders o ON o.id = i.order_id
@@ -39,7 +35,7 @@ async fn policy_limit(
          WHERE i.order_id = $1",
     )
     .bind(order_id)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *conn)
     .await?;
     let mut total: Option<Money> = None;
     for r in &rows {
@@ -65,14 +61,14 @@ async fn policy_limit(
 
 /// The refunds of a payment, summed: (pending, succeeded), leaving out `except`.
 async fn refunded(
-    tx: &mut Transaction<'static, Any>,
+    conn: &mut sqlx::AnyConnection,
     payment_id: &str,
     except: &str,
 ) -> Result<(i64, i64)> {
     let r = sqlx::query("SELECT CAST(COALESCE(SUM(CASE WHEN status = 'pending' THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS pending, CAST(COALESCE(SUM(CASE WHEN status = 'succeeded' THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS done FROM refunds WHERE payment_id = $1 AND id <> $2")
         .bind(payment_id)
         .bind(except)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *conn)
         .await?;
     Ok((r.try_get("pending")?, r.try_get("done")?))
 }
@@ -81,7 +77,7 @@ async fn refunded(
 /// policy on the data left now (completed refunds already took their share of it) less
 /// what is being refunded, and never more than was paid less every refund.
 async fn limit(
-    tx: &mut Transaction<'static, Any>,
+    conn: &mut sqlx::AnyConnection,
     p: &crate::payments::Payment,
     except: &str,
     at: i64,
@@ -89,8 +85,8 @@ async fn limit(
     if p.status != "succeeded" {
         return Ok(Money::zero(p.amount.currency));
     }
-    let policy = policy_limit(tx, &p.order_id, at).await?;
-    let (pending, done) = refunded(tx, &p.id, except).await?;
+    let policy = policy_limit(conn, &p.order_id, at).await?;
+    let (pending, done) = refunded(conn, &p.id, except).await?;
     let left = (policy.minor - pending).min(p.amount.minor - pending - done);
     Ok(Money::new(left.max(0), p.amount.currency))
 }
@@ -99,10 +95,8 @@ impl Store {
     /// How much of a settled payment may still be refunded now.
     pub async fn refundable(&self, payment_id: &str) -> Result<Money> {
         let p = self.payment(payment_id).await?;
-        let mut tx = self.write.begin().await?;
-        let left = limit(&mut tx, &p, "", now().unix_timestamp()).await?;
-        tx.rollback().await?;
-        Ok(left)
+        let mut conn = self.read.acquire().await?;
+        limit(&mut conn, &p, "", now().unix_timestamp()).await
     }
 
     /// Records a refund of `amount` of a settled payment as pending, when the policy
