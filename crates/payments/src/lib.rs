@@ -6,8 +6,12 @@
 //! So far: YooKassa (API v3: bank cards incl. Mir, SBP; 54-FZ receipts) and Stripe's
 //! webhook signatures. Alipay, WeChat Pay, PayPal and Stripe's API come next.
 
+pub mod alipay;
+pub mod keys;
+pub mod provider;
 pub mod sandbox;
 pub mod stripe;
+pub mod wechatpay;
 pub mod yookassa;
 
 use simrenew_core::{Currency, Money};
@@ -25,6 +29,17 @@ pub enum PaymentError {
     BadNotification(String),
     #[error("amount {0}: not a decimal amount in that currency")]
     BadAmount(String),
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+/// The HTTP client every connector uses: rustls (ring), 30 s timeout.
+pub fn http_client() -> Result<reqwest::Client, PaymentError> {
+    install_crypto();
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| PaymentError::Transport(e.to_string()))
 }
 
 /// Installs the rustls crypto provider (ring) once per process; reqwest is built

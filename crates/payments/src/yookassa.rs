@@ -9,6 +9,7 @@
 //! at: the payment is fetched again from the API over TLS with our credentials, and only
 //! that answer decides anything.
 
+use crate::provider::Checkout;
 use crate::{PaymentError, decimal, parse_decimal};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -34,31 +35,6 @@ impl std::fmt::Debug for YooKassa {
             .field("shop_id", &self.shop_id)
             .finish_non_exhaustive()
     }
-}
-
-/// One line of the 54-FZ receipt.
-#[derive(Debug, Clone)]
-pub struct ReceiptItem {
-    pub description: String,
-    pub amount: Money,
-    /// YooKassa's VAT codes: 1 = no VAT, 2 = 0 %, 3 = 10 %, 4 = 20 %, …
-    pub vat_code: u8,
-}
-
-/// What a payment is for and how the buyer pays.
-#[derive(Debug, Clone)]
-pub struct NewPayment<'a> {
-    pub order_id: &'a str,
-    pub amount: Money,
-    pub description: &'a str,
-    /// `bank_card` or `sbp`.
-    pub method: &'a str,
-    pub return_url: &'a str,
-    /// The same key for a retry of the same payment, so it is created once.
-    pub idempotence_key: &'a str,
-    pub customer_email: Option<&'a str>,
-    pub customer_phone: Option<&'a str>,
-    pub items: Vec<ReceiptItem>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,7 +101,7 @@ impl YooKassa {
     }
 
     /// The request body of "Create a payment" (POST /payments).
-    pub fn payment_body(p: &NewPayment<'_>) -> Value {
+    pub fn payment_body(p: &Checkout<'_>) -> Value {
         let mut customer = serde_json::Map::new();
         if let Some(e) = p.customer_email {
             customer.insert("email".into(), json!(e));
@@ -141,7 +117,7 @@ impl YooKassa {
                     "description": clip(&i.description),
                     "quantity": "1.00",
                     "amount": {"value": decimal(i.amount), "currency": i.amount.currency.code()},
-                    "vat_code": i.vat_code,
+                    "vat_code": p.vat_code,
                     "payment_mode": "full_payment",
                     "payment_subject": "service",
                 })
@@ -159,12 +135,12 @@ impl YooKassa {
     }
 
     /// Creates a payment; the buyer confirms it at its `confirmation_url`.
-    pub async fn create_payment(&self, p: &NewPayment<'_>) -> Result<YkPayment, PaymentError> {
+    pub async fn create_payment(&self, p: &Checkout<'_>) -> Result<YkPayment, PaymentError> {
         let res = self
             .http
             .post(format!("{}/payments", self.base))
             .basic_auth(&self.shop_id, Some(&self.secret_key))
-            .header("Idempotence-Key", p.idempotence_key)
+            .header("Idempotence-Key", p.attempt_id)
             .json(&Self::payment_body(p))
             .send()
             .await
@@ -274,4 +250,96 @@ async fn read<T: serde::de::DeserializeOwned>(res: reqwest::Response) -> Result<
         });
     }
     serde_json::from_str(&text).map_err(|e| PaymentError::Unreadable(e.to_string()))
+}
+
+const METHODS: &[crate::provider::Method] = &[
+    crate::provider::Method {
+        value: "yookassa:bank_card",
+        label: "pay-card-mir",
+        currency: simrenew_core::Currency::Rub,
+        scan: false,
+    },
+    crate::provider::Method {
+        value: "yookassa:sbp",
+        label: "pay-sbp",
+        currency: simrenew_core::Currency::Rub,
+        scan: false,
+    },
+];
+
+impl YkPayment {
+    /// In the connectors' common terms.
+    pub fn verified(&self) -> Result<crate::provider::Verified, PaymentError> {
+        use crate::provider::PayState;
+        Ok(crate::provider::Verified {
+            provider_id: self.id.clone(),
+            state: match self.status.as_str() {
+                "succeeded" => PayState::Succeeded(self.money()?),
+                "canceled" => PayState::Canceled,
+                _ => PayState::Open,
+            },
+        })
+    }
+}
+
+impl crate::provider::Provider for YooKassa {
+    fn name(&self) -> &'static str {
+        "yookassa"
+    }
+
+    fn methods(&self) -> &'static [crate::provider::Method] {
+        METHODS
+    }
+
+    fn create<'a>(
+        &'a self,
+        c: &'a crate::provider::Checkout<'a>,
+    ) -> crate::provider::ProviderFuture<'a, crate::provider::Created> {
+        Box::pin(async move {
+            let created = self.create_payment(c).await?;
+            let url = created
+                .confirmation_url()
+                .ok_or_else(|| PaymentError::Unreadable("no confirmation_url".into()))?;
+            Ok(crate::provider::Created {
+                provider_id: created.id.clone(),
+                next: crate::provider::NextStep::Redirect(url.to_string()),
+            })
+        })
+    }
+
+    fn status<'a>(
+        &'a self,
+        provider_id: &'a str,
+    ) -> crate::provider::ProviderFuture<'a, crate::provider::Verified> {
+        Box::pin(async move { self.get_payment(provider_id).await?.verified() })
+    }
+
+    fn verify_notification<'a>(
+        &'a self,
+        _headers: &'a axum::http::HeaderMap,
+        body: &'a [u8],
+    ) -> crate::provider::ProviderFuture<'a, crate::provider::Verified> {
+        Box::pin(async move { self.verify_notification(body).await?.verified() })
+    }
+
+    fn refund<'a>(
+        &'a self,
+        provider_id: &'a str,
+        amount: Money,
+        _paid: Money,
+        key: &'a str,
+    ) -> crate::provider::ProviderFuture<'a, crate::provider::RefundAnswer> {
+        use crate::provider::RefundState;
+        Box::pin(async move {
+            let r = self.refund(provider_id, amount, key).await?;
+            Ok(crate::provider::RefundAnswer {
+                id: r.id,
+                state: match r.status.as_str() {
+                    "succeeded" => RefundState::Succeeded,
+                    "canceled" => RefundState::Canceled,
+                    _ => RefundState::Pending,
+                },
+            })
+        })
+    }
 }

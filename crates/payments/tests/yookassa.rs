@@ -9,7 +9,8 @@ use axum::routing::post;
 use serde_json::json;
 use simrenew_core::{Currency, Money, StartMode};
 use simrenew_payments::PaymentError;
-use simrenew_payments::yookassa::{NewPayment, ReceiptItem, YooKassa};
+use simrenew_payments::provider::{Checkout, Item};
+use simrenew_payments::yookassa::YooKassa;
 use simrenew_store::payments::Settlement;
 use simrenew_store::testing;
 use std::sync::{Arc, Mutex};
@@ -86,20 +87,22 @@ async fn a_yookassa_payment_from_creation_to_fulfilment() {
             .unwrap();
         let yk = YooKassa::new(&base, SHOP, KEY).unwrap();
         assert!(!format!("{yk:?}").contains(KEY), "the key is never printed");
-        let new = NewPayment {
+        let items = [Item {
+            description: "MTS Month 30 GB".into(),
+            amount: order.total,
+        }];
+        let new = Checkout {
             order_id: &order.id,
+            attempt_id: &attempt.id,
             amount: order.total,
             description: "Renewal of +7 916 123-45-62",
             method: "bank_card",
             return_url: "https://shop.example/orders/1",
-            idempotence_key: &attempt.id,
+            notify_url: "https://shop.example/webhooks/yookassa",
             customer_email: Some("traveller@example.com"),
             customer_phone: None,
-            items: vec![ReceiptItem {
-                description: "MTS Month 30 GB".into(),
-                amount: order.total,
-                vat_code: 1,
-            }],
+            items: &items,
+            vat_code: 1,
         };
         let created = yk.create_payment(&new).await.unwrap();
         assert_eq!(created.status, "pending", "{}", db.name);
@@ -162,20 +165,22 @@ async fn a_yookassa_payment_from_creation_to_fulfilment() {
 
 #[test]
 fn the_receipt_follows_the_api() {
-    let body = YooKassa::payment_body(&NewPayment {
+    let items = [Item {
+        description: "MTS Month 30 GB".into(),
+        amount: Money::new(750_00, Currency::Rub),
+    }];
+    let body = YooKassa::payment_body(&Checkout {
         order_id: "o-1",
+        attempt_id: "k",
         amount: Money::new(750_00, Currency::Rub),
         description: &"x".repeat(300),
         method: "sbp",
         return_url: "https://shop.example/orders/o-1",
-        idempotence_key: "k",
+        notify_url: "https://shop.example/webhooks/yookassa",
         customer_email: None,
         customer_phone: Some("+79161234562"),
-        items: vec![ReceiptItem {
-            description: "MTS Month 30 GB".into(),
-            amount: Money::new(750_00, Currency::Rub),
-            vat_code: 1,
-        }],
+        items: &items,
+        vat_code: 1,
     });
     assert_eq!(
         body["amount"],

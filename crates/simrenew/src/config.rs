@@ -56,6 +56,28 @@ pub struct Config {
     pub yookassa_secret_key: Option<String>,
     /// The API's address (YooKassa's own by default).
     pub yookassa_api_url: String,
+    /// Alipay (open platform, public-key RSA2 mode): the app id, the application's
+    /// private key and Alipay's public key ("支付宝公钥"), each as PEM (a TOML multi-line
+    /// string) or the bare base64 the dashboard shows; all three turn it on. Never logged.
+    /// Each payment carries its notify URL: `<public_url>/webhooks/alipay`.
+    pub alipay_app_id: Option<String>,
+    pub alipay_private_key: Option<String>,
+    pub alipay_public_key: Option<String>,
+    /// The gateway (Alipay's own by default; `https://openapi-sandbox.dl.alipaydev.com/gateway.do`
+    /// for Alipay's own sandbox).
+    pub alipay_gateway: String,
+    /// WeChat Pay API v3 (Native): merchant id, the app id bound to it, the serial number
+    /// of the merchant API certificate and its private key (`apiclient_key.pem`), the
+    /// WeChat Pay public key and its id (`PUB_KEY_ID_…`), and the APIv3 key (32
+    /// characters). All set turns it on. Keys never logged.
+    pub wechatpay_mchid: Option<String>,
+    pub wechatpay_appid: Option<String>,
+    pub wechatpay_serial_no: Option<String>,
+    pub wechatpay_private_key: Option<String>,
+    pub wechatpay_public_key_id: Option<String>,
+    pub wechatpay_public_key: Option<String>,
+    pub wechatpay_api_v3_key: Option<String>,
+    pub wechatpay_api_url: String,
     /// Point every connector at local stand-ins mounted under /sandbox (demo shops only;
     /// `serve --demo` turns it on). No money moves.
     pub payments_sandbox: bool,
@@ -86,6 +108,18 @@ impl Default for Config {
             yookassa_shop_id: None,
             yookassa_secret_key: None,
             yookassa_api_url: "https://api.yookassa.ru/v3".into(),
+            alipay_app_id: None,
+            alipay_private_key: None,
+            alipay_public_key: None,
+            alipay_gateway: simrenew_payments::alipay::GATEWAY.into(),
+            wechatpay_mchid: None,
+            wechatpay_appid: None,
+            wechatpay_serial_no: None,
+            wechatpay_private_key: None,
+            wechatpay_public_key_id: None,
+            wechatpay_public_key: None,
+            wechatpay_api_v3_key: None,
+            wechatpay_api_url: simrenew_payments::wechatpay::API.into(),
             payments_sandbox: false,
             vat_code: 1,
         }

@@ -255,15 +255,9 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             let p = store.payment(&payment).await?;
             let amount = simrenew_core::Money::parse_major(&amount, p.amount.currency)
                 .map_err(|e| anyhow::anyhow!("amount: {e}"))?;
-            let yookassa = yookassa_client(&config)?;
-            let r = simrenew_web::payments::refund(
-                &store,
-                yookassa.as_deref(),
-                &payment,
-                amount,
-                &reason,
-            )
-            .await?;
+            let (providers, _) = providers(&config)?;
+            let r = simrenew_web::payments::refund(&store, &providers, &payment, amount, &reason)
+                .await?;
             println!("refund {} of {}: {}", r.id, r.amount, r.status);
             Ok(())
         }
@@ -296,9 +290,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> {
-    let public = config.public_url();
-    let public = public.trim_end_matches('/');
-    let yookassa = yookassa_client(config)?;
+    let (providers, sandbox) = providers(config)?;
     let state = simrenew_web::AppState::new(
         store.clone(),
         simrenew_web::WebConfig {
@@ -313,7 +305,7 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
                 email: config.support_email.clone(),
             }),
             public_url: config.public_url(),
-            yookassa: yookassa.clone(),
+            providers,
             vat_code: config.vat_code,
             sms_codes: config.sms_gateway_url.is_some() || config.demo_payments,
         },
@@ -328,15 +320,9 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
         }
     });
     let mut app = simrenew_web::app(state);
-    if config.payments_sandbox {
+    if let Some(stands) = sandbox {
         tracing::warn!("payments sandbox on: providers are local stand-ins, no money moves");
-        app = app.nest(
-            "/sandbox/yookassa",
-            simrenew_payments::sandbox::yookassa(
-                &format!("{public}/sandbox/yookassa"),
-                &format!("{public}/webhooks/yookassa"),
-            ),
-        );
+        app = app.merge(stands);
     }
     // Messages to people: delivered from the outbox by SMTP when configured.
     let mailer = match &config.smtp_url {
@@ -409,27 +395,68 @@ async fn shutdown() {
     tracing::info!("shutting down");
 }
 
-/// The YooKassa client: the sandbox stand-in in demo shops, else the configured shop.
-fn yookassa_client(
-    config: &Config,
-) -> anyhow::Result<Option<std::sync::Arc<simrenew_payments::yookassa::YooKassa>>> {
-    use simrenew_payments::{sandbox, yookassa::YooKassa};
+/// The payment connectors: in demo shops every provider's sandbox stand-in (and the
+/// router that serves them), else each provider whose settings are all given.
+type Providers = Vec<std::sync::Arc<dyn simrenew_payments::provider::Provider>>;
+
+fn providers(config: &Config) -> anyhow::Result<(Providers, Option<axum::Router>)> {
+    use simrenew_payments::keys::{SigningKey, VerifyingKey};
+    use simrenew_payments::{alipay::Alipay, wechatpay, yookassa::YooKassa};
+    use std::sync::Arc;
     let public = config.public_url();
     let public = public.trim_end_matches('/');
-    Ok(if config.payments_sandbox {
-        Some(std::sync::Arc::new(YooKassa::new(
-            &format!("{public}/sandbox/yookassa/v3"),
-            sandbox::SHOP_ID,
-            sandbox::SECRET_KEY,
-        )?))
-    } else {
-        match (&config.yookassa_shop_id, &config.yookassa_secret_key) {
-            (Some(id), Some(key)) => Some(std::sync::Arc::new(YooKassa::new(
-                &config.yookassa_api_url,
-                id,
-                key,
-            )?)),
-            _ => None,
-        }
-    })
+    if config.payments_sandbox {
+        let stands =
+            simrenew_payments::sandbox::all(public, &format!("{public}/webhooks/yookassa"))?;
+        return Ok((stands.providers, Some(stands.router)));
+    }
+    let mut out: Vec<Arc<dyn simrenew_payments::provider::Provider>> = Vec::new();
+    if let (Some(id), Some(key)) = (&config.yookassa_shop_id, &config.yookassa_secret_key) {
+        out.push(Arc::new(YooKassa::new(&config.yookassa_api_url, id, key)?));
+    }
+    if let (Some(app), Some(private), Some(public_key)) = (
+        &config.alipay_app_id,
+        &config.alipay_private_key,
+        &config.alipay_public_key,
+    ) {
+        out.push(Arc::new(Alipay::new(
+            &config.alipay_gateway,
+            app,
+            private,
+            public_key,
+        )?));
+    }
+    if let (
+        Some(mchid),
+        Some(appid),
+        Some(serial),
+        Some(private),
+        Some(key_id),
+        Some(key),
+        Some(v3),
+    ) = (
+        &config.wechatpay_mchid,
+        &config.wechatpay_appid,
+        &config.wechatpay_serial_no,
+        &config.wechatpay_private_key,
+        &config.wechatpay_public_key_id,
+        &config.wechatpay_public_key,
+        &config.wechatpay_api_v3_key,
+    ) {
+        out.push(Arc::new(wechatpay::WeChatPay::new(
+            &config.wechatpay_api_url,
+            wechatpay::Credentials {
+                mchid: mchid.clone(),
+                appid: appid.clone(),
+                serial_no: serial.clone(),
+                private_key: SigningKey::parse(private)
+                    .map_err(|e| anyhow::anyhow!("wechatpay_private_key: {e}"))?,
+                wechat_key_id: key_id.clone(),
+                wechat_key: VerifyingKey::parse(key)
+                    .map_err(|e| anyhow::anyhow!("wechatpay_public_key: {e}"))?,
+                api_v3_key: v3.clone(),
+            },
+        )?));
+    }
+    Ok((out, None))
 }

@@ -33,8 +33,9 @@ pub struct WebConfig {
     pub support: Arc<pages::Support>,
     /// The site's address as travellers reach it, for links in e-mails.
     pub public_url: String,
-    /// YooKassa (bank cards incl. Mir, SBP), when configured.
-    pub yookassa: Option<Arc<simrenew_payments::yookassa::YooKassa>>,
+    /// The payment providers configured (YooKassa, Alipay, WeChat Pay…), in the order
+    /// their methods are offered.
+    pub providers: Vec<Arc<dyn simrenew_payments::provider::Provider>>,
     /// The VAT code on 54-FZ receipt lines (YooKassa's codes: 1 = no VAT).
     pub vat_code: u8,
     /// Lines may be proven by a code sent by SMS (a gateway is configured, or a demo shop
@@ -52,7 +53,7 @@ impl Default for WebConfig {
             demo_payments: false,
             support: Arc::default(),
             public_url: "http://127.0.0.1:8080".into(),
-            yookassa: None,
+            providers: Vec::new(),
             vat_code: 1,
             sms_codes: false,
         }

@@ -5,18 +5,36 @@
 
 use crate::AppState;
 use simrenew_core::Currency;
-use simrenew_payments::yookassa::{NewPayment, ReceiptItem, YkPayment};
+use simrenew_payments::provider::{
+    Checkout, Item, Method, NextStep, PayState, Provider, RefundState, Verified,
+};
 use simrenew_store::StoreError;
 use simrenew_store::payments::Settlement;
+use std::sync::Arc;
 
-/// The provider methods the shop offers for an order in `currency`: (value, message key).
-pub fn methods(s: &AppState, currency: Currency) -> Vec<(&'static str, &'static str)> {
-    let mut out = Vec::new();
-    if s.config.yookassa.is_some() && currency == Currency::Rub {
-        out.push(("yookassa:bank_card", "pay-card-mir"));
-        out.push(("yookassa:sbp", "pay-sbp"));
-    }
-    out
+/// The provider methods the shop offers, those in `currency` when given.
+pub fn methods(s: &AppState, currency: Option<Currency>) -> Vec<Method> {
+    s.config
+        .providers
+        .iter()
+        .flat_map(|p| p.methods().iter().copied())
+        .filter(|m| currency.is_none_or(|c| m.currency == c))
+        .collect()
+}
+
+/// The configured provider called `name`.
+pub fn provider<'a>(s: &'a AppState, name: &str) -> Option<&'a Arc<dyn Provider>> {
+    s.config.providers.iter().find(|p| p.name() == name)
+}
+
+/// A method offered here by its form value (`alipay:qr`), with its provider.
+pub fn method<'a>(s: &'a AppState, value: &str) -> Option<(&'a Arc<dyn Provider>, Method)> {
+    s.config.providers.iter().find_map(|p| {
+        p.methods()
+            .iter()
+            .find(|m| m.value == value)
+            .map(|m| (p, *m))
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,85 +47,86 @@ pub enum StartError {
     Provider(#[from] simrenew_payments::PaymentError),
 }
 
-/// Starts paying `order_id` with `method` (`yookassa:bank_card`…); returns where the
-/// buyer confirms the payment. `email` goes on the 54-FZ receipt; without it, the line's
-/// number does.
+/// Starts paying `order_id` with `method` (`yookassa:bank_card`, `alipay:qr`…): the
+/// store's attempt, then the provider's payment; returns where the buyer goes next.
+/// `email` goes on the 54-FZ receipt; without it, the line's number does.
 pub async fn start(
     s: &AppState,
     order_id: &str,
-    method: &str,
+    method_value: &str,
     email: Option<&str>,
     description: &str,
-) -> Result<String, StartError> {
-    let Some(kind) = method.strip_prefix("yookassa:") else {
-        return Err(StartError::NotOffered);
-    };
-    let (Some(yk), true) = (&s.config.yookassa, ["bank_card", "sbp"].contains(&kind)) else {
-        return Err(StartError::NotOffered);
-    };
+) -> Result<NextStep, StartError> {
+    let (p, m) = method(s, method_value).ok_or(StartError::NotOffered)?;
     let order = s.store.order(order_id).await?;
-    if order.total.currency != Currency::Rub {
+    if order.total.currency != m.currency {
         return Err(StartError::NotOffered);
     }
-    let attempt = s.store.start_payment(order_id, "yookassa", kind).await?;
+    let kind = m.value.split_once(':').map_or(m.value, |(_, k)| k);
+    let attempt = s.store.start_payment(order_id, p.name(), kind).await?;
     let phone = format!("+{}", order.msisdn);
-    let return_url = format!(
-        "{}/orders/{order_id}",
-        s.config.public_url.trim_end_matches('/')
-    );
-    let created = yk
-        .create_payment(&NewPayment {
-            order_id,
-            amount: order.total,
-            description,
-            method: kind,
-            return_url: &return_url,
-            // The attempt's id: a retry of this call creates no second payment.
-            idempotence_key: &attempt.id,
-            customer_email: email,
-            customer_phone: email.is_none().then_some(phone.as_str()),
-            items: order
-                .items
-                .iter()
-                .map(|i| ReceiptItem {
-                    description: format!("{} {}", i.kind, i.plan_id.as_deref().unwrap_or("")),
-                    amount: i.price,
-                    vat_code: s.config.vat_code,
-                })
-                .collect(),
+    let public = s.config.public_url.trim_end_matches('/');
+    let return_url = format!("{public}/orders/{order_id}");
+    let notify_url = format!("{public}/webhooks/{}", p.name());
+    let items: Vec<Item> = order
+        .items
+        .iter()
+        .map(|i| Item {
+            description: format!("{} {}", i.kind, i.plan_id.as_deref().unwrap_or("")),
+            amount: i.price,
         })
-        .await?;
+        .collect();
+    let checkout = Checkout {
+        order_id,
+        attempt_id: &attempt.id,
+        amount: order.total,
+        description,
+        method: kind,
+        return_url: &return_url,
+        notify_url: &notify_url,
+        customer_email: email,
+        customer_phone: email.is_none().then_some(phone.as_str()),
+        items: &items,
+        vat_code: s.config.vat_code,
+    };
+    let created = p.create(&checkout).await?;
     s.store
-        .payment_pending(&attempt.id, &created.id, created.confirmation_url())
+        .payment_pending(
+            &attempt.id,
+            &created.provider_id,
+            Some(created.next.target()),
+        )
         .await?;
-    created
-        .confirmation_url()
-        .map(str::to_string)
-        .ok_or_else(|| {
-            StartError::Provider(simrenew_payments::PaymentError::Unreadable(
-                "no confirmation_url".into(),
-            ))
-        })
+    Ok(created.next)
 }
 
-/// Applies what YooKassa says about one of our payments (already verified: fetched from
-/// its API). None when the payment is still open.
-pub async fn apply_yookassa(s: &AppState, p: &YkPayment) -> Result<Option<Settlement>, StoreError> {
-    match p.status.as_str() {
-        "succeeded" => {
-            let paid = p
-                .money()
-                .map_err(|e| StoreError::invalid("amount", e.to_string()))?;
-            s.store
-                .payment_succeeded("yookassa", &p.id, paid)
-                .await
-                .map(Some)
-        }
-        "canceled" => {
-            s.store.payment_canceled("yookassa", &p.id).await?;
+/// Where the buyer goes after choosing a method: the provider's page, or the order page
+/// (which shows the code to scan).
+pub fn next_url(order_id: &str, next: &NextStep) -> String {
+    match next {
+        NextStep::Redirect(url) => url.clone(),
+        NextStep::Scan(_) => format!("/orders/{order_id}"),
+    }
+}
+
+/// Applies what `provider` says about one of our payments (already verified: a signed
+/// notification or its API). None when the payment is still open.
+pub async fn apply(
+    s: &AppState,
+    provider: &str,
+    v: &Verified,
+) -> Result<Option<Settlement>, StoreError> {
+    match &v.state {
+        PayState::Succeeded(paid) => s
+            .store
+            .payment_succeeded(provider, &v.provider_id, *paid)
+            .await
+            .map(Some),
+        PayState::Canceled => {
+            s.store.payment_canceled(provider, &v.provider_id).await?;
             Ok(None)
         }
-        _ => Ok(None),
+        PayState::Open => Ok(None),
     }
 }
 
@@ -116,9 +135,9 @@ pub async fn apply_yookassa(s: &AppState, p: &YkPayment) -> Result<Option<Settle
 /// lost notification settles (or a payment the buyer abandoned is closed when the
 /// provider cancels it) without anyone looking.
 pub async fn refresh_open(s: &AppState, older_than_secs: i64) -> usize {
-    let Some(yk) = &s.config.yookassa else {
+    if s.config.providers.is_empty() {
         return 0;
-    };
+    }
     let open = match s.store.open_payments(older_than_secs, 100).await {
         Ok(o) => o,
         Err(e) => {
@@ -127,45 +146,37 @@ pub async fn refresh_open(s: &AppState, older_than_secs: i64) -> usize {
         }
     };
     let mut asked = 0;
-    for a in open.iter().filter(|a| a.provider == "yookassa") {
-        asked += 1;
-        ask_yookassa(s, yk, a).await;
+    for a in &open {
+        asked += usize::from(ask(s, a).await);
     }
     asked
 }
 
-/// Asks YooKassa about one open attempt and applies the answer; failures are logged (the
-/// next round asks again).
-async fn ask_yookassa(
-    s: &AppState,
-    yk: &simrenew_payments::yookassa::YooKassa,
-    a: &simrenew_store::payments::Payment,
-) {
-    let Some(id) = &a.provider_payment_id else {
-        return;
+/// Asks the attempt's provider about it and applies the answer; failures are logged
+/// (the next round asks again). Whether a provider was asked.
+async fn ask(s: &AppState, a: &simrenew_store::payments::Payment) -> bool {
+    let (Some(p), Some(id)) = (provider(s, &a.provider), &a.provider_payment_id) else {
+        return false;
     };
-    match yk.get_payment(id).await {
-        Ok(p) => {
-            if let Err(e) = apply_yookassa(s, &p).await {
+    match p.status(id).await {
+        Ok(v) => {
+            if let Err(e) = apply(s, p.name(), &v).await {
                 tracing::warn!(error = %e, payment = %a.id, "payment refresh");
             }
         }
         Err(e) => tracing::warn!(error = %e, payment = %a.id, "provider unreachable"),
     }
+    true
 }
 
 /// Asks the provider about this order's open attempts (the buyer is back on the order
 /// page, perhaps before the notification): settles what has settled.
 pub async fn refresh_order(s: &AppState, order_id: &str) {
-    let Some(yk) = &s.config.yookassa else { return };
     let Ok(attempts) = s.store.payments_of_order(order_id).await else {
         return;
     };
-    for a in attempts
-        .iter()
-        .filter(|a| a.status == "pending" && a.provider == "yookassa")
-    {
-        ask_yookassa(s, yk, a).await;
+    for a in attempts.iter().filter(|a| a.status == "pending") {
+        ask(s, a).await;
     }
 }
 
@@ -186,32 +197,34 @@ pub enum RefundError {
 /// (money and quota back) or marked failed.
 pub async fn refund(
     store: &simrenew_store::Store,
-    yookassa: Option<&simrenew_payments::yookassa::YooKassa>,
+    providers: &[Arc<dyn Provider>],
     payment_id: &str,
     amount: simrenew_core::Money,
     reason: &str,
 ) -> Result<simrenew_store::refunds::Refund, RefundError> {
     let p = store.payment(payment_id).await?;
-    let (Some(yk), "yookassa", Some(pid)) = (yookassa, p.provider.as_str(), &p.provider_payment_id)
-    else {
+    let (Some(provider), Some(pid)) = (
+        providers.iter().find(|x| x.name() == p.provider),
+        &p.provider_payment_id,
+    ) else {
         return Err(RefundError::NotSupported);
     };
     let r = store.begin_refund(payment_id, amount, reason).await?;
-    match yk.refund(pid, amount, &r.id).await {
-        Ok(done) if done.status == "succeeded" => {
-            Ok(store.complete_refund(&r.id, &done.id).await?)
-        }
-        Ok(done) if done.status == "canceled" => {
-            store.fail_refund(&r.id).await?;
-            Err(RefundError::Refused(
-                simrenew_payments::PaymentError::Refused {
-                    status: 200,
-                    detail: "refund canceled".into(),
-                },
-            ))
-        }
-        // Pending at the provider: stays pending here too.
-        Ok(_) => Ok(r),
+    match provider.refund(pid, amount, p.amount, &r.id).await {
+        Ok(done) => match done.state {
+            RefundState::Succeeded => Ok(store.complete_refund(&r.id, &done.id).await?),
+            RefundState::Canceled => {
+                store.fail_refund(&r.id).await?;
+                Err(RefundError::Refused(
+                    simrenew_payments::PaymentError::Refused {
+                        status: 200,
+                        detail: "refund canceled".into(),
+                    },
+                ))
+            }
+            // Pending at the provider: stays pending here too.
+            RefundState::Pending => Ok(r),
+        },
         Err(e @ simrenew_payments::PaymentError::Refused { .. }) => {
             store.fail_refund(&r.id).await?;
             Err(RefundError::Refused(e))

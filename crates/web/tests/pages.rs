@@ -925,22 +925,23 @@ async fn pay_with_yookassa_through_the_sandbox_and_its_notification() {
         }
         // A refund through the provider: recorded, asked, completed; too much is refused
         // before the provider is asked.
-        let yk = simrenew_payments::yookassa::YooKassa::new(
-            &format!("{}/sandbox/yookassa/v3", app.base),
-            simrenew_payments::sandbox::SHOP_ID,
-            simrenew_payments::sandbox::SECRET_KEY,
-        )
-        .unwrap();
+        let yk: Vec<std::sync::Arc<dyn simrenew_payments::provider::Provider>> =
+            vec![std::sync::Arc::new(
+                simrenew_payments::yookassa::YooKassa::new(
+                    &format!("{}/sandbox/yookassa/v3", app.base),
+                    simrenew_payments::sandbox::SHOP_ID,
+                    simrenew_payments::sandbox::SECRET_KEY,
+                )
+                .unwrap(),
+            )];
         let rub = |m| simrenew_core::Money::new(m, simrenew_core::Currency::Rub);
-        let done =
-            simrenew_web::payments::refund(store, Some(&yk), &attempt.id, rub(100_00), "test")
-                .await
-                .unwrap();
+        let done = simrenew_web::payments::refund(store, &yk, &attempt.id, rub(100_00), "test")
+            .await
+            .unwrap();
         assert_eq!(done.status, "succeeded", "{}", app.db);
         assert!(done.provider_refund_id.is_some());
         assert!(matches!(
-            simrenew_web::payments::refund(store, Some(&yk), &attempt.id, rub(700_00), "too much")
-                .await,
+            simrenew_web::payments::refund(store, &yk, &attempt.id, rub(700_00), "too much").await,
             Err(simrenew_web::payments::RefundError::Store(
                 simrenew_store::StoreError::RefundTooLarge { .. }
             ))

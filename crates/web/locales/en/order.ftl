@@ -25,3 +25,11 @@ credit = credited { $amount }
 pay-failed-title = Payment not made
 payment-held = We received a payment for this order that we could not apply automatically (for example a different amount). It is kept safe, not lost: support will apply or refund it.
 method-yookassa = YooKassa
+method-alipay = Alipay
+method-wechatpay = WeChat Pay
+
+scan-title-alipay = Scan with Alipay
+scan-title-wechatpay = Scan with WeChat
+scan-hint = Open the app, tap Scan and point it at this code. This page updates by itself when the payment arrives.
+scan-open-alipay = Open Alipay on this phone
+scan-open-wechatpay = On this phone: take a screenshot, then in WeChat choose Scan → Album.

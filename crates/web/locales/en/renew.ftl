@@ -21,3 +21,5 @@ topup-amount = Amount ({ $currency })
 topup-button = Top up
 pay-card-mir = Bank card (Mir, Visa, Mastercard) via YooKassa
 pay-sbp = SBP — Faster Payments, from a Russian bank app
+pay-alipay = Alipay (scan or open the app)
+pay-wechat = WeChat Pay (scan with WeChat)

@@ -25,3 +25,11 @@ credit = зачислено { $amount }
 pay-failed-title = Оплата не прошла
 payment-held = Мы получили по этому заказу платёж, который не удалось применить автоматически (например, другая сумма). Деньги не потеряны: поддержка зачислит или вернёт их.
 method-yookassa = ЮKassa
+method-alipay = Alipay
+method-wechatpay = WeChat Pay
+
+scan-title-alipay = Отсканируйте в Alipay
+scan-title-wechatpay = Отсканируйте в WeChat
+scan-hint = Откройте приложение, нажмите «Сканировать» и наведите на этот код. Страница обновится сама, когда оплата придёт.
+scan-open-alipay = Открыть Alipay на этом телефоне
+scan-open-wechatpay = На этом телефоне: сделайте снимок экрана, затем в WeChat выберите «Сканировать» → «Альбом».

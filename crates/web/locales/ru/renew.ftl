@@ -21,3 +21,5 @@ topup-amount = Сумма ({ $currency })
 topup-button = Пополнить
 pay-card-mir = Банковская карта (Мир, Visa, Mastercard) через ЮKassa
 pay-sbp = СБП — Система быстрых платежей, из приложения банка
+pay-alipay = Alipay (по QR-коду или в приложении)
+pay-wechat = WeChat Pay (по QR-коду в WeChat)

@@ -25,3 +25,11 @@ credit = 已入账 { $amount }
 pay-failed-title = 付款未成功
 payment-held = 我们收到了此订单的一笔付款，但无法自动入账（例如金额不符）。款项不会丢失：客服会为您入账或退款。
 method-yookassa = YooKassa
+method-alipay = 支付宝
+method-wechatpay = 微信支付
+
+scan-title-alipay = 用支付宝扫码
+scan-title-wechatpay = 用微信扫码
+scan-hint = 打开 App，点“扫一扫”对准此码。付款到账后本页会自动更新。
+scan-open-alipay = 在本机打开支付宝
+scan-open-wechatpay = 在本机付款：先截屏，再在微信“扫一扫”中选择“相册”。

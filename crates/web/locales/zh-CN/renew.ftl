@@ -21,3 +21,5 @@ topup-amount = 金额（{ $currency }）
 topup-button = 充值
 pay-card-mir = 银行卡（Mir、Visa、Mastercard），通过 YooKassa
 pay-sbp = SBP 快速支付（俄罗斯银行 App）
+pay-alipay = 支付宝（扫码或打开 App）
+pay-wechat = 微信支付（用微信扫码）

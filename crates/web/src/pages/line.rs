@@ -277,9 +277,12 @@ fn methods(
     if owner {
         out.push(("balance".to_string(), ctx.t.t("pay-balance")));
     }
-    // Providers' methods (in roubles: an order paid through them is priced in RUB).
-    for (value, key) in crate::payments::methods(s, Currency::Rub) {
-        out.push((value.to_string(), ctx.t.t(key)));
+    // Providers' methods, those in the reader's currency first (an order paid through
+    // one is priced in the method's currency: RUB for YooKassa, CNY for Alipay/WeChat).
+    let mut offered = crate::payments::methods(s, None);
+    offered.sort_by_key(|m| m.currency != ctx.currency);
+    for m in offered {
+        out.push((m.value.to_string(), ctx.t.t(m.label)));
     }
     if ctx.demo {
         out.push(("demo".to_string(), ctx.t.t("pay-demo")));
@@ -403,11 +406,8 @@ async fn place(
                 return Err(Refused::Amount(t.t("err-choose-payment")));
             }
             // Typed in the reader's currency; converted to the line's at the configured rate.
-            let in_currency = if pay.starts_with("yookassa:") {
-                Currency::Rub
-            } else {
-                ctx.currency
-            };
+            let in_currency =
+                crate::payments::method(s, pay).map_or(ctx.currency, |(_, m)| m.currency);
             let m = Money::parse_major(&amount.replace(',', "."), in_currency)
                 .ok()
                 .filter(|m| m.minor > 0)
@@ -431,8 +431,8 @@ async fn place(
             // balance, in the line's currency.
             let currency = if from_balance {
                 None
-            } else if pay.starts_with("yookassa:") {
-                Some(Currency::Rub)
+            } else if let Some((_, m)) = crate::payments::method(s, pay) {
+                Some(m.currency)
             } else {
                 price_for(&plan, ctx.currency).map(|m| m.currency)
             };
@@ -493,12 +493,12 @@ async fn place(
             tracing::warn!(error = %e, order = %order.id, "demo payment");
         }
     }
-    if pay.starts_with("yookassa:") {
+    if crate::payments::method(s, pay).is_some() {
         let email = ctx.user.as_ref().map(|u| u.email.as_str());
         return match crate::payments::start(s, &order.id, pay, email, &order_description(&order))
             .await
         {
-            Ok(url) => Ok(url),
+            Ok(next) => Ok(crate::payments::next_url(&order.id, &next)),
             Err(e) => {
                 // The order stays; its page offers to pay again.
                 tracing::warn!(error = %e, order = %order.id, "payment not started");

@@ -87,6 +87,53 @@ struct OrderPage {
     providers: Vec<(String, String)>,
     /// Money that arrived and is held for review (the buyer is told).
     held: bool,
+    /// A code to scan for the payment under way (Alipay, WeChat Pay).
+    scan: Option<Scan>,
+}
+
+struct Scan {
+    title: String,
+    /// The code as an inline SVG (rendered here; no script, no image request).
+    svg: String,
+    /// A link that opens the provider's app or page on this device, where there is one
+    /// (Alipay's `qr.alipay.com` links are; WeChat's `weixin://` codes open only by scanning).
+    link: Option<String>,
+    open: String,
+}
+
+/// The code to scan for the newest pending attempt paid by scanning, if any.
+fn scan_of(
+    s: &AppState,
+    t: &crate::pages::i18n::Tr,
+    attempts: &[simrenew_store::payments::Payment],
+) -> Option<Scan> {
+    let a = attempts
+        .iter()
+        .filter(|a| a.status == "pending")
+        .filter(|a| {
+            crate::payments::method(s, &format!("{}:{}", a.provider, a.method))
+                .is_some_and(|(_, m)| m.scan)
+        })
+        .max_by_key(|a| a.created_at)?;
+    let code = a.confirmation_url.as_deref()?;
+    let svg = qrcode::QrCode::new(code.as_bytes())
+        .ok()?
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(220, 220)
+        .quiet_zone(true)
+        .build();
+    // The XML declaration is not HTML.
+    let svg = svg
+        .find("<svg")
+        .map_or(svg.clone(), |i| svg[i..].to_string());
+    let link =
+        (code.starts_with("https://") || code.starts_with("http://")).then(|| code.to_string());
+    Some(Scan {
+        title: t.t(&format!("scan-title-{}", a.provider)),
+        svg,
+        link,
+        open: t.t(&format!("scan-open-{}", a.provider)),
+    })
 }
 
 async fn order_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Response {
@@ -136,19 +183,21 @@ async fn order_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>)
     let number = simrenew_core::Msisdn::parse(&format!("+{}", order.msisdn))
         .map(|m| m.display())
         .unwrap_or_else(|_| order.msisdn.clone());
-    let providers = crate::payments::methods(&s, order.total.currency)
+    let providers = crate::payments::methods(&s, Some(order.total.currency))
         .into_iter()
-        .map(|(v, k)| (v.to_string(), t.t(k)))
+        .map(|m| (m.value.to_string(), t.t(m.label)))
         .collect();
-    let held = s
+    let attempts = s
         .store
         .payments_of_order(&order.id)
         .await
-        .map(|ps| ps.iter().any(|p| p.status == "held"))
-        .unwrap_or(false);
+        .unwrap_or_default();
+    let held = attempts.iter().any(|p| p.status == "held");
+    let scan = scan_of(&s, &t, &attempts);
     let page = OrderPage {
         providers,
         held,
+        scan,
         id: order.id.clone(),
         number,
         line_key: order.msisdn.clone(),
@@ -175,14 +224,14 @@ async fn order_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>)
 async fn pay(State(s): State<AppState>, Path(id): Path<String>, form: CheckedForm) -> Response {
     let ctx = form.ctx.clone();
     let method = form.get("pay");
-    if method.starts_with("yookassa:") {
+    if crate::payments::method(&s, method).is_some() {
         let email = ctx.user.as_ref().map(|u| u.email.as_str());
         let description = match s.store.order(&id).await {
             Ok(o) => super::line::order_description(&o),
             Err(_) => return site::not_found(ctx),
         };
         return match crate::payments::start(&s, &id, method, email, &description).await {
-            Ok(url) => see_other(&url),
+            Ok(next) => see_other(&crate::payments::next_url(&id, &next)),
             Err(e) => {
                 tracing::warn!(error = %e, order = %id, "payment not started");
                 site::message(

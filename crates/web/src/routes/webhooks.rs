@@ -1,36 +1,44 @@
-//! Provider notifications. Each is verified before anything in it is trusted (YooKassa's
-//! are not signed: only the payment id is read, and the payment fetched from the API);
-//! a forged or unreadable one gets a 400 and a log line without its body; a provider we
-//! cannot reach to verify gets a 503, so the provider sends it again later.
+//! Provider notifications at `/webhooks/{provider}`. Each is verified by its connector
+//! before anything in it is trusted (YooKassa's are not signed: only the payment id is
+//! read and the payment fetched from the API; Alipay's RSA2 form signature; WeChat Pay's
+//! signed headers and encrypted resource). A forged or unreadable one gets a 400 and a
+//! log line without its body; a provider we cannot reach to verify gets a 503, so the
+//! provider sends it again later. A verified one is answered the way its provider
+//! expects (Alipay: the text `success`), whatever simrenew made of it.
 
 use crate::AppState;
 use crate::problem::Problem;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use simrenew_payments::PaymentError;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/webhooks/yookassa", post(yookassa))
+    Router::new().route("/webhooks/{provider}", post(notification))
 }
 
-async fn yookassa(State(s): State<AppState>, body: Bytes) -> Response {
-    let Some(yk) = &s.config.yookassa else {
+async fn notification(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(p) = crate::payments::provider(&s, &name) else {
         return Problem::new(
             StatusCode::NOT_FOUND,
             "not-found",
             "No such provider",
-            "YooKassa is not configured in this shop",
+            "this payment provider is not configured in this shop",
         )
         .into_response();
     };
-    let payment = match yk.verify_notification(&body).await {
-        Ok(p) => p,
+    let verified = match p.verify_notification(&headers, &body).await {
+        Ok(v) => v,
         Err(e @ PaymentError::BadNotification(_)) => {
-            tracing::warn!(reason = %e, bytes = body.len(), "YooKassa notification rejected");
+            tracing::warn!(provider = %name, reason = %e, bytes = body.len(), "notification rejected");
             return Problem::new(
                 StatusCode::BAD_REQUEST,
                 "bad-notification",
@@ -40,7 +48,7 @@ async fn yookassa(State(s): State<AppState>, body: Bytes) -> Response {
             .into_response();
         }
         Err(e) => {
-            tracing::warn!(error = %e, "YooKassa notification not verifiable now");
+            tracing::warn!(provider = %name, error = %e, "notification not verifiable now");
             return Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "provider-unreachable",
@@ -50,12 +58,17 @@ async fn yookassa(State(s): State<AppState>, body: Bytes) -> Response {
             .into_response();
         }
     };
-    match crate::payments::apply_yookassa(&s, &payment).await {
-        Ok(_) => StatusCode::OK.into_response(),
+    let ack = (
+        StatusCode::OK,
+        [("content-type", "text/plain; charset=utf-8")],
+        p.acknowledgement(),
+    );
+    match crate::payments::apply(&s, p.name(), &verified).await {
+        Ok(_) => ack.into_response(),
         Err(simrenew_store::StoreError::PaymentNotFound(_)) => {
-            // A payment of this shop's account that simrenew did not create.
-            tracing::warn!(payment = %payment.id, "YooKassa payment unknown here");
-            StatusCode::OK.into_response()
+            // A payment of this merchant account that simrenew did not create.
+            tracing::warn!(provider = %name, payment = %verified.provider_id, "payment unknown here");
+            ack.into_response()
         }
         Err(e) => Problem::from(e).into_response(),
     }

@@ -8,9 +8,20 @@ pub const FEED: &str = "test-feed-token";
 /// One running app and the database it owns (dropped with it).
 pub struct Served {
     pub base: String,
+    /// The payment stand-ins' signing keys (apps served with the sandbox).
+    #[allow(dead_code)]
+    pub keys: Option<SandboxKeys>,
     #[allow(dead_code)]
     pub db: &'static str,
     pub _db: TestDb,
+}
+
+/// What tests need to speak as the providers' stand-ins do.
+#[allow(dead_code)]
+pub struct SandboxKeys {
+    pub alipay: std::sync::Arc<simrenew_payments::keys::SigningKey>,
+    pub alipay_app_id: String,
+    pub wechat: std::sync::Arc<simrenew_payments::keys::SigningKey>,
 }
 
 /// The app on each database, seeded with the demo data; `config` adjusts the defaults.
@@ -71,30 +82,27 @@ async fn serve(
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
-        if sandbox.is_some() {
+        let mut stands = None;
+        if let Some(notify) = sandbox {
             web.public_url = base.clone();
-            web.yookassa = Some(std::sync::Arc::new(
-                simrenew_payments::yookassa::YooKassa::new(
-                    &format!("{base}/sandbox/yookassa/v3"),
-                    simrenew_payments::sandbox::SHOP_ID,
-                    simrenew_payments::sandbox::SECRET_KEY,
-                )
-                .unwrap(),
-            ));
+            let all = simrenew_payments::sandbox::all(&base, &format!("{base}{notify}")).unwrap();
+            web.providers = all.providers.clone();
+            stands = Some(all);
         }
         let state = simrenew_web::AppState::new(store, web);
         let mut app = simrenew_web::app(state);
-        if let Some(notify) = sandbox {
-            app = app.nest(
-                "/sandbox/yookassa",
-                simrenew_payments::sandbox::yookassa(
-                    &format!("{base}/sandbox/yookassa"),
-                    &format!("{base}{notify}"),
-                ),
-            );
+        let mut keys = None;
+        if let Some(all) = stands {
+            app = app.merge(all.router);
+            keys = Some(SandboxKeys {
+                alipay: all.alipay_key,
+                alipay_app_id: all.alipay_app_id,
+                wechat: all.wechat_key,
+            });
         }
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         out.push(Served {
+            keys,
             base: format!("http://{addr}"),
             db: db.name,
             _db: db,

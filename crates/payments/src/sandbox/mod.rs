@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+pub mod alipay;
+pub mod wechatpay;
+
 /// The credentials the stand-in accepts (a YooKassa test shop's form).
 pub const SHOP_ID: &str = "100500";
 pub const SECRET_KEY: &str = "test_sandbox_secret_key";
@@ -253,24 +256,34 @@ async fn confirm_page(State(s): State<Stand>, Path(id): Path<String>) -> Respons
         p["amount"]["value"].as_str().unwrap_or(""),
         p["amount"]["currency"].as_str().unwrap_or("")
     );
-    let method = p["payment_method"]["type"].as_str().unwrap_or("");
+    buyer_page(
+        "YooKassa",
+        &id,
+        &amount,
+        p["payment_method"]["type"].as_str().unwrap_or(""),
+    )
+}
+
+/// The page a stand-in shows the buyer: clearly not a real payment; Pay and Cancel.
+pub(crate) fn buyer_page(provider: &str, id: &str, amount: &str, method: &str) -> Response {
     Html(format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>YooKassa sandbox</title></head>
-<body><main><h1>YooKassa sandbox — not a real payment</h1>
-<p>This stand-in replaces YooKassa in the demo shop. No money moves.</p>
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{provider} sandbox</title></head>
+<body><main><h1>{provider} sandbox — not a real payment</h1>
+<p>This stand-in replaces {provider} in the demo shop. No money moves.</p>
 <p>Payment <code>{id}</code>: <strong id="amount">{amount}</strong> by <span id="method">{method}</span>.</p>
 <form method="post"><button name="action" value="pay" id="sandbox-pay">Pay</button> <button name="action" value="cancel" id="sandbox-cancel">Cancel</button></form>
 </main></body></html>"#,
-        id = escape(&id),
-        amount = escape(&amount),
+        provider = escape(provider),
+        id = escape(id),
+        amount = escape(amount),
         method = escape(method),
     ))
     .into_response()
 }
 
 #[derive(serde::Deserialize)]
-struct Action {
-    action: String,
+pub(crate) struct Action {
+    pub(crate) action: String,
 }
 
 /// Pay or cancel: the payment changes, the shop is notified as YooKassa notifies (the
@@ -308,4 +321,63 @@ async fn confirm(
         let _ = http.post(url).json(&body).send().await;
     });
     Redirect::to(&back).into_response()
+}
+
+/// Every stand-in, mounted under `<public>/sandbox/<provider>`, and the connectors
+/// pointed at them, as `serve --demo` and the tests run them. `yookassa_notify_url` is
+/// the URL set in YooKassa's dashboard (the others take theirs from each payment).
+pub struct Stands {
+    pub router: Router,
+    pub providers: Vec<Arc<dyn crate::provider::Provider>>,
+    /// The stand-ins' signing keys, so tests can send notifications of their own.
+    pub alipay_key: Arc<crate::keys::SigningKey>,
+    pub alipay_app_id: String,
+    pub wechat_key: Arc<crate::keys::SigningKey>,
+}
+
+pub fn all(public: &str, yookassa_notify_url: &str) -> Result<Stands, crate::PaymentError> {
+    use crate::keys::{SigningKey, VerifyingKey};
+    let public = public.trim_end_matches('/');
+    let bad = |e: crate::keys::KeyError| crate::PaymentError::Config(e.to_string());
+    let ali = alipay::alipay(&format!("{public}/sandbox/alipay"));
+    let wx = wechatpay::wechatpay(&format!("{public}/sandbox/wechatpay"));
+    let providers: Vec<Arc<dyn crate::provider::Provider>> = vec![
+        Arc::new(crate::yookassa::YooKassa::new(
+            &format!("{public}/sandbox/yookassa/v3"),
+            SHOP_ID,
+            SECRET_KEY,
+        )?),
+        Arc::new(crate::alipay::Alipay::new(
+            &format!("{public}/sandbox/alipay/gateway.do"),
+            &ali.app_id,
+            &ali.app_private_key,
+            &ali.alipay_public_key,
+        )?),
+        Arc::new(crate::wechatpay::WeChatPay::new(
+            &format!("{public}/sandbox/wechatpay"),
+            crate::wechatpay::Credentials {
+                mchid: wechatpay::MCHID.into(),
+                appid: wechatpay::APPID.into(),
+                serial_no: wechatpay::SERIAL_NO.into(),
+                private_key: SigningKey::parse(&wx.merchant_private_key).map_err(bad)?,
+                wechat_key_id: wechatpay::KEY_ID.into(),
+                wechat_key: VerifyingKey::parse(&wx.wechat_public_key).map_err(bad)?,
+                api_v3_key: wechatpay::API_V3_KEY.into(),
+            },
+        )?),
+    ];
+    let router = Router::new()
+        .nest(
+            "/sandbox/yookassa",
+            yookassa(&format!("{public}/sandbox/yookassa"), yookassa_notify_url),
+        )
+        .nest("/sandbox/alipay", ali.router)
+        .nest("/sandbox/wechatpay", wx.router);
+    Ok(Stands {
+        router,
+        providers,
+        alipay_key: ali.alipay_key,
+        alipay_app_id: ali.app_id,
+        wechat_key: wx.platform_key,
+    })
 }

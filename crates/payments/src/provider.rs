@@ -1,0 +1,147 @@
+//! The one interface every connector implements. A connector only translates between
+//! simrenew and its provider's published API: it creates a payment for an order, says
+//! where the buyer goes next (a page to open, or a code to scan), verifies a
+//! notification before anything in it is read, fetches a payment's status, and refunds.
+//! What a success does to an order is decided elsewhere (`simrenew_store::payments`).
+
+use crate::PaymentError;
+use futures::future::BoxFuture;
+use simrenew_core::{Currency, Money};
+
+pub type ProviderFuture<'a, T> = BoxFuture<'a, Result<T, PaymentError>>;
+
+/// One line of what is paid for (receipts: 54-FZ at YooKassa; the subject elsewhere).
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub description: String,
+    pub amount: Money,
+}
+
+/// A payment to create for an order.
+#[derive(Debug, Clone)]
+pub struct Checkout<'a> {
+    pub order_id: &'a str,
+    /// Our attempt's id: the provider's idempotency key or merchant order number
+    /// (`out_trade_no`), so a retry never creates a second payment.
+    pub attempt_id: &'a str,
+    pub amount: Money,
+    pub description: &'a str,
+    /// The connector's method (`bank_card`, `sbp`, `qr`…).
+    pub method: &'a str,
+    /// Where the buyer comes back to (the order page).
+    pub return_url: &'a str,
+    /// Where the provider posts its notification (`<public_url>/webhooks/<provider>`).
+    pub notify_url: &'a str,
+    pub customer_email: Option<&'a str>,
+    pub customer_phone: Option<&'a str>,
+    pub items: &'a [Item],
+    /// VAT code on receipt lines, where receipts are sent with the payment.
+    pub vat_code: u8,
+}
+
+/// Where the buyer goes to confirm the payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextStep {
+    /// A page of the provider's to open.
+    Redirect(String),
+    /// A code to scan with the provider's app (WeChat Pay Native `code_url`, Alipay
+    /// precreate `qr_code`); on a phone, a link that opens the app where it can.
+    Scan(String),
+}
+
+impl NextStep {
+    pub fn target(&self) -> &str {
+        match self {
+            NextStep::Redirect(u) | NextStep::Scan(u) => u,
+        }
+    }
+}
+
+/// A payment just created at the provider.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// The id we look the payment up by later (the provider's own, or our attempt id
+    /// where the provider is asked by merchant order number).
+    pub provider_id: String,
+    pub next: NextStep,
+}
+
+/// What the provider says about a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayState {
+    /// Not paid yet (waiting for the buyer, or in progress).
+    Open,
+    /// Paid: the amount and currency the provider took.
+    Succeeded(Money),
+    /// Closed without payment (canceled, expired, refused).
+    Canceled,
+}
+
+/// A payment's state as verified from the provider (a signed notification or the API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub provider_id: String,
+    pub state: PayState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundState {
+    Succeeded,
+    Pending,
+    Canceled,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefundAnswer {
+    pub id: String,
+    pub state: RefundState,
+}
+
+/// A method a provider offers: `value` is `<provider>:<method>` in forms, `label` the
+/// message key of its name, `currency` the currency an order paid with it is priced in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Method {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub currency: Currency,
+    /// The buyer scans a code (shown on the order page) instead of being sent away.
+    pub scan: bool,
+}
+
+/// A provider connector.
+pub trait Provider: Send + Sync + std::fmt::Debug {
+    /// The provider's name in the `payments` table and in `/webhooks/<name>`.
+    fn name(&self) -> &'static str;
+
+    /// The methods this connector offers.
+    fn methods(&self) -> &'static [Method];
+
+    fn create<'a>(&'a self, checkout: &'a Checkout<'a>) -> ProviderFuture<'a, Created>;
+
+    /// The payment's state, asked of the provider's API.
+    fn status<'a>(&'a self, provider_id: &'a str) -> ProviderFuture<'a, Verified>;
+
+    /// A notification (its headers and raw body), verified as the provider specifies
+    /// before any of it is trusted; `BadNotification` when it is not genuine.
+    fn verify_notification<'a>(
+        &'a self,
+        headers: &'a axum::http::HeaderMap,
+        body: &'a [u8],
+    ) -> ProviderFuture<'a, Verified>;
+
+    /// The body the provider expects as the answer to a notification it may stop
+    /// sending (Alipay: `success`; others: empty with 200).
+    fn acknowledgement(&self) -> &'static str {
+        ""
+    }
+
+    /// Refunds `amount` of a payment of `paid`; `key` is our refund's id, the same for
+    /// a retry.
+    fn refund<'a>(
+        &'a self,
+        provider_id: &'a str,
+        amount: Money,
+        paid: Money,
+        key: &'a str,
+    ) -> ProviderFuture<'a, RefundAnswer>;
+}
