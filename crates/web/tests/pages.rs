@@ -2,134 +2,15 @@
 //! SQLite and on PostgreSQL, each test with a fresh demo database. The same flows in a
 //! real Chromium are in tests/browser.rs.
 
-use reqwest::header::{self, HeaderMap};
-use reqwest::{Client, StatusCode, redirect};
-use std::collections::BTreeMap;
+use reqwest::header;
+use reqwest::{Client, StatusCode};
 
 mod common;
+use common::visitor::Visitor;
 
 const MTS_OWNED: &str = "79161234561"; // the demo account's, with a month of 30 GB
 const MTS_FREE: &str = "79161234562"; // nobody's; PUK 12345672
 const BAD_ICCID: &str = "8970 1012 3456 7890 1235"; // check digit wrong
-
-/// A browser: keeps cookies, does not follow redirects (tests look at them).
-struct Visitor {
-    base: String,
-    http: Client,
-    cookies: BTreeMap<String, String>,
-    accept_language: &'static str,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-    /// The value of the first `<input name=…>` of that name.
-    fn input(&self, name: &str) -> String {
-        let at = self
-            .body
-            .find(&format!("name=\"{name}\" value=\""))
-            .unwrap_or_else(|| panic!("no input {name} in:\n{}", self.body));
-        let rest = &self.body[at + name.len() + 15..];
-        rest[..rest.find('"').unwrap()].to_string()
-    }
-    fn has(&self, text: &str) -> bool {
-        self.body.contains(text)
-    }
-}
-
-impl Visitor {
-    fn new(base: &str, accept_language: &'static str) -> Self {
-        Self {
-            base: base.to_string(),
-            http: Client::builder()
-                .redirect(redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookies: BTreeMap::new(),
-            accept_language,
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn finish(&mut self, res: reqwest::Response) -> Page {
-        for c in res.headers().get_all(header::SET_COOKIE) {
-            let c = c.to_str().unwrap();
-            let (kv, attrs) = c.split_once(';').unwrap_or((c, ""));
-            let (k, v) = kv.split_once('=').unwrap();
-            if attrs.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_string(), v.to_string());
-            }
-        }
-        Page {
-            status: res.status(),
-            headers: res.headers().clone(),
-            body: res.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let res = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header(header::COOKIE, self.cookie_header())
-            .header(header::ACCEPT, "text/html")
-            .header(header::ACCEPT_LANGUAGE, self.accept_language)
-            .send()
-            .await
-            .unwrap();
-        self.finish(res).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let res = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(header::COOKIE, self.cookie_header())
-            .header(header::ACCEPT_LANGUAGE, self.accept_language)
-            .form(fields)
-            .send()
-            .await
-            .unwrap();
-        self.finish(res).await
-    }
-
-    /// Signs in with the demo account through the sign-in form.
-    async fn sign_in_demo(&mut self) {
-        let form = self.get("/account/sign-in").await;
-        let csrf = form.input("csrf");
-        let done = self
-            .post(
-                "/account/sign-in",
-                &[
-                    ("csrf", &csrf),
-                    ("email", simrenew_store::demo::DEMO_EMAIL),
-                    ("password", simrenew_store::demo::DEMO_PASSWORD),
-                    ("next", "/account"),
-                ],
-            )
-            .await;
-        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    }
-}
 
 #[tokio::test]
 async fn renew_a_line_by_number_with_the_demo_card_once_per_form() {

@@ -3,6 +3,8 @@
 
 use simrenew_store::testing::{self, TestDb};
 
+pub mod visitor;
+
 pub const FEED: &str = "test-feed-token";
 
 /// One running app and the database it owns (dropped with it).
@@ -22,6 +24,7 @@ pub struct SandboxKeys {
     pub alipay: std::sync::Arc<simrenew_payments::keys::SigningKey>,
     pub alipay_app_id: String,
     pub wechat: std::sync::Arc<simrenew_payments::keys::SigningKey>,
+    pub providers: Vec<std::sync::Arc<dyn simrenew_payments::provider::Provider>>,
 }
 
 /// The app on each database, seeded with the demo data; `config` adjusts the defaults.
@@ -98,6 +101,7 @@ async fn serve(
                 alipay: all.alipay_key,
                 alipay_app_id: all.alipay_app_id,
                 wechat: all.wechat_key,
+                providers: all.providers,
             });
         }
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

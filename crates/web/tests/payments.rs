@@ -1,0 +1,401 @@
+//! Paying in yuan through Alipay and WeChat Pay, end to end through simrenew's own HTTP
+//! endpoints (renewal form, order page, `/webhooks/{provider}`) against the sandbox
+//! stand-ins, which speak each provider's protocol and sign (and, for WeChat Pay,
+//! encrypt) exactly as the provider does: create, scan and pay, notification, replays,
+//! forgeries, a wrong amount, status, refund. On SQLite and PostgreSQL.
+
+use reqwest::{Client, StatusCode};
+use simrenew_core::{Currency, Money, OrderStatus};
+use simrenew_payments::keys::SigningKey;
+use simrenew_payments::sandbox::{alipay as ali_sandbox, wechatpay as wx_sandbox};
+
+mod common;
+use common::visitor::Visitor;
+
+const MTS_FREE: &str = "79161234562"; // nobody's line
+
+/// A Chinese traveller renews the line with `method`; returns the order id, after
+/// checking the order page shows the code to scan and the link it encodes.
+async fn renew_with(app: &common::Served, v: &mut Visitor, method: &str) -> (String, String) {
+    let page = v.get(&format!("/renew/{MTS_FREE}")).await;
+    assert!(page.has(&format!("value=\"{method}\"")), "{}", page.body);
+    // In the reader's currency first: Alipay and WeChat Pay before the rouble methods.
+    let (ali, yk) = (
+        page.body.find("value=\"alipay:qr\"").unwrap(),
+        page.body.find("value=\"yookassa:bank_card\"").unwrap(),
+    );
+    assert!(ali < yk, "yuan methods first for a zh-CN reader");
+    let placed = v
+        .post(
+            &format!("/renew/{MTS_FREE}"),
+            &[
+                ("csrf", &page.input("csrf")),
+                ("idem", &page.input("idem")),
+                ("plan", "mts-month-30gb"),
+                ("pay", method),
+            ],
+        )
+        .await;
+    assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
+    let order_id = placed
+        .location()
+        .strip_prefix("/orders/")
+        .unwrap_or_else(|| panic!("{}: {}", app.db, placed.location()))
+        .to_string();
+    let order = v.get(&format!("/orders/{order_id}")).await;
+    assert!(
+        order.has("id=\"scan\"") && order.has("<svg"),
+        "{}",
+        order.body
+    );
+    // The section's link (Alipay's and the stand-ins' codes are web links).
+    let section = &order.body[order.body.find("id=\"scan\"").unwrap()..];
+    let link = section
+        .split_once("href=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(l, _)| l.replace("&#x2f;", "/").replace("&#x3a;", ":"))
+        .unwrap_or_default();
+    (order_id, link)
+}
+
+async fn wait_fulfilled(store: &simrenew_store::Store, order_id: &str) -> bool {
+    for _ in 0..150 {
+        if store.order(order_id).await.unwrap().status == OrderStatus::Fulfilled {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
+}
+
+fn cny(minor: i64) -> Money {
+    Money::new(minor, Currency::Cny)
+}
+
+#[tokio::test]
+async fn alipay_scan_pay_notify_replay_forge_and_refund() {
+    for app in common::serve_all_with_sandbox().await {
+        let keys = app.keys.as_ref().unwrap();
+        let store = &app._db.store;
+        let mut v = Visitor::new(&app.base, "zh-CN,zh;q=0.9");
+        let (order_id, link) = renew_with(&app, &mut v, "alipay:qr").await;
+        let order = store.order(&order_id).await.unwrap();
+        assert_eq!(order.total.currency, Currency::Cny);
+        assert!(link.contains("/sandbox/alipay/scan/"), "{}: {link}", app.db);
+        // Not scanned yet: Alipay knows no trade; the order page asks and stays pending.
+        let still = v.get(&format!("/orders/{order_id}")).await;
+        assert!(still.has("data-refresh"), "{}", still.body);
+        assert_eq!(
+            store.order(&order_id).await.unwrap().status,
+            OrderStatus::PendingPayment
+        );
+
+        // The buyer scans and pays; Alipay's signed notification fulfils the order.
+        let http = Client::new();
+        let scanned = http.get(&link).send().await.unwrap().text().await.unwrap();
+        let shown = format!("{} CNY", order.total.major_string());
+        assert!(scanned.contains(&shown), "{scanned}");
+        let paid = http
+            .post(&link)
+            .form(&[("action", "pay")])
+            .send()
+            .await
+            .unwrap();
+        assert!(paid.status().is_success() || paid.status().is_redirection());
+        assert!(
+            wait_fulfilled(store, &order_id).await,
+            "{}: not settled",
+            app.db
+        );
+        let receipt = v.get(&format!("/orders/{order_id}")).await;
+        assert!(receipt.has("支付宝"), "{}", receipt.body);
+
+        // Status asked of Alipay's API (a signed answer, verified): paid, this amount.
+        let attempt = store.payments_of_order(&order_id).await.unwrap()[0].clone();
+        let no = attempt.provider_payment_id.clone().unwrap();
+        let provider = app_provider(&app, "alipay");
+        let status = provider.status(&no).await.unwrap();
+        assert_eq!(
+            status.state,
+            simrenew_payments::provider::PayState::Succeeded(order.total)
+        );
+
+        // The same notification three more times: answered `success`, applied once.
+        let hook = format!("{}/webhooks/alipay", app.base);
+        let amount = order.total.major_string();
+        let genuine = ali_sandbox::notification(
+            &keys.alipay,
+            &keys.alipay_app_id,
+            &no,
+            "2026112522001000000000000001",
+            "TRADE_SUCCESS",
+            &amount,
+        );
+        for _ in 0..3 {
+            let r = http.post(&hook).form(&genuine).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            assert_eq!(r.text().await.unwrap(), "success");
+        }
+        let orders = store.check_orders().await.unwrap();
+        assert!(orders.is_sound(), "{orders:?}");
+        assert_eq!(
+            orders.fulfilled, 3,
+            "{}: the demo's two and this one, once",
+            app.db
+        );
+
+        // Forgeries: another key; a changed amount under a genuine signature; another app.
+        let other = SigningKey::generate();
+        let forged = ali_sandbox::notification(
+            &other,
+            &keys.alipay_app_id,
+            &no,
+            "1",
+            "TRADE_SUCCESS",
+            &amount,
+        );
+        let mut tampered = genuine.clone();
+        for (k, val) in tampered.iter_mut() {
+            if k == "total_amount" {
+                *val = "0.01".into();
+            }
+        }
+        let elsewhere = ali_sandbox::notification(
+            &keys.alipay,
+            "2021000000000999",
+            &no,
+            "1",
+            "TRADE_SUCCESS",
+            &amount,
+        );
+        for bad in [&forged, &tampered, &elsewhere] {
+            let r = http.post(&hook).form(bad).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{}: {bad:?}", app.db);
+            assert_ne!(r.text().await.unwrap(), "success");
+        }
+        let r = http
+            .post(&hook)
+            .body("not a form at all %%%")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+        // A refund of part of it: Alipay refunds (RSA2 both ways), money and quota back.
+        let providers = vec![provider.clone()];
+        let done =
+            simrenew_web::payments::refund(store, &providers, &attempt.id, cny(10_00), "test")
+                .await
+                .unwrap();
+        assert_eq!(done.status, "succeeded", "{}", app.db);
+        assert!(matches!(
+            simrenew_web::payments::refund(store, &providers, &attempt.id, order.total, "too much")
+                .await,
+            Err(simrenew_web::payments::RefundError::Store(
+                simrenew_store::StoreError::RefundTooLarge { .. }
+            ))
+        ));
+        simrenew_store::testing::assert_sound(store).await;
+    }
+}
+
+#[tokio::test]
+async fn alipay_money_that_does_not_match_the_order_is_held() {
+    for app in common::serve_all_with_sandbox().await {
+        let keys = app.keys.as_ref().unwrap();
+        let store = &app._db.store;
+        let mut v = Visitor::new(&app.base, "zh-CN");
+        let (order_id, _) = renew_with(&app, &mut v, "alipay:qr").await;
+        let attempt = store.payments_of_order(&order_id).await.unwrap()[0].clone();
+        let no = attempt.provider_payment_id.clone().unwrap();
+        // Genuinely signed by Alipay, but for one fen: held, not applied; the buyer told.
+        let short = ali_sandbox::notification(
+            &keys.alipay,
+            &keys.alipay_app_id,
+            &no,
+            "1",
+            "TRADE_SUCCESS",
+            "0.01",
+        );
+        let r = Client::new()
+            .post(format!("{}/webhooks/alipay", app.base))
+            .form(&short)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.text().await.unwrap(), "success", "{}", app.db);
+        assert_eq!(
+            store.order(&order_id).await.unwrap().status,
+            OrderStatus::PendingPayment
+        );
+        let page = v.get(&format!("/orders/{order_id}")).await;
+        assert!(page.has("id=\"held\""), "{}", page.body);
+        simrenew_store::testing::assert_sound(store).await;
+    }
+}
+
+#[tokio::test]
+async fn wechat_pay_scan_pay_notify_replay_forge_and_refund() {
+    for app in common::serve_all_with_sandbox().await {
+        let keys = app.keys.as_ref().unwrap();
+        let store = &app._db.store;
+        let mut v = Visitor::new(&app.base, "zh-CN");
+        let (order_id, link) = renew_with(&app, &mut v, "wechatpay:native").await;
+        let order = store.order(&order_id).await.unwrap();
+        // The sandbox's code is a web link (a real one is weixin://, scanned only).
+        assert!(
+            link.contains("/sandbox/wechatpay/scan/"),
+            "{}: {link}",
+            app.db
+        );
+        let attempt = store.payments_of_order(&order_id).await.unwrap()[0].clone();
+        let no = attempt.provider_payment_id.clone().unwrap();
+        let provider = app_provider(&app, "wechatpay");
+        assert_eq!(
+            provider.status(&no).await.unwrap().state,
+            simrenew_payments::provider::PayState::Open
+        );
+
+        let http = Client::new();
+        let paid = http
+            .post(&link)
+            .form(&[("action", "pay")])
+            .send()
+            .await
+            .unwrap();
+        assert!(paid.status().is_success() || paid.status().is_redirection());
+        assert!(
+            wait_fulfilled(store, &order_id).await,
+            "{}: not settled",
+            app.db
+        );
+        assert_eq!(
+            provider.status(&no).await.unwrap().state,
+            simrenew_payments::provider::PayState::Succeeded(order.total)
+        );
+
+        // Replayed three times: 200, applied once.
+        let hook = format!("{}/webhooks/wechatpay", app.base);
+        let tx = wx_sandbox::transaction_of(&no, order.total.minor, "SUCCESS");
+        let send = |body: String, headers: Vec<(&'static str, String)>| {
+            let mut req = http
+                .post(&hook)
+                .header("content-type", "application/json")
+                .body(body);
+            for (k, val) in headers {
+                req = req.header(k, val);
+            }
+            req.send()
+        };
+        let (body, headers) = wx_sandbox::notification(&keys.wechat, wx_sandbox::API_V3_KEY, &tx);
+        for _ in 0..3 {
+            let r = send(body.clone(), headers.clone()).await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{}", app.db);
+        }
+        let orders = store.check_orders().await.unwrap();
+        assert_eq!(
+            orders.fulfilled, 3,
+            "{}: the demo's two and this one, once",
+            app.db
+        );
+
+        // Forgeries: signed by another key; body changed after signing; encrypted with
+        // another APIv3 key; for another merchant; WeChat Pay's own signature probe.
+        let other = SigningKey::generate();
+        let (b1, h1) = wx_sandbox::notification(&other, wx_sandbox::API_V3_KEY, &tx);
+        let tampered = body.replace("TRANSACTION.SUCCESS", "TRANSACTION.SUCCESS ");
+        let (b3, h3) =
+            wx_sandbox::notification(&keys.wechat, "another32characterapiv3key000000", &tx);
+        let mut foreign = tx.clone();
+        foreign["mchid"] = serde_json::json!("1230000109");
+        let (b4, h4) = wx_sandbox::notification(&keys.wechat, wx_sandbox::API_V3_KEY, &foreign);
+        let probe: Vec<_> = headers
+            .iter()
+            .map(|(k, val)| {
+                let val = if *k == "wechatpay-signature" {
+                    format!("WECHATPAY/SIGNTEST/{val}")
+                } else {
+                    val.clone()
+                };
+                (*k, val)
+            })
+            .collect();
+        for (b, h) in [
+            (b1, h1),
+            (tampered, headers.clone()),
+            (b3, h3),
+            (b4, h4),
+            (body.clone(), probe),
+        ] {
+            let r = send(b, h).await.unwrap();
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{}", app.db);
+        }
+        let r = send(body.clone(), vec![]).await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "unsigned");
+
+        // Refund part: WeChat Pay refunds, money and quota back; too much is refused.
+        let providers = vec![provider.clone()];
+        let done =
+            simrenew_web::payments::refund(store, &providers, &attempt.id, cny(5_00), "test")
+                .await
+                .unwrap();
+        assert_eq!(done.status, "succeeded", "{}", app.db);
+        assert!(matches!(
+            simrenew_web::payments::refund(store, &providers, &attempt.id, order.total, "too much")
+                .await,
+            Err(simrenew_web::payments::RefundError::Store(
+                simrenew_store::StoreError::RefundTooLarge { .. }
+            ))
+        ));
+        simrenew_store::testing::assert_sound(store).await;
+    }
+}
+
+#[tokio::test]
+async fn wechat_pay_money_that_does_not_match_the_order_is_held() {
+    for app in common::serve_all_with_sandbox().await {
+        let keys = app.keys.as_ref().unwrap();
+        let store = &app._db.store;
+        let mut v = Visitor::new(&app.base, "zh-CN");
+        // Paid with a wrong amount, genuinely signed and encrypted: held.
+        let (order_id, _) = renew_with(&app, &mut v, "wechatpay:native").await;
+        let no = store.payments_of_order(&order_id).await.unwrap()[0]
+            .provider_payment_id
+            .clone()
+            .unwrap();
+        let tx = wx_sandbox::transaction_of(&no, 1, "SUCCESS");
+        let (body, headers) = wx_sandbox::notification(&keys.wechat, wx_sandbox::API_V3_KEY, &tx);
+        let mut req = Client::new()
+            .post(format!("{}/webhooks/wechatpay", app.base))
+            .header("content-type", "application/json")
+            .body(body);
+        for (k, val) in headers {
+            req = req.header(k, val);
+        }
+        assert_eq!(req.send().await.unwrap().status(), StatusCode::OK);
+        let page = v.get(&format!("/orders/{order_id}")).await;
+        assert!(page.has("id=\"held\""), "{}", page.body);
+        assert_eq!(
+            store.order(&order_id).await.unwrap().status,
+            OrderStatus::PendingPayment
+        );
+
+        simrenew_store::testing::assert_sound(store).await;
+    }
+}
+
+/// The app's configured connector `name` (the same the server uses, pointed at the
+/// stand-ins).
+fn app_provider(
+    app: &common::Served,
+    name: &str,
+) -> std::sync::Arc<dyn simrenew_payments::provider::Provider> {
+    app.keys
+        .as_ref()
+        .unwrap()
+        .providers
+        .iter()
+        .find(|p| p.name() == name)
+        .cloned()
+        .unwrap()
+}
