@@ -72,6 +72,311 @@ pub fn verify(
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// The API: Checkout Sessions (docs.stripe.com/api/checkout/sessions) for card payments.
+//
+// Requests are form-encoded (`application/x-www-form-urlencoded`, nested keys as
+// `line_items[0][price_data][currency]`), authenticated with `Authorization: Bearer
+// <secret key>`, and every POST carries an `Idempotency-Key`. A payment is a Checkout
+// Session in `payment` mode: the buyer pays on Stripe's page (`url`) and comes back to
+// `success_url`/`cancel_url`. It is settled by the `checkout.session.completed` (or
+// `checkout.session.async_payment_succeeded`) event, whose body is trusted only once its
+// `Stripe-Signature` verifies, or by retrieving the session (`payment_status: paid`).
+// Refunds are `POST /v1/refunds` on the session's `payment_intent`.
+
+use crate::PaymentError;
+use crate::provider::{
+    Checkout, Created, Method, NextStep, PayState, Provider, ProviderFuture, RefundAnswer,
+    RefundState, Verified,
+};
+use serde_json::Value;
+use simrenew_core::{Currency, Money};
+
+/// The production API.
+pub const API: &str = "https://api.stripe.com";
+
+const METHODS: &[Method] = &[
+    Method {
+        value: "stripe:card",
+        label: "pay-card-usd",
+        currency: Currency::Usd,
+        scan: false,
+    },
+    Method {
+        value: "stripe:card_eur",
+        label: "pay-card-eur",
+        currency: Currency::Eur,
+        scan: false,
+    },
+];
+
+pub struct Stripe {
+    base: String,
+    secret_key: String,
+    webhook_secret: String,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Stripe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stripe")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A Checkout Session in our terms: `paid` is paid; `expired` (or complete unpaid) is
+/// closed; anything else is open.
+pub fn session_state(s: &Value) -> Result<PayState, PaymentError> {
+    let field = |k: &str| s.get(k).and_then(Value::as_str).unwrap_or("");
+    Ok(match (field("status"), field("payment_status")) {
+        (_, "paid") => {
+            let currency: Currency = field("currency")
+                .to_uppercase()
+                .parse()
+                .map_err(|_| PaymentError::BadAmount(field("currency").to_string()))?;
+            let total = s
+                .get("amount_total")
+                .and_then(Value::as_i64)
+                .ok_or_else(|| PaymentError::Unreadable("no amount_total".into()))?;
+            PayState::Succeeded(Money::new(total, currency))
+        }
+        ("expired", _) => PayState::Canceled,
+        _ => PayState::Open,
+    })
+}
+
+fn session_id_ok(id: &str) -> bool {
+    id.starts_with("cs_")
+        && id.len() < 256
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+impl Stripe {
+    pub fn new(base: &str, secret_key: &str, webhook_secret: &str) -> Result<Self, PaymentError> {
+        Ok(Self {
+            base: base.trim_end_matches('/').to_string(),
+            secret_key: secret_key.to_string(),
+            webhook_secret: webhook_secret.to_string(),
+            http: crate::http_client()?,
+        })
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        form: &[(String, String)],
+        key: Option<&str>,
+    ) -> Result<Value, PaymentError> {
+        let url = format!("{}{path}", self.base);
+        let mut req = match method {
+            "GET" => self.http.get(url),
+            _ => self
+                .http
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(
+                    serde_urlencoded::to_string(form)
+                        .map_err(|e| PaymentError::Unreadable(e.to_string()))?,
+                ),
+        };
+        req = req.bearer_auth(&self.secret_key);
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        let res = req
+            .send()
+            .await
+            .map_err(|e| PaymentError::Transport(e.without_url().to_string()))?;
+        let status = res.status();
+        let text = res
+            .text()
+            .await
+            .map_err(|e| PaymentError::Transport(e.without_url().to_string()))?;
+        if status.is_server_error() {
+            return Err(PaymentError::Transport(format!("Stripe answered {status}")));
+        }
+        let v: Value =
+            serde_json::from_str(&text).map_err(|e| PaymentError::Unreadable(e.to_string()))?;
+        if !status.is_success() {
+            let f = |k: &str| {
+                v.pointer(&format!("/error/{k}"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            return Err(PaymentError::Refused {
+                status: status.as_u16(),
+                detail: format!("{} {}: {}", f("type"), f("code"), f("message")),
+            });
+        }
+        Ok(v)
+    }
+
+    /// Retrieves a Checkout Session.
+    async fn session(&self, id: &str) -> Result<Value, PaymentError> {
+        if !session_id_ok(id) {
+            return Err(PaymentError::BadNotification("not a session id".into()));
+        }
+        self.call("GET", &format!("/v1/checkout/sessions/{id}"), &[], None)
+            .await
+    }
+
+    /// The session's form: one line item per order item, in the order's currency.
+    pub fn session_form(c: &Checkout<'_>) -> Vec<(String, String)> {
+        let mut f: Vec<(String, String)> = vec![
+            ("mode".into(), "payment".into()),
+            ("success_url".into(), c.return_url.into()),
+            ("cancel_url".into(), c.return_url.into()),
+            ("client_reference_id".into(), c.order_id.into()),
+            ("metadata[order_id]".into(), c.order_id.into()),
+            ("metadata[attempt_id]".into(), c.attempt_id.into()),
+            ("payment_method_types[0]".into(), "card".into()),
+        ];
+        if let Some(e) = c.customer_email {
+            f.push(("customer_email".into(), e.into()));
+        }
+        for (n, i) in c.items.iter().enumerate() {
+            let p = format!("line_items[{n}]");
+            f.push((format!("{p}[quantity]"), "1".into()));
+            f.push((
+                format!("{p}[price_data][currency]"),
+                i.amount.currency.code().to_lowercase(),
+            ));
+            f.push((
+                format!("{p}[price_data][unit_amount]"),
+                i.amount.minor.to_string(),
+            ));
+            f.push((
+                format!("{p}[price_data][product_data][name]"),
+                i.description.clone(),
+            ));
+        }
+        f
+    }
+}
+
+impl Provider for Stripe {
+    fn name(&self) -> &'static str {
+        "stripe"
+    }
+
+    fn methods(&self) -> &'static [Method] {
+        METHODS
+    }
+
+    fn create<'a>(&'a self, c: &'a Checkout<'a>) -> ProviderFuture<'a, Created> {
+        Box::pin(async move {
+            let s = self
+                .call(
+                    "POST",
+                    "/v1/checkout/sessions",
+                    &Self::session_form(c),
+                    Some(c.attempt_id),
+                )
+                .await?;
+            let id = s.get("id").and_then(Value::as_str).unwrap_or("");
+            let url = s.get("url").and_then(Value::as_str).unwrap_or("");
+            if !session_id_ok(id) || url.is_empty() {
+                return Err(PaymentError::Unreadable("no session id or url".into()));
+            }
+            Ok(Created {
+                provider_id: id.to_string(),
+                next: NextStep::Redirect(url.to_string()),
+            })
+        })
+    }
+
+    fn status<'a>(&'a self, provider_id: &'a str) -> ProviderFuture<'a, Verified> {
+        Box::pin(async move {
+            let s = self.session(provider_id).await?;
+            Ok(Verified {
+                provider_id: provider_id.to_string(),
+                state: session_state(&s)?,
+            })
+        })
+    }
+
+    fn verify_notification<'a>(
+        &'a self,
+        headers: &'a axum::http::HeaderMap,
+        body: &'a [u8],
+    ) -> ProviderFuture<'a, Verified> {
+        Box::pin(async move {
+            let bad = |e: String| PaymentError::BadNotification(e);
+            let header = headers
+                .get("stripe-signature")
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| bad("no Stripe-Signature".into()))?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            verify(header, body, &self.webhook_secret, now, TOLERANCE_SECS)
+                .map_err(|e| bad(e.to_string()))?;
+            let event: Value = serde_json::from_slice(body).map_err(|_| bad("not JSON".into()))?;
+            let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
+            if !kind.starts_with("checkout.session.") {
+                return Err(bad(format!(
+                    "event {kind:?} is not about a Checkout Session"
+                )));
+            }
+            let s = event
+                .pointer("/data/object")
+                .ok_or_else(|| bad("no data.object".into()))?;
+            let id = s.get("id").and_then(Value::as_str).unwrap_or("");
+            if !session_id_ok(id) {
+                return Err(bad("no session id".into()));
+            }
+            Ok(Verified {
+                provider_id: id.to_string(),
+                state: session_state(s).map_err(|e| bad(e.to_string()))?,
+            })
+        })
+    }
+
+    fn refund<'a>(
+        &'a self,
+        provider_id: &'a str,
+        amount: Money,
+        _paid: Money,
+        key: &'a str,
+    ) -> ProviderFuture<'a, RefundAnswer> {
+        Box::pin(async move {
+            let s = self.session(provider_id).await?;
+            let pi = s
+                .get("payment_intent")
+                .and_then(Value::as_str)
+                .ok_or_else(|| PaymentError::Refused {
+                    status: 400,
+                    detail: "session has no payment_intent".into(),
+                })?;
+            let r = self
+                .call(
+                    "POST",
+                    "/v1/refunds",
+                    &[
+                        ("payment_intent".into(), pi.into()),
+                        ("amount".into(), amount.minor.to_string()),
+                    ],
+                    Some(key),
+                )
+                .await?;
+            let state = match r.get("status").and_then(Value::as_str) {
+                Some("succeeded") => RefundState::Succeeded,
+                Some("failed") | Some("canceled") => RefundState::Canceled,
+                _ => RefundState::Pending,
+            };
+            Ok(RefundAnswer {
+                id: r
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or(key)
+                    .to_string(),
+                state,
+            })
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,6 +78,13 @@ pub struct Config {
     pub wechatpay_public_key: Option<String>,
     pub wechatpay_api_v3_key: Option<String>,
     pub wechatpay_api_url: String,
+    /// Stripe (cards in USD and EUR, Checkout Sessions): the secret key and the signing
+    /// secret of the webhook endpoint `<public_url>/webhooks/stripe` (events
+    /// `checkout.session.completed`, `checkout.session.async_payment_succeeded`,
+    /// `checkout.session.expired`). Both set turns it on. Never logged.
+    pub stripe_secret_key: Option<String>,
+    pub stripe_webhook_secret: Option<String>,
+    pub stripe_api_url: String,
     /// Point every connector at local stand-ins mounted under /sandbox (demo shops only;
     /// `serve --demo` turns it on). No money moves.
     pub payments_sandbox: bool,
@@ -120,6 +127,9 @@ impl Default for Config {
             wechatpay_public_key: None,
             wechatpay_api_v3_key: None,
             wechatpay_api_url: simrenew_payments::wechatpay::API.into(),
+            stripe_secret_key: None,
+            stripe_webhook_secret: None,
+            stripe_api_url: simrenew_payments::stripe::API.into(),
             payments_sandbox: false,
             vat_code: 1,
         }

@@ -406,8 +406,7 @@ fn providers(config: &Config) -> anyhow::Result<(Providers, Option<axum::Router>
     let public = config.public_url();
     let public = public.trim_end_matches('/');
     if config.payments_sandbox {
-        let stands =
-            simrenew_payments::sandbox::all(public, &format!("{public}/webhooks/yookassa"))?;
+        let stands = simrenew_payments::sandbox::all(public, &format!("{public}/webhooks"))?;
         return Ok((stands.providers, Some(stands.router)));
     }
     let mut out: Vec<Arc<dyn simrenew_payments::provider::Provider>> = Vec::new();
@@ -456,6 +455,13 @@ fn providers(config: &Config) -> anyhow::Result<(Providers, Option<axum::Router>
                     .map_err(|e| anyhow::anyhow!("wechatpay_public_key: {e}"))?,
                 api_v3_key: v3.clone(),
             },
+        )?));
+    }
+    if let (Some(key), Some(hook)) = (&config.stripe_secret_key, &config.stripe_webhook_secret) {
+        out.push(Arc::new(simrenew_payments::stripe::Stripe::new(
+            &config.stripe_api_url,
+            key,
+            hook,
         )?));
     }
     Ok((out, None))

@@ -25,17 +25,7 @@ async fn renew_with(app: &common::Served, v: &mut Visitor, method: &str) -> (Str
         page.body.find("value=\"yookassa:bank_card\"").unwrap(),
     );
     assert!(ali < yk, "yuan methods first for a zh-CN reader");
-    let placed = v
-        .post(
-            &format!("/renew/{MTS_FREE}"),
-            &[
-                ("csrf", &page.input("csrf")),
-                ("idem", &page.input("idem")),
-                ("plan", "mts-month-30gb"),
-                ("pay", method),
-            ],
-        )
-        .await;
+    let placed = place(v, &page, method).await;
     assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
     let order_id = placed
         .location()
@@ -66,6 +56,24 @@ async fn wait_fulfilled(store: &simrenew_store::Store, order_id: &str) -> bool {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     false
+}
+
+/// Submits the renewal form of `page` (a month of 30 GB) paying with `method`.
+async fn place(
+    v: &mut Visitor,
+    page: &common::visitor::Page,
+    method: &str,
+) -> common::visitor::Page {
+    v.post(
+        &format!("/renew/{MTS_FREE}"),
+        &[
+            ("csrf", &page.input("csrf")),
+            ("idem", &page.input("idem")),
+            ("plan", "mts-month-30gb"),
+            ("pay", method),
+        ],
+    )
+    .await
 }
 
 fn cny(minor: i64) -> Money {
@@ -398,4 +406,136 @@ fn app_provider(
         .find(|p| p.name() == name)
         .cloned()
         .unwrap()
+}
+
+#[tokio::test]
+async fn stripe_checkout_pay_event_replay_forge_held_and_refund() {
+    use simrenew_payments::sandbox::stripe as st;
+    for app in common::serve_all_with_sandbox().await {
+        let store = &app._db.store;
+        let mut v = Visitor::new(&app.base, "en");
+        let page = v.get(&format!("/renew/{MTS_FREE}")).await;
+        assert!(page.has("value=\"stripe:card\""), "{}", page.body);
+        let to_stripe = place(&mut v, &page, "stripe:card").await;
+        assert_eq!(
+            to_stripe.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            to_stripe.body
+        );
+        let checkout = to_stripe.location().to_string();
+        assert!(
+            checkout.contains("/sandbox/stripe/pay/cs_test_"),
+            "{checkout}"
+        );
+        let http = Client::new();
+        let shown = http
+            .get(&checkout)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let attempt = store
+            .open_payments(-1, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.provider == "stripe")
+            .unwrap();
+        let order = store.order(&attempt.order_id).await.unwrap();
+        assert_eq!(order.total.currency, Currency::Usd);
+        assert!(
+            shown.contains(&format!("{} USD", order.total.major_string())),
+            "{shown}"
+        );
+        // Pay: the buyer comes back to the order; the signed event fulfils it.
+        let back = v
+            .post(&checkout.replace(&app.base, ""), &[("action", "pay")])
+            .await;
+        assert_eq!(back.location(), format!("{}/orders/{}", app.base, order.id));
+        assert!(
+            wait_fulfilled(store, &order.id).await,
+            "{}: not settled",
+            app.db
+        );
+
+        // The event again (three times): 200, applied once.
+        let hook = format!("{}/webhooks/stripe", app.base);
+        let provider = app_provider(&app, "stripe");
+        let sid = attempt.provider_payment_id.clone().unwrap();
+        let session = serde_json::json!({
+            "id": sid, "object": "checkout.session", "status": "complete",
+            "payment_status": "paid", "amount_total": order.total.minor, "currency": "usd",
+        });
+        let (body, sig) = st::event("checkout.session.completed", &session, st::WEBHOOK_SECRET);
+        let post = |body: String, sig: String| {
+            http.post(&hook)
+                .header("content-type", "application/json")
+                .header("stripe-signature", sig)
+                .body(body)
+                .send()
+        };
+        for _ in 0..3 {
+            assert_eq!(
+                post(body.clone(), sig.clone()).await.unwrap().status(),
+                StatusCode::OK
+            );
+        }
+        assert_eq!(
+            store.check_orders().await.unwrap().fulfilled,
+            3,
+            "{}",
+            app.db
+        );
+        // Forged: another secret; a body changed after signing; an old, replayed
+        // signature (outside Stripe's 300 s tolerance); no header.
+        let (b1, s1) = st::event("checkout.session.completed", &session, "whsec_other");
+        let t = time::OffsetDateTime::now_utc().unix_timestamp() - 1000;
+        let old = format!(
+            "t={t},v1={}",
+            simrenew_payments::stripe::sign(st::WEBHOOK_SECRET, t, body.as_bytes())
+        );
+        for (b, s) in [
+            (b1, s1),
+            (body.replace("\"paid\"", "\"paid\" "), sig.clone()),
+            (body.clone(), old),
+            (body.clone(), String::new()),
+        ] {
+            assert_eq!(
+                post(b, s).await.unwrap().status(),
+                StatusCode::BAD_REQUEST,
+                "{}",
+                app.db
+            );
+        }
+
+        // Status from the API, then a partial refund on the session's payment intent.
+        assert_eq!(
+            provider.status(&sid).await.unwrap().state,
+            simrenew_payments::provider::PayState::Succeeded(order.total)
+        );
+        let providers = vec![provider.clone()];
+        let usd = |m| Money::new(m, Currency::Usd);
+        let done =
+            simrenew_web::payments::refund(store, &providers, &attempt.id, usd(1_00), "test")
+                .await
+                .unwrap();
+        assert_eq!(done.status, "succeeded", "{}", app.db);
+
+        // A second order paid with a different amount (a genuine event): held.
+        let page = v.get(&format!("/renew/{MTS_FREE}")).await;
+        let placed = place(&mut v, &page, "stripe:card").await;
+        let sid2 = placed.location().rsplit('/').next().unwrap().to_string();
+        let short = serde_json::json!({
+            "id": sid2, "object": "checkout.session", "status": "complete",
+            "payment_status": "paid", "amount_total": 1, "currency": "usd",
+        });
+        let (b, s) = st::event("checkout.session.completed", &short, st::WEBHOOK_SECRET);
+        assert_eq!(post(b, s).await.unwrap().status(), StatusCode::OK);
+        let held = store.payment_by_provider_id("stripe", &sid2).await.unwrap();
+        assert_eq!(held.status, "held", "{}", app.db);
+        simrenew_store::testing::assert_sound(store).await;
+    }
 }

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub mod alipay;
+pub mod stripe;
 pub mod wechatpay;
 
 /// The credentials the stand-in accepts (a YooKassa test shop's form).
@@ -324,8 +325,9 @@ async fn confirm(
 }
 
 /// Every stand-in, mounted under `<public>/sandbox/<provider>`, and the connectors
-/// pointed at them, as `serve --demo` and the tests run them. `yookassa_notify_url` is
-/// the URL set in YooKassa's dashboard (the others take theirs from each payment).
+/// pointed at them, as `serve --demo` and the tests run them. `webhooks` is where the
+/// providers configured in a dashboard (YooKassa, Stripe) send notifications,
+/// `<webhooks>/<provider>` (Alipay and WeChat Pay take theirs from each payment).
 pub struct Stands {
     pub router: Router,
     pub providers: Vec<Arc<dyn crate::provider::Provider>>,
@@ -335,7 +337,7 @@ pub struct Stands {
     pub wechat_key: Arc<crate::keys::SigningKey>,
 }
 
-pub fn all(public: &str, yookassa_notify_url: &str) -> Result<Stands, crate::PaymentError> {
+pub fn all(public: &str, webhooks: &str) -> Result<Stands, crate::PaymentError> {
     use crate::keys::{SigningKey, VerifyingKey};
     let public = public.trim_end_matches('/');
     let bad = |e: crate::keys::KeyError| crate::PaymentError::Config(e.to_string());
@@ -365,11 +367,26 @@ pub fn all(public: &str, yookassa_notify_url: &str) -> Result<Stands, crate::Pay
                 api_v3_key: wechatpay::API_V3_KEY.into(),
             },
         )?),
+        Arc::new(crate::stripe::Stripe::new(
+            &format!("{public}/sandbox/stripe"),
+            stripe::SECRET_KEY,
+            stripe::WEBHOOK_SECRET,
+        )?),
     ];
     let router = Router::new()
         .nest(
             "/sandbox/yookassa",
-            yookassa(&format!("{public}/sandbox/yookassa"), yookassa_notify_url),
+            yookassa(
+                &format!("{public}/sandbox/yookassa"),
+                &format!("{webhooks}/yookassa"),
+            ),
+        )
+        .nest(
+            "/sandbox/stripe",
+            stripe::stripe(
+                &format!("{public}/sandbox/stripe"),
+                &format!("{webhooks}/stripe"),
+            ),
         )
         .nest("/sandbox/alipay", ali.router)
         .nest("/sandbox/wechatpay", wx.router);

@@ -27,6 +27,7 @@ payment-held = We received a payment for this order that we could not apply auto
 method-yookassa = YooKassa
 method-alipay = Alipay
 method-wechatpay = WeChat Pay
+method-stripe = Stripe
 
 scan-title-alipay = Scan with Alipay
 scan-title-wechatpay = Scan with WeChat

@@ -23,3 +23,5 @@ pay-card-mir = Bank card (Mir, Visa, Mastercard) via YooKassa
 pay-sbp = SBP — Faster Payments, from a Russian bank app
 pay-alipay = Alipay (scan or open the app)
 pay-wechat = WeChat Pay (scan with WeChat)
+pay-card-usd = Card (Visa, Mastercard, Amex) in US dollars via Stripe
+pay-card-eur = Card (Visa, Mastercard, Amex) in euros via Stripe

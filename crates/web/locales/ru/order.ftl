@@ -27,6 +27,7 @@ payment-held = Мы получили по этому заказу платёж, 
 method-yookassa = ЮKassa
 method-alipay = Alipay
 method-wechatpay = WeChat Pay
+method-stripe = Stripe
 
 scan-title-alipay = Отсканируйте в Alipay
 scan-title-wechatpay = Отсканируйте в WeChat

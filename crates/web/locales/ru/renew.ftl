@@ -23,3 +23,5 @@ pay-card-mir = Банковская карта (Мир, Visa, Mastercard) чер
 pay-sbp = СБП — Система быстрых платежей, из приложения банка
 pay-alipay = Alipay (по QR-коду или в приложении)
 pay-wechat = WeChat Pay (по QR-коду в WeChat)
+pay-card-usd = Карта (Visa, Mastercard, Amex) в долларах США через Stripe
+pay-card-eur = Карта (Visa, Mastercard, Amex) в евро через Stripe

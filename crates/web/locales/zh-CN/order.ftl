@@ -27,6 +27,7 @@ payment-held = 我们收到了此订单的一笔付款，但无法自动入账�
 method-yookassa = YooKassa
 method-alipay = 支付宝
 method-wechatpay = 微信支付
+method-stripe = Stripe
 
 scan-title-alipay = 用支付宝扫码
 scan-title-wechatpay = 用微信扫码

@@ -23,3 +23,5 @@ pay-card-mir = 银行卡（Mir、Visa、Mastercard），通过 YooKassa
 pay-sbp = SBP 快速支付（俄罗斯银行 App）
 pay-alipay = 支付宝（扫码或打开 App）
 pay-wechat = 微信支付（用微信扫码）
+pay-card-usd = 银行卡（Visa、Mastercard、Amex），美元，通过 Stripe
+pay-card-eur = 银行卡（Visa、Mastercard、Amex），欧元，通过 Stripe

@@ -46,10 +46,11 @@ pub async fn serve_all_on(
 /// same server (as `serve --demo` does).
 #[allow(dead_code)]
 pub async fn serve_all_with_sandbox() -> Vec<Served> {
-    serve(false, Some("/webhooks/yookassa"), |_| {}).await
+    serve(false, Some("/webhooks"), |_| {}).await
 }
 
-/// The same, with the stand-in's notifications sent to `path` (a wrong one loses them).
+/// The same, with the dashboard-configured stand-ins' (YooKassa, Stripe) notifications
+/// sent under `path` (a wrong one loses them).
 #[allow(dead_code)]
 pub async fn serve_all_with_sandbox_notifying(path: &'static str) -> Vec<Served> {
     serve(false, Some(path), |_| {}).await
