@@ -8,6 +8,7 @@
 
 pub mod alipay;
 pub mod keys;
+pub mod paypal;
 pub mod provider;
 pub mod sandbox;
 pub mod stripe;

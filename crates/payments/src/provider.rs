@@ -97,6 +97,31 @@ pub struct RefundAnswer {
     pub state: RefundState,
 }
 
+impl RefundAnswer {
+    /// A refund object's `id` and `status` (`done` means succeeded, `failed` closed
+    /// unpaid, anything else pending); `key` stands in for a missing id.
+    pub fn from_json(r: &serde_json::Value, key: &str, done: &str, failed: &[&str]) -> Self {
+        let status = r
+            .get("status")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("");
+        Self {
+            id: r
+                .get("id")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or(key)
+                .to_string(),
+            state: if status == done {
+                RefundState::Succeeded
+            } else if failed.contains(&status) {
+                RefundState::Canceled
+            } else {
+                RefundState::Pending
+            },
+        }
+    }
+}
+
 /// A method a provider offers: `value` is `<provider>:<method>` in forms, `label` the
 /// message key of its name, `currency` the currency an order paid with it is priced in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

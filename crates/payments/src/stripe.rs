@@ -86,8 +86,7 @@ pub fn verify(
 
 use crate::PaymentError;
 use crate::provider::{
-    Checkout, Created, Method, NextStep, PayState, Provider, ProviderFuture, RefundAnswer,
-    RefundState, Verified,
+    Checkout, Created, Method, NextStep, PayState, Provider, ProviderFuture, RefundAnswer, Verified,
 };
 use serde_json::Value;
 use simrenew_core::{Currency, Money};
@@ -360,19 +359,12 @@ impl Provider for Stripe {
                     Some(key),
                 )
                 .await?;
-            let state = match r.get("status").and_then(Value::as_str) {
-                Some("succeeded") => RefundState::Succeeded,
-                Some("failed") | Some("canceled") => RefundState::Canceled,
-                _ => RefundState::Pending,
-            };
-            Ok(RefundAnswer {
-                id: r
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or(key)
-                    .to_string(),
-                state,
-            })
+            Ok(RefundAnswer::from_json(
+                &r,
+                key,
+                "succeeded",
+                &["failed", "canceled"],
+            ))
         })
     }
 }

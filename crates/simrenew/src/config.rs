@@ -85,6 +85,15 @@ pub struct Config {
     pub stripe_secret_key: Option<String>,
     pub stripe_webhook_secret: Option<String>,
     pub stripe_api_url: String,
+    /// PayPal (Orders v2, USD and EUR): the REST app's client id and secret, and the id
+    /// of its webhook `<public_url>/webhooks/paypal` (events `CHECKOUT.ORDER.APPROVED`,
+    /// `PAYMENT.CAPTURE.COMPLETED`); all three turn it on. The secret is never logged.
+    pub paypal_client_id: Option<String>,
+    pub paypal_secret: Option<String>,
+    pub paypal_webhook_id: Option<String>,
+    /// `https://api-m.paypal.com` by default (`https://api-m.sandbox.paypal.com` for
+    /// PayPal's own sandbox).
+    pub paypal_api_url: String,
     /// Point every connector at local stand-ins mounted under /sandbox (demo shops only;
     /// `serve --demo` turns it on). No money moves.
     pub payments_sandbox: bool,
@@ -130,6 +139,10 @@ impl Default for Config {
             stripe_secret_key: None,
             stripe_webhook_secret: None,
             stripe_api_url: simrenew_payments::stripe::API.into(),
+            paypal_client_id: None,
+            paypal_secret: None,
+            paypal_webhook_id: None,
+            paypal_api_url: simrenew_payments::paypal::API.into(),
             payments_sandbox: false,
             vat_code: 1,
         }

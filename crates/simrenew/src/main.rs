@@ -464,5 +464,17 @@ fn providers(config: &Config) -> anyhow::Result<(Providers, Option<axum::Router>
             hook,
         )?));
     }
+    if let (Some(id), Some(secret), Some(hook)) = (
+        &config.paypal_client_id,
+        &config.paypal_secret,
+        &config.paypal_webhook_id,
+    ) {
+        out.push(Arc::new(simrenew_payments::paypal::PayPal::new(
+            &config.paypal_api_url,
+            id,
+            secret,
+            hook,
+        )?));
+    }
     Ok((out, None))
 }

@@ -76,6 +76,22 @@ async fn place(
     .await
 }
 
+/// POSTs a JSON notification `body` with `headers` to `url`.
+async fn post_signed(
+    url: &str,
+    body: String,
+    headers: Vec<(&'static str, String)>,
+) -> reqwest::Response {
+    let mut req = Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body);
+    for (k, val) in headers {
+        req = req.header(k, val);
+    }
+    req.send().await.unwrap()
+}
+
 fn cny(minor: i64) -> Money {
     Money::new(minor, Currency::Cny)
 }
@@ -285,19 +301,9 @@ async fn wechat_pay_scan_pay_notify_replay_forge_and_refund() {
         // Replayed three times: 200, applied once.
         let hook = format!("{}/webhooks/wechatpay", app.base);
         let tx = wx_sandbox::transaction_of(&no, order.total.minor, "SUCCESS");
-        let send = |body: String, headers: Vec<(&'static str, String)>| {
-            let mut req = http
-                .post(&hook)
-                .header("content-type", "application/json")
-                .body(body);
-            for (k, val) in headers {
-                req = req.header(k, val);
-            }
-            req.send()
-        };
         let (body, headers) = wx_sandbox::notification(&keys.wechat, wx_sandbox::API_V3_KEY, &tx);
         for _ in 0..3 {
-            let r = send(body.clone(), headers.clone()).await.unwrap();
+            let r = post_signed(&hook, body.clone(), headers.clone()).await;
             assert_eq!(r.status(), StatusCode::OK, "{}", app.db);
         }
         let orders = store.check_orders().await.unwrap();
@@ -335,10 +341,10 @@ async fn wechat_pay_scan_pay_notify_replay_forge_and_refund() {
             (b4, h4),
             (body.clone(), probe),
         ] {
-            let r = send(b, h).await.unwrap();
+            let r = post_signed(&hook, b, h).await;
             assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{}", app.db);
         }
-        let r = send(body.clone(), vec![]).await.unwrap();
+        let r = post_signed(&hook, body.clone(), vec![]).await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "unsigned");
 
         // Refund part: WeChat Pay refunds, money and quota back; too much is refused.
@@ -373,14 +379,11 @@ async fn wechat_pay_money_that_does_not_match_the_order_is_held() {
             .unwrap();
         let tx = wx_sandbox::transaction_of(&no, 1, "SUCCESS");
         let (body, headers) = wx_sandbox::notification(&keys.wechat, wx_sandbox::API_V3_KEY, &tx);
-        let mut req = Client::new()
-            .post(format!("{}/webhooks/wechatpay", app.base))
-            .header("content-type", "application/json")
-            .body(body);
-        for (k, val) in headers {
-            req = req.header(k, val);
-        }
-        assert_eq!(req.send().await.unwrap().status(), StatusCode::OK);
+        let hook = format!("{}/webhooks/wechatpay", app.base);
+        assert_eq!(
+            post_signed(&hook, body, headers).await.status(),
+            StatusCode::OK
+        );
         let page = v.get(&format!("/orders/{order_id}")).await;
         assert!(page.has("id=\"held\""), "{}", page.body);
         assert_eq!(
@@ -536,6 +539,116 @@ async fn stripe_checkout_pay_event_replay_forge_held_and_refund() {
         assert_eq!(post(b, s).await.unwrap().status(), StatusCode::OK);
         let held = store.payment_by_provider_id("stripe", &sid2).await.unwrap();
         assert_eq!(held.status, "held", "{}", app.db);
+        simrenew_store::testing::assert_sound(store).await;
+    }
+}
+
+#[tokio::test]
+async fn paypal_approve_capture_webhook_replay_forge_and_refund() {
+    use simrenew_payments::sandbox::paypal as pp;
+    for app in common::serve_all_with_sandbox().await {
+        let keys = app.keys.as_ref().unwrap();
+        let store = &app._db.store;
+        let mut v = Visitor::new(&app.base, "en");
+        let page = v.get(&format!("/renew/{MTS_FREE}")).await;
+        let to_paypal = place(&mut v, &page, "paypal:paypal").await;
+        assert_eq!(
+            to_paypal.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            to_paypal.body
+        );
+        let approve = to_paypal.location().to_string();
+        assert!(
+            approve.contains("/sandbox/paypal/checkoutnow?token="),
+            "{approve}"
+        );
+        let oid = approve.rsplit('=').next().unwrap().to_string();
+        let attempt = store.payment_by_provider_id("paypal", &oid).await.unwrap();
+        let order = store.order(&attempt.order_id).await.unwrap();
+        let http = Client::new();
+        let shown = http
+            .get(&approve)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            shown.contains(&format!("{} USD", order.total.major_string())),
+            "{shown}"
+        );
+
+        // Approve: back to the order page, which captures; the webhook races it.
+        let back = v
+            .post(&approve.replace(&app.base, ""), &[("action", "pay")])
+            .await;
+        let ret = back.location().to_string();
+        assert!(
+            ret.starts_with(&format!("{}/orders/{}?token={oid}", app.base, order.id)),
+            "{ret}"
+        );
+        let done = v.get(&ret.replace(&app.base, "")).await;
+        assert!(
+            done.has("id=\"done\"") || wait_fulfilled(store, &order.id).await,
+            "{}",
+            done.body
+        );
+        assert!(wait_fulfilled(store, &order.id).await);
+
+        // The approval webhook again, three times (genuinely signed): applied once.
+        let hook = format!("{}/webhooks/paypal", app.base);
+        let cert = format!(
+            "{}/sandbox/paypal/v1/notifications/certs/CERT-sandbox",
+            app.base
+        );
+        let fetched = serde_json::json!({"id": oid, "status": "APPROVED"});
+        let body = pp::order_event("CHECKOUT.ORDER.APPROVED", &fetched);
+        for _ in 0..3 {
+            let r = post_signed(
+                &hook,
+                body.clone(),
+                pp::transmission(&keys.paypal, &body, &cert),
+            )
+            .await;
+            assert_eq!(r.status(), StatusCode::OK, "{}", app.db);
+        }
+        assert_eq!(
+            store.check_orders().await.unwrap().fulfilled,
+            3,
+            "{}",
+            app.db
+        );
+        // Forged: another key; a body changed after signing; no transmission headers.
+        let other = SigningKey::generate();
+        let genuine = pp::transmission(&keys.paypal, &body, &cert);
+        for (b, h) in [
+            (body.clone(), pp::transmission(&other, &body, &cert)),
+            (body.replace("APPROVED", "COMPLETED"), genuine.clone()),
+            (body.clone(), vec![]),
+        ] {
+            assert_eq!(
+                post_signed(&hook, b, h).await.status(),
+                StatusCode::BAD_REQUEST,
+                "{}",
+                app.db
+            );
+        }
+
+        // Refund part of the capture.
+        let provider = app_provider(&app, "paypal");
+        let providers = vec![provider.clone()];
+        let r = simrenew_web::payments::refund(
+            store,
+            &providers,
+            &attempt.id,
+            Money::new(2_00, Currency::Usd),
+            "test",
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status, "succeeded", "{}", app.db);
         simrenew_store::testing::assert_sound(store).await;
     }
 }

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub mod alipay;
+pub mod paypal;
 pub mod stripe;
 pub mod wechatpay;
 
@@ -335,6 +336,7 @@ pub struct Stands {
     pub alipay_key: Arc<crate::keys::SigningKey>,
     pub alipay_app_id: String,
     pub wechat_key: Arc<crate::keys::SigningKey>,
+    pub paypal_key: Arc<crate::keys::SigningKey>,
 }
 
 pub fn all(public: &str, webhooks: &str) -> Result<Stands, crate::PaymentError> {
@@ -343,6 +345,10 @@ pub fn all(public: &str, webhooks: &str) -> Result<Stands, crate::PaymentError> 
     let bad = |e: crate::keys::KeyError| crate::PaymentError::Config(e.to_string());
     let ali = alipay::alipay(&format!("{public}/sandbox/alipay"));
     let wx = wechatpay::wechatpay(&format!("{public}/sandbox/wechatpay"));
+    let (paypal_router, paypal_key) = paypal::paypal(
+        &format!("{public}/sandbox/paypal"),
+        &format!("{webhooks}/paypal"),
+    );
     let providers: Vec<Arc<dyn crate::provider::Provider>> = vec![
         Arc::new(crate::yookassa::YooKassa::new(
             &format!("{public}/sandbox/yookassa/v3"),
@@ -372,6 +378,12 @@ pub fn all(public: &str, webhooks: &str) -> Result<Stands, crate::PaymentError> 
             stripe::SECRET_KEY,
             stripe::WEBHOOK_SECRET,
         )?),
+        Arc::new(crate::paypal::PayPal::new(
+            &format!("{public}/sandbox/paypal"),
+            paypal::CLIENT_ID,
+            paypal::SECRET,
+            paypal::WEBHOOK_ID,
+        )?),
     ];
     let router = Router::new()
         .nest(
@@ -389,12 +401,14 @@ pub fn all(public: &str, webhooks: &str) -> Result<Stands, crate::PaymentError> 
             ),
         )
         .nest("/sandbox/alipay", ali.router)
-        .nest("/sandbox/wechatpay", wx.router);
+        .nest("/sandbox/wechatpay", wx.router)
+        .nest("/sandbox/paypal", paypal_router);
     Ok(Stands {
         router,
         providers,
         alipay_key: ali.alipay_key,
         alipay_app_id: ali.app_id,
         wechat_key: wx.platform_key,
+        paypal_key,
     })
 }

@@ -28,6 +28,7 @@ method-yookassa = YooKassa
 method-alipay = Alipay
 method-wechatpay = WeChat Pay
 method-stripe = Stripe
+method-paypal = PayPal
 
 scan-title-alipay = Scan with Alipay
 scan-title-wechatpay = Scan with WeChat

@@ -25,3 +25,5 @@ pay-alipay = Alipay (scan or open the app)
 pay-wechat = WeChat Pay (scan with WeChat)
 pay-card-usd = Card (Visa, Mastercard, Amex) in US dollars via Stripe
 pay-card-eur = Card (Visa, Mastercard, Amex) in euros via Stripe
+pay-paypal-usd = PayPal, in US dollars
+pay-paypal-eur = PayPal, in euros

@@ -28,6 +28,7 @@ method-yookassa = ЮKassa
 method-alipay = Alipay
 method-wechatpay = WeChat Pay
 method-stripe = Stripe
+method-paypal = PayPal
 
 scan-title-alipay = Отсканируйте в Alipay
 scan-title-wechatpay = Отсканируйте в WeChat

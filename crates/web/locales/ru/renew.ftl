@@ -25,3 +25,5 @@ pay-alipay = Alipay (по QR-коду или в приложении)
 pay-wechat = WeChat Pay (по QR-коду в WeChat)
 pay-card-usd = Карта (Visa, Mastercard, Amex) в долларах США через Stripe
 pay-card-eur = Карта (Visa, Mastercard, Amex) в евро через Stripe
+pay-paypal-usd = PayPal, в долларах США
+pay-paypal-eur = PayPal, в евро

@@ -28,6 +28,7 @@ method-yookassa = YooKassa
 method-alipay = 支付宝
 method-wechatpay = 微信支付
 method-stripe = Stripe
+method-paypal = PayPal
 
 scan-title-alipay = 用支付宝扫码
 scan-title-wechatpay = 用微信扫码

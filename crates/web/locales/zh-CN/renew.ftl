@@ -25,3 +25,5 @@ pay-alipay = 支付宝（扫码或打开 App）
 pay-wechat = 微信支付（用微信扫码）
 pay-card-usd = 银行卡（Visa、Mastercard、Amex），美元，通过 Stripe
 pay-card-eur = 银行卡（Visa、Mastercard、Amex），欧元，通过 Stripe
+pay-paypal-usd = PayPal，美元
+pay-paypal-eur = PayPal，欧元

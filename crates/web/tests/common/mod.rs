@@ -24,6 +24,7 @@ pub struct SandboxKeys {
     pub alipay: std::sync::Arc<simrenew_payments::keys::SigningKey>,
     pub alipay_app_id: String,
     pub wechat: std::sync::Arc<simrenew_payments::keys::SigningKey>,
+    pub paypal: std::sync::Arc<simrenew_payments::keys::SigningKey>,
     pub providers: Vec<std::sync::Arc<dyn simrenew_payments::provider::Provider>>,
 }
 
@@ -102,6 +103,7 @@ async fn serve(
                 alipay: all.alipay_key,
                 alipay_app_id: all.alipay_app_id,
                 wechat: all.wechat_key,
+                paypal: all.paypal_key,
                 providers: all.providers,
             });
         }
