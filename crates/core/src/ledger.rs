@@ -24,6 +24,11 @@ pub mod accounts {
     pub fn adjustments(c: Currency) -> String {
         format!("adjustments:{c}")
     }
+    /// What payment providers kept as their fee (learned from settlement reports); its
+    /// balance is minus the fees paid.
+    pub fn fees(c: Currency) -> String {
+        format!("fees:{c}")
+    }
     pub fn line(line_id: &str) -> String {
         format!("line:{line_id}")
     }

@@ -13,6 +13,7 @@ pub mod operator;
 pub mod order;
 pub mod period;
 pub mod plan;
+pub mod reconcile;
 pub mod refund;
 pub mod renewal;
 

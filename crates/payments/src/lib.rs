@@ -10,6 +10,7 @@ pub mod alipay;
 pub mod keys;
 pub mod paypal;
 pub mod provider;
+pub mod reports;
 pub mod sandbox;
 pub mod stripe;
 pub mod wechatpay;

@@ -231,6 +231,11 @@ impl Stripe {
             ("client_reference_id".into(), c.order_id.into()),
             ("metadata[order_id]".into(), c.order_id.into()),
             ("metadata[attempt_id]".into(), c.attempt_id.into()),
+            // On the payment intent too: reports carry it as payment_metadata[attempt_id].
+            (
+                "payment_intent_data[metadata][attempt_id]".into(),
+                c.attempt_id.into(),
+            ),
             ("payment_method_types[0]".into(), "card".into()),
         ];
         if let Some(e) = c.customer_email {

@@ -59,6 +59,29 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Check a provider's settlement report (CSV, as the provider publishes it) against
+    /// the payments and refunds settled with it; prints what matches, what differs and
+    /// what is missing on either side; exits 1 unless everything matches.
+    Reconcile {
+        /// yookassa, stripe, alipay, wechatpay or paypal.
+        #[arg(long)]
+        provider: String,
+        /// The report file.
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// First day covered, YYYY-MM-DD (UTC).
+        #[arg(long)]
+        from: String,
+        /// Last day covered, YYYY-MM-DD (UTC), inclusive.
+        #[arg(long)]
+        to: String,
+        /// Record the fees of matched payments in the ledger (once per payment).
+        #[arg(long)]
+        record_fees: bool,
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check that every currency's postings sum to zero and every balance matches its postings.
     LedgerCheck,
     /// Print the OpenAPI document.
@@ -259,6 +282,39 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             let r = simrenew_web::payments::refund(&store, &providers, &payment, amount, &reason)
                 .await?;
             println!("refund {} of {}: {}", r.id, r.amount, r.status);
+            Ok(())
+        }
+        Command::Reconcile {
+            provider,
+            file,
+            from,
+            to,
+            record_fees,
+            json,
+        } => {
+            let day = |s: &str, what: &str| {
+                time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+                    .map(|d| d.midnight().assume_utc())
+                    .map_err(|_| anyhow::anyhow!("--{what}: {s:?} is not a date YYYY-MM-DD"))
+            };
+            let (from, to) = (
+                day(&from, "from")?,
+                day(&to, "to")? + time::Duration::days(1),
+            );
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("--file {}", file.display()))?;
+            let store = open(&config).await?;
+            let report =
+                simrenew_web::payments::reconcile(&store, &provider, &bytes, from, to, record_fees)
+                    .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_reconciliation(&report);
+            }
+            if !report.clean() {
+                std::process::exit(1);
+            }
             Ok(())
         }
         Command::LedgerCheck => {
@@ -477,4 +533,43 @@ fn providers(config: &Config) -> anyhow::Result<(Providers, Option<axum::Router>
         )?));
     }
     Ok((out, None))
+}
+
+/// The findings of a reconciliation, for a person.
+fn print_reconciliation(r: &simrenew_web::payments::ReconcileReport) {
+    use simrenew_core::reconcile::Finding;
+    let mut counts = [0usize; 4];
+    for f in &r.findings {
+        match f {
+            Finding::Matched { .. } => counts[0] += 1,
+            Finding::Differs { line, ours } => {
+                counts[1] += 1;
+                println!(
+                    "DIFFERS      line {:>5}  {}  report {}  here {} ({})",
+                    line.line, line.reference, line.gross, ours.amount, ours.id
+                );
+            }
+            Finding::OnlyInReport { line } => {
+                counts[2] += 1;
+                println!(
+                    "ONLY REPORT  line {:>5}  {}  {} {:?}",
+                    line.line, line.reference, line.gross, line.entry
+                );
+            }
+            Finding::OnlyHere { ours } => {
+                counts[3] += 1;
+                println!(
+                    "ONLY HERE               {}  {} {:?} ({})",
+                    ours.provider_id.as_deref().unwrap_or("-"),
+                    ours.amount,
+                    ours.entry,
+                    ours.id
+                );
+            }
+        }
+    }
+    println!(
+        "{}: {} matched, {} differ, {} only in the report, {} only here; {} fees recorded",
+        r.provider, counts[0], counts[1], counts[2], counts[3], r.fees_recorded
+    );
 }

@@ -15,6 +15,7 @@ pub mod lines;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+pub mod reconcile;
 pub mod refunds;
 pub mod testing;
 pub mod usage;

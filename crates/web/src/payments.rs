@@ -232,3 +232,62 @@ pub async fn refund(
         Err(e) => Err(RefundError::Unreachable(e)),
     }
 }
+
+/// What importing a settlement report found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReconcileReport {
+    pub provider: String,
+    pub findings: Vec<simrenew_core::reconcile::Finding>,
+    /// Fees recorded now (matched payments whose fee the report gives, not known before).
+    pub fees_recorded: usize,
+}
+
+impl ReconcileReport {
+    /// Whether everything matched.
+    pub fn clean(&self) -> bool {
+        self.findings
+            .iter()
+            .all(|f| matches!(f, simrenew_core::reconcile::Finding::Matched { .. }))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Report(#[from] simrenew_payments::reports::ReportError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Reads `provider`'s settlement report and checks it against what was settled with
+/// that provider in `[from, to)`; with `record_fees`, the fees of matched payments are
+/// recorded in the ledger (once, however often the report is imported).
+pub async fn reconcile(
+    store: &simrenew_store::Store,
+    provider: &str,
+    report: &[u8],
+    from: time::OffsetDateTime,
+    to: time::OffsetDateTime,
+    record_fees: bool,
+) -> Result<ReconcileReport, ReconcileError> {
+    use simrenew_core::reconcile::{Entry, Finding};
+    let lines = simrenew_payments::reports::parse(provider, report)?;
+    let ours = store.settled_with(provider, from, to).await?;
+    let findings = simrenew_core::reconcile::reconcile(&ours, &lines);
+    let mut fees_recorded = 0;
+    if record_fees {
+        for f in &findings {
+            if let Finding::Matched { line, ours } = f
+                && let (Entry::Payment, Some(fee)) = (ours.entry, line.fee)
+                && store.record_fee(&ours.id, fee).await?
+            {
+                fees_recorded += 1;
+            }
+        }
+    }
+    Ok(ReconcileReport {
+        provider: provider.to_string(),
+        findings,
+        fees_recorded,
+    })
+}

@@ -652,3 +652,107 @@ async fn paypal_approve_capture_webhook_replay_forge_and_refund() {
         simrenew_store::testing::assert_sound(store).await;
     }
 }
+
+/// A renewal paid through WeChat Pay's stand-in; its attempt.
+async fn paid_with_wechat(app: &common::Served) -> simrenew_store::payments::Payment {
+    let store = &app._db.store;
+    let mut v = Visitor::new(&app.base, "zh-CN");
+    let (order_id, link) = renew_with(app, &mut v, "wechatpay:native").await;
+    Client::new()
+        .post(&link)
+        .form(&[("action", "pay")])
+        .send()
+        .await
+        .unwrap();
+    assert!(wait_fulfilled(store, &order_id).await, "{}", app.db);
+    store.payments_of_order(&order_id).await.unwrap()[0].clone()
+}
+
+#[tokio::test]
+async fn a_wechat_bill_reconciles_against_what_was_settled_and_its_fees_post_once() {
+    use simrenew_core::reconcile::Finding;
+    for app in common::serve_all_with_sandbox().await {
+        let store = &app._db.store;
+        let (a, b, c) = (
+            paid_with_wechat(&app).await,
+            paid_with_wechat(&app).await,
+            paid_with_wechat(&app).await,
+        );
+        let providers = vec![app_provider(&app, "wechatpay")];
+        let refund = simrenew_web::payments::refund(store, &providers, &a.id, cny(5_00), "test")
+            .await
+            .unwrap();
+        // WeChat Pay's bill: a paid (fee 0.36), b with another amount, a payment we do
+        // not know, a's refund; c is missing from it.
+        let row = |no: &str,
+                   state: &str,
+                   amount: &str,
+                   refund_no: &str,
+                   refunded: &str,
+                   fee: &str| {
+            format!(
+                "`2026-11-25 10:00:00,`wxd678efh567hg6787,`1900000109,`0,`,`4200002600000000000000000001,`{no},`oUpF8u,`NATIVE,`{state},`OTHERS,`CNY,`{amount},`0.00,`0,`{refund_no},`{refunded},`0.00,`,`,`续费,`,`{fee},`0.60%,`{amount},`0.00,`\n"
+            )
+        };
+        let total = |p: &simrenew_store::payments::Payment| p.amount.major_string();
+        let bill = format!(
+            "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注\n{}{}{}{}总交易单数,应结订单总金额\n`4,`1.00\n",
+            row(&a.id, "SUCCESS", &total(&a), "0", "0.00", "0.36000"),
+            row(&b.id, "SUCCESS", "0.01", "0", "0.00", "0.00000"),
+            row("not-ours-1", "SUCCESS", "9.00", "0", "0.00", "0.05000"),
+            row(&a.id, "REFUND", "0.00", &refund.id, "5.00", "-0.03000"),
+        );
+        let day = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+        let until = day + time::Duration::days(2);
+        let r = simrenew_web::payments::reconcile(
+            store,
+            "wechatpay",
+            bill.as_bytes(),
+            day,
+            until,
+            true,
+        )
+        .await
+        .unwrap();
+        assert!(!r.clean());
+        let summary: Vec<(&str, String)> = r
+            .findings
+            .iter()
+            .map(|f| match f {
+                Finding::Matched { ours, .. } => ("matched", ours.id.clone()),
+                Finding::Differs { ours, .. } => ("differs", ours.id.clone()),
+                Finding::OnlyInReport { line } => ("only_in_report", line.reference.clone()),
+                Finding::OnlyHere { ours } => ("only_here", ours.id.clone()),
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("matched", a.id.clone()),
+                ("differs", b.id.clone()),
+                ("only_in_report", "not-ours-1".to_string()),
+                ("matched", refund.id.clone()),
+                ("only_here", c.id.clone()),
+            ],
+            "{}",
+            app.db
+        );
+        assert_eq!(r.fees_recorded, 1);
+        let fees = store.account_balance("fees:CNY").await.unwrap();
+        assert_eq!(fees, cny(-36), "{}", app.db);
+        // The same report again: nothing recorded twice.
+        let again = simrenew_web::payments::reconcile(
+            store,
+            "wechatpay",
+            bill.as_bytes(),
+            day,
+            until,
+            true,
+        )
+        .await
+        .unwrap();
+        assert_eq!(again.fees_recorded, 0);
+        assert_eq!(store.account_balance("fees:CNY").await.unwrap(), cny(-36));
+        simrenew_store::testing::assert_sound(store).await;
+    }
+}

@@ -1,0 +1,25 @@
+//! What payment providers send and publish, read before anything is trusted: settlement
+//! reports (CSV, GBK for Alipay), Alipay's notification forms and gateway answers, and
+//! WeChat Pay's Authorization parameters and encrypted resources. Never a panic; a
+//! report line that reads names a positive amount.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    for provider in ["yookassa", "stripe", "alipay", "wechatpay", "paypal"] {
+        if let Ok(lines) = simrenew_payments::reports::parse(provider, data) {
+            for l in lines {
+                assert!(l.gross.minor >= 0);
+            }
+        }
+    }
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = simrenew_payments::alipay::response_node(s, "alipay.trade.query");
+    let _ = simrenew_payments::wechatpay::authorization_params(s);
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(s) {
+        let _ = simrenew_payments::wechatpay::decrypt_resource(&v, b"0123456789abcdef0123456789abcdef");
+    }
+    let _ = simrenew_payments::keys::VerifyingKey::parse(s);
+});
