@@ -30,7 +30,7 @@ use crate::provider::{
 use crate::{PaymentError, decimal, parse_decimal};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use simrenew_core::{Currency, Money};
+use simrenew_core::Currency;
 use std::collections::{BTreeMap, HashMap};
 
 /// The production gateway.
@@ -343,11 +343,9 @@ impl Provider for Alipay {
 
     fn refund<'a>(
         &'a self,
-        provider_id: &'a str,
-        amount: Money,
-        _paid: Money,
-        key: &'a str,
+        r: &'a crate::provider::Refunding<'a>,
     ) -> ProviderFuture<'a, RefundAnswer> {
+        let (provider_id, amount, key) = (r.provider_id, r.amount, r.key);
         Box::pin(async move {
             // A 10000 answer is the refund done (fund_change "N" on a retry of the same
             // out_request_no: done before).

@@ -22,7 +22,7 @@ use crate::provider::{
 };
 use crate::{PaymentError, decimal, parse_decimal};
 use serde_json::{Value, json};
-use simrenew_core::{Currency, Money};
+use simrenew_core::Currency;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -382,11 +382,9 @@ impl Provider for PayPal {
 
     fn refund<'a>(
         &'a self,
-        provider_id: &'a str,
-        amount: Money,
-        _paid: Money,
-        key: &'a str,
+        r: &'a crate::provider::Refunding<'a>,
     ) -> ProviderFuture<'a, RefundAnswer> {
+        let (provider_id, amount, key) = (r.provider_id, r.amount, r.key);
         Box::pin(async move {
             let order = self.order(provider_id).await?;
             let capture_id = capture(&order)
@@ -418,6 +416,7 @@ impl Provider for PayPal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use simrenew_core::Money;
 
     #[test]
     fn an_order_is_paid_only_when_its_capture_completed() {

@@ -84,6 +84,23 @@ pub struct Verified {
     pub state: PayState,
 }
 
+/// A refund to ask of the provider.
+#[derive(Debug, Clone)]
+pub struct Refunding<'a> {
+    /// The payment, as the provider knows it.
+    pub provider_id: &'a str,
+    pub amount: Money,
+    /// What the payment was for in all.
+    pub paid: Money,
+    /// Our refund's id: the provider's idempotency key or refund number.
+    pub key: &'a str,
+    /// What is refunded, for the refund receipt (54-FZ, YooKassa).
+    pub description: &'a str,
+    pub customer_email: Option<&'a str>,
+    pub customer_phone: Option<&'a str>,
+    pub vat_code: u8,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefundState {
     Succeeded,
@@ -160,13 +177,6 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
         ""
     }
 
-    /// Refunds `amount` of a payment of `paid`; `key` is our refund's id, the same for
-    /// a retry.
-    fn refund<'a>(
-        &'a self,
-        provider_id: &'a str,
-        amount: Money,
-        paid: Money,
-        key: &'a str,
-    ) -> ProviderFuture<'a, RefundAnswer>;
+    /// Refunds part or all of a payment; asking again with the same key refunds once.
+    fn refund<'a>(&'a self, r: &'a Refunding<'a>) -> ProviderFuture<'a, RefundAnswer>;
 }

@@ -339,11 +339,9 @@ impl Provider for Stripe {
 
     fn refund<'a>(
         &'a self,
-        provider_id: &'a str,
-        amount: Money,
-        _paid: Money,
-        key: &'a str,
+        r: &'a crate::provider::Refunding<'a>,
     ) -> ProviderFuture<'a, RefundAnswer> {
+        let (provider_id, amount, key) = (r.provider_id, r.amount, r.key);
         Box::pin(async move {
             let s = self.session(provider_id).await?;
             let pi = s

@@ -422,11 +422,9 @@ impl Provider for WeChatPay {
 
     fn refund<'a>(
         &'a self,
-        provider_id: &'a str,
-        amount: Money,
-        paid: Money,
-        key: &'a str,
+        r: &'a crate::provider::Refunding<'a>,
     ) -> ProviderFuture<'a, RefundAnswer> {
+        let (provider_id, amount, paid, key) = (r.provider_id, r.amount, r.paid, r.key);
         Box::pin(async move {
             let v = self
                 .call(

@@ -9,7 +9,7 @@
 //! at: the payment is fetched again from the API over TLS with our credentials, and only
 //! that answer decides anything.
 
-use crate::provider::Checkout;
+use crate::provider::{Checkout, Refunding};
 use crate::{PaymentError, decimal, parse_decimal};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -100,28 +100,42 @@ impl YooKassa {
         })
     }
 
-    /// The request body of "Create a payment" (POST /payments).
-    pub fn payment_body(p: &Checkout<'_>) -> Value {
+    /// The 54-FZ `receipt` object: the buyer's e-mail or phone, one line per item.
+    pub fn receipt(
+        email: Option<&str>,
+        phone: Option<&str>,
+        items: &[(&str, Money)],
+        vat_code: u8,
+    ) -> Value {
         let mut customer = serde_json::Map::new();
-        if let Some(e) = p.customer_email {
+        if let Some(e) = email {
             customer.insert("email".into(), json!(e));
         }
-        if let Some(ph) = p.customer_phone {
+        if let Some(ph) = phone {
             customer.insert("phone".into(), json!(ph.trim_start_matches('+')));
         }
-        let items: Vec<Value> = p
-            .items
+        let items: Vec<Value> = items
             .iter()
-            .map(|i| {
+            .map(|(description, amount)| {
                 json!({
-                    "description": clip(&i.description),
+                    "description": clip(description),
                     "quantity": "1.00",
-                    "amount": {"value": decimal(i.amount), "currency": i.amount.currency.code()},
-                    "vat_code": p.vat_code,
+                    "amount": {"value": decimal(*amount), "currency": amount.currency.code()},
+                    "vat_code": vat_code,
                     "payment_mode": "full_payment",
                     "payment_subject": "service",
                 })
             })
+            .collect();
+        json!({"customer": customer, "items": items})
+    }
+
+    /// The request body of "Create a payment" (POST /payments).
+    pub fn payment_body(p: &Checkout<'_>) -> Value {
+        let items: Vec<(&str, Money)> = p
+            .items
+            .iter()
+            .map(|i| (i.description.as_str(), i.amount))
             .collect();
         json!({
             "amount": {"value": decimal(p.amount), "currency": p.amount.currency.code()},
@@ -130,7 +144,7 @@ impl YooKassa {
             "payment_method_data": {"type": p.method},
             "description": clip(p.description),
             "metadata": {"order_id": p.order_id},
-            "receipt": {"customer": customer, "items": items},
+            "receipt": Self::receipt(p.customer_email, p.customer_phone, &items, p.vat_code),
         })
     }
 
@@ -165,22 +179,19 @@ impl YooKassa {
         read(res).await
     }
 
-    /// Refunds `amount` of a succeeded payment ("Create a refund", POST /refunds); the
-    /// same key for a retry of the same refund.
-    pub async fn refund(
-        &self,
-        payment_id: &str,
-        amount: Money,
-        idempotence_key: &str,
-    ) -> Result<YkRefund, PaymentError> {
+    /// Refunds part of a succeeded payment ("Create a refund", POST /refunds) with the
+    /// 54-FZ refund receipt (one line: what is refunded, for the amount refunded); the
+    /// refund's key for a retry of the same refund.
+    pub async fn refund(&self, r: &Refunding<'_>) -> Result<YkRefund, PaymentError> {
         let res = self
             .http
             .post(format!("{}/refunds", self.base))
             .basic_auth(&self.shop_id, Some(&self.secret_key))
-            .header("Idempotence-Key", idempotence_key)
+            .header("Idempotence-Key", r.key)
             .json(&json!({
-                "payment_id": payment_id,
-                "amount": {"value": decimal(amount), "currency": amount.currency.code()},
+                "payment_id": r.provider_id,
+                "amount": {"value": decimal(r.amount), "currency": r.amount.currency.code()},
+                "receipt": Self::receipt(r.customer_email, r.customer_phone, &[(r.description, r.amount)], r.vat_code),
             }))
             .send()
             .await
@@ -324,14 +335,11 @@ impl crate::provider::Provider for YooKassa {
 
     fn refund<'a>(
         &'a self,
-        provider_id: &'a str,
-        amount: Money,
-        _paid: Money,
-        key: &'a str,
+        r: &'a crate::provider::Refunding<'a>,
     ) -> crate::provider::ProviderFuture<'a, crate::provider::RefundAnswer> {
         use crate::provider::RefundState;
         Box::pin(async move {
-            let r = self.refund(provider_id, amount, key).await?;
+            let r = self.refund(r).await?;
             Ok(crate::provider::RefundAnswer {
                 id: r.id,
                 state: match r.status.as_str() {

@@ -279,8 +279,15 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             let amount = simrenew_core::Money::parse_major(&amount, p.amount.currency)
                 .map_err(|e| anyhow::anyhow!("amount: {e}"))?;
             let (providers, _) = providers(&config)?;
-            let r = simrenew_web::payments::refund(&store, &providers, &payment, amount, &reason)
-                .await?;
+            let r = simrenew_web::payments::refund(
+                &store,
+                &providers,
+                config.vat_code,
+                &payment,
+                amount,
+                &reason,
+            )
+            .await?;
             println!("refund {} of {}: {}", r.id, r.amount, r.status);
             Ok(())
         }
@@ -373,6 +380,7 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
         loop {
             tick.tick().await;
             simrenew_web::payments::refresh_open(&payments_state, 60).await;
+            simrenew_web::payments::refresh_refunds(&payments_state, 60).await;
         }
     });
     let mut app = simrenew_web::app(state);

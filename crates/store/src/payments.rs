@@ -151,6 +151,55 @@ impl Store {
         rows.iter().map(payment_from_row).collect()
     }
 
+    /// Cash taken at the counter by `clerk` for a pending order: recorded as a settled
+    /// payment (provider `cash`, who took it) and the order fulfilled, in one
+    /// transaction. `received` is what the customer handed over, in the order's
+    /// currency; the change to give back is returned with the order.
+    pub async fn pay_cash(
+        &self,
+        order_id: &str,
+        clerk: &str,
+        received: Money,
+    ) -> Result<(Order, Money)> {
+        let order = self.order(order_id).await?;
+        if received.currency != order.total.currency {
+            return Err(StoreError::invalid(
+                "received",
+                format!("cash for this order is taken in {}", order.total.currency),
+            ));
+        }
+        let change = received
+            .checked_sub(order.total)
+            .ok()
+            .filter(|c| c.minor >= 0)
+            .ok_or_else(|| {
+                StoreError::invalid(
+                    "received",
+                    format!(
+                        "{} short of the total {}",
+                        Money::new(order.total.minor - received.minor, received.currency),
+                        order.total
+                    ),
+                )
+            })?;
+        let at = now().unix_timestamp();
+        let id = new_id();
+        let mut tx = self.write.begin().await?;
+        sqlx::query("INSERT INTO payments (id, order_id, provider, method, provider_payment_id, amount_minor, currency, status, recorded_by, created_at, updated_at) VALUES ($1, $2, 'cash', 'cash', $1, $3, $4, 'succeeded', $5, $6, $6)")
+            .bind(&id)
+            .bind(order_id)
+            .bind(order.total.minor)
+            .bind(order.total.currency.code())
+            .bind(clerk)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        // Refuses (and so rolls back the payment row) a paid order or a suspended line.
+        let done = settle_in(&mut tx, order_id, &order.line_id, Source::External("cash")).await?;
+        tx.commit().await?;
+        Ok((done, change))
+    }
+
     /// A provider confirmed (after verification) that `paid` arrived for its payment:
     /// settles the order once, or holds the money when it cannot buy what it was for.
     pub async fn payment_succeeded(

@@ -241,6 +241,21 @@ impl Store {
         Ok(())
     }
 
+    /// Refunds still pending (the provider was not reached, or said "pending") after
+    /// `older_than_secs`: asked again, with the same key, until they settle.
+    pub async fn pending_refunds(&self, older_than_secs: i64, limit: i64) -> Result<Vec<Refund>> {
+        let ids = sqlx::query("SELECT id FROM refunds WHERE status = 'pending' AND updated_at <= $1 ORDER BY updated_at LIMIT $2")
+            .bind(now().unix_timestamp() - older_than_secs)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for r in ids {
+            out.push(self.refund(&r.try_get::<String, _>("id")?).await?);
+        }
+        Ok(out)
+    }
+
     pub async fn refund(&self, id: &str) -> Result<Refund> {
         let r = sqlx::query("SELECT id, payment_id, amount_minor, currency, status, provider_refund_id FROM refunds WHERE id = $1")
             .bind(id)

@@ -174,3 +174,52 @@ async fn money_that_cannot_buy_its_order_is_held() {
         testing::assert_sound(&s).await;
     }
 }
+
+#[tokio::test]
+async fn cash_at_the_counter_settles_once_and_gives_change() {
+    for db in testing::all().await {
+        let s = db.store.clone();
+        s.seed_demo().await.unwrap();
+        let order = testing::pending_month_order(&s, Currency::Rub, StartMode::Queued).await;
+        // Short, or in another currency: refused, nothing recorded.
+        let short = s
+            .pay_cash(
+                &order.id,
+                "clerk-1",
+                Money::new(order.total.minor - 1, Currency::Rub),
+            )
+            .await;
+        assert!(
+            matches!(short, Err(StoreError::Invalid { .. })),
+            "{short:?}"
+        );
+        let yuan = s
+            .pay_cash(&order.id, "clerk-1", Money::new(1_000_00, Currency::Cny))
+            .await;
+        assert!(matches!(yuan, Err(StoreError::Invalid { .. })), "{yuan:?}");
+        assert!(s.payments_of_order(&order.id).await.unwrap().is_empty());
+        // A 1000-rouble note for 750: fulfilled, 250 back; a second time refused.
+        let (done, change) = s
+            .pay_cash(
+                &order.id,
+                "clerk-1",
+                Money::new(order.total.minor + 250_00, Currency::Rub),
+            )
+            .await
+            .unwrap();
+        assert_eq!(done.status, OrderStatus::Fulfilled, "{}", db.name);
+        assert_eq!(change, Money::new(250_00, Currency::Rub));
+        assert_eq!(done.payment_method.as_deref(), Some("cash"));
+        let again = s.pay_cash(&order.id, "clerk-1", order.total).await;
+        assert!(
+            matches!(again, Err(StoreError::OrderNotPending(_))),
+            "{again:?}"
+        );
+        let ps = s.payments_of_order(&order.id).await.unwrap();
+        assert_eq!(
+            (ps.len(), ps[0].provider.as_str(), ps[0].status.as_str()),
+            (1, "cash", "succeeded")
+        );
+        testing::assert_sound(&s).await;
+    }
+}

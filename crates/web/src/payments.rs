@@ -194,23 +194,57 @@ pub enum RefundError {
 
 /// Refunds `amount` of a settled payment: recorded pending (checked against the refund
 /// policy), asked of the provider with the refund's id as idempotency key, then completed
-/// (money and quota back) or marked failed.
+/// (money and quota back) or marked failed. `vat_code` goes on the refund receipt.
 pub async fn refund(
     store: &simrenew_store::Store,
     providers: &[Arc<dyn Provider>],
+    vat_code: u8,
     payment_id: &str,
     amount: simrenew_core::Money,
     reason: &str,
 ) -> Result<simrenew_store::refunds::Refund, RefundError> {
     let p = store.payment(payment_id).await?;
+    if !providers.iter().any(|x| x.name() == p.provider) || p.provider_payment_id.is_none() {
+        return Err(RefundError::NotSupported);
+    }
+    let r = store.begin_refund(payment_id, amount, reason).await?;
+    ask_refund(store, providers, vat_code, &r).await
+}
+
+/// Asks the provider for a pending refund (again: the same key refunds once) and
+/// applies the answer.
+async fn ask_refund(
+    store: &simrenew_store::Store,
+    providers: &[Arc<dyn Provider>],
+    vat_code: u8,
+    r: &simrenew_store::refunds::Refund,
+) -> Result<simrenew_store::refunds::Refund, RefundError> {
+    let p = store.payment(&r.payment_id).await?;
     let (Some(provider), Some(pid)) = (
         providers.iter().find(|x| x.name() == p.provider),
         &p.provider_payment_id,
     ) else {
         return Err(RefundError::NotSupported);
     };
-    let r = store.begin_refund(payment_id, amount, reason).await?;
-    match provider.refund(pid, amount, p.amount, &r.id).await {
+    let order = store.order(&p.order_id).await?;
+    let phone = format!("+{}", order.msisdn);
+    let description = format!(
+        "Возврат / refund: {}",
+        crate::pages::line::order_description(&order)
+    );
+    let asked = provider
+        .refund(&simrenew_payments::provider::Refunding {
+            provider_id: pid,
+            amount: r.amount,
+            paid: p.amount,
+            key: &r.id,
+            description: &description,
+            customer_email: None,
+            customer_phone: Some(&phone),
+            vat_code,
+        })
+        .await;
+    match asked {
         Ok(done) => match done.state {
             RefundState::Succeeded => Ok(store.complete_refund(&r.id, &done.id).await?),
             RefundState::Canceled => {
@@ -223,7 +257,7 @@ pub async fn refund(
                 ))
             }
             // Pending at the provider: stays pending here too.
-            RefundState::Pending => Ok(r),
+            RefundState::Pending => Ok(r.clone()),
         },
         Err(e @ simrenew_payments::PaymentError::Refused { .. }) => {
             store.fail_refund(&r.id).await?;
@@ -231,6 +265,40 @@ pub async fn refund(
         }
         Err(e) => Err(RefundError::Unreachable(e)),
     }
+}
+
+/// Asks again about refunds left pending (a provider that could not be reached, or that
+/// answered "pending"); run by `serve` with [`refresh_open`]. How many were asked.
+pub async fn refresh_refunds(s: &AppState, older_than_secs: i64) -> usize {
+    retry_refunds(
+        &s.store,
+        &s.config.providers,
+        s.config.vat_code,
+        older_than_secs,
+    )
+    .await
+}
+
+/// [`refresh_refunds`] for a store and providers.
+pub async fn retry_refunds(
+    store: &simrenew_store::Store,
+    providers: &[Arc<dyn Provider>],
+    vat_code: u8,
+    older_than_secs: i64,
+) -> usize {
+    let pending = match store.pending_refunds(older_than_secs, 100).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "pending refunds");
+            return 0;
+        }
+    };
+    for r in &pending {
+        if let Err(e) = ask_refund(store, providers, vat_code, r).await {
+            tracing::warn!(error = %e, refund = %r.id, "refund asked again");
+        }
+    }
+    pending.len()
 }
 
 /// What importing a settlement report found.

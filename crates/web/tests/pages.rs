@@ -816,13 +816,14 @@ async fn pay_with_yookassa_through_the_sandbox_and_its_notification() {
                 .unwrap(),
             )];
         let rub = |m| simrenew_core::Money::new(m, simrenew_core::Currency::Rub);
-        let done = simrenew_web::payments::refund(store, &yk, &attempt.id, rub(100_00), "test")
+        let done = simrenew_web::payments::refund(store, &yk, 1, &attempt.id, rub(100_00), "test")
             .await
             .unwrap();
         assert_eq!(done.status, "succeeded", "{}", app.db);
         assert!(done.provider_refund_id.is_some());
         assert!(matches!(
-            simrenew_web::payments::refund(store, &yk, &attempt.id, rub(700_00), "too much").await,
+            simrenew_web::payments::refund(store, &yk, 1, &attempt.id, rub(700_00), "too much")
+                .await,
             Err(simrenew_web::payments::RefundError::Store(
                 simrenew_store::StoreError::RefundTooLarge { .. }
             ))

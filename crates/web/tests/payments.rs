@@ -208,13 +208,20 @@ async fn alipay_scan_pay_notify_replay_forge_and_refund() {
         // A refund of part of it: Alipay refunds (RSA2 both ways), money and quota back.
         let providers = vec![provider.clone()];
         let done =
-            simrenew_web::payments::refund(store, &providers, &attempt.id, cny(10_00), "test")
+            simrenew_web::payments::refund(store, &providers, 1, &attempt.id, cny(10_00), "test")
                 .await
                 .unwrap();
         assert_eq!(done.status, "succeeded", "{}", app.db);
         assert!(matches!(
-            simrenew_web::payments::refund(store, &providers, &attempt.id, order.total, "too much")
-                .await,
+            simrenew_web::payments::refund(
+                store,
+                &providers,
+                1,
+                &attempt.id,
+                order.total,
+                "too much"
+            )
+            .await,
             Err(simrenew_web::payments::RefundError::Store(
                 simrenew_store::StoreError::RefundTooLarge { .. }
             ))
@@ -350,13 +357,20 @@ async fn wechat_pay_scan_pay_notify_replay_forge_and_refund() {
         // Refund part: WeChat Pay refunds, money and quota back; too much is refused.
         let providers = vec![provider.clone()];
         let done =
-            simrenew_web::payments::refund(store, &providers, &attempt.id, cny(5_00), "test")
+            simrenew_web::payments::refund(store, &providers, 1, &attempt.id, cny(5_00), "test")
                 .await
                 .unwrap();
         assert_eq!(done.status, "succeeded", "{}", app.db);
         assert!(matches!(
-            simrenew_web::payments::refund(store, &providers, &attempt.id, order.total, "too much")
-                .await,
+            simrenew_web::payments::refund(
+                store,
+                &providers,
+                1,
+                &attempt.id,
+                order.total,
+                "too much"
+            )
+            .await,
             Err(simrenew_web::payments::RefundError::Store(
                 simrenew_store::StoreError::RefundTooLarge { .. }
             ))
@@ -522,10 +536,47 @@ async fn stripe_checkout_pay_event_replay_forge_held_and_refund() {
         let providers = vec![provider.clone()];
         let usd = |m| Money::new(m, Currency::Usd);
         let done =
-            simrenew_web::payments::refund(store, &providers, &attempt.id, usd(1_00), "test")
+            simrenew_web::payments::refund(store, &providers, 1, &attempt.id, usd(1_00), "test")
                 .await
                 .unwrap();
         assert_eq!(done.status, "succeeded", "{}", app.db);
+
+        // Stripe out of reach: the refund stays pending, then is asked again (same
+        // key) once it can be reached, and completes once.
+        let away: Vec<std::sync::Arc<dyn simrenew_payments::provider::Provider>> =
+            vec![std::sync::Arc::new(
+                simrenew_payments::stripe::Stripe::new(
+                    "http://127.0.0.1:9",
+                    st::SECRET_KEY,
+                    st::WEBHOOK_SECRET,
+                )
+                .unwrap(),
+            )];
+        let unreachable =
+            simrenew_web::payments::refund(store, &away, 1, &attempt.id, usd(1_00), "first try")
+                .await;
+        assert!(
+            matches!(
+                unreachable,
+                Err(simrenew_web::payments::RefundError::Unreachable(_))
+            ),
+            "{unreachable:?}"
+        );
+        assert_eq!(store.pending_refunds(-1, 10).await.unwrap().len(), 1);
+        let live = vec![provider.clone()];
+        assert_eq!(
+            simrenew_web::payments::retry_refunds(store, &live, 1, -1).await,
+            1
+        );
+        assert!(
+            store.pending_refunds(-1, 10).await.unwrap().is_empty(),
+            "{}",
+            app.db
+        );
+        assert_eq!(
+            simrenew_web::payments::retry_refunds(store, &live, 1, -1).await,
+            0
+        );
 
         // A second order paid with a different amount (a genuine event): held.
         let page = v.get(&format!("/renew/{MTS_FREE}")).await;
@@ -642,6 +693,7 @@ async fn paypal_approve_capture_webhook_replay_forge_and_refund() {
         let r = simrenew_web::payments::refund(
             store,
             &providers,
+            1,
             &attempt.id,
             Money::new(2_00, Currency::Usd),
             "test",
@@ -679,7 +731,7 @@ async fn a_wechat_bill_reconciles_against_what_was_settled_and_its_fees_post_onc
             paid_with_wechat(&app).await,
         );
         let providers = vec![app_provider(&app, "wechatpay")];
-        let refund = simrenew_web::payments::refund(store, &providers, &a.id, cny(5_00), "test")
+        let refund = simrenew_web::payments::refund(store, &providers, 1, &a.id, cny(5_00), "test")
             .await
             .unwrap();
         // WeChat Pay's bill: a paid (fee 0.36), b with another amount, a payment we do

@@ -218,6 +218,19 @@ async fn refund(State(s): State<Stand>, h: HeaderMap, Json(body): Json<Value>) -
         .map(|r| cents(&r["amount"]["value"]))
         .sum();
     let asked = cents(&body["amount"]["value"]);
+    // The shop sends receipts: a refund carries its refund receipt (54-FZ), adding up.
+    let receipt_sum: i64 = body["receipt"]["items"]
+        .as_array()
+        .map(|items| items.iter().map(|i| cents(&i["amount"]["value"])).sum())
+        .unwrap_or(-1);
+    let customer = &body["receipt"]["customer"];
+    if receipt_sum != asked || (customer["email"].is_null() && customer["phone"].is_null()) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Receipt is missing or does not add up to the refund",
+        );
+    }
     if p["status"] != "succeeded"
         || body["amount"]["currency"] != p["amount"]["currency"]
         || asked <= 0
