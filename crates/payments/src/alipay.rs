@@ -251,6 +251,7 @@ impl Alipay {
                 Ok(Verified {
                     provider_id: out_trade_no.to_string(),
                     state: trade_state(field("trade_status"), field("total_amount"))?,
+                    saved: None,
                 })
             }
             // Not scanned yet: the trade exists at Alipay only once the buyer has.
@@ -258,6 +259,7 @@ impl Alipay {
                 Ok(Verified {
                     provider_id: out_trade_no.to_string(),
                     state: PayState::Open,
+                    saved: None,
                 })
             }
             Err(e) => Err(e),
@@ -292,6 +294,7 @@ impl Alipay {
                 get("total_amount").unwrap_or(""),
             )
             .map_err(|e| PaymentError::BadNotification(e.to_string()))?,
+            saved: None,
         })
     }
 }

@@ -217,6 +217,7 @@ impl PayPal {
         Ok(Verified {
             provider_id: id.to_string(),
             state: order_state(&order)?,
+            saved: None,
         })
     }
 

@@ -37,6 +37,9 @@ pub struct Checkout<'a> {
     pub items: &'a [Item],
     /// VAT code on receipt lines, where receipts are sent with the payment.
     pub vat_code: u8,
+    /// Ask the provider to keep the method for later charges (auto-renew), where the
+    /// connector can ([`Provider::can_save`]).
+    pub save_method: bool,
 }
 
 /// Where the buyer goes to confirm the payment.
@@ -82,6 +85,16 @@ pub enum PayState {
 pub struct Verified {
     pub provider_id: String,
     pub state: PayState,
+    /// The method the provider kept for later charges, when the buyer asked.
+    pub saved: Option<SavedMethod>,
+}
+
+/// A payment method kept by the provider: its token (never card data) and what to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedMethod {
+    pub token: String,
+    /// "Bank card *4444".
+    pub title: String,
 }
 
 /// A refund to ask of the provider.
@@ -175,6 +188,26 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     /// sending (Alipay: `success`; others: empty with 200).
     fn acknowledgement(&self) -> &'static str {
         ""
+    }
+
+    /// Whether this connector can keep `method` for later charges.
+    fn can_save(&self, _method: &str) -> bool {
+        false
+    }
+
+    /// Charges a saved method for `checkout` without the buyer (auto-renew); the
+    /// payment as created (usually settled at once).
+    fn charge_saved<'a>(
+        &'a self,
+        _token: &'a str,
+        _checkout: &'a Checkout<'a>,
+    ) -> ProviderFuture<'a, Verified> {
+        Box::pin(async {
+            Err(PaymentError::Refused {
+                status: 501,
+                detail: "this provider keeps no methods for later charges".into(),
+            })
+        })
     }
 
     /// Refunds part or all of a payment; asking again with the same key refunds once.

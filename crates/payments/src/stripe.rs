@@ -298,6 +298,7 @@ impl Provider for Stripe {
             Ok(Verified {
                 provider_id: provider_id.to_string(),
                 state: session_state(&s)?,
+                saved: None,
             })
         })
     }
@@ -333,6 +334,7 @@ impl Provider for Stripe {
             Ok(Verified {
                 provider_id: id.to_string(),
                 state: session_state(s).map_err(|e| bad(e.to_string()))?,
+                saved: None,
             })
         })
     }

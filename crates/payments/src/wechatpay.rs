@@ -327,6 +327,7 @@ impl WeChatPay {
         Ok(Verified {
             provider_id: out_trade_no.to_string(),
             state: trade_state(&v)?,
+            saved: None,
         })
     }
 
@@ -361,6 +362,7 @@ impl WeChatPay {
         Ok(Verified {
             provider_id: out_trade_no.to_string(),
             state: trade_state(&tx).map_err(|e| bad(e.to_string()))?,
+            saved: None,
         })
     }
 }

@@ -64,6 +64,21 @@ pub struct YkPayment {
     pub confirmation: Option<Confirmation>,
     #[serde(default)]
     pub metadata: Option<Value>,
+    #[serde(default)]
+    pub payment_method: Option<YkMethod>,
+}
+
+/// The payment method object (the fields we use): `saved` when YooKassa keeps it for
+/// later payments (`save_payment_method`), its `id` then charging it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct YkMethod {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    #[serde(default)]
+    pub saved: bool,
+    #[serde(default)]
+    pub title: Option<String>,
 }
 
 impl YkPayment {
@@ -72,6 +87,14 @@ impl YkPayment {
     }
     pub fn confirmation_url(&self) -> Option<&str> {
         self.confirmation.as_ref()?.confirmation_url.as_deref()
+    }
+    /// The method YooKassa kept for later charges (a succeeded payment that asked).
+    pub fn saved_method(&self) -> Option<crate::provider::SavedMethod> {
+        let m = self.payment_method.as_ref().filter(|m| m.saved)?;
+        (self.status == "succeeded").then(|| crate::provider::SavedMethod {
+            token: m.id.clone(),
+            title: m.title.clone().unwrap_or_else(|| m.kind.clone()),
+        })
     }
     /// The order this payment was created for (our metadata).
     pub fn order_id(&self) -> Option<&str> {
@@ -137,7 +160,7 @@ impl YooKassa {
             .iter()
             .map(|i| (i.description.as_str(), i.amount))
             .collect();
-        json!({
+        let mut body = json!({
             "amount": {"value": decimal(p.amount), "currency": p.amount.currency.code()},
             "capture": true,
             "confirmation": {"type": "redirect", "return_url": p.return_url},
@@ -145,17 +168,39 @@ impl YooKassa {
             "description": clip(p.description),
             "metadata": {"order_id": p.order_id},
             "receipt": Self::receipt(p.customer_email, p.customer_phone, &items, p.vat_code),
-        })
+        });
+        if p.save_method {
+            body["save_payment_method"] = json!(true);
+        }
+        body
+    }
+
+    /// The body of a payment charged to a saved method (`payment_method_id`, no
+    /// confirmation: the buyer is not there).
+    pub fn saved_charge_body(token: &str, p: &Checkout<'_>) -> Value {
+        let mut body = Self::payment_body(p);
+        if let Some(o) = body.as_object_mut() {
+            o.remove("confirmation");
+            o.remove("payment_method_data");
+            o.remove("save_payment_method");
+            o.insert("payment_method_id".into(), json!(token));
+        }
+        body
     }
 
     /// Creates a payment; the buyer confirms it at its `confirmation_url`.
     pub async fn create_payment(&self, p: &Checkout<'_>) -> Result<YkPayment, PaymentError> {
+        self.post_payment(p.attempt_id, &Self::payment_body(p))
+            .await
+    }
+
+    async fn post_payment(&self, key: &str, body: &Value) -> Result<YkPayment, PaymentError> {
         let res = self
             .http
             .post(format!("{}/payments", self.base))
             .basic_auth(&self.shop_id, Some(&self.secret_key))
-            .header("Idempotence-Key", p.attempt_id)
-            .json(&Self::payment_body(p))
+            .header("Idempotence-Key", key)
+            .json(body)
             .send()
             .await
             .map_err(|e| PaymentError::Transport(e.without_url().to_string()))?;
@@ -289,6 +334,7 @@ impl YkPayment {
                 "canceled" => PayState::Canceled,
                 _ => PayState::Open,
             },
+            saved: self.saved_method(),
         })
     }
 }
@@ -331,6 +377,22 @@ impl crate::provider::Provider for YooKassa {
         body: &'a [u8],
     ) -> crate::provider::ProviderFuture<'a, crate::provider::Verified> {
         Box::pin(async move { self.verify_notification(body).await?.verified() })
+    }
+
+    fn can_save(&self, method: &str) -> bool {
+        method == "bank_card"
+    }
+
+    fn charge_saved<'a>(
+        &'a self,
+        token: &'a str,
+        c: &'a Checkout<'a>,
+    ) -> crate::provider::ProviderFuture<'a, crate::provider::Verified> {
+        Box::pin(async move {
+            self.post_payment(c.attempt_id, &Self::saved_charge_body(token, c))
+                .await?
+                .verified()
+        })
     }
 
     fn refund<'a>(

@@ -103,6 +103,7 @@ async fn a_yookassa_payment_from_creation_to_fulfilment() {
             customer_phone: None,
             items: &items,
             vat_code: 1,
+            save_method: false,
         };
         let created = yk.create_payment(&new).await.unwrap();
         assert_eq!(created.status, "pending", "{}", db.name);
@@ -181,6 +182,7 @@ fn the_receipt_follows_the_api() {
         customer_phone: Some("+79161234562"),
         items: &items,
         vat_code: 1,
+        save_method: false,
     });
     assert_eq!(
         body["amount"],
@@ -190,4 +192,5 @@ fn the_receipt_follows_the_api() {
     assert_eq!(body["receipt"]["customer"]["phone"], "79161234562");
     assert_eq!(body["receipt"]["items"][0]["payment_subject"], "service");
     assert_eq!(body["description"].as_str().unwrap().chars().count(), 128);
+    assert!(body.get("save_payment_method").is_none(), "kept only when asked");
 }

@@ -303,3 +303,68 @@ async fn hold(
     tracing::warn!(payment = %payment_id, %reason, "payment held for review");
     Ok(Settlement::Held { reason })
 }
+
+/// A payment method a buyer let a provider keep for later charges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedMethod {
+    pub id: String,
+    pub user_id: String,
+    pub provider: String,
+    pub token: String,
+    pub title: String,
+    pub created_at: OffsetDateTime,
+}
+
+impl Store {
+    /// Keeps a provider's method token for `user` (once: the same token again changes
+    /// nothing, and a token forgotten stays forgotten).
+    pub async fn save_method(
+        &self,
+        user_id: &str,
+        provider: &str,
+        token: &str,
+        title: &str,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO saved_methods (id, user_id, provider, token, title, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider, token) DO NOTHING")
+            .bind(new_id())
+            .bind(user_id)
+            .bind(provider)
+            .bind(token)
+            .bind(title)
+            .bind(now().unix_timestamp())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The user's methods still kept, newest first.
+    pub async fn saved_methods(&self, user_id: &str) -> Result<Vec<SavedMethod>> {
+        let rows = sqlx::query("SELECT id, user_id, provider, token, title, created_at FROM saved_methods WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id")
+            .bind(user_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SavedMethod {
+                    id: r.try_get("id")?,
+                    user_id: r.try_get("user_id")?,
+                    provider: r.try_get("provider")?,
+                    token: r.try_get("token")?,
+                    title: r.try_get("title")?,
+                    created_at: from_unix(r.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Forgets one of the user's methods; false when it was not theirs or already gone.
+    pub async fn forget_method(&self, user_id: &str, id: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE saved_methods SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+            .bind(now().unix_timestamp())
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

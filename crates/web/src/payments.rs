@@ -37,6 +37,21 @@ pub fn method<'a>(s: &'a AppState, value: &str) -> Option<(&'a Arc<dyn Provider>
     })
 }
 
+/// The currency an order paid with form value `pay` is priced in: the method's, or a
+/// saved method's provider's (None for the balance, the demo card, or unknown values).
+pub async fn method_currency(s: &AppState, ctx: &crate::pages::Ctx, pay: &str) -> Option<Currency> {
+    if let Some(id) = pay.strip_prefix("saved:") {
+        let user = ctx.user.as_ref()?;
+        let kept = s.store.saved_methods(&user.id).await.ok()?;
+        let m = kept.iter().find(|m| m.id == id)?;
+        return provider(s, &m.provider)?
+            .methods()
+            .first()
+            .map(|m| m.currency);
+    }
+    method(s, pay).map(|(_, m)| m.currency)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("this payment method is not offered for this order")]
@@ -56,6 +71,7 @@ pub async fn start(
     method_value: &str,
     email: Option<&str>,
     description: &str,
+    save_method: bool,
 ) -> Result<NextStep, StartError> {
     let (p, m) = method(s, method_value).ok_or(StartError::NotOffered)?;
     let order = s.store.order(order_id).await?;
@@ -63,19 +79,14 @@ pub async fn start(
         return Err(StartError::NotOffered);
     }
     let kind = m.value.split_once(':').map_or(m.value, |(_, k)| k);
+    // Only for a signed-in buyer (the method is kept for their account).
+    let save_method = save_method && email.is_some() && p.can_save(kind);
     let attempt = s.store.start_payment(order_id, p.name(), kind).await?;
     let phone = format!("+{}", order.msisdn);
     let public = s.config.public_url.trim_end_matches('/');
     let return_url = format!("{public}/orders/{order_id}");
     let notify_url = format!("{public}/webhooks/{}", p.name());
-    let items: Vec<Item> = order
-        .items
-        .iter()
-        .map(|i| Item {
-            description: format!("{} {}", i.kind, i.plan_id.as_deref().unwrap_or("")),
-            amount: i.price,
-        })
-        .collect();
+    let items = items_of(&order);
     let checkout = Checkout {
         order_id,
         attempt_id: &attempt.id,
@@ -88,6 +99,7 @@ pub async fn start(
         customer_phone: email.is_none().then_some(phone.as_str()),
         items: &items,
         vat_code: s.config.vat_code,
+        save_method,
     };
     let created = p.create(&checkout).await?;
     s.store
@@ -117,17 +129,113 @@ pub async fn apply(
     v: &Verified,
 ) -> Result<Option<Settlement>, StoreError> {
     match &v.state {
-        PayState::Succeeded(paid) => s
-            .store
-            .payment_succeeded(provider, &v.provider_id, *paid)
-            .await
-            .map(Some),
+        PayState::Succeeded(paid) => {
+            let settled = s
+                .store
+                .payment_succeeded(provider, &v.provider_id, *paid)
+                .await?;
+            if let Some(saved) = &v.saved {
+                keep_method(s, provider, &v.provider_id, saved).await;
+            }
+            Ok(Some(settled))
+        }
         PayState::Canceled => {
             s.store.payment_canceled(provider, &v.provider_id).await?;
             Ok(None)
         }
         PayState::Open => Ok(None),
     }
+}
+
+/// Keeps the method a payment saved for the account that bought the order (a buyer
+/// without an account never asked to keep one).
+async fn keep_method(
+    s: &AppState,
+    provider: &str,
+    provider_id: &str,
+    saved: &simrenew_payments::provider::SavedMethod,
+) {
+    let buyer = match s.store.payment_by_provider_id(provider, provider_id).await {
+        Ok(p) => s
+            .store
+            .order(&p.order_id)
+            .await
+            .ok()
+            .and_then(|o| o.buyer_id),
+        Err(_) => None,
+    };
+    if let Some(user) = buyer
+        && let Err(e) = s
+            .store
+            .save_method(&user, provider, &saved.token, &saved.title)
+            .await
+    {
+        tracing::warn!(error = %e, "saving a payment method");
+    }
+}
+
+/// Pays `order_id` with one of `user_id`'s saved methods, without the buyer going to
+/// the provider (the building block of auto-renew).
+pub async fn pay_saved(
+    s: &AppState,
+    order_id: &str,
+    user_id: &str,
+    method_id: &str,
+    description: &str,
+) -> Result<Option<Settlement>, StartError> {
+    let kept = s
+        .store
+        .saved_methods(user_id)
+        .await?
+        .into_iter()
+        .find(|m| m.id == method_id)
+        .ok_or(StartError::NotOffered)?;
+    let p = provider(s, &kept.provider).ok_or(StartError::NotOffered)?;
+    let order = s.store.order(order_id).await?;
+    if !p
+        .methods()
+        .iter()
+        .any(|m| m.currency == order.total.currency)
+    {
+        return Err(StartError::NotOffered);
+    }
+    let attempt = s.store.start_payment(order_id, p.name(), "saved").await?;
+    let phone = format!("+{}", order.msisdn);
+    let public = s.config.public_url.trim_end_matches('/');
+    let return_url = format!("{public}/orders/{order_id}");
+    let notify_url = format!("{public}/webhooks/{}", p.name());
+    let items = items_of(&order);
+    let checkout = Checkout {
+        order_id,
+        attempt_id: &attempt.id,
+        amount: order.total,
+        description,
+        method: "saved",
+        return_url: &return_url,
+        notify_url: &notify_url,
+        customer_email: None,
+        customer_phone: Some(&phone),
+        items: &items,
+        vat_code: s.config.vat_code,
+        save_method: false,
+    };
+    let v = p.charge_saved(&kept.token, &checkout).await?;
+    s.store
+        .payment_pending(&attempt.id, &v.provider_id, None)
+        .await?;
+    Ok(apply(s, p.name(), &v).await?)
+}
+
+/// An order's items as receipt lines.
+fn items_of(order: &simrenew_store::orders::Order) -> Vec<Item> {
+    order
+        .items
+        .iter()
+        .map(|i| Item {
+            description: format!("{} {}", i.kind, i.plan_id.as_deref().unwrap_or("")),
+            amount: i.price,
+        })
+        .collect()
 }
 
 /// Asks the providers about every attempt still open after `older_than_secs` and

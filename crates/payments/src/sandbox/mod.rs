@@ -28,6 +28,8 @@ struct Shop {
     by_key: HashMap<String, String>,
     refunds: HashMap<String, Value>,
     return_urls: HashMap<String, String>,
+    /// Payment methods kept for later charges.
+    saved: std::collections::HashSet<String>,
 }
 
 #[derive(Clone)]
@@ -98,7 +100,8 @@ fn acceptable(body: &Value) -> bool {
         && items.iter().all(|i| i["vat_code"].as_u64().is_some())
         && !(customer["email"].is_null() && customer["phone"].is_null())
         && body["capture"] == json!(true)
-        && body["confirmation"]["type"] == "redirect"
+        // A charge to a saved method has no confirmation (the buyer is not there).
+        && (body["confirmation"]["type"] == "redirect" || body["payment_method_id"].is_string())
 }
 
 /// What every POST of the API requires: the shop's credentials and an Idempotence-Key;
@@ -142,7 +145,7 @@ async fn create(State(s): State<Stand>, h: HeaderMap, Json(body): Json<Value>) -
         "2e{:06x}-000f-5000-9000-1b68e7b15f3f",
         shop.payments.len() + 1
     );
-    let payment = json!({
+    let mut payment = json!({
         "id": id,
         "status": "pending",
         "paid": false,
@@ -156,6 +159,27 @@ async fn create(State(s): State<Stand>, h: HeaderMap, Json(body): Json<Value>) -
         "refundable": false,
         "test": true
     });
+    if body["save_payment_method"] == json!(true) {
+        // Kept once the payment succeeds (see confirm).
+        payment["x_save"] = json!(true);
+    }
+    if let Some(token) = body["payment_method_id"].as_str() {
+        // An auto-payment: charged at once to a method kept earlier, or refused.
+        if !shop.saved.contains(token) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Payment method is not saved or doesn't exist",
+            );
+        }
+        if let Some(o) = payment.as_object_mut() {
+            o.remove("confirmation");
+        }
+        payment["status"] = json!("succeeded");
+        payment["paid"] = json!(true);
+        payment["payment_method"] =
+            json!({"type": "bank_card", "id": token, "saved": true, "title": "Bank card *4444"});
+    }
     shop.return_urls.insert(
         id.clone(),
         body["confirmation"]["return_url"]
@@ -318,12 +342,22 @@ async fn confirm(
         let Some(p) = shop.payments.get_mut(&id) else {
             return (StatusCode::NOT_FOUND, "no such payment").into_response();
         };
+        let mut kept = None;
         if p["status"] == "pending" {
             let paid = a.action == "pay";
             p["status"] = json!(if paid { "succeeded" } else { "canceled" });
             p["paid"] = json!(paid);
+            if paid && p["x_save"] == json!(true) {
+                p["payment_method"]["saved"] = json!(true);
+                p["payment_method"]["title"] = json!("Bank card *4444");
+                kept = p["payment_method"]["id"].as_str().map(str::to_string);
+            }
         }
-        (p.clone(), back)
+        let p = p.clone();
+        if let Some(k) = kept {
+            shop.saved.insert(k);
+        }
+        (p, back)
     };
     let event = format!(
         "payment.{}",

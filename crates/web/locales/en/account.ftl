@@ -44,3 +44,6 @@ outbox-intro = The e-mails and SMS this demo shop would have sent. A real shop d
 outbox-empty = Nothing sent yet.
 outbox-mail = E-mail
 outbox-delivered = delivered
+saved-methods = Saved cards
+saved-methods-hint = Kept by the payment provider for renewals you ask for; simrenew never sees the card number.
+forget-method = Forget

@@ -27,3 +27,5 @@ pay-card-usd = Card (Visa, Mastercard, Amex) in US dollars via Stripe
 pay-card-eur = Card (Visa, Mastercard, Amex) in euros via Stripe
 pay-paypal-usd = PayPal, in US dollars
 pay-paypal-eur = PayPal, in euros
+pay-saved = Saved { $title }
+remember-card = Remember this card for automatic renewal (cards through YooKassa)

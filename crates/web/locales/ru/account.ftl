@@ -44,3 +44,6 @@ outbox-intro = Письма и SMS, которые отправил бы это�
 outbox-empty = Пока ничего не отправлено.
 outbox-mail = Письмо
 outbox-delivered = доставлено
+saved-methods = Сохранённые карты
+saved-methods-hint = Хранятся у платёжного сервиса для продлений, которые вы попросите; номера карты simrenew не видит.
+forget-method = Забыть

@@ -27,3 +27,5 @@ pay-card-usd = Карта (Visa, Mastercard, Amex) в долларах США ч
 pay-card-eur = Карта (Visa, Mastercard, Amex) в евро через Stripe
 pay-paypal-usd = PayPal, в долларах США
 pay-paypal-eur = PayPal, в евро
+pay-saved = Сохранённая { $title }
+remember-card = Запомнить карту для автопродления (карты через ЮKassa)

@@ -44,3 +44,6 @@ outbox-intro = 此演示商店本应发出的邮件和短信。真实商店会�
 outbox-empty = 还没有发送任何内容。
 outbox-mail = 邮件
 outbox-delivered = 已送达
+saved-methods = 已保存的银行卡
+saved-methods-hint = 由支付机构保存，仅用于您要求的续费；simrenew 看不到卡号。
+forget-method = 删除

@@ -27,3 +27,5 @@ pay-card-usd = 银行卡（Visa、Mastercard、Amex），美元，通过 Stripe
 pay-card-eur = 银行卡（Visa、Mastercard、Amex），欧元，通过 Stripe
 pay-paypal-usd = PayPal，美元
 pay-paypal-eur = PayPal，欧元
+pay-saved = 已保存的{ $title }
+remember-card = 记住这张卡，用于自动续费（通过 YooKassa 支付的银行卡）

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/sign-up", get(sign_up_page).post(sign_up))
         .route("/account/sign-out", post(sign_out))
         .route("/account/lines/add", get(add_line_page).post(add_line))
+        .route("/account/methods/forget", post(forget_method))
         .route(
             "/account/reset",
             get(reset_request_page).post(reset_request),
@@ -189,6 +190,8 @@ struct AccountPage {
     email: String,
     lines: Vec<LineCard>,
     as_of: String,
+    /// Payment methods kept for later charges: (id, title, since).
+    methods: Vec<(String, String, String)>,
 }
 
 async fn account(State(s): State<AppState>, ctx: Ctx) -> Response {
@@ -202,10 +205,11 @@ async fn account(State(s): State<AppState>, ctx: Ctx) -> Response {
         for l in &lines {
             details.push(s.store.line_detail(l).await?);
         }
-        Ok::<_, StoreError>((details, plans))
+        let methods = s.store.saved_methods(&user.id).await?;
+        Ok::<_, StoreError>((details, plans, methods))
     }
     .await;
-    let (details, plans) = match loaded {
+    let (details, plans, methods) = match loaded {
         Ok(v) => v,
         Err(e) => {
             tracing::error!(error = %e, "account page");
@@ -234,12 +238,32 @@ async fn account(State(s): State<AppState>, ctx: Ctx) -> Response {
             }
         })
         .collect();
+    let methods = methods
+        .into_iter()
+        .map(|m| (m.id, m.title, t.date(m.created_at)))
+        .collect();
     render(&AccountPage {
         email: user.email,
         lines,
         as_of,
+        methods,
         ctx,
     })
+}
+
+/// `POST /account/methods/forget`: the provider's token is dropped here (it can no
+/// longer be charged from simrenew).
+async fn forget_method(State(s): State<AppState>, form: CheckedForm) -> Response {
+    let Some(user) = form.ctx.user.clone() else {
+        return see_other("/account/sign-in?next=/account");
+    };
+    match s.store.forget_method(&user.id, form.get("method")).await {
+        Ok(_) => see_other("/account#methods"),
+        Err(e) => {
+            tracing::error!(error = %e, "forget method");
+            site::unavailable(&form.ctx)
+        }
+    }
 }
 
 /// Adding a line: by the PUK on the card's holder, or by a code sent to the line by SMS

@@ -106,6 +106,8 @@ struct Chosen {
     k: String,
     /// A top-up of the balance instead of a plan: the amount as typed.
     topup: Option<String>,
+    /// Keep the card for later charges (signed-in buyers).
+    save: bool,
 }
 
 async fn renew_page(
@@ -120,6 +122,7 @@ async fn renew_page(
         start_now: false,
         k: q.get("k").cloned().unwrap_or_default(),
         topup: None,
+        save: false,
     };
     renew_view(&s, ctx, &key, chosen, Errors::default(), StatusCode::OK).await
 }
@@ -208,7 +211,11 @@ async fn renew_view(
             PlanKind::Base => {}
         }
     }
-    let methods = methods(s, &ctx, owner, chosen.pay.as_deref());
+    let saved = match &ctx.user {
+        Some(u) => s.store.saved_methods(&u.id).await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let methods = methods(s, &ctx, owner, chosen.pay.as_deref(), &saved);
     // A top-up cannot be paid from the balance it tops up.
     let topup_methods = methods
         .iter()
@@ -272,10 +279,21 @@ fn methods(
     ctx: &Ctx,
     owner: bool,
     chosen: Option<&str>,
+    saved: &[simrenew_store::payments::SavedMethod],
 ) -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
     if owner {
         out.push(("balance".to_string(), ctx.t.t("pay-balance")));
+    }
+    // The reader's saved methods (no trip to the provider), where the provider is on.
+    for m in saved
+        .iter()
+        .filter(|m| crate::payments::provider(s, &m.provider).is_some())
+    {
+        out.push((
+            format!("saved:{}", m.id),
+            ctx.t.s("pay-saved", "title", &m.title),
+        ));
     }
     // Providers' methods, those in the reader's currency first (an order paid through
     // one is priced in the method's currency: RUB for YooKassa, CNY for Alipay/WeChat).
@@ -326,6 +344,7 @@ async fn renew_submit(
         start_now: form.get("start") == "now",
         k: form.get("k").to_string(),
         topup: (form.get("what") == "topup").then(|| form.get("amount").to_string()),
+        save: form.get("save") == "1",
     };
     let ctx = form.ctx.clone();
     let mut errors = Errors::default();
@@ -406,8 +425,9 @@ async fn place(
                 return Err(Refused::Amount(t.t("err-choose-payment")));
             }
             // Typed in the reader's currency; converted to the line's at the configured rate.
-            let in_currency =
-                crate::payments::method(s, pay).map_or(ctx.currency, |(_, m)| m.currency);
+            let in_currency = crate::payments::method_currency(s, ctx, pay)
+                .await
+                .unwrap_or(ctx.currency);
             let m = Money::parse_major(&amount.replace(',', "."), in_currency)
                 .ok()
                 .filter(|m| m.minor > 0)
@@ -431,8 +451,8 @@ async fn place(
             // balance, in the line's currency.
             let currency = if from_balance {
                 None
-            } else if let Some((_, m)) = crate::payments::method(s, pay) {
-                Some(m.currency)
+            } else if let Some(c) = crate::payments::method_currency(s, ctx, pay).await {
+                Some(c)
             } else {
                 price_for(&plan, ctx.currency).map(|m| m.currency)
             };
@@ -493,10 +513,26 @@ async fn place(
             tracing::warn!(error = %e, order = %order.id, "demo payment");
         }
     }
+    if let (Some(id), Some(u)) = (pay.strip_prefix("saved:"), &ctx.user) {
+        // Charged at once; the order page shows the outcome either way.
+        if let Err(e) =
+            crate::payments::pay_saved(s, &order.id, &u.id, id, &order_description(&order)).await
+        {
+            tracing::warn!(error = %e, order = %order.id, "saved method not charged");
+        }
+        return Ok(format!("/orders/{}", order.id));
+    }
     if crate::payments::method(s, pay).is_some() {
         let email = ctx.user.as_ref().map(|u| u.email.as_str());
-        return match crate::payments::start(s, &order.id, pay, email, &order_description(&order))
-            .await
+        return match crate::payments::start(
+            s,
+            &order.id,
+            pay,
+            email,
+            &order_description(&order),
+            chosen.save,
+        )
+        .await
         {
             Ok(next) => Ok(crate::payments::next_url(&order.id, &next)),
             Err(e) => {

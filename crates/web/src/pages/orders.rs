@@ -230,7 +230,7 @@ async fn pay(State(s): State<AppState>, Path(id): Path<String>, form: CheckedFor
             Ok(o) => super::line::order_description(&o),
             Err(_) => return site::not_found(ctx),
         };
-        return match crate::payments::start(&s, &id, method, email, &description).await {
+        return match crate::payments::start(&s, &id, method, email, &description, false).await {
             Ok(next) => see_other(&crate::payments::next_url(&id, &next)),
             Err(e) => {
                 tracing::warn!(error = %e, order = %id, "payment not started");
