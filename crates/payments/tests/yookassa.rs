@@ -192,5 +192,8 @@ fn the_receipt_follows_the_api() {
     assert_eq!(body["receipt"]["customer"]["phone"], "79161234562");
     assert_eq!(body["receipt"]["items"][0]["payment_subject"], "service");
     assert_eq!(body["description"].as_str().unwrap().chars().count(), 128);
-    assert!(body.get("save_payment_method").is_none(), "kept only when asked");
+    assert!(
+        body.get("save_payment_method").is_none(),
+        "kept only when asked"
+    );
 }

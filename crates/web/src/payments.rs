@@ -81,30 +81,25 @@ pub async fn start(
     let kind = m.value.split_once(':').map_or(m.value, |(_, k)| k);
     // Only for a signed-in buyer (the method is kept for their account).
     let save_method = save_method && email.is_some() && p.can_save(kind);
-    let attempt = s.store.start_payment(order_id, p.name(), kind).await?;
-    let phone = format!("+{}", order.msisdn);
-    let public = s.config.public_url.trim_end_matches('/');
-    let return_url = format!("{public}/orders/{order_id}");
-    let notify_url = format!("{public}/webhooks/{}", p.name());
-    let items = items_of(&order);
+    let a = Attempt::open(s, &order, p.name(), kind).await?;
     let checkout = Checkout {
         order_id,
-        attempt_id: &attempt.id,
+        attempt_id: &a.payment.id,
         amount: order.total,
         description,
         method: kind,
-        return_url: &return_url,
-        notify_url: &notify_url,
+        return_url: &a.return_url,
+        notify_url: &a.notify_url,
         customer_email: email,
-        customer_phone: email.is_none().then_some(phone.as_str()),
-        items: &items,
+        customer_phone: email.is_none().then_some(a.phone.as_str()),
+        items: &a.items,
         vat_code: s.config.vat_code,
         save_method,
     };
     let created = p.create(&checkout).await?;
     s.store
         .payment_pending(
-            &attempt.id,
+            &a.payment.id,
             &created.provider_id,
             Some(created.next.target()),
         )
@@ -199,43 +194,62 @@ pub async fn pay_saved(
     {
         return Err(StartError::NotOffered);
     }
-    let attempt = s.store.start_payment(order_id, p.name(), "saved").await?;
-    let phone = format!("+{}", order.msisdn);
-    let public = s.config.public_url.trim_end_matches('/');
-    let return_url = format!("{public}/orders/{order_id}");
-    let notify_url = format!("{public}/webhooks/{}", p.name());
-    let items = items_of(&order);
+    let a = Attempt::open(s, &order, p.name(), "saved").await?;
     let checkout = Checkout {
         order_id,
-        attempt_id: &attempt.id,
+        attempt_id: &a.payment.id,
         amount: order.total,
         description,
         method: "saved",
-        return_url: &return_url,
-        notify_url: &notify_url,
+        return_url: &a.return_url,
+        notify_url: &a.notify_url,
         customer_email: None,
-        customer_phone: Some(&phone),
-        items: &items,
+        customer_phone: Some(&a.phone),
+        items: &a.items,
         vat_code: s.config.vat_code,
         save_method: false,
     };
     let v = p.charge_saved(&kept.token, &checkout).await?;
     s.store
-        .payment_pending(&attempt.id, &v.provider_id, None)
+        .payment_pending(&a.payment.id, &v.provider_id, None)
         .await?;
     Ok(apply(s, p.name(), &v).await?)
 }
 
-/// An order's items as receipt lines.
-fn items_of(order: &simrenew_store::orders::Order) -> Vec<Item> {
-    order
-        .items
-        .iter()
-        .map(|i| Item {
-            description: format!("{} {}", i.kind, i.plan_id.as_deref().unwrap_or("")),
-            amount: i.price,
+/// An attempt just opened, and what a checkout for it names.
+struct Attempt {
+    payment: simrenew_store::payments::Payment,
+    phone: String,
+    return_url: String,
+    notify_url: String,
+    /// The order's items as receipt lines.
+    items: Vec<Item>,
+}
+
+impl Attempt {
+    async fn open(
+        s: &AppState,
+        order: &simrenew_store::orders::Order,
+        provider: &str,
+        kind: &str,
+    ) -> Result<Self, StoreError> {
+        let payment = s.store.start_payment(&order.id, provider, kind).await?;
+        let public = s.config.public_url.trim_end_matches('/');
+        Ok(Self {
+            payment,
+            phone: format!("+{}", order.msisdn),
+            return_url: format!("{public}/orders/{}", order.id),
+            notify_url: format!("{public}/webhooks/{provider}"),
+            items: order
+                .items
+                .iter()
+                .map(|i| Item {
+                    description: format!("{} {}", i.kind, i.plan_id.as_deref().unwrap_or("")),
+                    amount: i.price,
+                })
+                .collect(),
         })
-        .collect()
+    }
 }
 
 /// Asks the providers about every attempt still open after `older_than_secs` and
