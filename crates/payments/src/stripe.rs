@@ -86,7 +86,8 @@ pub fn verify(
 
 use crate::PaymentError;
 use crate::provider::{
-    Checkout, Created, Method, NextStep, PayState, Provider, ProviderFuture, RefundAnswer, Verified,
+    Checkout, Created, Method, NextStep, PayState, Provider, ProviderFuture, RefundAnswer,
+    SavedMethod, Verified,
 };
 use serde_json::Value;
 use simrenew_core::{Currency, Money};
@@ -143,6 +144,58 @@ pub fn session_state(s: &Value) -> Result<PayState, PaymentError> {
         ("expired", _) => PayState::Canceled,
         _ => PayState::Open,
     })
+}
+
+/// The method a paid session kept for off-session charges: the session's customer and
+/// the payment intent's payment method (the session retrieved with
+/// `expand[]=payment_intent.payment_method`), as `cus_…/pm_…`.
+pub fn session_saved(s: &Value) -> Option<SavedMethod> {
+    if s.get("payment_status").and_then(Value::as_str) != Some("paid")
+        || s.pointer("/metadata/save").and_then(Value::as_str) != Some("1")
+    {
+        return None;
+    }
+    let customer = s.get("customer").and_then(Value::as_str)?;
+    let pm = s.pointer("/payment_intent/payment_method")?;
+    let id = pm.get("id").and_then(Value::as_str)?;
+    let f = |k: &str| {
+        pm.pointer(&format!("/card/{k}"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
+    Some(SavedMethod {
+        token: format!("{customer}/{id}"),
+        title: format!("{} •••• {}", f("brand"), f("last4"))
+            .trim()
+            .to_string(),
+    })
+}
+
+/// A PaymentIntent (an off-session charge) in our terms.
+pub fn intent_state(pi: &Value) -> Result<PayState, PaymentError> {
+    let field = |k: &str| pi.get(k).and_then(Value::as_str).unwrap_or("");
+    Ok(match field("status") {
+        "succeeded" => {
+            let currency: Currency = field("currency")
+                .to_uppercase()
+                .parse()
+                .map_err(|_| PaymentError::BadAmount(field("currency").to_string()))?;
+            let amount = pi
+                .get("amount_received")
+                .or_else(|| pi.get("amount"))
+                .and_then(Value::as_i64)
+                .ok_or_else(|| PaymentError::Unreadable("no amount".into()))?;
+            PayState::Succeeded(Money::new(amount, currency))
+        }
+        "canceled" | "requires_payment_method" => PayState::Canceled,
+        _ => PayState::Open,
+    })
+}
+
+fn intent_id_ok(id: &str) -> bool {
+    id.starts_with("pi_")
+        && id.len() < 256
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn session_id_ok(id: &str) -> bool {
@@ -218,8 +271,13 @@ impl Stripe {
         if !session_id_ok(id) {
             return Err(PaymentError::BadNotification("not a session id".into()));
         }
-        self.call("GET", &format!("/v1/checkout/sessions/{id}"), &[], None)
-            .await
+        self.call(
+            "GET",
+            &format!("/v1/checkout/sessions/{id}?expand[]=payment_intent.payment_method"),
+            &[],
+            None,
+        )
+        .await
     }
 
     /// The session's form: one line item per order item, in the order's currency.
@@ -240,6 +298,15 @@ impl Stripe {
         ];
         if let Some(e) = c.customer_email {
             f.push(("customer_email".into(), e.into()));
+        }
+        if c.save_method {
+            // A customer to keep the card on, and the card set up for off-session use.
+            f.push(("customer_creation".into(), "always".into()));
+            f.push((
+                "payment_intent_data[setup_future_usage]".into(),
+                "off_session".into(),
+            ));
+            f.push(("metadata[save]".into(), "1".into()));
         }
         for (n, i) in c.items.iter().enumerate() {
             let p = format!("line_items[{n}]");
@@ -294,10 +361,72 @@ impl Provider for Stripe {
 
     fn status<'a>(&'a self, provider_id: &'a str) -> ProviderFuture<'a, Verified> {
         Box::pin(async move {
+            if intent_id_ok(provider_id) {
+                // An off-session charge: a payment intent of its own.
+                let pi = self
+                    .call(
+                        "GET",
+                        &format!("/v1/payment_intents/{provider_id}"),
+                        &[],
+                        None,
+                    )
+                    .await?;
+                return Ok(Verified {
+                    provider_id: provider_id.to_string(),
+                    state: intent_state(&pi)?,
+                    saved: None,
+                });
+            }
             let s = self.session(provider_id).await?;
             Ok(Verified {
                 provider_id: provider_id.to_string(),
                 state: session_state(&s)?,
+                saved: session_saved(&s),
+            })
+        })
+    }
+
+    fn can_save(&self, _method: &str) -> bool {
+        true
+    }
+
+    fn charge_saved<'a>(
+        &'a self,
+        token: &'a str,
+        c: &'a Checkout<'a>,
+    ) -> ProviderFuture<'a, Verified> {
+        Box::pin(async move {
+            let (customer, pm) = token.split_once('/').ok_or_else(|| PaymentError::Refused {
+                status: 400,
+                detail: "not a saved Stripe method".into(),
+            })?;
+            let pi = self
+                .call(
+                    "POST",
+                    "/v1/payment_intents",
+                    &[
+                        ("amount".into(), c.amount.minor.to_string()),
+                        ("currency".into(), c.amount.currency.code().to_lowercase()),
+                        ("customer".into(), customer.into()),
+                        ("payment_method".into(), pm.into()),
+                        ("off_session".into(), "true".into()),
+                        ("confirm".into(), "true".into()),
+                        ("description".into(), c.description.into()),
+                        ("metadata[order_id]".into(), c.order_id.into()),
+                        ("metadata[attempt_id]".into(), c.attempt_id.into()),
+                    ],
+                    Some(c.attempt_id),
+                )
+                .await?;
+            let id = pi
+                .get("id")
+                .and_then(Value::as_str)
+                .filter(|i| intent_id_ok(i));
+            Ok(Verified {
+                provider_id: id
+                    .ok_or_else(|| PaymentError::Unreadable("no payment intent id".into()))?
+                    .to_string(),
+                state: intent_state(&pi)?,
                 saved: None,
             })
         })
@@ -331,10 +460,17 @@ impl Provider for Stripe {
             if !session_id_ok(id) {
                 return Err(bad("no session id".into()));
             }
+            let state = session_state(s).map_err(|e| bad(e.to_string()))?;
+            // A card kept for later: the event does not carry its payment method, the
+            // session (expanded) does.
+            let saved = match (&state, s.pointer("/metadata/save").and_then(Value::as_str)) {
+                (PayState::Succeeded(_), Some("1")) => session_saved(&self.session(id).await?),
+                _ => None,
+            };
             Ok(Verified {
                 provider_id: id.to_string(),
-                state: session_state(s).map_err(|e| bad(e.to_string()))?,
-                saved: None,
+                state,
+                saved,
             })
         })
     }
@@ -345,14 +481,19 @@ impl Provider for Stripe {
     ) -> ProviderFuture<'a, RefundAnswer> {
         let (provider_id, amount, key) = (r.provider_id, r.amount, r.key);
         Box::pin(async move {
-            let s = self.session(provider_id).await?;
-            let pi = s
-                .get("payment_intent")
-                .and_then(Value::as_str)
-                .ok_or_else(|| PaymentError::Refused {
-                    status: 400,
-                    detail: "session has no payment_intent".into(),
-                })?;
+            let pi = if intent_id_ok(provider_id) {
+                provider_id.to_string()
+            } else {
+                let s = self.session(provider_id).await?;
+                s.get("payment_intent")
+                    .and_then(|p| p.as_str().or_else(|| p.get("id")?.as_str()))
+                    .ok_or_else(|| PaymentError::Refused {
+                        status: 400,
+                        detail: "session has no payment_intent".into(),
+                    })?
+                    .to_string()
+            };
+            let pi = pi.as_str();
             let r = self
                 .call(
                     "POST",

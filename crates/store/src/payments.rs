@@ -208,6 +208,19 @@ impl Store {
         provider_payment_id: &str,
         paid: Money,
     ) -> Result<Settlement> {
+        self.payment_succeeded_keeping(provider, provider_payment_id, paid, None)
+            .await
+    }
+
+    /// [`Store::payment_succeeded`], also keeping the method the payment saved
+    /// (`(token, title)`) for the order's buyer, in the same transaction.
+    pub async fn payment_succeeded_keeping(
+        &self,
+        provider: &str,
+        provider_payment_id: &str,
+        paid: Money,
+        keep: Option<(&str, &str)>,
+    ) -> Result<Settlement> {
         let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
         let claimed = sqlx::query("UPDATE payments SET status = 'succeeded', updated_at = $1 WHERE provider = $2 AND provider_payment_id = $3 AND status IN ('created', 'pending') RETURNING id, order_id, amount_minor, currency")
@@ -251,6 +264,17 @@ impl Store {
         let settled = settle_in(&mut tx, &order_id, &line_id, Source::External(provider)).await;
         match settled {
             Ok(order) => {
+                if let (Some((token, title)), Some(buyer)) = (keep, &order.buyer_id) {
+                    sqlx::query(KEEP_METHOD)
+                        .bind(new_id())
+                        .bind(buyer)
+                        .bind(provider)
+                        .bind(token)
+                        .bind(title)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
                 Ok(Settlement::Fulfilled(Box::new(order)))
             }
@@ -304,6 +328,10 @@ async fn hold(
     Ok(Settlement::Held { reason })
 }
 
+/// Keeps a method (id, user, provider, token, title, created_at); the same token again
+/// changes nothing.
+const KEEP_METHOD: &str = "INSERT INTO saved_methods (id, user_id, provider, token, title, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider, token) DO NOTHING";
+
 /// A payment method a buyer let a provider keep for later charges.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SavedMethod {
@@ -316,27 +344,6 @@ pub struct SavedMethod {
 }
 
 impl Store {
-    /// Keeps a provider's method token for `user` (once: the same token again changes
-    /// nothing, and a token forgotten stays forgotten).
-    pub async fn save_method(
-        &self,
-        user_id: &str,
-        provider: &str,
-        token: &str,
-        title: &str,
-    ) -> Result<()> {
-        sqlx::query("INSERT INTO saved_methods (id, user_id, provider, token, title, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider, token) DO NOTHING")
-            .bind(new_id())
-            .bind(user_id)
-            .bind(provider)
-            .bind(token)
-            .bind(title)
-            .bind(now().unix_timestamp())
-            .execute(&self.write)
-            .await?;
-        Ok(())
-    }
-
     /// The user's methods still kept, newest first.
     pub async fn saved_methods(&self, user_id: &str) -> Result<Vec<SavedMethod>> {
         let rows = sqlx::query("SELECT id, user_id, provider, token, title, created_at FROM saved_methods WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id")

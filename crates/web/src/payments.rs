@@ -125,47 +125,21 @@ pub async fn apply(
 ) -> Result<Option<Settlement>, StoreError> {
     match &v.state {
         PayState::Succeeded(paid) => {
-            let settled = s
-                .store
-                .payment_succeeded(provider, &v.provider_id, *paid)
-                .await?;
-            if let Some(saved) = &v.saved {
-                keep_method(s, provider, &v.provider_id, saved).await;
-            }
-            Ok(Some(settled))
+            // A method the payment saved is kept with the settlement, in one transaction.
+            let keep = v
+                .saved
+                .as_ref()
+                .map(|m| (m.token.as_str(), m.title.as_str()));
+            s.store
+                .payment_succeeded_keeping(provider, &v.provider_id, *paid, keep)
+                .await
+                .map(Some)
         }
         PayState::Canceled => {
             s.store.payment_canceled(provider, &v.provider_id).await?;
             Ok(None)
         }
         PayState::Open => Ok(None),
-    }
-}
-
-/// Keeps the method a payment saved for the account that bought the order (a buyer
-/// without an account never asked to keep one).
-async fn keep_method(
-    s: &AppState,
-    provider: &str,
-    provider_id: &str,
-    saved: &simrenew_payments::provider::SavedMethod,
-) {
-    let buyer = match s.store.payment_by_provider_id(provider, provider_id).await {
-        Ok(p) => s
-            .store
-            .order(&p.order_id)
-            .await
-            .ok()
-            .and_then(|o| o.buyer_id),
-        Err(_) => None,
-    };
-    if let Some(user) = buyer
-        && let Err(e) = s
-            .store
-            .save_method(&user, provider, &saved.token, &saved.title)
-            .await
-    {
-        tracing::warn!(error = %e, "saving a payment method");
     }
 }
 

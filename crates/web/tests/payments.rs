@@ -811,95 +811,152 @@ async fn a_wechat_bill_reconciles_against_what_was_settled_and_its_fees_post_onc
 
 #[tokio::test]
 async fn a_card_kept_at_yookassa_pays_the_next_renewal_without_a_trip_and_can_be_forgotten() {
-    const MTS_OWNED: &str = "79161234561";
     for app in common::serve_all_with_sandbox().await {
-        let store = &app._db.store;
-        let mut v = Visitor::new(&app.base, "ru");
-        v.sign_in_demo().await;
-        let page = v.get(&format!("/renew/{MTS_OWNED}")).await;
-        assert!(page.has("name=\"save\""), "{}", page.body);
-        let to_yk = v
-            .post(
-                &format!("/renew/{MTS_OWNED}"),
-                &[
-                    ("csrf", &page.input("csrf")),
-                    ("idem", &page.input("idem")),
-                    ("plan", "mts-month-30gb"),
-                    ("pay", "yookassa:bank_card"),
-                    ("save", "1"),
-                ],
-            )
-            .await;
-        let confirm = to_yk.location().to_string();
-        assert!(
-            confirm.contains("/sandbox/yookassa/confirm/"),
-            "{}: {confirm}",
-            app.db
-        );
-        let back = v
-            .post(&confirm.replace(&app.base, ""), &[("action", "pay")])
-            .await;
-        let first = back.location().rsplit('/').next().unwrap().to_string();
-        // The buyer's return settles it (and keeps the card), or the notification does.
-        v.get(&format!("/orders/{first}")).await;
-        assert!(wait_fulfilled(store, &first).await, "{}", app.db);
-
-        let account = v.get("/account").await;
-        assert!(account.has("Bank card *4444"), "{}", account.body);
-
-        // The next renewal: the kept card, charged at once, no page at the provider.
-        let page = v.get(&format!("/renew/{MTS_OWNED}")).await;
-        let at = page
-            .body
-            .find("value=\"saved:")
-            .expect("a saved method offered")
-            + 7;
-        let saved = page.body[at..at + page.body[at..].find('"').unwrap()].to_string();
-        let placed = v
-            .post(
-                &format!("/renew/{MTS_OWNED}"),
-                &[
-                    ("csrf", &page.input("csrf")),
-                    ("idem", &page.input("idem")),
-                    ("plan", "mts-month-30gb"),
-                    ("pay", &saved),
-                ],
-            )
-            .await;
-        assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
-        let second = placed
-            .location()
-            .strip_prefix("/orders/")
-            .unwrap()
-            .to_string();
-        assert_eq!(
-            store.order(&second).await.unwrap().status,
-            OrderStatus::Fulfilled,
-            "{}: charged to the kept card at once",
-            app.db
-        );
-        simrenew_store::testing::assert_sound(store).await;
-
-        // Forgotten: gone from the account and from the renewal page.
-        let account = v.get("/account").await;
-        let id = saved.strip_prefix("saved:").unwrap();
-        let done = v
-            .post(
-                "/account/methods/forget",
-                &[("csrf", &account.input("csrf")), ("method", id)],
-            )
-            .await;
-        assert_eq!(done.status, StatusCode::SEE_OTHER);
-        assert!(!v.get("/account").await.has("Bank card *4444"));
-        assert!(
-            !v.get(&format!("/renew/{MTS_OWNED}"))
-                .await
-                .has("value=\"saved:")
-        );
-
-        // Someone not signed in cannot ask to keep a card: nothing is kept.
-        let mut anon = Visitor::new(&app.base, "ru");
-        let page = anon.get(&format!("/renew/{MTS_FREE}")).await;
-        assert!(!page.has("name=\"save\""));
+        keep_and_charge(
+            &app,
+            "ru",
+            "yookassa:bank_card",
+            "/sandbox/yookassa/confirm/",
+            "Bank card *4444",
+        )
+        .await;
     }
+}
+
+#[tokio::test]
+async fn a_card_set_up_off_session_at_stripe_pays_the_next_renewal_and_refunds() {
+    for app in common::serve_all_with_sandbox().await {
+        let charged = keep_and_charge(
+            &app,
+            "en",
+            "stripe:card",
+            "/sandbox/stripe/pay/",
+            "visa •••• 4242",
+        )
+        .await;
+        // The off-session charge is a payment intent of its own: asked and refunded as one.
+        let store = &app._db.store;
+        let p = store.payments_of_order(&charged).await.unwrap()[0].clone();
+        assert!(
+            p.provider_payment_id.as_deref().unwrap().starts_with("pi_"),
+            "{p:?}"
+        );
+        let providers = vec![app_provider(&app, "stripe")];
+        let r = simrenew_web::payments::refund(
+            store,
+            &providers,
+            1,
+            &p.id,
+            Money::new(1_00, p.amount.currency),
+            "test",
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status, "succeeded", "{}", app.db);
+        simrenew_store::testing::assert_sound(store).await;
+    }
+}
+
+/// The demo account renews its own line with `method`, asking to keep the card; pays
+/// at the stand-in; the card (shown as `title`) then pays the next renewal at once, and
+/// is forgotten. The second order's id.
+async fn keep_and_charge(
+    app: &common::Served,
+    lang: &'static str,
+    method: &str,
+    confirm_at: &str,
+    title: &str,
+) -> String {
+    const MTS_OWNED: &str = "79161234561";
+    let store = &app._db.store;
+    let mut v = Visitor::new(&app.base, lang);
+    v.sign_in_demo().await;
+    // The demo account speaks Chinese: the reader's choice of language and currency is
+    // made by the switch, as a person would.
+    v.get(&format!("/lang/{lang}?next=/")).await;
+    let page = v.get(&format!("/renew/{MTS_OWNED}")).await;
+    assert!(page.has("name=\"save\""), "{}", page.body);
+    let to_provider = v
+        .post(
+            &format!("/renew/{MTS_OWNED}"),
+            &[
+                ("csrf", &page.input("csrf")),
+                ("idem", &page.input("idem")),
+                ("plan", "mts-month-30gb"),
+                ("pay", method),
+                ("save", "1"),
+            ],
+        )
+        .await;
+    let confirm = to_provider.location().to_string();
+    assert!(confirm.contains(confirm_at), "{}: {confirm}", app.db);
+    let back = v
+        .post(&confirm.replace(&app.base, ""), &[("action", "pay")])
+        .await;
+    let first = back.location().rsplit('/').next().unwrap().to_string();
+    // The buyer's return settles it (and keeps the card), or the notification does.
+    v.get(&format!("/orders/{first}")).await;
+    assert!(wait_fulfilled(store, &first).await, "{}", app.db);
+    let account = v.get("/account").await;
+    assert!(account.has(title), "{}", account.body);
+
+    // The next renewal: the kept card, charged at once, no page at the provider.
+    let page = v.get(&format!("/renew/{MTS_OWNED}")).await;
+    let at = page
+        .body
+        .find("value=\"saved:")
+        .expect("a saved method offered")
+        + 7;
+    let saved = page.body[at..at + page.body[at..].find('"').unwrap()].to_string();
+    let placed = v
+        .post(
+            &format!("/renew/{MTS_OWNED}"),
+            &[
+                ("csrf", &page.input("csrf")),
+                ("idem", &page.input("idem")),
+                ("plan", "mts-month-30gb"),
+                ("pay", &saved),
+            ],
+        )
+        .await;
+    assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
+    let second = placed
+        .location()
+        .strip_prefix("/orders/")
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        store.order(&second).await.unwrap().status,
+        OrderStatus::Fulfilled,
+        "{}: charged to the kept card at once",
+        app.db
+    );
+    simrenew_store::testing::assert_sound(store).await;
+
+    // Forgotten: gone from the account and from the renewal page.
+    let account = v.get("/account").await;
+    let id = saved.strip_prefix("saved:").unwrap();
+    let done = v
+        .post(
+            "/account/methods/forget",
+            &[("csrf", &account.input("csrf")), ("method", id)],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert!(!v.get("/account").await.has(title));
+    assert!(
+        !v.get(&format!("/renew/{MTS_OWNED}"))
+            .await
+            .has("value=\"saved:")
+    );
+
+    // Someone not signed in cannot ask to keep a card.
+    let mut anon = Visitor::new(&app.base, lang);
+    assert!(
+        !anon
+            .get(&format!("/renew/{MTS_FREE}"))
+            .await
+            .has("name=\"save\"")
+    );
+    second
 }

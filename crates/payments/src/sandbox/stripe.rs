@@ -27,6 +27,12 @@ struct Account {
     answers: HashMap<String, Value>,
     /// payment_intent → refunded so far.
     refunded: HashMap<String, i64>,
+    /// Payment intents (with their payment method expanded).
+    intents: HashMap<String, Value>,
+    /// (customer, payment method) pairs set up for off-session charges.
+    off_session: std::collections::HashSet<(String, String)>,
+    /// Session id → asked for a customer and an off-session setup.
+    setup: std::collections::HashSet<String>,
 }
 
 #[derive(Clone)]
@@ -49,6 +55,8 @@ pub fn stripe(public_base: &str, notify_url: &str) -> Router {
         .route("/v1/checkout/sessions", post(create))
         .route("/v1/checkout/sessions/{id}", get(retrieve))
         .route("/v1/refunds", post(refund))
+        .route("/v1/payment_intents", post(create_intent))
+        .route("/v1/payment_intents/{id}", get(intent))
         .route("/pay/{id}", get(page).post(pay))
         .with_state(stand)
 }
@@ -163,10 +171,18 @@ async fn create(State(s): State<Stand>, h: HeaderMap, body: Bytes) -> Response {
         "amount_total": total, "currency": currency,
         "client_reference_id": f.get("client_reference_id"),
         "customer_email": f.get("customer_email"),
-        "metadata": {"order_id": f.get("metadata[order_id]"), "attempt_id": f.get("metadata[attempt_id]")},
+        "metadata": {"order_id": f.get("metadata[order_id]"), "attempt_id": f.get("metadata[attempt_id]"), "save": f.get("metadata[save]")},
+        "customer": null,
         "success_url": success, "cancel_url": cancel,
         "payment_intent": null,
     });
+    if f.get("customer_creation").map(String::as_str) == Some("always")
+        && f.get("payment_intent_data[setup_future_usage]")
+            .map(String::as_str)
+            == Some("off_session")
+    {
+        acct.setup.insert(id.clone());
+    }
     acct.sessions.insert(id, session.clone());
     if let Some(k) = key {
         acct.answers.insert(k, session.clone());
@@ -174,13 +190,29 @@ async fn create(State(s): State<Stand>, h: HeaderMap, body: Bytes) -> Response {
     Json(session).into_response()
 }
 
-async fn retrieve(State(s): State<Stand>, h: HeaderMap, Path(id): Path<String>) -> Response {
+async fn retrieve(
+    State(s): State<Stand>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> Response {
     if let Err(r) = authorized(&h) {
         return r;
     }
     let acct = s.account.lock().unwrap_or_else(|p| p.into_inner());
+    // `expand[]=payment_intent.payment_method` (URL-encoded or not) nests the objects.
+    let expand = q
+        .unwrap_or_default()
+        .replace("%5B%5D", "[]")
+        .contains("expand[]=payment_intent");
     match acct.sessions.get(&id) {
-        Some(v) => Json(v.clone()).into_response(),
+        Some(v) => {
+            let mut v = v.clone();
+            if let (true, Some(pi)) = (expand, v["payment_intent"].as_str()) {
+                v["payment_intent"] = acct.intents.get(pi).cloned().unwrap_or(Value::Null);
+            }
+            Json(v).into_response()
+        }
         None => error(
             StatusCode::NOT_FOUND,
             "invalid_request_error",
@@ -196,11 +228,10 @@ async fn refund(State(s): State<Stand>, h: HeaderMap, body: Bytes) -> Response {
         Err(r) => return r,
     };
     let pi = f.get("payment_intent").cloned().unwrap_or_default();
-    let Some(session) = acct
-        .sessions
-        .values()
-        .find(|v| v["payment_intent"] == pi.as_str())
-        .cloned()
+    let Some(total) = acct
+        .intents
+        .get(&pi)
+        .and_then(|p| p["amount_received"].as_i64())
     else {
         return error(
             StatusCode::NOT_FOUND,
@@ -209,7 +240,6 @@ async fn refund(State(s): State<Stand>, h: HeaderMap, body: Bytes) -> Response {
             &format!("No such payment_intent: '{pi}'"),
         );
     };
-    let total = session["amount_total"].as_i64().unwrap_or(0);
     let done = acct.refunded.get(&pi).copied().unwrap_or(0);
     let amount = match f.get("amount") {
         Some(a) => a.parse::<i64>().unwrap_or(0),
@@ -226,7 +256,7 @@ async fn refund(State(s): State<Stand>, h: HeaderMap, body: Bytes) -> Response {
     acct.refunded.insert(pi.clone(), done + amount);
     let r = json!({
         "id": format!("re_3{:030}", acct.answers.len() + 1), "object": "refund",
-        "amount": amount, "currency": session["currency"], "payment_intent": pi,
+        "amount": amount, "currency": acct.intents[&pi]["currency"], "payment_intent": pi,
         "status": "succeeded",
     });
     if let Some(k) = key {
@@ -270,15 +300,43 @@ async fn pay(State(s): State<Stand>, Path(id): Path<String>, Form(a): Form<Actio
         let Some(v) = acct.sessions.get_mut(&id) else {
             return (StatusCode::NOT_FOUND, "no such session").into_response();
         };
+        let mut paid_now = None;
         if v["status"] == "open" {
             if a.action == "pay" {
+                let pi = format!("pi_3{}", &id[10..]);
                 v["status"] = json!("complete");
                 v["payment_status"] = json!("paid");
-                v["payment_intent"] = json!(format!("pi_3{}", &id[10..]));
+                v["payment_intent"] = json!(pi);
+                paid_now = Some((pi, v["amount_total"].clone(), v["currency"].clone()));
             } else {
                 v["status"] = json!("expired");
             }
         }
+        if let Some((pi, amount, currency)) = paid_now {
+            let n = acct.intents.len() + 1;
+            let pm = format!("pm_1Sandbox{n:014}");
+            let customer = acct
+                .setup
+                .contains(&id)
+                .then(|| format!("cus_Sandbox{n:08}"));
+            if let Some(c) = &customer {
+                acct.off_session.insert((c.clone(), pm.clone()));
+            }
+            acct.intents.insert(
+                pi.clone(),
+                json!({"id": pi, "object": "payment_intent", "status": "succeeded",
+                       "amount": amount, "amount_received": amount, "currency": currency,
+                       "customer": customer,
+                       "payment_method": {"id": pm, "object": "payment_method", "type": "card",
+                                          "card": {"brand": "visa", "last4": "4242"}}}),
+            );
+            if let Some(v) = acct.sessions.get_mut(&id) {
+                v["customer"] = json!(customer);
+            }
+        }
+        let Some(v) = acct.sessions.get_mut(&id) else {
+            return (StatusCode::NOT_FOUND, "no such session").into_response();
+        };
         let back = if v["payment_status"] == "paid" {
             v["success_url"].clone()
         } else {
@@ -303,4 +361,62 @@ async fn pay(State(s): State<Stand>, Path(id): Path<String>, Form(a): Form<Actio
             .await;
     });
     Redirect::to(&back).into_response()
+}
+
+/// An off-session charge: to a customer's payment method set up for it, confirmed at
+/// once; a method never set up is refused as Stripe refuses it.
+async fn create_intent(State(s): State<Stand>, h: HeaderMap, body: Bytes) -> Response {
+    let (f, key, mut acct) = match begin(&s, &h, &body) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let g = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let amount = g("amount").parse::<i64>().unwrap_or(0);
+    if !acct
+        .off_session
+        .contains(&(g("customer"), g("payment_method")))
+        || g("off_session") != "true"
+        || g("confirm") != "true"
+        || amount <= 0
+    {
+        return error(
+            StatusCode::PAYMENT_REQUIRED,
+            "card_error",
+            "authentication_required",
+            "The payment method was not set up for off-session use by this customer.",
+        );
+    }
+    let id = format!("pi_3Off{:024}", acct.intents.len() + 1);
+    let pi = json!({"id": id, "object": "payment_intent", "status": "succeeded",
+                    "amount": amount, "amount_received": amount, "currency": g("currency"),
+                    "customer": g("customer"),
+                    "payment_method": {"id": g("payment_method"), "object": "payment_method", "type": "card",
+                                       "card": {"brand": "visa", "last4": "4242"}},
+                    "metadata": {"order_id": g("metadata[order_id]"), "attempt_id": g("metadata[attempt_id]")}});
+    acct.intents.insert(id, pi.clone());
+    if let Some(k) = key {
+        acct.answers.insert(k, pi.clone());
+    }
+    Json(pi).into_response()
+}
+
+async fn intent(State(s): State<Stand>, h: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = authorized(&h) {
+        return r;
+    }
+    match s
+        .account
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .intents
+        .get(&id)
+    {
+        Some(v) => Json(v.clone()).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "resource_missing",
+            &format!("No such payment_intent: '{id}'"),
+        ),
+    }
 }
