@@ -396,6 +396,37 @@ async fn renew_in_two_taps_from_the_lines_own_link() {
 }
 
 #[tokio::test]
+async fn pay_with_alipay_by_scanning_its_code_in_chinese() {
+    let Some(exe) = chromium() else { return };
+    let app = common::serve_sandbox_on_sqlite().await;
+    let mut b = Browser::launch(&exe, "zh-CN").await;
+    b.goto(&format!("{}/renew/79161234565", app.base)).await;
+    b.tap("label[for='p-mts-month-30gb']").await;
+    b.tap("input[name='pay'][value='alipay:qr']").await;
+    b.tap("#pay-button").await;
+    // The order page shows the code to scan, drawn on the page, and the app link.
+    b.wait_for("location.pathname.startsWith('/orders/') && document.querySelector('#scan svg')")
+        .await;
+    let width = b
+        .eval("document.querySelector('#scan svg').getBoundingClientRect().width")
+        .await;
+    assert!(width.as_f64().unwrap_or(0.0) >= 150.0, "QR width {width}");
+    assert_eq!(b.text("#scan-h").await, "用支付宝扫码");
+    b.assert_no_horizontal_overflow("code to scan").await;
+    b.screenshot("scan-alipay-zh-CN").await;
+    // On this phone: the link opens "Alipay" (the stand-in), which pays and comes back.
+    b.tap("#scan-link").await;
+    b.wait_for("document.getElementById('sandbox-pay')").await;
+    b.tap("#sandbox-pay").await;
+    b.wait_for("location.pathname.startsWith('/orders/') && document.getElementById('done')")
+        .await;
+    assert_eq!(b.text("#order-status").await, "已完成");
+    let orders = app._db.store.check_orders().await.unwrap();
+    assert!(orders.is_sound());
+    assert_eq!(orders.fulfilled, 3, "the demo's two and this one");
+}
+
+#[tokio::test]
 async fn sign_up_attach_a_line_and_see_its_data_left() {
     let Some(exe) = chromium() else { return };
     let (relay, app) = shop().await;

@@ -50,6 +50,12 @@ pub async fn serve_all_with_sandbox() -> Vec<Served> {
     serve(false, Some("/webhooks"), |_| {}).await
 }
 
+/// The sandboxed app on SQLite alone (browser tests).
+#[allow(dead_code)]
+pub async fn serve_sandbox_on_sqlite() -> Served {
+    serve(true, Some("/webhooks"), |_| {}).await.remove(0)
+}
+
 /// The same, with the dashboard-configured stand-ins' (YooKassa, Stripe) notifications
 /// sent under `path` (a wrong one loses them).
 #[allow(dead_code)]
