@@ -960,3 +960,50 @@ async fn keep_and_charge(
     );
     second
 }
+
+#[tokio::test]
+async fn alipay_notifications_arriving_at_once_settle_one_payment() {
+    for app in common::serve_all_with_sandbox().await {
+        let keys = app.keys.as_ref().unwrap();
+        let store = &app._db.store;
+        let mut v = Visitor::new(&app.base, "zh-CN");
+        let (order_id, _) = renew_with(&app, &mut v, "alipay:qr").await;
+        let order = store.order(&order_id).await.unwrap();
+        let no = store.payments_of_order(&order_id).await.unwrap()[0]
+            .provider_payment_id
+            .clone()
+            .unwrap();
+        let form = ali_sandbox::notification(
+            &keys.alipay,
+            &keys.alipay_app_id,
+            &no,
+            "2026112522001000000000000009",
+            "TRADE_SUCCESS",
+            &order.total.major_string(),
+        );
+        // As if several servers behind a balancer got Alipay's retries at once.
+        let hook = format!("{}/webhooks/alipay", app.base);
+        let sends = (0..8).map(|_| {
+            let (hook, form) = (hook.clone(), form.clone());
+            tokio::spawn(async move {
+                let r = Client::new().post(&hook).form(&form).send().await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            })
+        });
+        for s in futures::future::join_all(sends).await {
+            assert_eq!(
+                s.unwrap(),
+                (StatusCode::OK, "success".to_string()),
+                "{}",
+                app.db
+            );
+        }
+        let orders = store.check_orders().await.unwrap();
+        assert_eq!(
+            orders.fulfilled, 3,
+            "{}: the demo's two and this one, once",
+            app.db
+        );
+        simrenew_store::testing::assert_sound(store).await;
+    }
+}
