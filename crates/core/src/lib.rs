@@ -6,6 +6,7 @@
 
 pub mod advice;
 pub mod bucket;
+pub mod esim;
 pub mod ids;
 pub mod ledger;
 pub mod money;
