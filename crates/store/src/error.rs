@@ -19,6 +19,11 @@ pub enum StoreError {
     OrderNotFound(String),
     #[error("no payment {0}")]
     PaymentNotFound(String),
+    #[error("no {operator} eSIM profile of type {profile_type} is left in the inventory")]
+    NoProfileLeft {
+        operator: String,
+        profile_type: String,
+    },
     #[error("{asked} cannot be refunded: at most {allowed} may be refunded now")]
     RefundTooLarge { asked: Money, allowed: Money },
     #[error(

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod esim;
 pub mod idempotency;
 pub mod ledger;
 pub mod lines;

@@ -240,6 +240,9 @@ impl From<StoreError> for Problem {
             StoreError::PaymentNotFound(_) => {
                 Problem::new(S::NOT_FOUND, "payment-not-found", "No such payment", d)
             }
+            StoreError::NoProfileLeft { .. } => {
+                Problem::new(S::CONFLICT, "no-esim-left", "No eSIM profile left", d)
+            }
             StoreError::ResetTokenInvalid => Problem::new(
                 S::GONE,
                 "reset-link-expired",

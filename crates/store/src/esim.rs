@@ -1,0 +1,256 @@
+//! The eSIM profile inventory: import, counts, allocation (never the same profile twice,
+//! even with several servers), and state changes by the rules of
+//! `simrenew_core::esim::ProfileState`, each recorded.
+
+use crate::db::{Backend, Store, new_id, now};
+use crate::error::{Result, StoreError};
+use simrenew_core::esim::ProfileState;
+use simrenew_core::{Iccid, Operator};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+/// A profile in the inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub iccid: String,
+    pub operator: String,
+    pub profile_type: String,
+    pub state: ProfileState,
+    pub eid: Option<String>,
+    pub matching_id: Option<String>,
+    pub smdp_address: Option<String>,
+    pub order_id: Option<String>,
+    pub reissues: i64,
+    pub last_error: Option<String>,
+    /// When it entered its state.
+    pub state_at: OffsetDateTime,
+}
+
+const COLUMNS: &str = "iccid, operator, profile_type, state, eid, matching_id, smdp_address, order_id, reissues, last_error, state_at";
+
+fn profile(r: &AnyRow) -> Result<Profile> {
+    let iccid: String = r.try_get("iccid")?;
+    let state: String = r.try_get("state")?;
+    Ok(Profile {
+        state: ProfileState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("profile {iccid}: state {state}")))?,
+        operator: r.try_get("operator")?,
+        profile_type: r.try_get("profile_type")?,
+        eid: r.try_get("eid")?,
+        matching_id: r.try_get("matching_id")?,
+        smdp_address: r.try_get("smdp_address")?,
+        order_id: r.try_get("order_id")?,
+        reissues: r.try_get("reissues")?,
+        last_error: r.try_get("last_error")?,
+        state_at: crate::db::from_unix(r.try_get("state_at")?),
+        iccid,
+    })
+}
+
+impl Store {
+    /// Adds profiles of `profile_type` (from the SM-DP+'s batch) as available; ICCIDs
+    /// already known are left alone. (added, already there).
+    pub async fn import_profiles(
+        &self,
+        operator: Operator,
+        profile_type: &str,
+        iccids: &[Iccid],
+    ) -> Result<(usize, usize)> {
+        let at = now().unix_timestamp();
+        let mut tx = self.write.begin().await?;
+        let mut added = 0;
+        for i in iccids {
+            let done = sqlx::query("INSERT INTO esim_profiles (iccid, operator, profile_type, state, state_at, created_at) VALUES ($1, $2, $3, 'available', $4, $4) ON CONFLICT (iccid) DO NOTHING")
+                .bind(i.as_str())
+                .bind(operator.code())
+                .bind(profile_type)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            added += done.rows_affected() as usize;
+        }
+        tx.commit().await?;
+        Ok((added, iccids.len() - added))
+    }
+
+    /// How many profiles each operator has in each state.
+    pub async fn profile_counts(&self) -> Result<Vec<(String, ProfileState, i64)>> {
+        let rows = sqlx::query("SELECT operator, state, CAST(COUNT(*) AS BIGINT) AS n FROM esim_profiles GROUP BY operator, state ORDER BY operator, state")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let s: String = r.try_get("state")?;
+                Ok((
+                    r.try_get("operator")?,
+                    ProfileState::parse(&s)
+                        .ok_or_else(|| StoreError::Corrupt(format!("profile state {s}")))?,
+                    r.try_get("n")?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn esim_profile(&self, iccid: &str) -> Result<Profile> {
+        let sql = format!("SELECT {COLUMNS} FROM esim_profiles WHERE iccid = $1");
+        let r = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(iccid)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or_else(|| StoreError::invalid("iccid", format!("no eSIM profile {iccid}")))?;
+        profile(&r)
+    }
+
+    /// Takes an available profile of `operator`'s `profile_type` for `order_id`, bound to
+    /// `eid` when given: one statement, so two buyers (or two servers) never get the same
+    /// profile; `NoProfileLeft` when none is free.
+    pub async fn allocate_profile(
+        &self,
+        operator: Operator,
+        profile_type: &str,
+        order_id: &str,
+        eid: Option<&str>,
+    ) -> Result<Profile> {
+        let pick = match self.backend() {
+            // Concurrent allocations skip each other's row instead of waiting for it.
+            Backend::Postgres => {
+                "SELECT iccid FROM esim_profiles WHERE operator = $4 AND profile_type = $5 AND state = 'available' ORDER BY iccid LIMIT 1 FOR UPDATE SKIP LOCKED"
+            }
+            // One writer: the pick and the update cannot interleave.
+            Backend::Sqlite => {
+                "SELECT iccid FROM esim_profiles WHERE operator = $4 AND profile_type = $5 AND state = 'available' ORDER BY iccid LIMIT 1"
+            }
+        };
+        let sql = format!(
+            "UPDATE esim_profiles SET state = 'allocated', order_id = $1, eid = $2, state_at = $3 WHERE state = 'available' AND iccid = ({pick}) RETURNING {COLUMNS}"
+        );
+        let at = now().unix_timestamp();
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(order_id)
+            .bind(eid)
+            .bind(at)
+            .bind(operator.code())
+            .bind(profile_type)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(StoreError::NoProfileLeft {
+                operator: operator.code().to_string(),
+                profile_type: profile_type.to_string(),
+            });
+        };
+        let p = profile(&row)?;
+        record(
+            &mut tx,
+            &p.iccid,
+            ProfileState::Available,
+            ProfileState::Allocated,
+            Some(order_id),
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    /// Moves a profile to `to` if the rules allow it from where it is (a notification
+    /// late or repeated changes nothing and says so: `Ok(false)`); `details` such as the
+    /// matching ID come with the change. Recorded in `esim_events`.
+    pub async fn set_profile_state(
+        &self,
+        iccid: &str,
+        to: ProfileState,
+        change: &ProfileChange<'_>,
+    ) -> Result<bool> {
+        let at = now().unix_timestamp();
+        let mut tx = self.write.begin().await?;
+        let sql = format!("SELECT {COLUMNS} FROM esim_profiles WHERE iccid = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(iccid)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::invalid("iccid", format!("no eSIM profile {iccid}")))?;
+        let p = profile(&row)?;
+        if !p.state.can_become(to) {
+            return Ok(false);
+        }
+        // Conditional on the state read: a concurrent change makes this one do nothing.
+        let done = sqlx::query("UPDATE esim_profiles SET state = $1, state_at = $2, matching_id = COALESCE($3, matching_id), smdp_address = COALESCE($4, smdp_address), eid = COALESCE($5, eid), imei = COALESCE($6, imei), last_error = $7, reissues = reissues + $8 WHERE iccid = $9 AND state = $10")
+            .bind(to.code())
+            .bind(at)
+            .bind(change.matching_id)
+            .bind(change.smdp_address)
+            .bind(change.eid)
+            .bind(change.imei)
+            .bind(change.error)
+            .bind(i64::from(change.reissue))
+            .bind(iccid)
+            .bind(p.state.code())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        record(&mut tx, iccid, p.state, to, change.detail, at).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A profile's recorded changes, oldest first: (from, to, detail, at).
+    pub async fn profile_history(
+        &self,
+        iccid: &str,
+    ) -> Result<Vec<(String, String, Option<String>, OffsetDateTime)>> {
+        let rows = sqlx::query("SELECT from_state, to_state, detail, at FROM esim_events WHERE iccid = $1 ORDER BY at, id")
+            .bind(iccid)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("from_state")?,
+                    r.try_get("to_state")?,
+                    r.try_get("detail")?,
+                    crate::db::from_unix(r.try_get("at")?),
+                ))
+            })
+            .collect()
+    }
+}
+
+/// What comes with a state change.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProfileChange<'a> {
+    pub matching_id: Option<&'a str>,
+    pub smdp_address: Option<&'a str>,
+    pub eid: Option<&'a str>,
+    pub imei: Option<&'a str>,
+    /// Why it failed (an Error state), for the buyer's page and support.
+    pub error: Option<&'a str>,
+    /// The change is a reissue (counted, limited per line by the caller).
+    pub reissue: bool,
+    /// Recorded with the change (the notification point, the order…).
+    pub detail: Option<&'a str>,
+}
+
+async fn record(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    iccid: &str,
+    from: ProfileState,
+    to: ProfileState,
+    detail: Option<&str>,
+    at: i64,
+) -> Result<()> {
+    sqlx::query("INSERT INTO esim_events (id, iccid, from_state, to_state, detail, at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(new_id())
+        .bind(iccid)
+        .bind(from.code())
+        .bind(to.code())
+        .bind(detail)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
