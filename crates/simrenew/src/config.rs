@@ -94,6 +94,11 @@ pub struct Config {
     /// `https://api-m.paypal.com` by default (`https://api-m.sandbox.paypal.com` for
     /// PayPal's own sandbox).
     pub paypal_api_url: String,
+    /// eSIM: the SM-DP+'s function requester identifier and the bearer token it
+    /// presents when it calls `<public_url>/gsma/rsp2/es2plus/handleDownloadProgressInfo`
+    /// (both set turns the endpoint on; the token is never logged). See docs/esim.md.
+    pub esim_smdp_id: Option<String>,
+    pub esim_callback_token: Option<String>,
     /// Point every connector at local stand-ins mounted under /sandbox (demo shops only;
     /// `serve --demo` turns it on). No money moves.
     pub payments_sandbox: bool,
@@ -143,6 +148,8 @@ impl Default for Config {
             paypal_secret: None,
             paypal_webhook_id: None,
             paypal_api_url: simrenew_payments::paypal::API.into(),
+            esim_smdp_id: None,
+            esim_callback_token: None,
             payments_sandbox: false,
             vat_code: 1,
         }

@@ -371,6 +371,13 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
             providers,
             vat_code: config.vat_code,
             sms_codes: config.sms_gateway_url.is_some() || config.demo_payments,
+            esim_callback: match (&config.esim_smdp_id, &config.esim_callback_token) {
+                (Some(id), Some(token)) => Some(simrenew_web::EsimCallback {
+                    smdp_id: id.clone(),
+                    token: token.clone(),
+                }),
+                _ => None,
+            },
         },
     );
     // Payments whose notification has not come: asked of their provider every minute.

@@ -38,6 +38,8 @@ pub struct WebConfig {
     pub providers: Vec<Arc<dyn simrenew_payments::provider::Provider>>,
     /// The VAT code on 54-FZ receipt lines (YooKassa's codes: 1 = no VAT).
     pub vat_code: u8,
+    /// The SM-DP+ that reports download progress to us (ES2+ handleDownloadProgressInfo).
+    pub esim_callback: Option<EsimCallback>,
     /// Lines may be proven by a code sent by SMS (a gateway is configured, or a demo shop
     /// shows the codes on its outbox page).
     pub sms_codes: bool,
@@ -56,7 +58,24 @@ impl Default for WebConfig {
             providers: Vec::new(),
             vat_code: 1,
             sms_codes: false,
+            esim_callback: None,
         }
+    }
+}
+
+/// Who may call our ES2+ endpoint: the SM-DP+'s function requester identifier and the
+/// bearer token agreed with it (behind the mutual-TLS terminator; see docs/esim.md).
+#[derive(Clone)]
+pub struct EsimCallback {
+    pub smdp_id: String,
+    pub token: String,
+}
+
+impl std::fmt::Debug for EsimCallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EsimCallback")
+            .field("smdp_id", &self.smdp_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -102,6 +121,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .merge(pages)
         .merge(routes::webhooks::router())
+        .merge(routes::es2plus::router())
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", spec))
         .fallback(pages::site::fallback)
         .layer(axum::middleware::from_fn(pages::security_headers))

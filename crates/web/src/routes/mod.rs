@@ -3,6 +3,7 @@
 //! success in the same transaction as the change).
 
 pub mod accounts;
+pub mod es2plus;
 pub mod lines;
 pub mod orders;
 pub mod plans;

@@ -1,0 +1,194 @@
+//! Our ES2+ endpoint, handleDownloadProgressInfo, spoken to as an SM-DP+ would (SGP.22
+//! §5.3.5 bodies and headers), on SQLite and PostgreSQL: authenticated, the profile moved
+//! by the rules, repeats and late points harmless, failures recorded with their codes.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use simrenew_core::esim::ProfileState;
+use simrenew_core::ids::luhn_check_digit;
+use simrenew_core::{Currency, Iccid, Operator, StartMode};
+use simrenew_store::esim::ProfileChange;
+
+mod common;
+
+const TOKEN: &str = "es2-callback-token";
+const SMDP: &str = "smdp-sandbox";
+
+fn progress(iccid: &str, point: i64, status: &str, requester: &str) -> Value {
+    let mut v = json!({
+        "header": {"functionRequesterIdentifier": requester, "functionCallIdentifier": "c-1"},
+        "eid": "89049032123451234512345678901235",
+        "iccid": iccid,
+        "profileType": "mts-travel",
+        "timestamp": "2026-11-25T10:00:00Z",
+        "notificationPointId": point,
+        "notificationPointStatus": {"status": status},
+    });
+    if status == "Failed" {
+        v["notificationPointStatus"]["statusCodeData"] = json!({"subjectCode": "8.8.5", "reasonCode": "4.10", "message": "download retries exhausted"});
+    }
+    v
+}
+
+#[tokio::test]
+async fn the_smdp_reports_progress_and_the_profile_follows() {
+    for app in common::serve_all(|c| {
+        c.esim_callback = Some(simrenew_web::EsimCallback {
+            smdp_id: SMDP.into(),
+            token: TOKEN.into(),
+        })
+    })
+    .await
+    {
+        let store = &app._db.store;
+        let order =
+            simrenew_store::testing::pending_month_order(store, Currency::Rub, StartMode::Queued)
+                .await;
+        let ids: Vec<Iccid> = (0..2)
+            .map(|i| {
+                let p = format!("897019900{:010}", 2000 + i);
+                Iccid::parse(&format!("{p}{}", luhn_check_digit(&p))).unwrap()
+            })
+            .collect();
+        store
+            .import_profiles(Operator::Mts, "mts-travel", &ids)
+            .await
+            .unwrap();
+        let mut released = Vec::new();
+        for _ in 0..2 {
+            let p = store
+                .allocate_profile(Operator::Mts, "mts-travel", &order.id, None)
+                .await
+                .unwrap();
+            store
+                .set_profile_state(&p.iccid, ProfileState::Released, &ProfileChange::default())
+                .await
+                .unwrap();
+            released.push(p.iccid);
+        }
+        let url = format!("{}/gsma/rsp2/es2plus/handleDownloadProgressInfo", app.base);
+        let http = Client::new();
+        let send = |body: Value, token: &str, protocol: bool| {
+            let mut r = http.post(&url).bearer_auth(token).json(&body);
+            if protocol {
+                r = r.header("X-Admin-Protocol", "gsma/rsp/v2.2.0");
+            }
+            r.send()
+        };
+        let status = |v: &Value| v.pointer("/header/functionExecutionStatus/status").cloned();
+        // Downloaded, installed (the ICCID padded with F as some SM-DP+ send it), again.
+        for (point, want) in [
+            (3, ProfileState::Downloaded),
+            (4, ProfileState::Installed),
+            (3, ProfileState::Installed),
+        ] {
+            let r = send(
+                progress(
+                    &format!("{}F", released[0]),
+                    point,
+                    "Executed-Success",
+                    SMDP,
+                ),
+                TOKEN,
+                true,
+            )
+            .await
+            .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            assert_eq!(
+                status(&r.json().await.unwrap()),
+                Some(json!("Executed-Success"))
+            );
+            assert_eq!(
+                store.esim_profile(&released[0]).await.unwrap().state,
+                want,
+                "{}",
+                app.db
+            );
+        }
+        // A failed download: the profile is in error, with the SM-DP+'s reason kept.
+        let r = send(progress(&released[1], 3, "Failed", SMDP), TOKEN, true)
+            .await
+            .unwrap();
+        assert_eq!(
+            status(&r.json().await.unwrap()),
+            Some(json!("Executed-Success"))
+        );
+        let p = store.esim_profile(&released[1]).await.unwrap();
+        assert_eq!(p.state, ProfileState::Error);
+        assert!(p.last_error.unwrap().contains("retries exhausted"));
+        // Strangers and mistakes.
+        assert_eq!(
+            send(
+                progress(&released[0], 4, "Executed-Success", SMDP),
+                "wrong",
+                true
+            )
+            .await
+            .unwrap()
+            .status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            send(
+                progress(&released[0], 4, "Executed-Success", SMDP),
+                TOKEN,
+                false
+            )
+            .await
+            .unwrap()
+            .status(),
+            StatusCode::BAD_REQUEST
+        );
+        let who: Value = send(
+            progress(&released[0], 4, "Executed-Success", "someone"),
+            TOKEN,
+            true,
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(status(&who), Some(json!("Failed")));
+        let unknown: Value = send(
+            progress("8970199000000099999", 3, "Executed-Success", SMDP),
+            TOKEN,
+            true,
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(
+            unknown.pointer("/header/functionExecutionStatus/statusCodeData/reasonCode"),
+            Some(&json!("3.9"))
+        );
+        let junk = http
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .header("X-Admin-Protocol", "gsma/rsp/v2.2.0")
+            .body("{")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(junk.status(), StatusCode::BAD_REQUEST);
+    }
+}
+
+#[tokio::test]
+async fn without_an_smdp_configured_there_is_no_endpoint() {
+    for app in common::serve_all(|_| {}).await {
+        let r = Client::new()
+            .post(format!(
+                "{}/gsma/rsp2/es2plus/handleDownloadProgressInfo",
+                app.base
+            ))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+}
