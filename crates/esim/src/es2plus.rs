@@ -325,6 +325,25 @@ impl Es2Client {
     }
 }
 
+/// Checks the `X-Admin-Protocol` header of an ES2+ request (SGP.22 §6.1: the version the
+/// caller speaks; we speak v2.x): the 400 answer when it is missing or another major.
+pub fn check_protocol(headers: &axum::http::HeaderMap) -> Result<(), axum::response::Response> {
+    use axum::response::IntoResponse;
+    let protocol = headers
+        .get("x-admin-protocol")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if protocol.starts_with("gsma/rsp/v2.") {
+        Ok(())
+    } else {
+        Err((
+            axum::http::StatusCode::BAD_REQUEST,
+            "X-Admin-Protocol missing or unsupported",
+        )
+            .into_response())
+    }
+}
+
 /// handleDownloadProgressInfo, as the SM-DP+ sends it to the operator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

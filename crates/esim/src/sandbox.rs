@@ -225,17 +225,8 @@ async fn function(
     h: HeaderMap,
     Json(b): Json<Value>,
 ) -> Response {
-    let protocol = h
-        .get("x-admin-protocol")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    // SGP.22 §6.1: the version of the protocol the caller speaks; we speak v2.x.
-    if !protocol.starts_with("gsma/rsp/v2.") {
-        return (
-            StatusCode::BAD_REQUEST,
-            "X-Admin-Protocol missing or unsupported",
-        )
-            .into_response();
+    if let Err(r) = crate::es2plus::check_protocol(&h) {
+        return r;
     }
     if b.pointer("/header/functionRequesterIdentifier")
         .and_then(Value::as_str)

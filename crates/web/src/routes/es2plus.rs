@@ -65,16 +65,8 @@ async fn handle_download_progress_info(
         tracing::warn!("ES2+ call without the agreed token");
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    let protocol = headers
-        .get("x-admin-protocol")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !protocol.starts_with("gsma/rsp/v2.") {
-        return (
-            StatusCode::BAD_REQUEST,
-            "X-Admin-Protocol missing or unsupported",
-        )
-            .into_response();
+    if let Err(r) = simrenew_esim::es2plus::check_protocol(&headers) {
+        return r;
     }
     let info: ProgressInfo = match serde_json::from_slice(&body) {
         Ok(i) => i,
