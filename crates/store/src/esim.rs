@@ -102,6 +102,20 @@ impl Store {
         profile(&r)
     }
 
+    /// The profile an order took, if any.
+    pub async fn profile_of_order(&self, order_id: &str) -> Result<Option<Profile>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM esim_profiles WHERE order_id = $1 ORDER BY state_at DESC LIMIT 1"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(order_id)
+            .fetch_optional(&self.read)
+            .await?
+            .as_ref()
+            .map(profile)
+            .transpose()
+    }
+
     /// Takes an available profile of `operator`'s `profile_type` for `order_id`, bound to
     /// `eid` when given: one statement, so two buyers (or two servers) never get the same
     /// profile; `NoProfileLeft` when none is free.

@@ -25,7 +25,11 @@
   document.querySelectorAll("[data-copy]").forEach(function (b) {
     b.hidden = false;
     b.addEventListener("click", function () {
-      if (navigator.clipboard) navigator.clipboard.writeText(b.getAttribute("data-copy"));
+      if (!navigator.clipboard) return;
+      navigator.clipboard.writeText(b.getAttribute("data-copy")).then(function () {
+        var done = b.getAttribute("data-copied");
+        if (done) b.textContent = done;
+      }, function () {});
     });
   });
 })();

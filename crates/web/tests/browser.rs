@@ -325,7 +325,11 @@ impl Browser {
     /// The page is no wider than the screen: nothing to scroll sideways.
     async fn assert_no_horizontal_overflow(&mut self, what: &str) {
         let widths = self
-            .eval("[document.documentElement.scrollWidth, window.innerWidth]")
+            // Against the device's width: a mobile layout viewport widens to fit
+            // content that overflows, so innerWidth alone would never see it.
+            .eval(
+                "[document.documentElement.scrollWidth, Math.min(window.innerWidth, screen.width)]",
+            )
             .await;
         let (scroll, inner) = (widths[0].as_i64().unwrap(), widths[1].as_i64().unwrap());
         assert!(
@@ -424,6 +428,62 @@ async fn pay_with_alipay_by_scanning_its_code_in_chinese() {
     let orders = app._db.store.check_orders().await.unwrap();
     assert!(orders.is_sound());
     assert_eq!(orders.fulfilled, 3, "the demo's two and this one");
+}
+
+#[tokio::test]
+async fn the_esim_install_page_in_three_languages_with_working_copy_buttons() {
+    let Some(exe) = chromium() else { return };
+    let app = common::serve_all_on(true, |_| {}).await.remove(0);
+    let (order, _) = common::order_with_esim(&app._db.store, 0).await;
+    for lang in LANGS {
+        let mut b = Browser::launch(&exe, lang).await;
+        b.call_browser(
+            "Browser.grantPermissions",
+            json!({"origin": app.base, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]}),
+        )
+        .await;
+        b.goto(&format!("{}/orders/{order}/esim", app.base)).await;
+        b.wait_for("document.querySelector('#esim-qr svg')").await;
+        let width = b
+            .eval("document.querySelector('#esim-qr svg').getBoundingClientRect().width")
+            .await;
+        assert!(
+            width.as_f64().unwrap_or(0.0) >= 150.0,
+            "{lang}: QR width {width}"
+        );
+        let link = b.eval("document.getElementById('apple-link').href").await;
+        assert!(
+            link.as_str().unwrap_or("").starts_with(
+                "https://esimsetup.apple.com/esim_qrcode_provisioning?carddata=LPA%3A1%24"
+            ),
+            "{lang}: {link}"
+        );
+        b.assert_no_horizontal_overflow("eSIM install page").await;
+        b.screenshot(&format!("esim-install-{lang}")).await;
+        // The copy button puts the activation code on the clipboard and says so (a
+        // headless page has no focus of its own: the clipboard wants one).
+        b.call(
+            "Emulation.setFocusEmulationEnabled",
+            json!({"enabled": true}),
+        )
+        .await;
+        b.tap("#copy-code").await;
+        let copied = match lang {
+            "zh-CN" => "已复制",
+            "ru" => "Скопировано",
+            _ => "Copied",
+        };
+        b.wait_for(&format!(
+            "document.getElementById('copy-code').textContent === {}",
+            json!(copied)
+        ))
+        .await;
+        assert_eq!(
+            b.eval("navigator.clipboard.readText()").await,
+            json!("04386-AGYFT-A74Y8-3F815"),
+            "{lang}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -192,3 +192,80 @@ async fn without_an_smdp_configured_there_is_no_endpoint() {
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test]
+async fn the_install_page_gives_every_way_in_and_follows_the_profile() {
+    for app in common::serve_all(|_| {}).await {
+        let store = &app._db.store;
+        let (order, iccid) = common::order_with_esim(store, 0).await;
+        let http = Client::new();
+        let get = |lang: &'static str, path: String| {
+            http.get(format!("{}{path}", app.base))
+                .header("accept-language", lang)
+                .send()
+        };
+        let page = get("zh-CN", format!("/orders/{order}/esim"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("可以安装") && page.contains("<svg"), "{page}");
+        assert!(page.contains("https://esimsetup.apple.com/esim_qrcode_provisioning?carddata=LPA%3A1%24smdp.sandbox.simrenew.example%2404386-AGYFT-A74Y8-3F815"));
+        assert!(page.contains("data-copy=\"04386-AGYFT-A74Y8-3F815\""));
+        assert!(page.contains("data-copy=\"smdp.sandbox.simrenew.example\""));
+        // The order links to it.
+        let order_page = get("en", format!("/orders/{order}"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(order_page.contains(&format!("/orders/{order}/esim")));
+        // A failed download: what to do, and no code to reuse.
+        store
+            .set_profile_state(
+                &iccid,
+                ProfileState::Error,
+                &ProfileChange {
+                    error: Some("subject 8.8.5 reason 4.10"),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let failed = get("ru", format!("/orders/{order}/esim"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            failed.contains("Установка не удалась")
+                && failed.contains("бесплатно выпустим новый код"),
+            "{failed}"
+        );
+        assert!(
+            !failed.contains("id=\"esim-qr\""),
+            "a failed profile's code is not shown again"
+        );
+        // An order without an eSIM, or no order: not found.
+        let other =
+            simrenew_store::testing::pending_month_order(store, Currency::Rub, StartMode::Queued)
+                .await;
+        assert_eq!(
+            get("en", format!("/orders/{}/esim", other.id))
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            get("en", "/orders/nope/esim".into())
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+}

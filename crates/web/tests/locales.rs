@@ -11,7 +11,15 @@ use std::path::{Path, PathBuf};
 const LANGS: [&str; 3] = ["en", "ru", "zh-CN"];
 
 /// Keys made at run time from data: each prefix must itself appear in the code.
-const DYNAMIC_PREFIXES: [&str; 5] = ["month-", "status-", "method-", "scan-title-", "scan-open-"];
+const DYNAMIC_PREFIXES: [&str; 7] = [
+    "month-",
+    "status-",
+    "method-",
+    "scan-title-",
+    "scan-open-",
+    "esim-state-",
+    "esim-advice-",
+];
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

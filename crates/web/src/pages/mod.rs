@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod assets;
+pub mod esim;
 pub mod i18n;
 pub mod line;
 pub mod orders;
@@ -33,6 +34,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(plans::router())
         .merge(line::router())
         .merge(orders::router())
+        .merge(esim::router())
         .merge(account::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -496,6 +498,21 @@ pub fn line_link_valid(secret: &[u8], line_id: &str, k: &str) -> bool {
     use subtle::ConstantTimeEq;
     let want = &sign(secret, &format!("line:{line_id}"))[..24];
     k.len() == want.len() && bool::from(want.as_bytes().ct_eq(k.as_bytes()))
+}
+
+/// A QR code of `text` as inline SVG (no script, no image request), at least 220 px.
+pub fn qr_svg(text: &str) -> Option<String> {
+    let svg = qrcode::QrCode::new(text.as_bytes())
+        .ok()?
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(220, 220)
+        .quiet_zone(true)
+        .build();
+    // The XML declaration is not HTML.
+    Some(
+        svg.find("<svg")
+            .map_or(svg.clone(), |i| svg[i..].to_string()),
+    )
 }
 
 #[cfg(test)]

@@ -89,6 +89,8 @@ struct OrderPage {
     held: bool,
     /// A code to scan for the payment under way (Alipay, WeChat Pay).
     scan: Option<Scan>,
+    /// The order has an eSIM profile: its install page.
+    esim: bool,
 }
 
 struct Scan {
@@ -116,16 +118,7 @@ fn scan_of(
         })
         .max_by_key(|a| a.created_at)?;
     let code = a.confirmation_url.as_deref()?;
-    let svg = qrcode::QrCode::new(code.as_bytes())
-        .ok()?
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(220, 220)
-        .quiet_zone(true)
-        .build();
-    // The XML declaration is not HTML.
-    let svg = svg
-        .find("<svg")
-        .map_or(svg.clone(), |i| svg[i..].to_string());
+    let svg = super::qr_svg(code)?;
     let link =
         (code.starts_with("https://") || code.starts_with("http://")).then(|| code.to_string());
     Some(Scan {
@@ -194,10 +187,12 @@ async fn order_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>)
         .unwrap_or_default();
     let held = attempts.iter().any(|p| p.status == "held");
     let scan = scan_of(&s, &t, &attempts);
+    let esim = matches!(s.store.profile_of_order(&order.id).await, Ok(Some(_)));
     let page = OrderPage {
         providers,
         held,
         scan,
+        esim,
         id: order.id.clone(),
         number,
         line_key: order.msisdn.clone(),

@@ -123,3 +123,40 @@ async fn serve(
     }
     out
 }
+
+/// An order with a released profile (as after downloadOrder + confirmOrder): its id.
+#[allow(dead_code)]
+pub async fn order_with_esim(store: &simrenew_store::Store, n: u64) -> (String, String) {
+    let order = simrenew_store::testing::pending_month_order(
+        store,
+        simrenew_core::Currency::Rub,
+        simrenew_core::StartMode::Queued,
+    )
+    .await;
+    let p = format!("897019900{:010}", 3000 + n);
+    let iccid =
+        simrenew_core::Iccid::parse(&format!("{p}{}", simrenew_core::ids::luhn_check_digit(&p)))
+            .unwrap();
+    store
+        .import_profiles(simrenew_core::Operator::Mts, "mts-travel", &[iccid])
+        .await
+        .unwrap();
+    let prof = store
+        .allocate_profile(simrenew_core::Operator::Mts, "mts-travel", &order.id, None)
+        .await
+        .unwrap();
+    let change = simrenew_store::esim::ProfileChange {
+        matching_id: Some("04386-AGYFT-A74Y8-3F815"),
+        smdp_address: Some("smdp.sandbox.simrenew.example"),
+        ..Default::default()
+    };
+    store
+        .set_profile_state(
+            &prof.iccid,
+            simrenew_core::esim::ProfileState::Released,
+            &change,
+        )
+        .await
+        .unwrap();
+    (order.id, prof.iccid)
+}
