@@ -105,7 +105,7 @@ impl Store {
     /// The profile an order took, if any.
     pub async fn profile_of_order(&self, order_id: &str) -> Result<Option<Profile>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM esim_profiles WHERE order_id = $1 ORDER BY state_at DESC LIMIT 1"
+            "SELECT {COLUMNS} FROM esim_profiles WHERE order_id = $1 ORDER BY CASE WHEN state = 'cancelled' THEN 1 ELSE 0 END, state_at DESC LIMIT 1"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(order_id)
@@ -210,6 +210,17 @@ impl Store {
         record(&mut tx, iccid, p.state, to, change.detail, at).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Sets how many reissues an order's profile has behind it (the count moves to the
+    /// new profile of a reissue).
+    pub async fn carry_reissues(&self, iccid: &str, reissues: i64) -> Result<()> {
+        sqlx::query("UPDATE esim_profiles SET reissues = $1 WHERE iccid = $2")
+            .bind(reissues)
+            .bind(iccid)
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 
     /// A profile's recorded changes, oldest first: (from, to, detail, at).

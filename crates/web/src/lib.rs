@@ -4,6 +4,7 @@
 //! `simrenew-store`.
 
 pub mod dto;
+pub mod esim;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;

@@ -269,3 +269,138 @@ async fn the_install_page_gives_every_way_in_and_follows_the_profile() {
         );
     }
 }
+
+/// The SM-DP+ stand-in (mutual TLS) stocked with the profiles imported here.
+async fn smdp_with(
+    store: &simrenew_store::Store,
+    n: u64,
+) -> (
+    simrenew_esim::sandbox::StandIn,
+    simrenew_esim::es2plus::Es2Client,
+    Vec<String>,
+) {
+    let s = simrenew_esim::sandbox::start().await.unwrap();
+    let ids: Vec<Iccid> = (0..n)
+        .map(|i| {
+            let p = format!("897019900{:010}", 4000 + i);
+            Iccid::parse(&format!("{p}{}", luhn_check_digit(&p))).unwrap()
+        })
+        .collect();
+    store
+        .import_profiles(Operator::Mts, "mts-travel", &ids)
+        .await
+        .unwrap();
+    let strs: Vec<String> = ids.iter().map(|i| i.as_str().to_string()).collect();
+    s.stock(
+        "mts-travel",
+        &strs.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let c = simrenew_esim::es2plus::Es2Client::new(
+        &s.base,
+        simrenew_esim::sandbox::REQUESTER,
+        &s.client_tls,
+    )
+    .unwrap();
+    (s, c, strs)
+}
+
+#[tokio::test]
+async fn an_order_gets_a_released_profile_and_a_failed_one_is_reissued_within_limits() {
+    use simrenew_esim::sandbox::Trouble;
+    use simrenew_web::esim::{EsimError, MAX_REISSUES, reissue, release_for_order};
+    for app in common::serve_all(|_| {}).await {
+        let store = &app._db.store;
+        let (smdp, client, _) = smdp_with(store, 4).await;
+        let order =
+            simrenew_store::testing::pending_month_order(store, Currency::Rub, StartMode::Queued)
+                .await;
+        let eid = "89049032123451234512345678901235";
+        let p = release_for_order(
+            store,
+            &client,
+            &order.id,
+            Operator::Mts,
+            "mts-travel",
+            Some(eid),
+        )
+        .await
+        .unwrap();
+        assert_eq!(p.state, ProfileState::Released, "{}", app.db);
+        assert_eq!(smdp.state_of(&p.iccid), Some("released"));
+        assert!(p.matching_id.is_some() && p.smdp_address.is_some());
+        // Asked again: the same profile, nothing more at the SM-DP+.
+        let again = release_for_order(
+            store,
+            &client,
+            &order.id,
+            Operator::Mts,
+            "mts-travel",
+            Some(eid),
+        )
+        .await
+        .unwrap();
+        assert_eq!(again.iccid, p.iccid);
+        assert_eq!(smdp.calls(), ["downloadOrder", "confirmOrder"]);
+
+        // A second order whose confirmation the SM-DP+ refuses: the profile is in error…
+        let second =
+            simrenew_store::testing::pending_month_order(store, Currency::Rub, StartMode::Queued)
+                .await;
+        smdp.trouble(
+            "confirmOrder",
+            Trouble::Failed(simrenew_esim::es2plus::StatusCodeData {
+                subject_code: "8.1.1".into(),
+                reason_code: "3.8".into(),
+                subject_identifier: None,
+                message: None,
+            }),
+        );
+        let e = release_for_order(
+            store,
+            &client,
+            &second.id,
+            Operator::Mts,
+            "mts-travel",
+            None,
+        )
+        .await;
+        assert!(matches!(e, Err(EsimError::Smdp(_))), "{e:?}");
+        let broken = store.profile_of_order(&second.id).await.unwrap().unwrap();
+        assert_eq!(broken.state, ProfileState::Error);
+        assert!(broken.last_error.unwrap().contains("3.8"));
+        // …and reissued: the old one cancelled (here and at the SM-DP+), a new one released.
+        let fresh = reissue(store, &client, &second.id, None).await.unwrap();
+        assert_ne!(fresh.iccid, broken.iccid);
+        assert_eq!(
+            (fresh.state, fresh.reissues),
+            (ProfileState::Released, 1),
+            "{}",
+            app.db
+        );
+        assert_eq!(
+            store.esim_profile(&broken.iccid).await.unwrap().state,
+            ProfileState::Cancelled
+        );
+        assert_eq!(smdp.state_of(&broken.iccid), Some("unavailable"));
+        // The install page shows the new code, not the cancelled one.
+        let page = Client::new()
+            .get(format!("{}/orders/{}/esim", app.base, second.id))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(fresh.matching_id.as_deref().unwrap()),
+            "{page}"
+        );
+        // Released profiles are reissuable, up to the limit.
+        let third = reissue(store, &client, &second.id, None).await.unwrap();
+        assert_eq!(third.reissues, MAX_REISSUES);
+        assert!(matches!(
+            reissue(store, &client, &second.id, None).await,
+            Err(EsimError::TooManyReissues(_))
+        ));
+    }
+}

@@ -1,0 +1,172 @@
+//! Getting a profile to a buyer: allocate one from the inventory for the order, order
+//! and confirm it at the SM-DP+ (ES2+ downloadOrder, confirmOrder with release), and keep
+//! its matching ID — so the install page can show it at once; and the way out of a
+//! failed download: a reissue (cancelOrder, then the same for a new profile), limited per
+//! order. Each step is idempotent: asked again, it carries on from where the profile is.
+
+use simrenew_core::Operator;
+use simrenew_core::esim::ProfileState;
+use simrenew_esim::es2plus::{Es2Client, Es2Error, FinalStatus};
+use simrenew_store::esim::{Profile, ProfileChange};
+use simrenew_store::{Store, StoreError};
+
+/// Reissues allowed per order before a person has to look.
+pub const MAX_REISSUES: i64 = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EsimError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Smdp(#[from] Es2Error),
+    #[error("this order's eSIM was reissued {0} times already; support has to look")]
+    TooManyReissues(i64),
+    #[error("this order's eSIM cannot be reissued from its state ({0})")]
+    NotReissuable(&'static str),
+    #[error("the SM-DP+ reserved {got} instead of {asked}")]
+    WrongProfile { asked: String, got: String },
+}
+
+/// The order's profile, released for download (allocating and ordering it first when
+/// needed). `eid` binds it to one device.
+pub async fn release_for_order(
+    store: &Store,
+    smdp: &Es2Client,
+    order_id: &str,
+    operator: Operator,
+    profile_type: &str,
+    eid: Option<&str>,
+) -> Result<Profile, EsimError> {
+    let p = match store.profile_of_order(order_id).await? {
+        Some(p) if p.state != ProfileState::Cancelled => p,
+        _ => {
+            store
+                .allocate_profile(operator, profile_type, order_id, eid)
+                .await?
+        }
+    };
+    if p.state != ProfileState::Allocated {
+        // Released already (or further along): nothing to do again.
+        return Ok(p);
+    }
+    let eid = p.eid.clone().or(eid.map(str::to_string));
+    let got = match smdp
+        .download_order(eid.as_deref(), Some(&p.iccid), None)
+        .await
+    {
+        Ok(i) => i,
+        Err(e) => return Err(failed(store, &p.iccid, e).await),
+    };
+    if got != p.iccid {
+        return Err(EsimError::WrongProfile {
+            asked: p.iccid.clone(),
+            got,
+        });
+    }
+    let done = match smdp
+        .confirm_order(&p.iccid, eid.as_deref(), None, None, true)
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return Err(failed(store, &p.iccid, e).await),
+    };
+    store
+        .set_profile_state(
+            &p.iccid,
+            ProfileState::Released,
+            &ProfileChange {
+                matching_id: Some(&done.matching_id),
+                smdp_address: done.smdp_address.as_deref(),
+                eid: done.eid.as_deref(),
+                detail: Some("confirmOrder"),
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(store.esim_profile(&p.iccid).await?)
+}
+
+/// The SM-DP+ refused: the profile is marked in error, with why (the buyer's page says
+/// what to do; a reissue is the way out).
+async fn failed(store: &Store, iccid: &str, e: Es2Error) -> EsimError {
+    // Out of reach (or an HTTP error): the profile stays allocated and the same call is
+    // made again later; only the SM-DP+'s own refusal is a failure of the profile.
+    if !matches!(e, Es2Error::Failed { .. } | Es2Error::Expired { .. }) {
+        return EsimError::Smdp(e);
+    }
+    let reason = e.to_string();
+    let change = ProfileChange {
+        error: Some(&reason),
+        detail: Some("ES2+"),
+        ..Default::default()
+    };
+    if let Err(se) = store
+        .set_profile_state(iccid, ProfileState::Error, &change)
+        .await
+    {
+        tracing::warn!(error = %se, iccid, "marking a profile in error");
+    }
+    EsimError::Smdp(e)
+}
+
+/// A new profile for an order whose download failed (or never happened): the old one
+/// is cancelled at the SM-DP+ (not to be used again) and here, recorded as a reissue,
+/// and a new one released. At most [`MAX_REISSUES`] per order.
+pub async fn reissue(
+    store: &Store,
+    smdp: &Es2Client,
+    order_id: &str,
+    eid: Option<&str>,
+) -> Result<Profile, EsimError> {
+    let Some(old) = store.profile_of_order(order_id).await? else {
+        return Err(EsimError::Store(StoreError::invalid(
+            "order",
+            "this order has no eSIM",
+        )));
+    };
+    if !old.state.reissuable() {
+        return Err(EsimError::NotReissuable(old.state.code()));
+    }
+    if old.reissues >= MAX_REISSUES {
+        return Err(EsimError::TooManyReissues(old.reissues));
+    }
+    match smdp
+        .cancel_order(
+            &old.iccid,
+            old.eid.as_deref(),
+            old.matching_id.as_deref(),
+            FinalStatus::Unavailable,
+        )
+        .await
+    {
+        // Already gone at the SM-DP+ (a failed download often is): carry on.
+        Ok(()) | Err(Es2Error::Failed { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    store
+        .set_profile_state(
+            &old.iccid,
+            ProfileState::Cancelled,
+            &ProfileChange {
+                detail: Some("reissue"),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let operator = old
+        .operator
+        .parse::<Operator>()
+        .map_err(|_| StoreError::Corrupt(format!("profile {}: operator", old.iccid)))?;
+    let fresh = release_for_order(
+        store,
+        smdp,
+        order_id,
+        operator,
+        &old.profile_type,
+        eid.or(old.eid.as_deref()),
+    )
+    .await?;
+    // The count follows the order from one profile to the next.
+    store.carry_reissues(&fresh.iccid, old.reissues + 1).await?;
+    Ok(store.esim_profile(&fresh.iccid).await?)
+}
