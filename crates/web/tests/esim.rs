@@ -5,8 +5,7 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use simrenew_core::esim::ProfileState;
-use simrenew_core::ids::luhn_check_digit;
-use simrenew_core::{Currency, Iccid, Operator, StartMode};
+use simrenew_core::{Currency, Operator, StartMode};
 use simrenew_store::esim::ProfileChange;
 
 mod common;
@@ -44,12 +43,7 @@ async fn the_smdp_reports_progress_and_the_profile_follows() {
         let order =
             simrenew_store::testing::pending_month_order(store, Currency::Rub, StartMode::Queued)
                 .await;
-        let ids: Vec<Iccid> = (0..2)
-            .map(|i| {
-                let p = format!("897019900{:010}", 2000 + i);
-                Iccid::parse(&format!("{p}{}", luhn_check_digit(&p))).unwrap()
-            })
-            .collect();
+        let ids = common::test_iccids(2000, 2);
         store
             .import_profiles(Operator::Mts, "mts-travel", &ids)
             .await
@@ -280,12 +274,7 @@ async fn smdp_with(
     Vec<String>,
 ) {
     let s = simrenew_esim::sandbox::start().await.unwrap();
-    let ids: Vec<Iccid> = (0..n)
-        .map(|i| {
-            let p = format!("897019900{:010}", 4000 + i);
-            Iccid::parse(&format!("{p}{}", luhn_check_digit(&p))).unwrap()
-        })
-        .collect();
+    let ids = common::test_iccids(4000, n);
     store
         .import_profiles(Operator::Mts, "mts-travel", &ids)
         .await

@@ -133,12 +133,12 @@ pub async fn order_with_esim(store: &simrenew_store::Store, n: u64) -> (String, 
         simrenew_core::StartMode::Queued,
     )
     .await;
-    let p = format!("897019900{:010}", 3000 + n);
-    let iccid =
-        simrenew_core::Iccid::parse(&format!("{p}{}", simrenew_core::ids::luhn_check_digit(&p)))
-            .unwrap();
     store
-        .import_profiles(simrenew_core::Operator::Mts, "mts-travel", &[iccid])
+        .import_profiles(
+            simrenew_core::Operator::Mts,
+            "mts-travel",
+            &test_iccids(3000 + n, 1),
+        )
         .await
         .unwrap();
     let prof = store
@@ -159,4 +159,16 @@ pub async fn order_with_esim(store: &simrenew_store::Store, n: u64) -> (String, 
         .await
         .unwrap();
     (order.id, prof.iccid)
+}
+
+/// `n` valid test ICCIDs (Luhn digit included) from `first` on.
+#[allow(dead_code)]
+pub fn test_iccids(first: u64, n: u64) -> Vec<simrenew_core::Iccid> {
+    (first..first + n)
+        .map(|i| {
+            let p = format!("897019900{i:010}");
+            simrenew_core::Iccid::parse(&format!("{p}{}", simrenew_core::ids::luhn_check_digit(&p)))
+                .unwrap()
+        })
+        .collect()
 }
