@@ -94,6 +94,14 @@ pub struct Config {
     /// `https://api-m.paypal.com` by default (`https://api-m.sandbox.paypal.com` for
     /// PayPal's own sandbox).
     pub paypal_api_url: String,
+    /// eSIM: the SM-DP+'s ES2+ address (`https://…`), our function requester identifier
+    /// agreed with its operator, and the files of the mutual-TLS certificates: the CA of
+    /// the SM-DP+'s server certificate, our client certificate (chain) and its key (PEM).
+    pub esim_smdp_url: Option<String>,
+    pub esim_requester_id: Option<String>,
+    pub esim_smdp_ca_file: Option<std::path::PathBuf>,
+    pub esim_client_cert_file: Option<std::path::PathBuf>,
+    pub esim_client_key_file: Option<std::path::PathBuf>,
     /// eSIM: the SM-DP+'s function requester identifier and the bearer token it
     /// presents when it calls `<public_url>/gsma/rsp2/es2plus/handleDownloadProgressInfo`
     /// (both set turns the endpoint on; the token is never logged). See docs/esim.md.
@@ -148,6 +156,11 @@ impl Default for Config {
             paypal_secret: None,
             paypal_webhook_id: None,
             paypal_api_url: simrenew_payments::paypal::API.into(),
+            esim_smdp_url: None,
+            esim_requester_id: None,
+            esim_smdp_ca_file: None,
+            esim_client_cert_file: None,
+            esim_client_key_file: None,
             esim_smdp_id: None,
             esim_callback_token: None,
             payments_sandbox: false,

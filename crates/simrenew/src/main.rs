@@ -43,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         action: BalanceAction,
     },
+    /// eSIM profiles: inventory and the SM-DP+ (docs/esim.md).
+    Esim {
+        #[command(subcommand)]
+        action: EsimAction,
+    },
     /// Operator actions on a line.
     Line {
         #[command(subcommand)]
@@ -118,6 +123,39 @@ enum LineAction {
     Activate {
         #[arg(long)]
         line: String,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum EsimAction {
+    /// Adds the ICCIDs of a file (one per line, as the SM-DP+'s batch lists them) to the
+    /// inventory as available profiles of an operator and profile type.
+    Import {
+        #[arg(long)]
+        operator: String,
+        #[arg(long = "type")]
+        profile_type: String,
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+    /// Profiles per operator and state.
+    Counts,
+    /// Releases a profile for an order through the SM-DP+ (downloadOrder, confirmOrder),
+    /// optionally bound to a device's EID; prints where the buyer installs it.
+    Release {
+        #[arg(long)]
+        order: String,
+        #[arg(long)]
+        operator: String,
+        #[arg(long = "type")]
+        profile_type: String,
+        #[arg(long)]
+        eid: Option<String>,
+    },
+    /// Cancels an order's failed profile and releases a new one (limited per order).
+    Reissue {
+        #[arg(long)]
+        order: String,
     },
 }
 
@@ -254,6 +292,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             println!("{} balance is now {balance}", line.msisdn.display());
             Ok(())
         }
+        Command::Esim { action } => esim_command(&config, action).await,
         Command::Line { action } => {
             let store = open(&config).await?;
             let (raw, status) = match &action {
@@ -587,4 +626,113 @@ fn print_reconciliation(r: &simrenew_web::payments::ReconcileReport) {
         "{}: {} matched, {} differ, {} only in the report, {} only here; {} fees recorded",
         r.provider, counts[0], counts[1], counts[2], counts[3], r.fees_recorded
     );
+}
+
+/// `simrenew esim …`.
+async fn esim_command(config: &Config, action: EsimAction) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let operator = |s: &str| {
+        s.parse::<simrenew_core::Operator>()
+            .map_err(|_| anyhow::anyhow!("--operator: {s:?} is not mts, beeline, megafon or t2"))
+    };
+    let install_url = |order: &str| {
+        format!(
+            "{}/orders/{order}/esim",
+            config.public_url().trim_end_matches('/')
+        )
+    };
+    match action {
+        EsimAction::Import {
+            operator: op,
+            profile_type,
+            file,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("--file {}", file.display()))?;
+            let mut iccids = Vec::new();
+            for (n, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                iccids.push(
+                    simrenew_core::Iccid::parse(line.trim())
+                        .map_err(|e| anyhow::anyhow!("line {}: {e}", n + 1))?,
+                );
+            }
+            let (added, known) = store
+                .import_profiles(operator(&op)?, &profile_type, &iccids)
+                .await?;
+            println!("{added} profiles added, {known} already known");
+        }
+        EsimAction::Counts => {
+            for (op, state, n) in store.profile_counts().await? {
+                println!("{op:<8} {:<11} {n}", state.code());
+            }
+        }
+        EsimAction::Release {
+            order,
+            operator: op,
+            profile_type,
+            eid,
+        } => {
+            let eid = eid
+                .map(|e| simrenew_core::Eid::parse(&e).map_err(|e| anyhow::anyhow!("--eid: {e}")))
+                .transpose()?;
+            let smdp = es2_client(config)?;
+            let p = simrenew_web::esim::release_for_order(
+                &store,
+                &smdp,
+                &order,
+                operator(&op)?,
+                &profile_type,
+                eid.as_ref().map(|e| e.as_str()),
+            )
+            .await?;
+            println!(
+                "profile {} {}; install at {}",
+                p.iccid,
+                p.state.code(),
+                install_url(&order)
+            );
+        }
+        EsimAction::Reissue { order } => {
+            let smdp = es2_client(config)?;
+            let p = simrenew_web::esim::reissue(&store, &smdp, &order, None).await?;
+            println!(
+                "profile {} {} (reissue {}); install at {}",
+                p.iccid,
+                p.state.code(),
+                p.reissues,
+                install_url(&order)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The ES2+ client of the configured SM-DP+.
+fn es2_client(config: &Config) -> anyhow::Result<simrenew_esim::es2plus::Es2Client> {
+    let (Some(url), Some(requester), Some(ca), Some(cert), Some(key)) = (
+        &config.esim_smdp_url,
+        &config.esim_requester_id,
+        &config.esim_smdp_ca_file,
+        &config.esim_client_cert_file,
+        &config.esim_client_key_file,
+    ) else {
+        anyhow::bail!(
+            "the SM-DP+ is not configured: esim_smdp_url, esim_requester_id, esim_smdp_ca_file, esim_client_cert_file, esim_client_key_file (docs/esim.md)"
+        );
+    };
+    let read = |p: &std::path::PathBuf, what: &str| {
+        std::fs::read_to_string(p).with_context(|| format!("{what} {}", p.display()))
+    };
+    let tls = simrenew_esim::es2plus::Tls {
+        server_ca_pem: read(ca, "esim_smdp_ca_file")?,
+        client_cert_pem: read(cert, "esim_client_cert_file")?,
+        client_key_pem: read(key, "esim_client_key_file")?,
+    };
+    Ok(simrenew_esim::es2plus::Es2Client::new(
+        url, requester, &tls,
+    )?)
 }
