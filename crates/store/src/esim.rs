@@ -102,6 +102,18 @@ impl Store {
         profile(&r)
     }
 
+    /// A line's eSIM profile (its ICCID is the line's), if the inventory has it.
+    pub async fn profile_of_line(&self, line_iccid: &str) -> Result<Option<Profile>> {
+        let sql = format!("SELECT {COLUMNS} FROM esim_profiles WHERE iccid = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(line_iccid)
+            .fetch_optional(&self.read)
+            .await?
+            .as_ref()
+            .map(profile)
+            .transpose()
+    }
+
     /// The profile an order took, if any.
     pub async fn profile_of_order(&self, order_id: &str) -> Result<Option<Profile>> {
         let sql = format!(

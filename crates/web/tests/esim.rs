@@ -393,3 +393,56 @@ async fn an_order_gets_a_released_profile_and_a_failed_one_is_reissued_within_li
         ));
     }
 }
+
+#[tokio::test]
+async fn the_owner_sees_the_lines_esim_state_with_its_as_of_and_the_way_to_install() {
+    for app in common::serve_all(|_| {}).await {
+        let store = &app._db.store;
+        // The demo's second MTS line is an eSIM nobody owns yet; its profile is in stock.
+        let iccid = simrenew_store::demo::demo_iccid(Operator::Mts, 2);
+        store
+            .import_profiles(Operator::Mts, "mts-esim", &[iccid.clone()])
+            .await
+            .unwrap();
+        let order =
+            simrenew_store::testing::pending_month_order(store, Currency::Rub, StartMode::Queued)
+                .await;
+        store
+            .allocate_profile(Operator::Mts, "mts-esim", &order.id, None)
+            .await
+            .unwrap();
+        store
+            .set_profile_state(
+                iccid.as_str(),
+                ProfileState::Released,
+                &ProfileChange {
+                    matching_id: Some("K2-1"),
+                    smdp_address: Some("smdp.example.com"),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let mut v = common::visitor::Visitor::new(&app.base, "en");
+        v.sign_up("esim-owner@example.com").await;
+        let add = v.get("/account/lines/add").await;
+        let done = v
+            .post(
+                "/account/lines/add",
+                &[
+                    ("csrf", &add.input("csrf")),
+                    ("line", "+7 916 123 45 62"),
+                    ("puk", "12345672"),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        let line = v.get(done.location()).await;
+        assert!(line.has("id=\"esim-profile\""), "{}", line.body);
+        assert!(
+            line.has("Ready to install") && line.has(&format!("/orders/{}/esim", order.id)),
+            "{}",
+            line.body
+        );
+    }
+}

@@ -548,6 +548,8 @@ async fn place(
 #[derive(Template)]
 #[template(path = "line.html")]
 struct LinePage {
+    /// The line's eSIM profile: (state text, as of, install page of its order).
+    esim_profile: Option<(String, String, Option<String>)>,
     ctx: Ctx,
     key: String,
     number: String,
@@ -617,7 +619,16 @@ async fn line_page(State(s): State<AppState>, ctx: Ctx, Path(key): Path<String>)
     let advice = advice_text(&t, &detail, &plans, used_30d, ctx.currency);
     let names = super::plans::PlanNames::new(plans, t.locale);
     let view = line_view(&t, &detail, &names, &usage);
+    let esim_profile = match s.store.profile_of_line(detail.line.iccid.as_str()).await {
+        Ok(Some(p)) => Some((
+            t.t(&format!("esim-state-{}", p.state.code())),
+            t.datetime(p.state_at),
+            p.order_id.map(|o| format!("/orders/{o}/esim")),
+        )),
+        _ => None,
+    };
     let page = LinePage {
+        esim_profile,
         key: line_key(&r),
         number: detail.line.msisdn.display(),
         operator: detail.line.operator.name(t.locale).to_string(),

@@ -105,6 +105,24 @@ impl Visitor {
         self.finish(res).await
     }
 
+    /// Signs up a new account through the form (signed in afterwards).
+    pub async fn sign_up(&mut self, email: &str) {
+        let form = self.get("/account/sign-up").await;
+        let csrf = form.input("csrf");
+        let done = self
+            .post(
+                "/account/sign-up",
+                &[
+                    ("csrf", &csrf),
+                    ("email", email),
+                    ("password", "long enough password"),
+                    ("next", "/account"),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    }
+
     /// Signs in with the demo account through the sign-in form.
     pub async fn sign_in_demo(&mut self) {
         let form = self.get("/account/sign-in").await;
