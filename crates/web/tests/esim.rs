@@ -401,7 +401,7 @@ async fn the_owner_sees_the_lines_esim_state_with_its_as_of_and_the_way_to_insta
         // The demo's second MTS line is an eSIM nobody owns yet; its profile is in stock.
         let iccid = simrenew_store::demo::demo_iccid(Operator::Mts, 2);
         store
-            .import_profiles(Operator::Mts, "mts-esim", &[iccid.clone()])
+            .import_profiles(Operator::Mts, "mts-esim", std::slice::from_ref(&iccid))
             .await
             .unwrap();
         let order =
