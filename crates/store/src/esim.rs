@@ -102,6 +102,80 @@ impl Store {
         profile(&r)
     }
 
+    /// Adds new eSIM lines to the inventory: for each (ICCID, number) of the batch a line
+    /// (nobody's yet) and its profile, available. Known ICCIDs are left alone.
+    pub async fn import_esim_lines(
+        &self,
+        operator: Operator,
+        profile_type: &str,
+        rows: &[(Iccid, simrenew_core::Msisdn)],
+    ) -> Result<(usize, usize)> {
+        let mut added = 0;
+        for (iccid, msisdn) in rows {
+            if self.profile_of_line(iccid.as_str()).await?.is_some() {
+                continue;
+            }
+            match self
+                .create_line(&crate::lines::NewLine {
+                    operator,
+                    kind: "esim".into(),
+                    iccid: iccid.clone(),
+                    imsi: None,
+                    msisdn: msisdn.clone(),
+                    puk: None,
+                    currency: simrenew_core::Currency::Rub,
+                })
+                .await
+            {
+                Ok(_) => {}
+                // The line exists already (a demo line, an earlier import): stock its profile.
+                Err(e) if e.is_unique_violation() => {}
+                Err(e) => return Err(e),
+            }
+            added += self
+                .import_profiles(operator, profile_type, std::slice::from_ref(iccid))
+                .await?
+                .0;
+        }
+        Ok((added, rows.len() - added))
+    }
+
+    /// Ties a profile reserved for a purchase to the order that pays for it (once).
+    pub async fn bind_profile_order(&self, iccid: &str, order_id: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE esim_profiles SET order_id = $1 WHERE iccid = $2 AND state = 'allocated' AND order_id IS NULL")
+            .bind(order_id)
+            .bind(iccid)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Profiles reserved for a purchase longer than `older_than_secs` ago and never paid
+    /// for go back to the inventory; how many.
+    pub async fn expire_reservations(&self, older_than_secs: i64) -> Result<u64> {
+        let at = now().unix_timestamp();
+        let mut tx = self.write.begin().await?;
+        let rows = sqlx::query("UPDATE esim_profiles SET state = 'available', eid = NULL, state_at = $1 WHERE state = 'allocated' AND order_id IS NULL AND state_at <= $2 RETURNING iccid")
+            .bind(at)
+            .bind(at - older_than_secs)
+            .fetch_all(&mut *tx)
+            .await?;
+        for r in &rows {
+            let iccid: String = r.try_get("iccid")?;
+            record(
+                &mut tx,
+                &iccid,
+                ProfileState::Allocated,
+                ProfileState::Available,
+                Some("reservation expired"),
+                at,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len() as u64)
+    }
+
     /// A line's eSIM profile (its ICCID is the line's), if the inventory has it.
     pub async fn profile_of_line(&self, line_iccid: &str) -> Result<Option<Profile>> {
         let sql = format!("SELECT {COLUMNS} FROM esim_profiles WHERE iccid = $1");
@@ -135,7 +209,7 @@ impl Store {
         &self,
         operator: Operator,
         profile_type: &str,
-        order_id: &str,
+        order_id: Option<&str>,
         eid: Option<&str>,
     ) -> Result<Profile> {
         let pick = match self.backend() {
@@ -173,7 +247,7 @@ impl Store {
             &p.iccid,
             ProfileState::Available,
             ProfileState::Allocated,
-            Some(order_id),
+            Some(order_id.unwrap_or("reserved for a purchase")),
             at,
         )
         .await?;

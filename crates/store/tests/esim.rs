@@ -43,7 +43,7 @@ async fn import_count_and_allocate_each_profile_once_even_at_once() {
         let tries = (0..5).map(|_| {
             let (s, id) = (s.clone(), order.id.clone());
             tokio::spawn(async move {
-                s.allocate_profile(Operator::Mts, "mts-travel", &id, None)
+                s.allocate_profile(Operator::Mts, "mts-travel", Some(&id), None)
                     .await
             })
         });
@@ -77,7 +77,12 @@ async fn a_profile_moves_forward_by_the_rules_and_each_change_is_recorded() {
             .unwrap();
         let eid = "89049032123451234512345678901235";
         let p = s
-            .allocate_profile(Operator::Beeline, "beeline-travel", &order.id, Some(eid))
+            .allocate_profile(
+                Operator::Beeline,
+                "beeline-travel",
+                Some(&order.id),
+                Some(eid),
+            )
             .await
             .unwrap();
         assert_eq!(

@@ -41,7 +41,7 @@ pub async fn release_for_order(
         Some(p) if p.state != ProfileState::Cancelled => p,
         _ => {
             store
-                .allocate_profile(operator, profile_type, order_id, eid)
+                .allocate_profile(operator, profile_type, Some(order_id), eid)
                 .await?
         }
     };
@@ -169,4 +169,55 @@ pub async fn reissue(
     // The count follows the order from one profile to the next.
     store.carry_reissues(&fresh.iccid, old.reissues + 1).await?;
     Ok(store.esim_profile(&fresh.iccid).await?)
+}
+
+/// After an order is paid: if it paid for a new eSIM (its line's profile is reserved and
+/// not yet ordered at the SM-DP+), the profile is released for it now. Nothing to do for
+/// other orders, or without an SM-DP+ configured. Errors are logged; the order page and
+/// the next call try again.
+pub async fn release_if_new_esim(s: &crate::AppState, order: &simrenew_store::orders::Order) {
+    let Some(smdp) = &s.config.es2 else { return };
+    if order.status != simrenew_core::OrderStatus::Fulfilled {
+        return;
+    }
+    let Ok(line) = s
+        .store
+        .find_line(&simrenew_core::LineRef::Msisdn(
+            match simrenew_core::Msisdn::parse(&format!("+{}", order.msisdn)) {
+                Ok(m) => m,
+                Err(_) => return,
+            },
+        ))
+        .await
+    else {
+        return;
+    };
+    let Ok(Some(p)) = s.store.profile_of_line(line.iccid.as_str()).await else {
+        return;
+    };
+    if p.state != ProfileState::Allocated {
+        return;
+    }
+    match &p.order_id {
+        Some(o) if o != &order.id => return,
+        Some(_) => {}
+        None => {
+            if let Err(e) = s.store.bind_profile_order(&p.iccid, &order.id).await {
+                tracing::warn!(error = %e, order = %order.id, "binding the eSIM to its order");
+                return;
+            }
+        }
+    }
+    if let Err(e) = release_for_order(
+        &s.store,
+        smdp,
+        &order.id,
+        line.operator,
+        &p.profile_type,
+        p.eid.as_deref(),
+    )
+    .await
+    {
+        tracing::warn!(error = %e, order = %order.id, "eSIM not released yet");
+    }
 }

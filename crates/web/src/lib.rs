@@ -39,6 +39,8 @@ pub struct WebConfig {
     pub providers: Vec<Arc<dyn simrenew_payments::provider::Provider>>,
     /// The VAT code on 54-FZ receipt lines (YooKassa's codes: 1 = no VAT).
     pub vat_code: u8,
+    /// The SM-DP+ we order eSIM profiles from (ES2+), when configured.
+    pub es2: Option<Arc<simrenew_esim::es2plus::Es2Client>>,
     /// The SM-DP+ that reports download progress to us (ES2+ handleDownloadProgressInfo).
     pub esim_callback: Option<EsimCallback>,
     /// Lines may be proven by a code sent by SMS (a gateway is configured, or a demo shop
@@ -60,6 +62,7 @@ impl Default for WebConfig {
             vat_code: 1,
             sms_codes: false,
             esim_callback: None,
+            es2: None,
         }
     }
 }

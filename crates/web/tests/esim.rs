@@ -51,7 +51,7 @@ async fn the_smdp_reports_progress_and_the_profile_follows() {
         let mut released = Vec::new();
         for _ in 0..2 {
             let p = store
-                .allocate_profile(Operator::Mts, "mts-travel", &order.id, None)
+                .allocate_profile(Operator::Mts, "mts-travel", Some(&order.id), None)
                 .await
                 .unwrap();
             store
@@ -408,7 +408,7 @@ async fn the_owner_sees_the_lines_esim_state_with_its_as_of_and_the_way_to_insta
             simrenew_store::testing::pending_month_order(store, Currency::Rub, StartMode::Queued)
                 .await;
         store
-            .allocate_profile(Operator::Mts, "mts-esim", &order.id, None)
+            .allocate_profile(Operator::Mts, "mts-esim", Some(&order.id), None)
             .await
             .unwrap();
         store
@@ -444,5 +444,129 @@ async fn the_owner_sees_the_lines_esim_state_with_its_as_of_and_the_way_to_insta
             "{}",
             line.body
         );
+    }
+}
+
+/// A valid EID (ISO 7064 mod 97-10 check digits, as the eUICC carries it).
+fn eid() -> String {
+    let base = "890490321234512345123456789012";
+    let rem = base
+        .bytes()
+        .fold(0u64, |r, d| (r * 10 + u64::from(d - b'0')) % 97);
+    format!("{base}{:02}", 98 - (rem * 100) % 97)
+}
+
+#[tokio::test]
+async fn buy_a_new_esim_pay_and_install_it_at_once() {
+    // One SM-DP+ stand-in per database, stocked with the lines imported there.
+    let stands: Vec<simrenew_esim::sandbox::StandIn> = vec![
+        simrenew_esim::sandbox::start().await.unwrap(),
+        simrenew_esim::sandbox::start().await.unwrap(),
+    ];
+    let clients = std::sync::Mutex::new(
+        stands
+            .iter()
+            .map(|s| {
+                std::sync::Arc::new(
+                    simrenew_esim::es2plus::Es2Client::new(
+                        &s.base,
+                        simrenew_esim::sandbox::REQUESTER,
+                        &s.client_tls,
+                    )
+                    .unwrap(),
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    let apps = common::serve_all(|c| {
+        c.demo_payments = true;
+        c.es2 = Some(clients.lock().unwrap().remove(0));
+    })
+    .await;
+    for (app, smdp) in apps.iter().zip(&stands) {
+        let store = &app._db.store;
+        let iccid = common::test_iccids(6000, 1).remove(0);
+        let number = simrenew_core::Msisdn::parse("+7 916 765-43-21").unwrap();
+        store
+            .import_esim_lines(Operator::Mts, "mts-esim", &[(iccid.clone(), number)])
+            .await
+            .unwrap();
+        smdp.stock("mts-esim", &[iccid.as_str()]);
+        let mut v = common::visitor::Visitor::new(&app.base, "zh-CN");
+        let form = v.get("/esim/new").await;
+        assert!(form.has("剩余 1 个"), "{}", form.body);
+        // A wrong EID is refused beside its field; a right one binds the profile.
+        let wrong = v
+            .post(
+                "/esim/new",
+                &[
+                    ("csrf", &form.input("csrf")),
+                    ("operator", "mts"),
+                    ("eid", "1234"),
+                ],
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(wrong.has("id=\"eid-error\""), "{}", wrong.body);
+        let reserved = v
+            .post(
+                "/esim/new",
+                &[
+                    ("csrf", &form.input("csrf")),
+                    ("operator", "mts"),
+                    ("eid", &eid()),
+                ],
+            )
+            .await;
+        assert_eq!(reserved.status, StatusCode::SEE_OTHER, "{}", reserved.body);
+        let renew_path = reserved.location().to_string();
+        assert!(
+            renew_path.starts_with("/renew/79167654321?k="),
+            "{renew_path}"
+        );
+        // Nothing left for the next buyer.
+        let sold_out = v
+            .post(
+                "/esim/new",
+                &[("csrf", &form.input("csrf")), ("operator", "mts")],
+            )
+            .await;
+        assert_eq!(sold_out.status, StatusCode::CONFLICT);
+        assert!(sold_out.has("暂时售完"), "{}", sold_out.body);
+        // Choose the plan and pay (the demo card); the order page releases the eSIM.
+        let renew = v.get(&renew_path).await;
+        let paid = v
+            .post(
+                "/renew/79167654321",
+                &[
+                    ("csrf", &renew.input("csrf")),
+                    ("idem", &renew.input("idem")),
+                    ("k", &renew.input("k")),
+                    ("plan", "mts-month-30gb"),
+                    ("pay", "demo"),
+                ],
+            )
+            .await;
+        assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
+        let order_page = v.get(paid.location()).await;
+        assert!(
+            order_page.has("id=\"esim-link\""),
+            "{}: {}",
+            app.db,
+            order_page.body
+        );
+        assert_eq!(smdp.state_of(iccid.as_str()), Some("released"));
+        let install = v.get(&format!("{}/esim", paid.location())).await;
+        assert!(
+            install.has("可以安装") && install.has("id=\"esim-qr\""),
+            "{}",
+            install.body
+        );
+        let p = store.esim_profile(iccid.as_str()).await.unwrap();
+        assert_eq!(
+            (p.state, p.eid.clone()),
+            (ProfileState::Released, Some(eid()))
+        );
+        simrenew_store::testing::assert_sound(store).await;
     }
 }

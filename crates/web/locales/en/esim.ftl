@@ -33,3 +33,17 @@ esim-back-to-order = Back to the order
 esim-help = Help with eSIM
 copy = Copy
 copied = Copied
+esim-new-title = Buy a new eSIM
+esim-new-intro = A Russian number on your phone without a plastic card: choose the operator, then a plan, pay, and install it at once.
+esim-new-operator = Operator
+esim-new-left = { $n ->
+    [0] sold out
+    [one] { $n } left
+   *[other] { $n } left
+}
+esim-new-eid = Your phone's EID (optional)
+esim-new-eid-hint = 32 digits, in Settings → General → About (iPhone) or Settings → About phone → SIM status (Android). Given, the eSIM installs on that phone only.
+esim-new-button = Choose a plan
+esim-new-choose-operator = Choose an operator.
+esim-new-eid-wrong = This is not an EID: 32 digits, as the phone shows it.
+esim-new-sold-out = No eSIM of this operator is left right now. Choose another operator, or ask support.

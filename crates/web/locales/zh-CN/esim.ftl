@@ -33,3 +33,16 @@ esim-back-to-order = 返回订单
 esim-help = eSIM 帮助
 copy = 复制
 copied = 已复制
+esim-new-title = 购买新的 eSIM
+esim-new-intro = 无需实体卡，在手机上使用俄罗斯号码：选择运营商和套餐，付款后立即安装。
+esim-new-operator = 运营商
+esim-new-left = { $n ->
+    [0] 已售完
+   *[other] 剩余 { $n } 个
+}
+esim-new-eid = 手机的 EID（可选）
+esim-new-eid-hint = 32 位数字，位于 设置 → 通用 → 关于本机（iPhone）或 设置 → 关于手机 → SIM 卡状态（安卓）。填写后，eSIM 只能安装在这部手机上。
+esim-new-button = 选择套餐
+esim-new-choose-operator = 请选择运营商。
+esim-new-eid-wrong = 这不是 EID：应为手机显示的 32 位数字。
+esim-new-sold-out = 该运营商的 eSIM 暂时售完。请选择其他运营商，或联系客服。

@@ -15,7 +15,142 @@ use axum::routing::get;
 use simrenew_core::esim::{ActivationCode, ProfileState};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/orders/{id}/esim", get(install_page))
+    Router::new()
+        .route("/orders/{id}/esim", get(install_page))
+        .route("/esim/new", get(new_page).post(new_esim))
+}
+
+/// Buying a new eSIM: the operator, and the phone's EID when the buyer knows it (the
+/// profile is then bound to that phone). A number is reserved from the inventory (lines
+/// imported with profile type `<operator>-esim`) and the buyer goes on to its renewal
+/// page to choose a plan and pay; once paid, the profile is released and the order page
+/// leads to the install page.
+#[derive(Template)]
+#[template(path = "esim_new.html")]
+struct NewPage {
+    ctx: Ctx,
+    /// (operator code, name, profiles left)
+    operators: Vec<(String, String, i64)>,
+    chosen: String,
+    eid: String,
+    eid_error: Option<String>,
+    operator_error: Option<String>,
+}
+
+async fn new_view(
+    s: &AppState,
+    ctx: Ctx,
+    chosen: &str,
+    eid: &str,
+    errors: (Option<String>, Option<String>),
+    status: axum::http::StatusCode,
+) -> Response {
+    let counts = match s.store.profile_counts().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "eSIM counts");
+            return site::unavailable(&ctx);
+        }
+    };
+    let operators = simrenew_core::Operator::ALL
+        .iter()
+        .map(|op| {
+            let left = counts
+                .iter()
+                .filter(|(o, st, _)| o == op.code() && *st == ProfileState::Available)
+                .map(|(_, _, n)| *n)
+                .sum();
+            (
+                op.code().to_string(),
+                op.name(ctx.t.locale).to_string(),
+                left,
+            )
+        })
+        .collect();
+    super::render_status(
+        status,
+        &NewPage {
+            operators,
+            chosen: chosen.to_string(),
+            eid: eid.to_string(),
+            operator_error: errors.0,
+            eid_error: errors.1,
+            ctx,
+        },
+    )
+}
+
+async fn new_page(State(s): State<AppState>, ctx: Ctx) -> Response {
+    new_view(&s, ctx, "", "", (None, None), axum::http::StatusCode::OK).await
+}
+
+async fn new_esim(State(s): State<AppState>, form: super::CheckedForm) -> Response {
+    let ctx = form.ctx.clone();
+    let t = ctx.t;
+    let (op_raw, eid_raw) = (form.get("operator"), form.get("eid").trim());
+    let bad = |op_err: Option<String>, eid_err: Option<String>| {
+        new_view(
+            &s,
+            ctx.clone(),
+            op_raw,
+            eid_raw,
+            (op_err, eid_err),
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    let Ok(op) = op_raw.parse::<simrenew_core::Operator>() else {
+        return bad(Some(t.t("esim-new-choose-operator")), None).await;
+    };
+    let eid = if eid_raw.is_empty() {
+        None
+    } else {
+        match simrenew_core::Eid::parse(eid_raw) {
+            Ok(e) => Some(e),
+            Err(_) => return bad(None, Some(t.t("esim-new-eid-wrong"))).await,
+        }
+    };
+    let profile_type = format!("{}-esim", op.code());
+    let p = match s
+        .store
+        .allocate_profile(op, &profile_type, None, eid.as_ref().map(|e| e.as_str()))
+        .await
+    {
+        Ok(p) => p,
+        Err(simrenew_store::StoreError::NoProfileLeft { .. }) => {
+            return new_view(
+                &s,
+                ctx.clone(),
+                op_raw,
+                eid_raw,
+                (Some(t.t("esim-new-sold-out")), None),
+                axum::http::StatusCode::CONFLICT,
+            )
+            .await;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "eSIM reservation");
+            return site::unavailable(&ctx);
+        }
+    };
+    let iccid = match simrenew_core::Iccid::parse(&p.iccid) {
+        Ok(i) => i,
+        Err(_) => return site::unavailable(&ctx),
+    };
+    match s
+        .store
+        .find_line(&simrenew_core::LineRef::Iccid(iccid))
+        .await
+    {
+        Ok(line) => super::see_other(&super::line_link(
+            &s.config.secret,
+            line.msisdn.as_str().trim_start_matches('+'),
+            &line.id,
+        )),
+        Err(e) => {
+            tracing::error!(error = %e, iccid = %p.iccid, "a stocked eSIM without its line");
+            site::unavailable(&ctx)
+        }
+    }
 }
 
 #[derive(Template)]

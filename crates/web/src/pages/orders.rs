@@ -187,6 +187,8 @@ async fn order_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>)
         .unwrap_or_default();
     let held = attempts.iter().any(|p| p.status == "held");
     let scan = scan_of(&s, &t, &attempts);
+    // Paid for a new eSIM: its profile is released now, so the install page has the code.
+    crate::esim::release_if_new_esim(&s, &order).await;
     let esim = matches!(s.store.profile_of_order(&order.id).await, Ok(Some(_)));
     let page = OrderPage {
         providers,

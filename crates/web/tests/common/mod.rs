@@ -142,7 +142,12 @@ pub async fn order_with_esim(store: &simrenew_store::Store, n: u64) -> (String, 
         .await
         .unwrap();
     let prof = store
-        .allocate_profile(simrenew_core::Operator::Mts, "mts-travel", &order.id, None)
+        .allocate_profile(
+            simrenew_core::Operator::Mts,
+            "mts-travel",
+            Some(&order.id),
+            None,
+        )
         .await
         .unwrap();
     let change = simrenew_store::esim::ProfileChange {
