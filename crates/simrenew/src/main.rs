@@ -393,6 +393,25 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
 
 async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> {
     let (providers, sandbox) = providers(config)?;
+    // The SM-DP+: in demo shops a stand-in (mutual TLS, its own CA) stocked with the
+    // demo's eSIMs; otherwise the configured one, if any.
+    let es2 = if config.payments_sandbox {
+        store.seed_demo_esims().await?;
+        let smdp = simrenew_esim::sandbox::start().await?;
+        for (op, iccid, _) in simrenew_store::demo::demo_esim_stock() {
+            smdp.stock(&format!("{}-esim", op.code()), &[iccid.as_str()]);
+        }
+        tracing::warn!(smdp = %smdp.base, "eSIM sandbox on: the SM-DP+ is a local stand-in");
+        Some(std::sync::Arc::new(simrenew_esim::es2plus::Es2Client::new(
+            &smdp.base,
+            simrenew_esim::sandbox::REQUESTER,
+            &smdp.client_tls,
+        )?))
+    } else if config.esim_smdp_url.is_some() {
+        Some(std::sync::Arc::new(es2_client(config)?))
+    } else {
+        None
+    };
     let state = simrenew_web::AppState::new(
         store.clone(),
         simrenew_web::WebConfig {
@@ -410,6 +429,7 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
             providers,
             vat_code: config.vat_code,
             sms_codes: config.sms_gateway_url.is_some() || config.demo_payments,
+            es2,
             esim_callback: match (&config.esim_smdp_id, &config.esim_callback_token) {
                 (Some(id), Some(token)) => Some(simrenew_web::EsimCallback {
                     smdp_id: id.clone(),
@@ -427,6 +447,10 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
             tick.tick().await;
             simrenew_web::payments::refresh_open(&payments_state, 60).await;
             simrenew_web::payments::refresh_refunds(&payments_state, 60).await;
+            // eSIM numbers reserved at /esim/new and not paid for in 30 minutes go back.
+            if let Err(e) = payments_state.store.expire_reservations(30 * 60).await {
+                tracing::warn!(error = %e, "eSIM reservations");
+            }
         }
     });
     let mut app = simrenew_web::app(state);

@@ -183,6 +183,39 @@ pub fn demo_iccid(op: Operator, n: u64) -> Iccid {
         .expect("generated ICCID is valid")
 }
 
+/// The demo's new eSIM numbers, three per operator, for sale at /esim/new: (operator,
+/// ICCID, number). Their profiles are of type `<operator>-esim`.
+pub fn demo_esim_stock() -> Vec<(Operator, Iccid, Msisdn)> {
+    let mut out = Vec::new();
+    for op in Operator::ALL {
+        for n in 1..=3u64 {
+            if let Ok(m) = Msisdn::parse(&format!("+7{}{:07}", numbering(op).1, 7_654_320 + n)) {
+                out.push((op, demo_iccid(op, 100 + n), m));
+            }
+        }
+    }
+    out
+}
+
+impl Store {
+    /// Stocks the demo's new eSIM numbers (those not stocked before).
+    pub async fn seed_demo_esims(&self) -> Result<usize> {
+        let mut added = 0;
+        for op in Operator::ALL {
+            let rows: Vec<(Iccid, Msisdn)> = demo_esim_stock()
+                .into_iter()
+                .filter(|(o, _, _)| *o == op)
+                .map(|(_, i, m)| (i, m))
+                .collect();
+            added += self
+                .import_esim_lines(op, &format!("{}-esim", op.code()), &rows)
+                .await?
+                .0;
+        }
+        Ok(added)
+    }
+}
+
 /// What `seed_demo` made, for the start-up banner.
 #[derive(Debug, Clone)]
 pub struct DemoInfo {
