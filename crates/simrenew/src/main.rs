@@ -138,6 +138,15 @@ enum EsimAction {
         #[arg(long)]
         file: std::path::PathBuf,
     },
+    /// Adds new eSIM numbers for sale at /esim/new: a file of `ICCID,number` lines (the
+    /// batch's profiles and the numbers they carry); their profile type is
+    /// `<operator>-esim`.
+    ImportLines {
+        #[arg(long)]
+        operator: String,
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
     /// Profiles per operator and state.
     Counts,
     /// Releases a profile for an order through the SM-DP+ (downloadOrder, confirmOrder),
@@ -688,6 +697,31 @@ async fn esim_command(config: &Config, action: EsimAction) -> anyhow::Result<()>
                 .import_profiles(operator(&op)?, &profile_type, &iccids)
                 .await?;
             println!("{added} profiles added, {known} already known");
+        }
+        EsimAction::ImportLines { operator: op, file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("--file {}", file.display()))?;
+            let mut rows = Vec::new();
+            for (n, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                let (iccid, number) = line
+                    .split_once(',')
+                    .ok_or_else(|| anyhow::anyhow!("line {}: expected ICCID,number", n + 1))?;
+                rows.push((
+                    simrenew_core::Iccid::parse(iccid.trim())
+                        .map_err(|e| anyhow::anyhow!("line {}: {e}", n + 1))?,
+                    simrenew_core::Msisdn::parse(number.trim())
+                        .map_err(|e| anyhow::anyhow!("line {}: {e}", n + 1))?,
+                ));
+            }
+            let op = operator(&op)?;
+            let (added, known) = store
+                .import_esim_lines(op, &format!("{}-esim", op.code()), &rows)
+                .await?;
+            println!("{added} eSIM numbers added, {known} already known");
         }
         EsimAction::Counts => {
             for (op, state, n) in store.profile_counts().await? {
