@@ -238,14 +238,27 @@ impl ProfileState {
             (Installed, Enabled | Disabled | Deleted | Error) => true,
             (Enabled, Disabled | Deleted) => true,
             (Disabled, Enabled | Deleted) => true,
-            // A failed download can be reissued (cancel, then a new order).
-            (Error, Cancelled) => true,
+            // A reissue: the order is cancelled at the SM-DP+ with the profile left
+            // available, and the same profile (ICCID, number) ordered again with a new
+            // matching ID. Or, where the profile is not to be used again, cancelled.
+            (Error, Cancelled | Allocated) => true,
+            (Released, Allocated) => true,
             _ => false,
         }
     }
 
-    /// Whether a reissue (cancel this one, order a new one) is the way forward: the
-    /// download failed, or the profile never reached a device.
+    /// Whether the profile's activation code is to be shown to the buyer: from its
+    /// release until it leaves the device (not while allocated, failed or cancelled).
+    pub fn shows_code(self) -> bool {
+        matches!(
+            self,
+            Self::Released | Self::Downloaded | Self::Installed | Self::Enabled | Self::Disabled
+        )
+    }
+
+    /// Whether a reissue (cancel the order at the SM-DP+, order the profile again with a
+    /// new matching ID) is the way forward: the download failed, or the profile never
+    /// reached a device.
     pub fn reissuable(self) -> bool {
         matches!(self, Self::Error | Self::Released | Self::Allocated)
     }
@@ -332,6 +345,14 @@ mod tests {
             "a lost 'downloaded' notification"
         );
         assert!(!Installed.can_become(Released));
+        assert!(
+            Error.can_become(Allocated) && Released.can_become(Allocated),
+            "reissue"
+        );
+        assert!(
+            !Installed.can_become(Allocated),
+            "an installed profile is not reissued"
+        );
         assert!(!Deleted.can_become(Enabled));
         assert!(!Cancelled.can_become(Released));
         assert!(Error.reissuable() && !Enabled.reissuable());

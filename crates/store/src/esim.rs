@@ -298,17 +298,6 @@ impl Store {
         Ok(true)
     }
 
-    /// Sets how many reissues an order's profile has behind it (the count moves to the
-    /// new profile of a reissue).
-    pub async fn carry_reissues(&self, iccid: &str, reissues: i64) -> Result<()> {
-        sqlx::query("UPDATE esim_profiles SET reissues = $1 WHERE iccid = $2")
-            .bind(reissues)
-            .bind(iccid)
-            .execute(&self.write)
-            .await?;
-        Ok(())
-    }
-
     /// A profile's recorded changes, oldest first: (from, to, detail, at).
     pub async fn profile_history(
         &self,

@@ -1,8 +1,8 @@
 //! Getting a profile to a buyer: allocate one from the inventory for the order, order
 //! and confirm it at the SM-DP+ (ES2+ downloadOrder, confirmOrder with release), and keep
 //! its matching ID — so the install page can show it at once; and the way out of a
-//! failed download: a reissue (cancelOrder, then the same for a new profile), limited per
-//! order. Each step is idempotent: asked again, it carries on from where the profile is.
+//! failed download: a reissue (cancelOrder, then the same profile ordered again with a
+//! new matching ID), limited per order. Each step is idempotent: asked again, it carries on from where the profile is.
 
 use simrenew_core::Operator;
 use simrenew_core::esim::ProfileState;
@@ -109,9 +109,10 @@ async fn failed(store: &Store, iccid: &str, e: Es2Error) -> EsimError {
     EsimError::Smdp(e)
 }
 
-/// A new profile for an order whose download failed (or never happened): the old one
-/// is cancelled at the SM-DP+ (not to be used again) and here, recorded as a reissue,
-/// and a new one released. At most [`MAX_REISSUES`] per order.
+/// A new code for an order whose download failed (or never happened): the order is
+/// cancelled at the SM-DP+ with the profile left available, and the same profile — the
+/// same ICCID and so the same number — ordered and released again with a new matching
+/// ID, recorded as a reissue. At most [`MAX_REISSUES`] per order.
 pub async fn reissue(
     store: &Store,
     smdp: &Es2Client,
@@ -130,34 +131,38 @@ pub async fn reissue(
     if old.reissues >= MAX_REISSUES {
         return Err(EsimError::TooManyReissues(old.reissues));
     }
-    match smdp
-        .cancel_order(
-            &old.iccid,
-            old.eid.as_deref(),
-            old.matching_id.as_deref(),
-            FinalStatus::Unavailable,
-        )
-        .await
-    {
-        // Already gone at the SM-DP+ (a failed download often is): carry on.
-        Ok(()) | Err(Es2Error::Failed { .. }) => {}
-        Err(e) => return Err(e.into()),
+    if old.state != ProfileState::Allocated {
+        match smdp
+            .cancel_order(
+                &old.iccid,
+                old.eid.as_deref(),
+                old.matching_id.as_deref(),
+                FinalStatus::Available,
+            )
+            .await
+        {
+            // Already back at the SM-DP+ (a failed download often is): carry on.
+            Ok(()) | Err(Es2Error::Failed { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        store
+            .set_profile_state(
+                &old.iccid,
+                ProfileState::Allocated,
+                &ProfileChange {
+                    eid,
+                    reissue: true,
+                    detail: Some("reissue"),
+                    ..Default::default()
+                },
+            )
+            .await?;
     }
-    store
-        .set_profile_state(
-            &old.iccid,
-            ProfileState::Cancelled,
-            &ProfileChange {
-                detail: Some("reissue"),
-                ..Default::default()
-            },
-        )
-        .await?;
     let operator = old
         .operator
         .parse::<Operator>()
         .map_err(|_| StoreError::Corrupt(format!("profile {}: operator", old.iccid)))?;
-    let fresh = release_for_order(
+    release_for_order(
         store,
         smdp,
         order_id,
@@ -165,10 +170,7 @@ pub async fn reissue(
         &old.profile_type,
         eid.or(old.eid.as_deref()),
     )
-    .await?;
-    // The count follows the order from one profile to the next.
-    store.carry_reissues(&fresh.iccid, old.reissues + 1).await?;
-    Ok(store.esim_profile(&fresh.iccid).await?)
+    .await
 }
 
 /// After an order is paid: if it paid for a new eSIM (its line's profile is reserved and

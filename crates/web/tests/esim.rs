@@ -235,8 +235,7 @@ async fn the_install_page_gives_every_way_in_and_follows_the_profile() {
             .await
             .unwrap();
         assert!(
-            failed.contains("Установка не удалась")
-                && failed.contains("бесплатно выпустим новый код"),
+            failed.contains("Установка не удалась") && failed.contains("Получите новый код"),
             "{failed}"
         );
         assert!(
@@ -357,21 +356,18 @@ async fn an_order_gets_a_released_profile_and_a_failed_one_is_reissued_within_li
         let broken = store.profile_of_order(&second.id).await.unwrap().unwrap();
         assert_eq!(broken.state, ProfileState::Error);
         assert!(broken.last_error.unwrap().contains("3.8"));
-        // …and reissued: the old one cancelled (here and at the SM-DP+), a new one released.
+        // …and reissued: the same profile (ICCID, number) ordered again at the SM-DP+
+        // with a new matching ID.
         let fresh = reissue(store, &client, &second.id, None).await.unwrap();
-        assert_ne!(fresh.iccid, broken.iccid);
+        assert_eq!(fresh.iccid, broken.iccid);
         assert_eq!(
             (fresh.state, fresh.reissues),
             (ProfileState::Released, 1),
             "{}",
             app.db
         );
-        assert_eq!(
-            store.esim_profile(&broken.iccid).await.unwrap().state,
-            ProfileState::Cancelled
-        );
-        assert_eq!(smdp.state_of(&broken.iccid), Some("unavailable"));
-        // The install page shows the new code, not the cancelled one.
+        assert_eq!(smdp.state_of(&fresh.iccid), Some("released"));
+        // The install page shows the new code.
         let page = Client::new()
             .get(format!("{}/orders/{}/esim", app.base, second.id))
             .send()
@@ -566,6 +562,50 @@ async fn buy_a_new_esim_pay_and_install_it_at_once() {
         assert_eq!(
             (p.state, p.eid.clone()),
             (ProfileState::Released, Some(eid()))
+        );
+        // The code as a picture, to save or print.
+        let png = v
+            .http_get_bytes(&format!("{}/esim/qr.png", paid.location()))
+            .await;
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        // The download fails on the phone (the SM-DP+ says so): the buyer gets a new code
+        // for the same number from the install page.
+        let first_code = p.matching_id.clone().unwrap();
+        store
+            .set_profile_state(
+                iccid.as_str(),
+                ProfileState::Error,
+                &ProfileChange {
+                    error: Some("subject 8.8.5 reason 4.10"),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let failed = v.get(&format!("{}/esim", paid.location())).await;
+        assert!(
+            failed.has("id=\"esim-reissue\"") && !failed.has("id=\"esim-qr\""),
+            "{}",
+            failed.body
+        );
+        let again = v
+            .post(
+                &format!("{}/esim/reissue", paid.location()),
+                &[("csrf", &failed.input("csrf"))],
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+        let renewed = store.esim_profile(iccid.as_str()).await.unwrap();
+        assert_eq!(
+            (renewed.state, renewed.reissues),
+            (ProfileState::Released, 1)
+        );
+        assert_ne!(renewed.matching_id.as_deref(), Some(first_code.as_str()));
+        let page = v.get(again.location()).await;
+        assert!(
+            page.has(renewed.matching_id.as_deref().unwrap()),
+            "{}",
+            page.body
         );
         simrenew_store::testing::assert_sound(store).await;
     }

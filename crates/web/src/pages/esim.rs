@@ -17,6 +17,8 @@ use simrenew_core::esim::{ActivationCode, ProfileState};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/orders/{id}/esim", get(install_page))
+        .route("/orders/{id}/esim/qr.png", get(qr_png))
+        .route("/orders/{id}/esim/reissue", axum::routing::post(reissue))
         .route("/esim/new", get(new_page).post(new_esim))
 }
 
@@ -166,6 +168,8 @@ struct InstallPage {
     /// The code and its ways in; absent until the profile is released.
     code: Option<Code>,
     error: Option<String>,
+    /// The buyer may ask for a new code (an SM-DP+ is configured and the state allows).
+    can_reissue: bool,
 }
 
 struct Code {
@@ -186,30 +190,15 @@ async fn install_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String
         }
     };
     let t = ctx.t;
-    let code = match (&profile.smdp_address, &profile.matching_id, profile.state) {
-        // A failed, cancelled or deleted profile's code is not to be used again.
-        (Some(a), Some(m), st)
-            if !matches!(
-                st,
-                ProfileState::Cancelled | ProfileState::Deleted | ProfileState::Error
-            ) =>
-        {
-            let ac = ActivationCode {
-                smdp_address: a.clone(),
-                matching_id: m.clone(),
-                smdp_oid: None,
-                confirmation_code_required: false,
-            };
-            super::qr_svg(&ac.qr_text()).map(|svg| Code {
-                svg,
-                apple_link: ac.apple_link(),
-                smdp_address: a.clone(),
-                matching_id: m.clone(),
-                lpa: ac.qr_text(),
-            })
-        }
-        _ => None,
-    };
+    let code = code_from(&profile).and_then(|ac| {
+        super::qr_svg(&ac.qr_text()).map(|svg| Code {
+            svg,
+            apple_link: ac.apple_link(),
+            lpa: ac.qr_text(),
+            smdp_address: ac.smdp_address,
+            matching_id: ac.matching_id,
+        })
+    });
     let state = profile.state.code();
     let page = InstallPage {
         order_id: id,
@@ -218,10 +207,96 @@ async fn install_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String
         as_of: t.datetime(profile.state_at),
         advice: t.t(&format!("esim-advice-{state}")),
         code,
+        can_reissue: s.config.es2.is_some() && profile.state == ProfileState::Error,
         error: profile
             .last_error
             .filter(|_| profile.state == ProfileState::Error),
         ctx,
     };
     render(&page)
+}
+
+/// A profile's activation code, when it is one to show (released and on).
+fn code_from(p: &simrenew_store::esim::Profile) -> Option<ActivationCode> {
+    if !p.state.shows_code() {
+        return None;
+    }
+    Some(ActivationCode {
+        smdp_address: p.smdp_address.clone()?,
+        matching_id: p.matching_id.clone()?,
+        smdp_oid: None,
+        confirmation_code_required: false,
+    })
+}
+
+/// `GET /orders/{id}/esim/qr.png`: the QR code as a PNG, to save or print (and for
+/// e-mail).
+async fn qr_png(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    use axum::response::IntoResponse;
+    let found = s.store.profile_of_order(&id).await;
+    let Some(ac) = found.ok().flatten().as_ref().and_then(code_from) else {
+        return site::not_found(ctx);
+    };
+    let png = qrcode::QrCode::new(ac.qr_text().as_bytes())
+        .ok()
+        .and_then(|q| {
+            let img = q
+                .render::<image::Luma<u8>>()
+                .min_dimensions(480, 480)
+                .build();
+            let mut out = std::io::Cursor::new(Vec::new());
+            img.write_to(&mut out, image::ImageFormat::Png).ok()?;
+            Some(out.into_inner())
+        });
+    match png {
+        Some(bytes) => (
+            [
+                ("content-type", "image/png".to_string()),
+                ("cache-control", "private, no-store".to_string()),
+                (
+                    "content-disposition",
+                    format!(
+                        "inline; filename=\"esim-{}.png\"",
+                        id.chars()
+                            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                            .collect::<String>()
+                    ),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        None => site::unavailable(&ctx),
+    }
+}
+
+/// `POST /orders/{id}/esim/reissue`: the buyer asks for a new code after a failed
+/// installation (or before any): the rule and its limit are `crate::esim::reissue`'s.
+async fn reissue(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    form: super::CheckedForm,
+) -> Response {
+    let ctx = form.ctx.clone();
+    let Some(smdp) = &s.config.es2 else {
+        return site::not_found(ctx);
+    };
+    match crate::esim::reissue(&s.store, smdp, &id, None).await {
+        Ok(_) => super::see_other(&format!("/orders/{id}/esim")),
+        Err(crate::esim::EsimError::TooManyReissues(_)) => site::message(
+            ctx,
+            axum::http::StatusCode::CONFLICT,
+            "esim-title",
+            "esim-reissue-limit",
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, order = %id, "eSIM reissue");
+            site::message(
+                ctx,
+                axum::http::StatusCode::BAD_GATEWAY,
+                "esim-title",
+                "esim-reissue-failed",
+            )
+        }
+    }
 }

@@ -105,6 +105,20 @@ impl Visitor {
         self.finish(res).await
     }
 
+    /// The raw bytes at a path (pictures).
+    pub async fn http_get_bytes(&mut self, path: &str) -> Vec<u8> {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(header::COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "image/png");
+        res.bytes().await.unwrap().to_vec()
+    }
+
     /// Signs up a new account through the form (signed in afterwards).
     pub async fn sign_up(&mut self, email: &str) {
         let form = self.get("/account/sign-up").await;
