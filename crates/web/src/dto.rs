@@ -200,6 +200,38 @@ pub struct LineOwnerView {
     pub periods: Vec<PeriodDto>,
     pub buckets: Vec<BucketDto>,
     pub data_left: DataLeftDto,
+    /// For an eSIM line whose profile simrenew manages: where the profile is.
+    pub esim: Option<EsimDto>,
+}
+
+/// An eSIM profile's state, as the SM-DP+ last reported it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EsimDto {
+    pub iccid: String,
+    /// available, allocated, released, downloaded, installed, enabled, disabled,
+    /// deleted, error or cancelled
+    pub state: String,
+    /// When the profile entered this state.
+    pub state_as_of: String,
+    /// The install page of the order it was released for (QR code, links, codes).
+    pub install_url: Option<String>,
+    /// How many times it was reissued.
+    pub reissues: i64,
+}
+
+impl EsimDto {
+    pub fn new(p: &simrenew_store::esim::Profile, public_url: &str) -> Self {
+        Self {
+            iccid: p.iccid.clone(),
+            state: p.state.code().into(),
+            state_as_of: ts(p.state_at),
+            install_url: p
+                .order_id
+                .as_ref()
+                .map(|o| format!("{}/orders/{o}/esim", public_url.trim_end_matches('/'))),
+            reissues: p.reissues,
+        }
+    }
 }
 
 impl LineOwnerView {
@@ -249,6 +281,7 @@ impl LineOwnerView {
                 bytes: d.data_left_bytes(),
                 as_of: l.usage_as_of.map(ts),
             },
+            esim: None,
         }
     }
 }

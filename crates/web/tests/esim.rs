@@ -610,3 +610,64 @@ async fn buy_a_new_esim_pay_and_install_it_at_once() {
         simrenew_store::testing::assert_sound(store).await;
     }
 }
+
+#[tokio::test]
+async fn the_api_gives_the_owner_the_esim_state_with_its_as_of() {
+    for app in common::serve_all(|_| {}).await {
+        let store = &app._db.store;
+        let http = Client::new();
+        let url = |p: &str| format!("{}{p}", app.base);
+        let iccid = simrenew_store::demo::demo_iccid(Operator::Mts, 2);
+        store
+            .import_profiles(Operator::Mts, "mts-esim", std::slice::from_ref(&iccid))
+            .await
+            .unwrap();
+        let created = http
+            .post(url("/api/v1/accounts"))
+            .json(&json!({"email": "api-esim@example.com", "password": "long enough"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let token: Value = http
+            .post(url("/api/v1/sessions"))
+            .json(&json!({"email": "api-esim@example.com", "password": "long enough"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = token["token"].as_str().unwrap().to_string();
+        let attached = http
+            .post(url("/api/v1/me/lines"))
+            .bearer_auth(&token)
+            .json(&json!({"line": "+79161234562", "puk": "12345672"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(attached.status(), StatusCode::OK);
+        let v: Value = http
+            .get(url("/api/v1/lines/79161234562"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["esim"]["state"], json!("available"), "{}: {v}", app.db);
+        assert_eq!(v["esim"]["iccid"], json!(iccid.as_str()));
+        assert!(v["esim"]["state_as_of"].as_str().is_some());
+        // A physical line has none; the public view never shows it.
+        let public: Value = http
+            .get(url("/api/v1/lines/79161234562"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(public.get("esim").is_none(), "{public}");
+    }
+}

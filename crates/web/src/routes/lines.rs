@@ -64,9 +64,15 @@ pub async fn get_line(
         ));
     }
     if let Some(detail) = found.detail {
-        return Ok(Json(LineView::Owner(Box::new(LineOwnerView::new(
-            &detail, lang,
-        )))));
+        let mut view = LineOwnerView::new(&detail, lang);
+        if detail.line.kind == "esim" {
+            view.esim = s
+                .store
+                .profile_of_line(detail.line.iccid.as_str())
+                .await?
+                .map(|p| crate::dto::EsimDto::new(&p, &s.config.public_url));
+        }
+        return Ok(Json(LineView::Owner(Box::new(view))));
     }
     let line = found.line;
     Ok(Json(LineView::Public(LinePublic {
