@@ -456,6 +456,8 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
             tick.tick().await;
             simrenew_web::payments::refresh_open(&payments_state, 60).await;
             simrenew_web::payments::refresh_refunds(&payments_state, 60).await;
+            // eSIMs paid for and not released yet (the buyer did not come back).
+            simrenew_web::esim::release_paid(&payments_state).await;
             // eSIM numbers reserved at /esim/new and not paid for in 30 minutes go back.
             if let Err(e) = payments_state.store.expire_reservations(30 * 60).await {
                 tracing::warn!(error = %e, "eSIM reservations");

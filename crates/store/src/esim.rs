@@ -150,6 +150,16 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Orders that paid for a reserved eSIM whose profile is not released yet (the
+    /// buyer never came back to the order page: an API client, a closed tab).
+    pub async fn paid_unreleased_esims(&self, limit: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT o.id FROM esim_profiles p JOIN lines l ON l.iccid = p.iccid JOIN orders o ON o.line_id = l.id WHERE p.state = 'allocated' AND (p.order_id IS NULL OR p.order_id = o.id) AND o.status = 'fulfilled' AND o.fulfilled_at >= p.state_at ORDER BY o.fulfilled_at LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
     /// Profiles reserved for a purchase longer than `older_than_secs` ago and never paid
     /// for go back to the inventory; how many.
     pub async fn expire_reservations(&self, older_than_secs: i64) -> Result<u64> {

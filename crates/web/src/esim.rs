@@ -223,3 +223,24 @@ pub async fn release_if_new_esim(s: &crate::AppState, order: &simrenew_store::or
         tracing::warn!(error = %e, order = %order.id, "eSIM not released yet");
     }
 }
+
+/// Releases the eSIMs paid for whose buyers have not come back to the order page; run by
+/// `serve` every minute. How many orders were looked at.
+pub async fn release_paid(s: &crate::AppState) -> usize {
+    if s.config.es2.is_none() {
+        return 0;
+    }
+    let orders = match s.store.paid_unreleased_esims(50).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(error = %e, "paid eSIMs");
+            return 0;
+        }
+    };
+    for id in &orders {
+        if let Ok(order) = s.store.order(id).await {
+            release_if_new_esim(s, &order).await;
+        }
+    }
+    orders.len()
+}

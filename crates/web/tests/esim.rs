@@ -671,3 +671,82 @@ async fn the_api_gives_the_owner_the_esim_state_with_its_as_of() {
         assert!(public.get("esim").is_none(), "{public}");
     }
 }
+
+#[tokio::test]
+async fn a_paid_esim_is_released_even_if_the_buyer_never_comes_back() {
+    for db in simrenew_store::testing::all().await {
+        let store = db.store.clone();
+        store.seed_demo().await.unwrap();
+        let smdp = simrenew_esim::sandbox::start().await.unwrap();
+        let iccid = common::test_iccids(8000, 1).remove(0);
+        let number = simrenew_core::Msisdn::parse("+7 916 765-43-99").unwrap();
+        store
+            .import_esim_lines(
+                Operator::Mts,
+                "mts-esim",
+                &[(iccid.clone(), number.clone())],
+            )
+            .await
+            .unwrap();
+        smdp.stock("mts-esim", &[iccid.as_str()]);
+        let state = simrenew_web::AppState::new(
+            store.clone(),
+            simrenew_web::WebConfig {
+                es2: Some(std::sync::Arc::new(
+                    simrenew_esim::es2plus::Es2Client::new(
+                        &smdp.base,
+                        simrenew_esim::sandbox::REQUESTER,
+                        &smdp.client_tls,
+                    )
+                    .unwrap(),
+                )),
+                ..Default::default()
+            },
+        );
+        // Reserved, then paid (as an API client would: no order page visited).
+        store
+            .allocate_profile(Operator::Mts, "mts-esim", None, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            simrenew_web::esim::release_paid(&state).await,
+            0,
+            "nothing paid yet"
+        );
+        let order = store
+            .create_order(
+                &simrenew_store::orders::OrderRequest {
+                    line: simrenew_core::LineRef::Msisdn(number),
+                    items: vec![simrenew_store::orders::ItemRequest::Renew {
+                        plan_id: "mts-month-30gb".into(),
+                        start: StartMode::Queued,
+                    }],
+                    currency: Some(Currency::Rub),
+                    channel: "app".into(),
+                    buyer: None,
+                    payment: simrenew_store::orders::Payment::External,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        store
+            .settle_external(&order.id, "demo", None)
+            .await
+            .unwrap();
+        assert_eq!(simrenew_web::esim::release_paid(&state).await, 1);
+        let p = store.esim_profile(iccid.as_str()).await.unwrap();
+        assert_eq!(
+            (p.state, p.order_id.as_deref()),
+            (ProfileState::Released, Some(order.id.as_str())),
+            "{}",
+            db.name
+        );
+        assert_eq!(smdp.state_of(iccid.as_str()), Some("released"));
+        assert_eq!(
+            simrenew_web::esim::release_paid(&state).await,
+            0,
+            "done once"
+        );
+    }
+}
