@@ -750,3 +750,45 @@ async fn a_paid_esim_is_released_even_if_the_buyer_never_comes_back() {
         );
     }
 }
+
+#[tokio::test]
+async fn two_buyers_of_the_last_esim_at_once_one_gets_it_the_other_is_told() {
+    for app in common::serve_all(|_| {}).await {
+        let store = &app._db.store;
+        let iccid = common::test_iccids(9000, 1).remove(0);
+        let number = simrenew_core::Msisdn::parse("+7 916 765-40-01").unwrap();
+        store
+            .import_esim_lines(Operator::Mts, "mts-esim", &[(iccid, number)])
+            .await
+            .unwrap();
+        let mut a = common::visitor::Visitor::new(&app.base, "en");
+        let mut b = common::visitor::Visitor::new(&app.base, "ru");
+        let (fa, fb) = (a.get("/esim/new").await, b.get("/esim/new").await);
+        let (ca, cb) = (fa.input("csrf"), fb.input("csrf"));
+        let (fields_a, fields_b) = (
+            [("csrf", ca.as_str()), ("operator", "mts")],
+            [("csrf", cb.as_str()), ("operator", "mts")],
+        );
+        let (ra, rb) = tokio::join!(
+            a.post("/esim/new", &fields_a),
+            b.post("/esim/new", &fields_b)
+        );
+        let mut statuses = [ra.status.as_u16(), rb.status.as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [303, 409], "{}", app.db);
+        let told = if ra.status == StatusCode::CONFLICT {
+            &ra
+        } else {
+            &rb
+        };
+        assert!(
+            told.has("No eSIM of this operator is left") || told.has("закончились"),
+            "{}",
+            told.body
+        );
+        assert_eq!(
+            store.profile_counts().await.unwrap(),
+            [("mts".to_string(), ProfileState::Allocated, 1)]
+        );
+    }
+}
