@@ -182,16 +182,7 @@ pub async fn release_if_new_esim(s: &crate::AppState, order: &simrenew_store::or
     if order.status != simrenew_core::OrderStatus::Fulfilled {
         return;
     }
-    let Ok(line) = s
-        .store
-        .find_line(&simrenew_core::LineRef::Msisdn(
-            match simrenew_core::Msisdn::parse(&format!("+{}", order.msisdn)) {
-                Ok(m) => m,
-                Err(_) => return,
-            },
-        ))
-        .await
-    else {
+    let Ok(line) = s.store.line(&order.line_id).await else {
         return;
     };
     let Ok(Some(p)) = s.store.profile_of_line(line.iccid.as_str()).await else {

@@ -105,12 +105,18 @@ impl AppState {
     }
     /// Constant-time comparison with the configured feed token.
     pub fn feed_token_matches(&self, token: &str) -> bool {
-        use subtle::ConstantTimeEq;
         self.config
             .feed_token
             .as_deref()
-            .is_some_and(|t| !t.is_empty() && bool::from(t.as_bytes().ct_eq(token.as_bytes())))
+            .is_some_and(|t| secret_matches(t, token))
     }
+}
+
+/// Whether `given` is the configured secret `expected` (never when none is set),
+/// compared in constant time.
+pub fn secret_matches(expected: &str, given: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
 }
 
 /// The whole HTTP application.

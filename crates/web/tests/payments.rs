@@ -76,6 +76,30 @@ async fn place(
     .await
 }
 
+/// Refunds `part` of a settled payment through `provider` (money and quota back), then
+/// asks for the whole `total` more, which the refund policy refuses before the provider
+/// is asked.
+async fn refund_part_then_too_much(
+    app: &common::Served,
+    provider: &std::sync::Arc<dyn simrenew_payments::provider::Provider>,
+    attempt: &str,
+    part: Money,
+    total: Money,
+) {
+    let store = &app._db.store;
+    let providers = vec![provider.clone()];
+    let done = simrenew_web::payments::refund(store, &providers, 1, attempt, part, "test")
+        .await
+        .unwrap();
+    assert_eq!(done.status, "succeeded", "{}", app.db);
+    assert!(matches!(
+        simrenew_web::payments::refund(store, &providers, 1, attempt, total, "too much").await,
+        Err(simrenew_web::payments::RefundError::Store(
+            simrenew_store::StoreError::RefundTooLarge { .. }
+        ))
+    ));
+}
+
 /// POSTs a JSON notification `body` with `headers` to `url`.
 async fn post_signed(
     url: &str,
@@ -206,26 +230,7 @@ async fn alipay_scan_pay_notify_replay_forge_and_refund() {
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
         // A refund of part of it: Alipay refunds (RSA2 both ways), money and quota back.
-        let providers = vec![provider.clone()];
-        let done =
-            simrenew_web::payments::refund(store, &providers, 1, &attempt.id, cny(10_00), "test")
-                .await
-                .unwrap();
-        assert_eq!(done.status, "succeeded", "{}", app.db);
-        assert!(matches!(
-            simrenew_web::payments::refund(
-                store,
-                &providers,
-                1,
-                &attempt.id,
-                order.total,
-                "too much"
-            )
-            .await,
-            Err(simrenew_web::payments::RefundError::Store(
-                simrenew_store::StoreError::RefundTooLarge { .. }
-            ))
-        ));
+        refund_part_then_too_much(&app, &provider, &attempt.id, cny(10_00), order.total).await;
         simrenew_store::testing::assert_sound(store).await;
     }
 }
@@ -355,26 +360,7 @@ async fn wechat_pay_scan_pay_notify_replay_forge_and_refund() {
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "unsigned");
 
         // Refund part: WeChat Pay refunds, money and quota back; too much is refused.
-        let providers = vec![provider.clone()];
-        let done =
-            simrenew_web::payments::refund(store, &providers, 1, &attempt.id, cny(5_00), "test")
-                .await
-                .unwrap();
-        assert_eq!(done.status, "succeeded", "{}", app.db);
-        assert!(matches!(
-            simrenew_web::payments::refund(
-                store,
-                &providers,
-                1,
-                &attempt.id,
-                order.total,
-                "too much"
-            )
-            .await,
-            Err(simrenew_web::payments::RefundError::Store(
-                simrenew_store::StoreError::RefundTooLarge { .. }
-            ))
-        ));
+        refund_part_then_too_much(&app, &provider, &attempt.id, cny(5_00), order.total).await;
         simrenew_store::testing::assert_sound(store).await;
     }
 }

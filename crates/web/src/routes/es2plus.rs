@@ -57,11 +57,7 @@ async fn handle_download_progress_info(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    let token_ok: bool = {
-        use subtle::ConstantTimeEq;
-        !cb.token.is_empty() && bool::from(bearer.as_bytes().ct_eq(cb.token.as_bytes()))
-    };
-    if !token_ok {
+    if !crate::secret_matches(&cb.token, bearer) {
         tracing::warn!("ES2+ call without the agreed token");
         return StatusCode::UNAUTHORIZED.into_response();
     }
