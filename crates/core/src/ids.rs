@@ -22,6 +22,8 @@ pub enum IdError {
     IccidCheckDigit,
     #[error("an EID starts with 89 and its check digits must give 1 modulo 97")]
     EidCheck,
+    #[error("check digit is wrong (Luhn): please copy the IMEI as the phone shows it (*#06#)")]
+    ImeiCheckDigit,
     #[error(
         "a phone number without +country code must be a Russian mobile number (8 9xx, 7 9xx or 9xx)"
     )]
@@ -240,6 +242,31 @@ impl Eid {
         }
         let check = 98 - mod97(&format!("{digits}00"));
         Self::parse(&format!("{digits}{check:02}"))
+    }
+}
+
+/// A phone's IMEI (3GPP TS 23.003 §6.2.1): TAC (8 digits), serial number (6) and the
+/// check digit of annex B (Luhn), 15 digits as `*#06#` shows them. The 16-digit IMEISV
+/// has no check digit and is not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Imei(String);
+
+impl Imei {
+    pub fn parse(input: &str) -> Result<Self, IdError> {
+        let digits = digits_of(input, &['/'])?;
+        if digits.len() != 15 {
+            return Err(IdError::BadLength {
+                expected: "15",
+                found: digits.len(),
+            });
+        }
+        if !luhn_valid(&digits) {
+            return Err(IdError::ImeiCheckDigit);
+        }
+        Ok(Self(digits))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -480,6 +507,17 @@ mod tests {
         }
 
         #[test]
+        fn imei_roundtrip_and_one_wrong_digit_refused(body in "[0-9]{14}", pos in 0usize..15, delta in 1u8..10) {
+            let full = format!("{body}{}", luhn_check_digit(&body));
+            let i = Imei::parse(&full).unwrap();
+            prop_assert_eq!(Imei::parse(&format!(" {} ", i.as_str())).unwrap(), i);
+            let mut bytes = full.into_bytes();
+            bytes[pos] = b'0' + (bytes[pos] - b'0' + delta) % 10;
+            let changed = String::from_utf8(bytes).unwrap();
+            prop_assert_eq!(Imei::parse(&changed), Err(IdError::ImeiCheckDigit));
+        }
+
+        #[test]
         fn imsi_roundtrip(d in "[0-9]{15}") {
             let i = Imsi::parse(&d).unwrap();
             prop_assert_eq!(Imsi::parse(&i.to_string()).unwrap(), i);
@@ -491,6 +529,7 @@ mod tests {
             let _ = Msisdn::parse(&s);
             let _ = Imsi::parse(&s);
             let _ = Eid::parse(&s);
+            let _ = Imei::parse(&s);
             let _ = LineRef::parse(&s);
         }
     }

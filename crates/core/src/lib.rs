@@ -19,7 +19,7 @@ pub mod refund;
 pub mod renewal;
 
 pub use bucket::{Bucket, Draw, draw_usage};
-pub use ids::{Eid, Iccid, IdError, Imsi, LineRef, Msisdn};
+pub use ids::{Eid, Iccid, IdError, Imei, Imsi, LineRef, Msisdn};
 pub use ledger::{LedgerError, Posting, Transfer};
 pub use money::{Currency, FxRate, Money, MoneyError};
 pub use operator::Operator;

@@ -6,7 +6,8 @@
 //! outbox page shows it; nothing of a message's body (it may hold a reset link or a code)
 //! is ever logged.
 
-use lettre::message::{Mailbox, header::ContentType};
+use base64::Engine;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use simrenew_store::Store;
 use simrenew_store::outbox::{MAIL, Message, SMS};
@@ -46,13 +47,26 @@ impl Mailer {
 
     async fn send(&self, m: &Message) -> Result<(), String> {
         let to: Mailbox = m.to.parse().map_err(|e| format!("recipient: {e}"))?;
-        let email = lettre::Message::builder()
+        let builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(m.subject.clone())
-            .header(ContentType::TEXT_PLAIN)
-            .body(m.body.clone())
-            .map_err(|e| format!("message: {e}"))?;
+            .subject(m.subject.clone());
+        let email = if m.attachments.is_empty() {
+            builder.header(ContentType::TEXT_PLAIN).body(m.body.clone())
+        } else {
+            // RFC 2046 multipart/mixed: the text first, then each file.
+            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(m.body.clone()));
+            for a in &m.attachments {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(&a.data_base64)
+                    .map_err(|e| format!("attachment {}: {e}", a.name))?;
+                let kind = ContentType::parse(&a.content_type)
+                    .map_err(|e| format!("attachment {}: {e}", a.name))?;
+                parts = parts.singlepart(Attachment::new(a.name.clone()).body(bytes, kind));
+            }
+            builder.multipart(parts)
+        }
+        .map_err(|e| format!("message: {e}"))?;
         self.transport
             .send(email)
             .await

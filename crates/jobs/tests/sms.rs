@@ -34,6 +34,7 @@ fn sms(line: &simrenew_store::lines::Line, code: &str) -> Message {
         to: line.msisdn.e164(),
         subject: String::new(),
         body: format!("simrenew code: {code}"),
+        ..Default::default()
     }
 }
 

@@ -83,6 +83,7 @@ fn reset_mail(user: &simrenew_store::users::User, token: &str) -> Message {
         body: format!(
             "Open this link within an hour:\nhttps://shop.example/account/reset/{token}\n"
         ),
+        ..Default::default()
     }
 }
 
@@ -162,4 +163,77 @@ async fn bad_settings_are_named_without_their_secrets() {
         .unwrap()
         .to_string();
     assert!(e.starts_with("mail_from:"), "{e}");
+}
+
+/// A mail with a file (the eSIM install mail and its QR code) goes as RFC 2046
+/// multipart/mixed: the text, then the file base64-encoded with its type and name; the
+/// bytes that arrive are the bytes queued.
+#[tokio::test]
+async fn a_mail_with_a_picture_arrives_as_multipart_with_the_same_bytes() {
+    use base64::Engine;
+    use simrenew_store::outbox::Attachment;
+    let picture: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+    for db in testing::all().await {
+        let (port, got) = smtp_listener(false).await;
+        let s = db.store.clone();
+        let iccid = simrenew_core::Iccid::parse("8970199000000009990").unwrap();
+        s.import_profiles(
+            simrenew_core::Operator::Mts,
+            "mts-esim",
+            std::slice::from_ref(&iccid),
+        )
+        .await
+        .unwrap();
+        s.allocate_profile(simrenew_core::Operator::Mts, "mts-esim", None, None)
+            .await
+            .unwrap();
+        let mail = Message {
+            to: "traveller@example.com".into(),
+            subject: "Your eSIM".into(),
+            body: "Scan the attached code.".into(),
+            attachments: vec![Attachment {
+                name: "esim.png".into(),
+                content_type: "image/png".into(),
+                data_base64: base64::engine::general_purpose::STANDARD.encode(&picture),
+            }],
+        };
+        let messages = [(MAIL, mail)];
+        let change = simrenew_store::esim::ProfileChange {
+            matching_id: Some("M-1"),
+            smdp_address: Some("smdp.example"),
+            messages: &messages,
+            ..Default::default()
+        };
+        s.set_profile_state(
+            iccid.as_str(),
+            simrenew_core::esim::ProfileState::Released,
+            &change,
+        )
+        .await
+        .unwrap();
+        let mailer =
+            Mailer::new(&format!("smtp://127.0.0.1:{port}"), "noreply@shop.example").unwrap();
+        let delivery = Delivery::new(s.clone(), Some(mailer));
+        assert_eq!(delivery.run_once().await.unwrap(), 1, "{}", db.name);
+        let got = got.lock().unwrap().clone();
+        let data = &got[0].2;
+        assert!(data.contains("Content-Type: multipart/mixed"), "{data}");
+        assert!(data.contains("Scan the attached code."), "{data}");
+        let part = &data[data
+            .find("Content-Type: image/png")
+            .expect("the picture's part")..];
+        assert!(data.contains("attachment; filename=\"esim.png\""), "{data}");
+        assert!(part.contains("Content-Transfer-Encoding: base64"), "{part}");
+        let body: String = part
+            .split("\n\n")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .take_while(|l| !l.starts_with("--"))
+            .collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(body.trim())
+            .unwrap();
+        assert_eq!(bytes, picture, "{}", db.name);
+    }
 }

@@ -107,6 +107,12 @@ pub struct Config {
     /// (both set turns the endpoint on; the token is never logged). See docs/esim.md.
     pub esim_smdp_id: Option<String>,
     pub esim_callback_token: Option<String>,
+    /// eSIM: release each profile with an 8-digit confirmation code (SGP.22 §4.1) that
+    /// the phone must be given at download; the buyer gets it apart from the QR code.
+    pub esim_confirmation_codes: bool,
+    /// simrenew runs behind a reverse proxy that appends the client's address to
+    /// `X-Forwarded-For`; per-client limits then use that address.
+    pub behind_proxy: bool,
     /// Point every connector at local stand-ins mounted under /sandbox (demo shops only;
     /// `serve --demo` turns it on). No money moves.
     pub payments_sandbox: bool,
@@ -163,6 +169,8 @@ impl Default for Config {
             esim_client_key_file: None,
             esim_smdp_id: None,
             esim_callback_token: None,
+            esim_confirmation_codes: false,
+            behind_proxy: false,
             payments_sandbox: false,
             vat_code: 1,
         }

@@ -233,6 +233,8 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                     .get_or_insert_with(|| "demo-feed-token".into());
                 config.demo_payments = true;
                 config.payments_sandbox = true;
+                // The demo shows the whole eSIM path, confirmation code included.
+                config.esim_confirmation_codes = true;
                 config
                     .support_email
                     .get_or_insert_with(|| "help@simrenew.example".into());
@@ -404,18 +406,38 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
     let (providers, sandbox) = providers(config)?;
     // The SM-DP+: in demo shops a stand-in (mutual TLS, its own CA) stocked with the
     // demo's eSIMs; otherwise the configured one, if any.
+    let mut esim_callback = match (&config.esim_smdp_id, &config.esim_callback_token) {
+        (Some(id), Some(token)) => Some(simrenew_web::EsimCallback {
+            smdp_id: id.clone(),
+            token: token.clone(),
+        }),
+        _ => None,
+    };
+    let mut esim_phone = None;
     let es2 = if config.payments_sandbox {
         store.seed_demo_esims().await?;
         let smdp = simrenew_esim::sandbox::start().await?;
         for (op, iccid, _) in simrenew_store::demo::demo_esim_stock() {
             smdp.stock(&format!("{}-esim", op.code()), &[iccid.as_str()]);
         }
-        tracing::warn!(smdp = %smdp.base, "eSIM sandbox on: the SM-DP+ is a local stand-in");
-        Some(std::sync::Arc::new(simrenew_esim::es2plus::Es2Client::new(
-            &smdp.base,
-            simrenew_esim::sandbox::REQUESTER,
-            &smdp.client_tls,
-        )?))
+        // The stand-in reports downloads to us as a real SM-DP+ would, with a token of
+        // this run's.
+        let token = simrenew_store::db::new_secret();
+        smdp.report_to(simrenew_esim::sandbox::Callback {
+            url: format!(
+                "{}/gsma/rsp2/es2plus/handleDownloadProgressInfo",
+                config.public_url().trim_end_matches('/')
+            ),
+            token: token.clone(),
+        });
+        esim_callback = Some(simrenew_web::EsimCallback {
+            smdp_id: simrenew_esim::sandbox::SMDP_ID.into(),
+            token,
+        });
+        tracing::warn!(smdp = %smdp.base, "eSIM sandbox on: the SM-DP+ and the phone at /sandbox/esim/phone are local stand-ins");
+        let client = smdp.client()?;
+        esim_phone = Some(simrenew_esim::sandbox::phone_router(smdp));
+        Some(std::sync::Arc::new(client))
     } else if config.esim_smdp_url.is_some() {
         Some(std::sync::Arc::new(es2_client(config)?))
     } else {
@@ -439,13 +461,10 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
             vat_code: config.vat_code,
             sms_codes: config.sms_gateway_url.is_some() || config.demo_payments,
             es2,
-            esim_callback: match (&config.esim_smdp_id, &config.esim_callback_token) {
-                (Some(id), Some(token)) => Some(simrenew_web::EsimCallback {
-                    smdp_id: id.clone(),
-                    token: token.clone(),
-                }),
-                _ => None,
-            },
+            esim_confirmation_codes: config.esim_confirmation_codes,
+            behind_proxy: config.behind_proxy,
+            esim_sandbox_phone: esim_phone.is_some(),
+            esim_callback,
         },
     );
     // Payments whose notification has not come: asked of their provider every minute.
@@ -468,6 +487,9 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
     if let Some(stands) = sandbox {
         tracing::warn!("payments sandbox on: providers are local stand-ins, no money moves");
         app = app.merge(stands);
+    }
+    if let Some(phone) = esim_phone {
+        app = app.merge(phone);
     }
     // Messages to people: delivered from the outbox by SMTP when configured.
     let mailer = match &config.smtp_url {
@@ -516,9 +538,13 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
             config.feed_token.as_deref().unwrap_or("")
         );
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    // The peer's address reaches per-client limits (extract::ClientIp).
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
     store.close().await;
     Ok(())
 }
@@ -740,9 +766,10 @@ async fn esim_command(config: &Config, action: EsimAction) -> anyhow::Result<()>
                 .map(|e| simrenew_core::Eid::parse(&e).map_err(|e| anyhow::anyhow!("--eid: {e}")))
                 .transpose()?;
             let smdp = es2_client(config)?;
+            let public_url = config.public_url();
+            let r = release(&store, &smdp, config, &public_url);
             let p = simrenew_web::esim::release_for_order(
-                &store,
-                &smdp,
+                &r,
                 &order,
                 operator(&op)?,
                 &profile_type,
@@ -758,7 +785,9 @@ async fn esim_command(config: &Config, action: EsimAction) -> anyhow::Result<()>
         }
         EsimAction::Reissue { order } => {
             let smdp = es2_client(config)?;
-            let p = simrenew_web::esim::reissue(&store, &smdp, &order, None).await?;
+            let public_url = config.public_url();
+            let r = release(&store, &smdp, config, &public_url);
+            let p = simrenew_web::esim::reissue(&r, &order, None).await?;
             println!(
                 "profile {} {} (reissue {}); install at {}",
                 p.iccid,
@@ -772,6 +801,21 @@ async fn esim_command(config: &Config, action: EsimAction) -> anyhow::Result<()>
 }
 
 /// The ES2+ client of the configured SM-DP+.
+/// How the CLI releases eSIMs: as `serve` does.
+fn release<'a>(
+    store: &'a Store,
+    smdp: &'a simrenew_esim::es2plus::Es2Client,
+    config: &Config,
+    public_url: &'a str,
+) -> simrenew_web::esim::Release<'a> {
+    simrenew_web::esim::Release {
+        store,
+        smdp,
+        public_url,
+        confirmation_codes: config.esim_confirmation_codes,
+    }
+}
+
 fn es2_client(config: &Config) -> anyhow::Result<simrenew_esim::es2plus::Es2Client> {
     let (Some(url), Some(requester), Some(ca), Some(cert), Some(key)) = (
         &config.esim_smdp_url,

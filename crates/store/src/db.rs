@@ -241,6 +241,15 @@ pub fn new_secret() -> String {
     )
 }
 
+/// `len` random decimal digits (up to 12), for codes people type.
+pub fn random_digits(len: u32) -> String {
+    let len = len.min(12);
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap_or([0; 8]));
+    // 60 random bits (a v4 UUID fixes 4 of these 64): next to 10^12 the bias is below 10^-6.
+    format!("{:0width$}", n % 10u64.pow(len), width = len as usize)
+}
+
 pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(data))

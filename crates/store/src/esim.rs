@@ -25,9 +25,27 @@ pub struct Profile {
     pub last_error: Option<String>,
     /// When it entered its state.
     pub state_at: OffsetDateTime,
+    /// The phone's IMEI, when the buyer gave it or the SM-DP+ reported it.
+    pub imei: Option<String>,
+    /// The code the phone must be given at download, when the operator uses one; shown
+    /// to the buyer apart from the activation code.
+    pub confirmation_code: Option<String>,
+    /// Where the install mail goes, and in which language.
+    pub notify_email: Option<String>,
+    pub notify_locale: Option<String>,
 }
 
-const COLUMNS: &str = "iccid, operator, profile_type, state, eid, matching_id, smdp_address, order_id, reissues, last_error, state_at";
+/// Who a profile is reserved for: the phone (EID binds the profile to it; IMEI is
+/// recorded) and where to send the install mail.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Holder<'a> {
+    pub eid: Option<&'a str>,
+    pub imei: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub locale: Option<&'a str>,
+}
+
+const COLUMNS: &str = "iccid, operator, profile_type, state, eid, matching_id, smdp_address, order_id, reissues, last_error, state_at, imei, confirmation_code, notify_email, notify_locale";
 
 fn profile(r: &AnyRow) -> Result<Profile> {
     let iccid: String = r.try_get("iccid")?;
@@ -44,6 +62,10 @@ fn profile(r: &AnyRow) -> Result<Profile> {
         reissues: r.try_get("reissues")?,
         last_error: r.try_get("last_error")?,
         state_at: crate::db::from_unix(r.try_get("state_at")?),
+        imei: r.try_get("imei")?,
+        confirmation_code: r.try_get("confirmation_code")?,
+        notify_email: r.try_get("notify_email")?,
+        notify_locale: r.try_get("notify_locale")?,
         iccid,
     })
 }
@@ -164,12 +186,40 @@ impl Store {
     /// for go back to the inventory; how many.
     pub async fn expire_reservations(&self, older_than_secs: i64) -> Result<u64> {
         let at = now().unix_timestamp();
+        self.unreserve(
+            Unreserve::OlderThan(at - older_than_secs),
+            "reservation expired",
+        )
+        .await
+    }
+
+    /// Gives back a number reserved for a purchase that did not go on (its order could
+    /// not be made); nothing when an order took it meanwhile. Whether it went back.
+    pub async fn cancel_reservation(&self, iccid: &str) -> Result<bool> {
+        Ok(self
+            .unreserve(Unreserve::Iccid(iccid), "reservation cancelled")
+            .await?
+            > 0)
+    }
+
+    /// Reserved profiles no order took, chosen by `which`, back to available, forgetting
+    /// who they were reserved for.
+    async fn unreserve(&self, which: Unreserve<'_>, why: &str) -> Result<u64> {
+        let at = now().unix_timestamp();
+        let filter = match which {
+            Unreserve::OlderThan(_) => "state_at <= $2",
+            Unreserve::Iccid(_) => "iccid = $2",
+        };
+        let sql = format!(
+            "UPDATE esim_profiles SET state = 'available', eid = NULL, imei = NULL, notify_email = NULL, notify_locale = NULL, state_at = $1 WHERE state = 'allocated' AND order_id IS NULL AND {filter} RETURNING iccid"
+        );
         let mut tx = self.write.begin().await?;
-        let rows = sqlx::query("UPDATE esim_profiles SET state = 'available', eid = NULL, state_at = $1 WHERE state = 'allocated' AND order_id IS NULL AND state_at <= $2 RETURNING iccid")
-            .bind(at)
-            .bind(at - older_than_secs)
-            .fetch_all(&mut *tx)
-            .await?;
+        let q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(at);
+        let q = match which {
+            Unreserve::OlderThan(t) => q.bind(t),
+            Unreserve::Iccid(i) => q.bind(i.to_string()),
+        };
+        let rows = q.fetch_all(&mut *tx).await?;
         for r in &rows {
             let iccid: String = r.try_get("iccid")?;
             record(
@@ -177,7 +227,7 @@ impl Store {
                 &iccid,
                 ProfileState::Allocated,
                 ProfileState::Available,
-                Some("reservation expired"),
+                Some(why),
                 at,
             )
             .await?;
@@ -222,6 +272,23 @@ impl Store {
         order_id: Option<&str>,
         eid: Option<&str>,
     ) -> Result<Profile> {
+        let holder = Holder {
+            eid,
+            ..Default::default()
+        };
+        self.allocate_profile_for(operator, profile_type, order_id, &holder)
+            .await
+    }
+
+    /// [`Store::allocate_profile`] for a holder: the phone and where the install mail
+    /// goes are kept with the reservation.
+    pub async fn allocate_profile_for(
+        &self,
+        operator: Operator,
+        profile_type: &str,
+        order_id: Option<&str>,
+        holder: &Holder<'_>,
+    ) -> Result<Profile> {
         let pick = match self.backend() {
             // Concurrent allocations skip each other's row instead of waiting for it.
             Backend::Postgres => {
@@ -233,16 +300,19 @@ impl Store {
             }
         };
         let sql = format!(
-            "UPDATE esim_profiles SET state = 'allocated', order_id = $1, eid = $2, state_at = $3 WHERE state = 'available' AND iccid = ({pick}) RETURNING {COLUMNS}"
+            "UPDATE esim_profiles SET state = 'allocated', order_id = $1, eid = $2, state_at = $3, imei = $6, notify_email = $7, notify_locale = $8, confirmation_code = NULL WHERE state = 'available' AND iccid = ({pick}) RETURNING {COLUMNS}"
         );
         let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(order_id)
-            .bind(eid)
+            .bind(holder.eid)
             .bind(at)
             .bind(operator.code())
             .bind(profile_type)
+            .bind(holder.imei)
+            .bind(holder.email)
+            .bind(holder.locale)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else {
@@ -263,6 +333,21 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(p)
+    }
+
+    /// Takes the right to order an allocated profile at the SM-DP+ for `secs`: true for
+    /// one caller at a time (two servers, or the payment notification and the buyer's
+    /// page at once, never both call downloadOrder); the lease ends with the profile's
+    /// next change, or when its time is up (a caller that died).
+    pub async fn lease_release(&self, iccid: &str, secs: i64) -> Result<bool> {
+        let at = now().unix_timestamp();
+        let done = sqlx::query("UPDATE esim_profiles SET release_lease_until = $1 WHERE iccid = $2 AND state = 'allocated' AND (release_lease_until IS NULL OR release_lease_until <= $3)")
+            .bind(at + secs)
+            .bind(iccid)
+            .bind(at)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Moves a profile to `to` if the rules allow it from where it is (a notification
@@ -287,7 +372,9 @@ impl Store {
             return Ok(false);
         }
         // Conditional on the state read: a concurrent change makes this one do nothing.
-        let done = sqlx::query("UPDATE esim_profiles SET state = $1, state_at = $2, matching_id = COALESCE($3, matching_id), smdp_address = COALESCE($4, smdp_address), eid = COALESCE($5, eid), imei = COALESCE($6, imei), last_error = $7, reissues = reissues + $8 WHERE iccid = $9 AND state = $10")
+        // Back to allocated (a reissue), the old confirmation code goes with the old order;
+        // any change ends a release's lease.
+        let done = sqlx::query("UPDATE esim_profiles SET release_lease_until = NULL, state = $1, state_at = $2, matching_id = COALESCE($3, matching_id), smdp_address = COALESCE($4, smdp_address), eid = COALESCE($5, eid), imei = COALESCE($6, imei), last_error = $7, reissues = reissues + $8, confirmation_code = CASE WHEN $1 = 'allocated' THEN NULL ELSE COALESCE($11, confirmation_code) END WHERE iccid = $9 AND state = $10")
             .bind(to.code())
             .bind(at)
             .bind(change.matching_id)
@@ -298,12 +385,17 @@ impl Store {
             .bind(i64::from(change.reissue))
             .bind(iccid)
             .bind(p.state.code())
+            .bind(change.confirmation_code)
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
             return Ok(false);
         }
         record(&mut tx, iccid, p.state, to, change.detail, at).await?;
+        // The mail the change causes (the install mail on release) leaves with it.
+        for (topic, m) in change.messages {
+            crate::outbox::queue_message(&mut tx, topic, m).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -330,6 +422,13 @@ impl Store {
     }
 }
 
+/// Which reservations go back.
+#[derive(Clone, Copy)]
+enum Unreserve<'a> {
+    OlderThan(i64),
+    Iccid(&'a str),
+}
+
 /// What comes with a state change.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProfileChange<'a> {
@@ -343,6 +442,10 @@ pub struct ProfileChange<'a> {
     pub reissue: bool,
     /// Recorded with the change (the notification point, the order…).
     pub detail: Option<&'a str>,
+    /// The confirmation code given to the SM-DP+ with the release.
+    pub confirmation_code: Option<&'a str>,
+    /// Messages to people queued in the change's transaction: (topic, message).
+    pub messages: &'a [(&'a str, crate::outbox::Message)],
 }
 
 async fn record(

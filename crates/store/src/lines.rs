@@ -506,7 +506,7 @@ impl Store {
         if recent >= CLAIM_CODES_PER_HOUR {
             return Err(StoreError::TooManyCodes);
         }
-        let code = format!("{:06}", rand_code());
+        let code = crate::db::random_digits(6);
         sqlx::query("INSERT INTO line_claims (id, line_id, user_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(new_id())
             .bind(&line.id)
@@ -669,14 +669,6 @@ pub const CLAIM_ATTEMPTS: i64 = 5;
 
 fn claim_hash(line_id: &str, code: &str) -> String {
     crate::db::sha256_hex(format!("claim:{line_id}:{code}").as_bytes())
-}
-
-/// A uniformly random number below one million, from the OS's generator (via v4 UUIDs).
-fn rand_code() -> u32 {
-    let bytes = uuid::Uuid::new_v4().into_bytes();
-    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap_or([0; 8]));
-    // 2^64 mod 10^6 is tiny next to 2^64: the bias is below 10^-13.
-    (n % 1_000_000) as u32
 }
 
 /// Gives a line to a user whose proof was just checked (PUK or SMS code), audited; fails

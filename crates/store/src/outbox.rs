@@ -16,7 +16,7 @@ pub const SMS: &str = "sms";
 
 /// A message to a person, as queued: the text is rendered (in the reader's language) when
 /// it is queued, so delivery needs no templates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// An e-mail address or an E.164 number.
     pub to: String,
@@ -24,6 +24,20 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub subject: String,
     pub body: String,
+    /// E-mail only: files that go with it (an eSIM's QR code).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file sent with an e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The file name the reader sees (`esim.png`).
+    pub name: String,
+    /// Its MIME type (`image/png`).
+    pub content_type: String,
+    /// Its bytes, in standard base64.
+    pub data_base64: String,
 }
 
 /// A claimed outbox row.

@@ -177,11 +177,22 @@ pub async fn pending_month_order(
     currency: simrenew_core::Currency,
     start: simrenew_core::StartMode,
 ) -> crate::orders::Order {
+    let line = simrenew_core::LineRef::parse("+7 916 123-45-62").expect("demo number");
+    pending_month_order_for(store, line, currency, start).await
+}
+
+/// The same for another MTS line.
+pub async fn pending_month_order_for(
+    store: &Store,
+    line: simrenew_core::LineRef,
+    currency: simrenew_core::Currency,
+    start: simrenew_core::StartMode,
+) -> crate::orders::Order {
     use crate::orders::{ItemRequest, OrderRequest, Payment};
     store
         .create_order(
             &OrderRequest {
-                line: simrenew_core::LineRef::parse("+7 916 123-45-62").expect("demo number"),
+                line,
                 items: vec![ItemRequest::Renew {
                     plan_id: "mts-month-30gb".into(),
                     start,

@@ -11,6 +11,7 @@ fn mail_with_token(user: &simrenew_store::users::User, token: &str) -> Message {
         to: user.email.clone(),
         subject: "reset".into(),
         body: format!("token={token}"),
+        ..Default::default()
     }
 }
 
@@ -133,6 +134,7 @@ async fn a_line_proven_by_sms_code_with_limited_codes_and_tries() {
             to: line.msisdn.e164(),
             subject: String::new(),
             body: code.to_string(),
+            ..Default::default()
         };
         s.start_line_claim(&me.id, &r, sms).await.unwrap();
         let sent = s.claim_due(SMS, 10, 60).await.unwrap();

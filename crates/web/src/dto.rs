@@ -352,6 +352,15 @@ pub struct OrderInput {
     pub pay_with: Option<PayWith>,
 }
 
+/// Paying with a provider.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentInput {
+    /// One of the order's payment methods (`yookassa:bank_card`, `alipay:qr`…).
+    #[schema(example = "yookassa:bank_card", max_length = 64)]
+    pub method: String,
+}
+
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PayInput {

@@ -3,12 +3,22 @@
 //! its matching ID — so the install page can show it at once; and the way out of a
 //! failed download: a reissue (cancelOrder, then the same profile ordered again with a
 //! new matching ID), limited per order. Each step is idempotent: asked again, it carries on from where the profile is.
+//! A release sends the buyer the install mail (QR code attached) in the same transaction
+//! as the state change, and — when the shop uses confirmation codes — the code in a mail
+//! of its own, so a forwarded QR code alone installs nothing.
 
-use simrenew_core::Operator;
-use simrenew_core::esim::ProfileState;
+use crate::pages::i18n::Tr;
+use base64::Engine;
+use simrenew_core::esim::{ActivationCode, ProfileState};
+use simrenew_core::{Locale, Operator};
 use simrenew_esim::es2plus::{Es2Client, Es2Error, FinalStatus};
 use simrenew_store::esim::{Profile, ProfileChange};
+use simrenew_store::outbox::{Attachment, MAIL, Message};
 use simrenew_store::{Store, StoreError};
+
+/// How long one caller may take ordering a profile at the SM-DP+ before another may
+/// try (the ES2+ client's timeouts are shorter).
+const RELEASE_LEASE_SECS: i64 = 90;
 
 /// Reissues allowed per order before a person has to look.
 pub const MAX_REISSUES: i64 = 2;
@@ -27,16 +37,131 @@ pub enum EsimError {
     WrongProfile { asked: String, got: String },
 }
 
+/// What releasing a profile takes: the store, the SM-DP+, and the shop's ways.
+#[derive(Clone, Copy)]
+pub struct Release<'a> {
+    pub store: &'a Store,
+    pub smdp: &'a Es2Client,
+    /// The site's address, for the install link in the mail.
+    pub public_url: &'a str,
+    /// Release each profile with a confirmation code (8 digits) the phone must be given.
+    pub confirmation_codes: bool,
+}
+
+impl crate::AppState {
+    /// How this shop releases eSIMs; None without an SM-DP+.
+    pub fn release(&self) -> Option<Release<'_>> {
+        self.config.es2.as_deref().map(|smdp| Release {
+            store: &self.store,
+            smdp,
+            public_url: &self.config.public_url,
+            confirmation_codes: self.config.esim_confirmation_codes,
+        })
+    }
+}
+
+/// A profile's activation code, when it is one to show (released and on).
+pub fn activation_code(p: &Profile) -> Option<ActivationCode> {
+    if !p.state.shows_code() {
+        return None;
+    }
+    Some(ActivationCode {
+        smdp_address: p.smdp_address.clone()?,
+        matching_id: p.matching_id.clone()?,
+        smdp_oid: None,
+        confirmation_code_required: p.confirmation_code.is_some(),
+    })
+}
+
+/// The activation code as a QR code in PNG (480 px at least), for the download and the
+/// mail.
+pub fn qr_png(ac: &ActivationCode) -> Option<Vec<u8>> {
+    let q = qrcode::QrCode::new(ac.qr_text().as_bytes()).ok()?;
+    let img = q
+        .render::<image::Luma<u8>>()
+        .min_dimensions(480, 480)
+        .build();
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).ok()?;
+    Some(out.into_inner())
+}
+
+/// The mails a release sends the buyer, in their language: how to install (with the QR
+/// code as `esim.png`), and the confirmation code alone when there is one.
+fn install_mails(
+    p: &Profile,
+    ac: &ActivationCode,
+    confirmation_code: Option<&str>,
+    order_id: &str,
+    public_url: &str,
+) -> Vec<(&'static str, Message)> {
+    let Some(to) = p.notify_email.clone() else {
+        return Vec::new();
+    };
+    let t = Tr::new(
+        p.notify_locale
+            .as_deref()
+            .and_then(|l| l.parse::<Locale>().ok())
+            .unwrap_or(Locale::En),
+    );
+    let page = format!(
+        "{}/orders/{order_id}/esim",
+        public_url.trim_end_matches('/')
+    );
+    let mut body = t.args(
+        "esim-mail-body",
+        &[
+            ("page", page.into()),
+            ("apple", ac.apple_link().into()),
+            ("smdp", ac.smdp_address.clone().into()),
+            ("code", ac.matching_id.clone().into()),
+        ],
+    );
+    if confirmation_code.is_some() {
+        body.push_str("\n\n");
+        body.push_str(&t.t("esim-mail-code-apart"));
+    }
+    let attachments = qr_png(ac)
+        .map(|png| Attachment {
+            name: "esim.png".into(),
+            content_type: "image/png".into(),
+            data_base64: base64::engine::general_purpose::STANDARD.encode(png),
+        })
+        .into_iter()
+        .collect();
+    let mut mails = vec![(
+        MAIL,
+        Message {
+            to: to.clone(),
+            subject: t.t("esim-mail-subject"),
+            body,
+            attachments,
+        },
+    )];
+    if let Some(code) = confirmation_code {
+        mails.push((
+            MAIL,
+            Message {
+                to,
+                subject: t.t("esim-mail-code-subject"),
+                body: t.s("esim-mail-code-body", "code", code),
+                ..Default::default()
+            },
+        ));
+    }
+    mails
+}
+
 /// The order's profile, released for download (allocating and ordering it first when
 /// needed). `eid` binds it to one device.
 pub async fn release_for_order(
-    store: &Store,
-    smdp: &Es2Client,
+    r: &Release<'_>,
     order_id: &str,
     operator: Operator,
     profile_type: &str,
     eid: Option<&str>,
 ) -> Result<Profile, EsimError> {
+    let (store, smdp) = (r.store, r.smdp);
     let p = match store.profile_of_order(order_id).await? {
         Some(p) if p.state != ProfileState::Cancelled => p,
         _ => {
@@ -47,6 +172,10 @@ pub async fn release_for_order(
     };
     if p.state != ProfileState::Allocated {
         // Released already (or further along): nothing to do again.
+        return Ok(p);
+    }
+    if !store.lease_release(&p.iccid, RELEASE_LEASE_SECS).await? {
+        // Someone else is ordering it right now: theirs is the answer.
         return Ok(p);
     }
     let eid = p.eid.clone().or(eid.map(str::to_string));
@@ -63,12 +192,28 @@ pub async fn release_for_order(
             got,
         });
     }
+    let code = r
+        .confirmation_codes
+        .then(|| simrenew_store::db::random_digits(8));
     let done = match smdp
-        .confirm_order(&p.iccid, eid.as_deref(), None, None, true)
+        .confirm_order(&p.iccid, eid.as_deref(), None, code.as_deref(), true)
         .await
     {
         Ok(d) => d,
         Err(e) => return Err(failed(store, &p.iccid, e).await),
+    };
+    let smdp_address = done.smdp_address.clone().or(p.smdp_address.clone());
+    let mails = match &smdp_address {
+        Some(address) => {
+            let ac = ActivationCode {
+                smdp_address: address.clone(),
+                matching_id: done.matching_id.clone(),
+                smdp_oid: None,
+                confirmation_code_required: code.is_some(),
+            };
+            install_mails(&p, &ac, code.as_deref(), order_id, r.public_url)
+        }
+        None => Vec::new(),
     };
     store
         .set_profile_state(
@@ -79,6 +224,8 @@ pub async fn release_for_order(
                 smdp_address: done.smdp_address.as_deref(),
                 eid: done.eid.as_deref(),
                 detail: Some("confirmOrder"),
+                confirmation_code: code.as_deref(),
+                messages: &mails,
                 ..Default::default()
             },
         )
@@ -114,11 +261,11 @@ async fn failed(store: &Store, iccid: &str, e: Es2Error) -> EsimError {
 /// same ICCID and so the same number — ordered and released again with a new matching
 /// ID, recorded as a reissue. At most [`MAX_REISSUES`] per order.
 pub async fn reissue(
-    store: &Store,
-    smdp: &Es2Client,
+    r: &Release<'_>,
     order_id: &str,
     eid: Option<&str>,
 ) -> Result<Profile, EsimError> {
+    let (store, smdp) = (r.store, r.smdp);
     let Some(old) = store.profile_of_order(order_id).await? else {
         return Err(EsimError::Store(StoreError::invalid(
             "order",
@@ -163,8 +310,7 @@ pub async fn reissue(
         .parse::<Operator>()
         .map_err(|_| StoreError::Corrupt(format!("profile {}: operator", old.iccid)))?;
     release_for_order(
-        store,
-        smdp,
+        r,
         order_id,
         operator,
         &old.profile_type,
@@ -178,7 +324,7 @@ pub async fn reissue(
 /// other orders, or without an SM-DP+ configured. Errors are logged; the order page and
 /// the next call try again.
 pub async fn release_if_new_esim(s: &crate::AppState, order: &simrenew_store::orders::Order) {
-    let Some(smdp) = &s.config.es2 else { return };
+    let Some(r) = s.release() else { return };
     if order.status != simrenew_core::OrderStatus::Fulfilled {
         return;
     }
@@ -202,8 +348,7 @@ pub async fn release_if_new_esim(s: &crate::AppState, order: &simrenew_store::or
         }
     }
     if let Err(e) = release_for_order(
-        &s.store,
-        smdp,
+        &r,
         &order.id,
         line.operator,
         &p.profile_type,

@@ -242,3 +242,41 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
         Ok(Self(Locale::negotiate(header)))
     }
 }
+
+/// The client's address, for per-client limits: the connection's peer, or — when the
+/// operator says simrenew runs behind a reverse proxy (`behind_proxy`) — the last
+/// address that proxy appended to `X-Forwarded-For` (earlier entries are the client's
+/// own say and are ignored). `unknown` when neither is there (a server started without
+/// connection info, as in some tests).
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Self, std::convert::Infallible> {
+        let app = AppState::from_ref(state);
+        if app.config.behind_proxy
+            && let Some(last) = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .rfind(|s| s.parse::<std::net::IpAddr>().is_ok())
+        {
+            return Ok(Self(last.to_string()));
+        }
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+        Ok(Self(peer))
+    }
+}

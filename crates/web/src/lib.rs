@@ -43,6 +43,15 @@ pub struct WebConfig {
     pub es2: Option<Arc<simrenew_esim::es2plus::Es2Client>>,
     /// The SM-DP+ that reports download progress to us (ES2+ handleDownloadProgressInfo).
     pub esim_callback: Option<EsimCallback>,
+    /// Release eSIMs with a confirmation code the phone must be given at download
+    /// (shown to the buyer apart from the QR code).
+    pub esim_confirmation_codes: bool,
+    /// simrenew runs behind a reverse proxy that appends the client's address to
+    /// `X-Forwarded-For`: per-client limits use that address instead of the proxy's.
+    pub behind_proxy: bool,
+    /// A demo shop's stand-in phone (`/sandbox/esim/phone`) installs eSIMs: the install
+    /// page links to it.
+    pub esim_sandbox_phone: bool,
     /// Lines may be proven by a code sent by SMS (a gateway is configured, or a demo shop
     /// shows the codes on its outbox page).
     pub sms_codes: bool,
@@ -62,6 +71,9 @@ impl Default for WebConfig {
             vat_code: 1,
             sms_codes: false,
             esim_callback: None,
+            esim_confirmation_codes: false,
+            behind_proxy: false,
+            esim_sandbox_phone: false,
             es2: None,
         }
     }
@@ -83,6 +95,10 @@ impl std::fmt::Debug for EsimCallback {
     }
 }
 
+/// eSIM numbers one client address may reserve in half an hour (the time a reservation
+/// is held unpaid).
+pub const RESERVATIONS_PER_CLIENT: u32 = 5;
+
 /// Shared by every handler. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -90,6 +106,9 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Failed sign-ins per e-mail address, to slow down password guessing.
     pub sign_in_throttle: Arc<throttle::Throttle>,
+    /// eSIM numbers reserved per client address: nobody holds the stock for half an hour
+    /// by asking again and again.
+    pub reserve_throttle: Arc<throttle::Throttle>,
 }
 
 impl AppState {
@@ -100,6 +119,10 @@ impl AppState {
             sign_in_throttle: Arc::new(throttle::Throttle::new(
                 10,
                 std::time::Duration::from_secs(15 * 60),
+            )),
+            reserve_throttle: Arc::new(throttle::Throttle::new(
+                RESERVATIONS_PER_CLIENT,
+                std::time::Duration::from_secs(30 * 60),
             )),
         }
     }

@@ -2,7 +2,7 @@
 //! and error. Served at `/api/v1/openapi.json`, browsable at `/api/docs`.
 
 use crate::AppState;
-use crate::routes::{accounts, lines, orders, plans, system, usage};
+use crate::routes::{accounts, esims, lines, orders, plans, system, usage};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -21,6 +21,7 @@ Errors are RFC 9457 problem details. Every POST that changes money or quota need
         (name = "catalog", description = "Plans of MTS, Beeline, MegaFon and T2"),
         (name = "lines", description = "Lines by phone number or ICCID"),
         (name = "orders", description = "Quotes and orders: renewals, add-ons, top-ups"),
+        (name = "esim", description = "New eSIMs and their activation codes"),
         (name = "usage", description = "Usage reports from feeds"),
         (name = "accounts", description = "Sign-up, sign-in and the owner's lines"),
         (name = "operations", description = "Health, readiness and metrics")
@@ -56,6 +57,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::create_order))
         .routes(routes!(orders::get_order))
         .routes(routes!(orders::pay_order))
+        .routes(routes!(esims::payment_methods))
+        .routes(routes!(esims::start_payment))
+        .routes(routes!(esims::buy_esim))
+        .routes(routes!(esims::order_esim))
         .routes(routes!(usage::report_usage))
         .routes(routes!(accounts::sign_up))
         .routes(routes!(accounts::sign_in))

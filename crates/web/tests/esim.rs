@@ -283,12 +283,7 @@ async fn smdp_with(
         "mts-travel",
         &strs.iter().map(String::as_str).collect::<Vec<_>>(),
     );
-    let c = simrenew_esim::es2plus::Es2Client::new(
-        &s.base,
-        simrenew_esim::sandbox::REQUESTER,
-        &s.client_tls,
-    )
-    .unwrap();
+    let c = s.client().unwrap();
     (s, c, strs)
 }
 
@@ -299,34 +294,26 @@ async fn an_order_gets_a_released_profile_and_a_failed_one_is_reissued_within_li
     for app in common::serve_all(|_| {}).await {
         let store = &app._db.store;
         let (smdp, client, _) = smdp_with(store, 4).await;
+        let r = simrenew_web::esim::Release {
+            store,
+            smdp: &client,
+            public_url: "http://shop.example",
+            confirmation_codes: false,
+        };
         let order =
             simrenew_store::testing::pending_month_order(store, Currency::Rub, StartMode::Queued)
                 .await;
         let eid = "89049032123451234512345678901235";
-        let p = release_for_order(
-            store,
-            &client,
-            &order.id,
-            Operator::Mts,
-            "mts-travel",
-            Some(eid),
-        )
-        .await
-        .unwrap();
+        let p = release_for_order(&r, &order.id, Operator::Mts, "mts-travel", Some(eid))
+            .await
+            .unwrap();
         assert_eq!(p.state, ProfileState::Released, "{}", app.db);
         assert_eq!(smdp.state_of(&p.iccid), Some("released"));
         assert!(p.matching_id.is_some() && p.smdp_address.is_some());
         // Asked again: the same profile, nothing more at the SM-DP+.
-        let again = release_for_order(
-            store,
-            &client,
-            &order.id,
-            Operator::Mts,
-            "mts-travel",
-            Some(eid),
-        )
-        .await
-        .unwrap();
+        let again = release_for_order(&r, &order.id, Operator::Mts, "mts-travel", Some(eid))
+            .await
+            .unwrap();
         assert_eq!(again.iccid, p.iccid);
         assert_eq!(smdp.calls(), ["downloadOrder", "confirmOrder"]);
 
@@ -343,22 +330,14 @@ async fn an_order_gets_a_released_profile_and_a_failed_one_is_reissued_within_li
                 message: None,
             }),
         );
-        let e = release_for_order(
-            store,
-            &client,
-            &second.id,
-            Operator::Mts,
-            "mts-travel",
-            None,
-        )
-        .await;
+        let e = release_for_order(&r, &second.id, Operator::Mts, "mts-travel", None).await;
         assert!(matches!(e, Err(EsimError::Smdp(_))), "{e:?}");
         let broken = store.profile_of_order(&second.id).await.unwrap().unwrap();
         assert_eq!(broken.state, ProfileState::Error);
         assert!(broken.last_error.unwrap().contains("3.8"));
         // …and reissued: the same profile (ICCID, number) ordered again at the SM-DP+
         // with a new matching ID.
-        let fresh = reissue(store, &client, &second.id, None).await.unwrap();
+        let fresh = reissue(&r, &second.id, None).await.unwrap();
         assert_eq!(fresh.iccid, broken.iccid);
         assert_eq!(
             (fresh.state, fresh.reissues),
@@ -381,10 +360,10 @@ async fn an_order_gets_a_released_profile_and_a_failed_one_is_reissued_within_li
             "{page}"
         );
         // Released profiles are reissuable, up to the limit.
-        let third = reissue(store, &client, &second.id, None).await.unwrap();
+        let third = reissue(&r, &second.id, None).await.unwrap();
         assert_eq!(third.reissues, MAX_REISSUES);
         assert!(matches!(
-            reissue(store, &client, &second.id, None).await,
+            reissue(&r, &second.id, None).await,
             Err(EsimError::TooManyReissues(_))
         ));
     }
@@ -462,16 +441,7 @@ async fn buy_a_new_esim_pay_and_install_it_at_once() {
     let clients = std::sync::Mutex::new(
         stands
             .iter()
-            .map(|s| {
-                std::sync::Arc::new(
-                    simrenew_esim::es2plus::Es2Client::new(
-                        &s.base,
-                        simrenew_esim::sandbox::REQUESTER,
-                        &s.client_tls,
-                    )
-                    .unwrap(),
-                )
-            })
+            .map(|s| std::sync::Arc::new(s.client().unwrap()))
             .collect::<Vec<_>>(),
     );
     let apps = common::serve_all(|c| {
@@ -692,14 +662,7 @@ async fn a_paid_esim_is_released_even_if_the_buyer_never_comes_back() {
         let state = simrenew_web::AppState::new(
             store.clone(),
             simrenew_web::WebConfig {
-                es2: Some(std::sync::Arc::new(
-                    simrenew_esim::es2plus::Es2Client::new(
-                        &smdp.base,
-                        simrenew_esim::sandbox::REQUESTER,
-                        &smdp.client_tls,
-                    )
-                    .unwrap(),
-                )),
+                es2: Some(std::sync::Arc::new(smdp.client().unwrap())),
                 ..Default::default()
             },
         );

@@ -88,6 +88,7 @@ err-id-length = Must have { $expected } digits; you typed { $found }.
 err-iccid-prefix = An ICCID starts with 89. Check the number printed on the card.
 err-iccid-check = This ICCID has a typo (its check digit does not match). Check the number printed on the card.
 err-eid-check = This EID is not valid. Copy it again from Settings on the phone.
+err-imei-check = This IMEI is not valid: 15 digits, as the phone shows it when you dial *#06#.
 err-msisdn-ambiguous = Enter a Russian mobile number: +7 9xx…, 8 9xx… or 9xx….
 err-not-a-line = This is neither a phone number nor an ICCID.
 err-line-not-found = We do not serve a line with this number or ICCID. Check it, or contact support.

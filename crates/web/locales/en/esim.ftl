@@ -51,3 +51,32 @@ esim-reissue-button = Get a new code
 esim-reissue-limit = This eSIM has been reissued as often as we can do it here. Please contact support.
 esim-reissue-failed = The eSIM provider could not issue a new code just now. Please try again in a few minutes, or contact support.
 esim-qr-download = Save the code as a picture
+esim-new-email = E-mail for the install code (optional)
+esim-new-email-hint = We send the QR code and how to install it, so you have it on another screen.
+esim-new-imei = Your phone's IMEI (optional)
+esim-new-imei-hint = 15 digits: dial *#06# on the phone. Kept with your eSIM for support.
+esim-new-too-many = { $n ->
+    [one] You have reserved several numbers already. Pay for one, or try again in { $n } minute.
+   *[other] You have reserved several numbers already. Pay for one, or try again in { $n } minutes.
+}
+esim-cc = Confirmation code
+esim-cc-hint = The phone asks for it while installing. It is not in the QR code: keep it to yourself.
+esim-cc-withheld = This eSIM needs a confirmation code: sign in as the buyer to see it, or use the one we e-mailed you.
+esim-sandbox-phone = Demo: install it on the sandbox phone
+esim-mail-subject = Your eSIM: how to install it
+esim-mail-body = Your eSIM is ready to install. Install it over Wi-Fi on the phone you will use abroad.
+
+    Install page (QR code and help): { $page }
+
+    On an iPhone (iOS 17.4 or newer), one tap: { $apple }
+
+    Or scan the attached QR code (esim.png) from another screen: Settings → Mobile data → Add eSIM → Use QR code.
+
+    To type it in:
+    SM-DP+ address: { $smdp }
+    Activation code: { $code }
+esim-mail-code-apart = The confirmation code comes in a separate e-mail.
+esim-mail-code-subject = Your eSIM confirmation code
+esim-mail-code-body = Your eSIM confirmation code: { $code }
+
+    The phone asks for it while installing the eSIM. Do not share it: with the QR code, it installs your number.

@@ -76,6 +76,7 @@ err-id-length = 应为 { $expected } 位数字，您输入了 { $found } 位。
 err-iccid-prefix = ICCID 以 89 开头。请核对卡上印的号码。
 err-iccid-check = 此 ICCID 有输入错误（校验位不符）。请核对卡上印的号码。
 err-eid-check = 此 EID 无效。请从手机设置中重新复制。
+err-imei-check = 此 IMEI 无效：应为 15 位数字，即在手机上拨打 *#06# 时显示的号码。
 err-msisdn-ambiguous = 请输入俄罗斯手机号码：+7 9xx…、8 9xx… 或 9xx…。
 err-not-a-line = 这既不是手机号码也不是 ICCID。
 err-line-not-found = 我们没有此号码或 ICCID 的线路。请核对，或联系客服。

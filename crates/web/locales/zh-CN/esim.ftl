@@ -50,3 +50,29 @@ esim-reissue-button = 获取新的激活码
 esim-reissue-limit = 此 eSIM 在这里可重新签发的次数已用完。请联系客服。
 esim-reissue-failed = eSIM 服务商暂时无法签发新的激活码。请几分钟后再试，或联系客服。
 esim-qr-download = 将二维码保存为图片
+esim-new-email = 接收安装码的邮箱（可选）
+esim-new-email-hint = 我们会发送二维码和安装说明，方便您在另一块屏幕上查看。
+esim-new-imei = 手机的 IMEI（可选）
+esim-new-imei-hint = 15 位数字：在手机上拨打 *#06# 即可看到。与您的 eSIM 一起保存，便于客服查询。
+esim-new-too-many = 您已预留了多个号码。请先支付其中一个，或 { $n } 分钟后再试。
+esim-cc = 确认码
+esim-cc-hint = 安装时手机会要求输入。它不在二维码里：请勿告诉他人。
+esim-cc-withheld = 此 eSIM 需要确认码：请以购买者身份登录查看，或使用我们邮件中发送的确认码。
+esim-sandbox-phone = 演示：安装到沙盒手机
+esim-mail-subject = 您的 eSIM：安装方法
+esim-mail-body = 您的 eSIM 已可安装。请连接 Wi-Fi，在出行时使用的手机上安装。
+
+    安装页面（二维码和帮助）：{ $page }
+
+    iPhone（iOS 17.4 及以上）一键安装：{ $apple }
+
+    或在另一块屏幕上扫描附件中的二维码（esim.png）：设置 → 蜂窝网络 → 添加 eSIM → 使用二维码。
+
+    手动输入：
+    SM-DP+ 地址：{ $smdp }
+    激活码：{ $code }
+esim-mail-code-apart = 确认码将通过另一封邮件发送。
+esim-mail-code-subject = 您的 eSIM 确认码
+esim-mail-code-body = 您的 eSIM 确认码：{ $code }
+
+    安装 eSIM 时手机会要求输入。请勿告诉他人：它与二维码一起即可安装您的号码。

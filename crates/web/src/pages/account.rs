@@ -345,6 +345,7 @@ async fn add_line(State(s): State<AppState>, form: CheckedForm) -> Response {
                 to: line.msisdn.e164(),
                 subject: String::new(),
                 body: t.s("sms-code", "code", code),
+                ..Default::default()
             };
         match s.store.start_line_claim(&user.id, &r, sms).await {
             Ok(line) if line.owner_id.as_deref() == Some(user.id.as_str()) => Ok(line),
@@ -437,6 +438,7 @@ async fn reset_request(State(s): State<AppState>, form: CheckedForm) -> Response
                 "link",
                 &format!("{base}/account/reset/{token}"),
             ),
+            ..Default::default()
         }
     };
     if let Err(e) = s.store.request_password_reset(&email, mail).await {

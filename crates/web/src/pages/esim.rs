@@ -7,12 +7,14 @@
 
 use super::{Ctx, render, site};
 use crate::AppState;
+use crate::extract::ClientIp;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
-use simrenew_core::esim::{ActivationCode, ProfileState};
+use simrenew_core::esim::ProfileState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,18 +35,40 @@ struct NewPage {
     ctx: Ctx,
     /// (operator code, name, profiles left)
     operators: Vec<(String, String, i64)>,
-    chosen: String,
+    form: NewForm,
+    errors: NewErrors,
+}
+
+/// What the buyer typed, shown again with the errors.
+#[derive(Default, Clone)]
+struct NewForm {
+    operator: String,
     eid: String,
-    eid_error: Option<String>,
-    operator_error: Option<String>,
+    imei: String,
+    email: String,
+}
+
+/// Why each field was refused, in the reader's language.
+#[derive(Default)]
+struct NewErrors {
+    operator: Option<String>,
+    eid: Option<String>,
+    imei: Option<String>,
+    email: Option<String>,
+    form: Option<String>,
+}
+
+impl NewErrors {
+    fn any(&self) -> bool {
+        self.operator.is_some() || self.eid.is_some() || self.imei.is_some() || self.email.is_some()
+    }
 }
 
 async fn new_view(
     s: &AppState,
     ctx: Ctx,
-    chosen: &str,
-    eid: &str,
-    errors: (Option<String>, Option<String>),
+    form: NewForm,
+    errors: NewErrors,
     status: axum::http::StatusCode,
 ) -> Response {
     let counts = match s.store.profile_counts().await {
@@ -73,86 +97,191 @@ async fn new_view(
         status,
         &NewPage {
             operators,
-            chosen: chosen.to_string(),
-            eid: eid.to_string(),
-            operator_error: errors.0,
-            eid_error: errors.1,
+            form,
+            errors,
             ctx,
         },
     )
 }
 
 async fn new_page(State(s): State<AppState>, ctx: Ctx) -> Response {
-    new_view(&s, ctx, "", "", (None, None), axum::http::StatusCode::OK).await
+    let form = NewForm {
+        email: ctx
+            .user
+            .as_ref()
+            .map(|u| u.email.clone())
+            .unwrap_or_default(),
+        ..Default::default()
+    };
+    new_view(&s, ctx, form, NewErrors::default(), StatusCode::OK).await
 }
 
-async fn new_esim(State(s): State<AppState>, form: super::CheckedForm) -> Response {
+/// A buyer's choice for a new eSIM, checked: each field's refusal is an error code the
+/// page and the API put in words of their own.
+pub struct NewEsim {
+    pub operator: simrenew_core::Operator,
+    pub eid: Option<simrenew_core::Eid>,
+    pub imei: Option<simrenew_core::Imei>,
+    pub email: Option<String>,
+}
+
+/// The fields at fault: (field, what is wrong).
+pub type FieldErrors = Vec<(&'static str, NewEsimError)>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewEsimError {
+    Operator,
+    Id(simrenew_core::IdError),
+    Email,
+}
+
+impl NewEsim {
+    pub fn parse(operator: &str, eid: &str, imei: &str, email: &str) -> Result<Self, FieldErrors> {
+        let mut errors = Vec::new();
+        let operator = operator.trim().parse::<simrenew_core::Operator>().ok();
+        if operator.is_none() {
+            errors.push(("operator", NewEsimError::Operator));
+        }
+        let opt = |raw: &str| (!raw.trim().is_empty()).then(|| raw.trim().to_string());
+        let eid = opt(eid).and_then(|e| {
+            simrenew_core::Eid::parse(&e)
+                .map_err(|e| errors.push(("eid", NewEsimError::Id(e))))
+                .ok()
+        });
+        let imei = opt(imei).and_then(|i| {
+            simrenew_core::Imei::parse(&i)
+                .map_err(|e| errors.push(("imei", NewEsimError::Id(e))))
+                .ok()
+        });
+        let email = opt(email).and_then(|m| {
+            simrenew_store::users::normalize_email(&m)
+                .map_err(|_| errors.push(("email", NewEsimError::Email)))
+                .ok()
+        });
+        match operator {
+            Some(operator) if errors.is_empty() => Ok(Self {
+                operator,
+                eid,
+                imei,
+                email,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+async fn new_esim(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    form: super::CheckedForm,
+) -> Response {
     let ctx = form.ctx.clone();
     let t = ctx.t;
-    let (op_raw, eid_raw) = (form.get("operator"), form.get("eid").trim());
-    let bad = |op_err: Option<String>, eid_err: Option<String>| {
-        new_view(
-            &s,
-            ctx.clone(),
-            op_raw,
-            eid_raw,
-            (op_err, eid_err),
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-        )
+    let typed = NewForm {
+        operator: form.get("operator").to_string(),
+        eid: form.get("eid").trim().to_string(),
+        imei: form.get("imei").trim().to_string(),
+        email: form.get("email").trim().to_string(),
     };
-    let Ok(op) = op_raw.parse::<simrenew_core::Operator>() else {
-        return bad(Some(t.t("esim-new-choose-operator")), None).await;
-    };
-    let eid = if eid_raw.is_empty() {
-        None
-    } else {
-        match simrenew_core::Eid::parse(eid_raw) {
-            Ok(e) => Some(e),
-            Err(_) => return bad(None, Some(t.t("esim-new-eid-wrong"))).await,
+    let checked = NewEsim::parse(&typed.operator, &typed.eid, &typed.imei, &typed.email);
+    let want = match checked {
+        Ok(w) => w,
+        Err(fields) => {
+            let mut errors = NewErrors::default();
+            for (field, e) in fields {
+                let text = match &e {
+                    NewEsimError::Operator => t.t("esim-new-choose-operator"),
+                    NewEsimError::Email => t.t("err-email-invalid"),
+                    NewEsimError::Id(simrenew_core::IdError::EidCheck) => t.t("esim-new-eid-wrong"),
+                    NewEsimError::Id(id) => super::id_error_text(&t, id),
+                };
+                match field {
+                    "operator" => errors.operator = Some(text),
+                    "eid" => errors.eid = Some(text),
+                    "imei" => errors.imei = Some(text),
+                    _ => errors.email = Some(text),
+                }
+            }
+            debug_assert!(errors.any());
+            return new_view(&s, ctx, typed, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
-    let profile_type = format!("{}-esim", op.code());
-    let p = match s
-        .store
-        .allocate_profile(op, &profile_type, None, eid.as_ref().map(|e| e.as_str()))
-        .await
-    {
-        Ok(p) => p,
-        Err(simrenew_store::StoreError::NoProfileLeft { .. }) => {
-            return new_view(
-                &s,
-                ctx.clone(),
-                op_raw,
-                eid_raw,
-                (Some(t.t("esim-new-sold-out")), None),
-                axum::http::StatusCode::CONFLICT,
-            )
-            .await;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "eSIM reservation");
-            return site::unavailable(&ctx);
-        }
-    };
-    let iccid = match simrenew_core::Iccid::parse(&p.iccid) {
-        Ok(i) => i,
-        Err(_) => return site::unavailable(&ctx),
-    };
-    match s
-        .store
-        .find_line(&simrenew_core::LineRef::Iccid(iccid))
-        .await
-    {
+    match reserve(&s, &ip, &want, ctx.locale()).await {
         Ok(line) => super::see_other(&super::line_link(
             &s.config.secret,
             line.msisdn.as_str().trim_start_matches('+'),
             &line.id,
         )),
-        Err(e) => {
-            tracing::error!(error = %e, iccid = %p.iccid, "a stocked eSIM without its line");
-            site::unavailable(&ctx)
+        Err(Reserve::SoldOut) => {
+            let errors = NewErrors {
+                operator: Some(t.t("esim-new-sold-out")),
+                ..Default::default()
+            };
+            new_view(&s, ctx, typed, errors, StatusCode::CONFLICT).await
         }
+        Err(Reserve::TooMany(wait)) => {
+            let errors = NewErrors {
+                form: Some(t.n("esim-new-too-many", (wait as i64 + 59) / 60)),
+                ..Default::default()
+            };
+            let mut res = new_view(&s, ctx, typed, errors, StatusCode::TOO_MANY_REQUESTS).await;
+            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            res
+        }
+        Err(Reserve::Failed) => site::unavailable(&ctx),
     }
+}
+
+/// Why a number could not be reserved.
+pub enum Reserve {
+    /// No eSIM of this operator is left.
+    SoldOut,
+    /// This client reserved its share; seconds until it may again.
+    TooMany(u64),
+    /// Ours (logged).
+    Failed,
+}
+
+/// Reserves a new eSIM's number for `want` (asked from address `ip`): the line whose
+/// renewal the buyer pays next. Counted against the client's share of reservations.
+pub async fn reserve(
+    s: &AppState,
+    ip: &str,
+    want: &NewEsim,
+    locale: simrenew_core::Locale,
+) -> Result<simrenew_store::lines::Line, Reserve> {
+    s.reserve_throttle.check(ip).map_err(Reserve::TooMany)?;
+    let op = want.operator;
+    let profile_type = format!("{}-esim", op.code());
+    let holder = simrenew_store::esim::Holder {
+        eid: want.eid.as_ref().map(|e| e.as_str()),
+        imei: want.imei.as_ref().map(|i| i.as_str()),
+        email: want.email.as_deref(),
+        locale: Some(locale.tag()),
+    };
+    let p = match s
+        .store
+        .allocate_profile_for(op, &profile_type, None, &holder)
+        .await
+    {
+        Ok(p) => p,
+        Err(simrenew_store::StoreError::NoProfileLeft { .. }) => return Err(Reserve::SoldOut),
+        Err(e) => {
+            tracing::error!(error = %e, "eSIM reservation");
+            return Err(Reserve::Failed);
+        }
+    };
+    s.reserve_throttle.failed(ip);
+    let iccid = simrenew_core::Iccid::parse(&p.iccid).map_err(|_| Reserve::Failed)?;
+    s.store
+        .find_line(&simrenew_core::LineRef::Iccid(iccid))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, iccid = %p.iccid, "a stocked eSIM without its line");
+            Reserve::Failed
+        })
 }
 
 #[derive(Template)]
@@ -170,6 +299,12 @@ struct InstallPage {
     error: Option<String>,
     /// The buyer may ask for a new code (an SM-DP+ is configured and the state allows).
     can_reissue: bool,
+    /// The confirmation code, for the buyer only (not in the QR code or the links).
+    confirmation_code: Option<String>,
+    /// The code needs a confirmation code the viewer is not shown (not the buyer).
+    code_withheld: bool,
+    /// In demo shops: the stand-in phone that installs this code.
+    sandbox_phone: Option<String>,
 }
 
 struct Code {
@@ -190,7 +325,32 @@ async fn install_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String
         }
     };
     let t = ctx.t;
-    let code = code_from(&profile).and_then(|ac| {
+    let ac = crate::esim::activation_code(&profile);
+    // The confirmation code is the buyer's: a signed-in buyer's order shows it to them
+    // only; an anonymous order to whoever holds its link, as the rest of the page.
+    let buyer = match s.store.order(&id).await {
+        Ok(o) => o.buyer_id,
+        Err(_) => return site::not_found(ctx),
+    };
+    let is_buyer = match &buyer {
+        Some(b) => ctx.user.as_ref().is_some_and(|u| &u.id == b),
+        None => true,
+    };
+    let confirmation_code = profile
+        .confirmation_code
+        .clone()
+        .filter(|_| is_buyer && ac.is_some());
+    let code_withheld = ac.is_some() && profile.confirmation_code.is_some() && !is_buyer;
+    let sandbox_phone = ac
+        .as_ref()
+        .filter(|_| s.config.esim_sandbox_phone)
+        .map(|ac| {
+            format!(
+                "/sandbox/esim/phone?code={}",
+                super::urlencode(&ac.qr_text())
+            )
+        });
+    let code = ac.and_then(|ac| {
         super::qr_svg(&ac.qr_text()).map(|svg| Code {
             svg,
             apple_link: ac.apple_link(),
@@ -208,6 +368,9 @@ async fn install_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String
         advice: t.t(&format!("esim-advice-{state}")),
         code,
         can_reissue: s.config.es2.is_some() && profile.state == ProfileState::Error,
+        confirmation_code,
+        code_withheld,
+        sandbox_phone,
         error: profile
             .last_error
             .filter(|_| profile.state == ProfileState::Error),
@@ -216,39 +379,20 @@ async fn install_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String
     render(&page)
 }
 
-/// A profile's activation code, when it is one to show (released and on).
-fn code_from(p: &simrenew_store::esim::Profile) -> Option<ActivationCode> {
-    if !p.state.shows_code() {
-        return None;
-    }
-    Some(ActivationCode {
-        smdp_address: p.smdp_address.clone()?,
-        matching_id: p.matching_id.clone()?,
-        smdp_oid: None,
-        confirmation_code_required: false,
-    })
-}
-
 /// `GET /orders/{id}/esim/qr.png`: the QR code as a PNG, to save or print (and for
 /// e-mail).
 async fn qr_png(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Response {
     use axum::response::IntoResponse;
     let found = s.store.profile_of_order(&id).await;
-    let Some(ac) = found.ok().flatten().as_ref().and_then(code_from) else {
+    let Some(ac) = found
+        .ok()
+        .flatten()
+        .as_ref()
+        .and_then(crate::esim::activation_code)
+    else {
         return site::not_found(ctx);
     };
-    let png = qrcode::QrCode::new(ac.qr_text().as_bytes())
-        .ok()
-        .and_then(|q| {
-            let img = q
-                .render::<image::Luma<u8>>()
-                .min_dimensions(480, 480)
-                .build();
-            let mut out = std::io::Cursor::new(Vec::new());
-            img.write_to(&mut out, image::ImageFormat::Png).ok()?;
-            Some(out.into_inner())
-        });
-    match png {
+    match crate::esim::qr_png(&ac) {
         Some(bytes) => (
             [
                 ("content-type", "image/png".to_string()),
@@ -278,10 +422,10 @@ async fn reissue(
     form: super::CheckedForm,
 ) -> Response {
     let ctx = form.ctx.clone();
-    let Some(smdp) = &s.config.es2 else {
+    let Some(r) = s.release() else {
         return site::not_found(ctx);
     };
-    match crate::esim::reissue(&s.store, smdp, &id, None).await {
+    match crate::esim::reissue(&r, &id, None).await {
         Ok(_) => super::see_other(&format!("/orders/{id}/esim")),
         Err(crate::esim::EsimError::TooManyReissues(_)) => site::message(
             ctx,

@@ -437,6 +437,7 @@ pub fn id_error_text(t: &Tr, e: &simrenew_core::IdError) -> String {
         E::IccidPrefix => t.t("err-iccid-prefix"),
         E::IccidCheckDigit => t.t("err-iccid-check"),
         E::EidCheck => t.t("err-eid-check"),
+        E::ImeiCheckDigit => t.t("err-imei-check"),
         E::MsisdnAmbiguous => t.t("err-msisdn-ambiguous"),
         E::NotALine => t.t("err-not-a-line"),
     }

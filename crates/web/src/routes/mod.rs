@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod es2plus;
+pub mod esims;
 pub mod lines;
 pub mod orders;
 pub mod plans;

@@ -64,6 +64,13 @@ async fn notification(
         p.acknowledgement(),
     );
     match crate::payments::apply(&s, p.name(), &verified).await {
+        Ok(Some(simrenew_store::payments::Settlement::Fulfilled(order))) => {
+            // Paid for a new eSIM: released now (after the answer: the provider waits
+            // for nobody's SM-DP+), so the install mail goes out at once.
+            let s = s.clone();
+            tokio::spawn(async move { crate::esim::release_if_new_esim(&s, &order).await });
+            ack.into_response()
+        }
         Ok(_) => ack.into_response(),
         Err(simrenew_store::StoreError::PaymentNotFound(_)) => {
             // A payment of this merchant account that simrenew did not create.

@@ -50,6 +50,14 @@ pub async fn serve_all_with_sandbox() -> Vec<Served> {
     serve(false, Some("/webhooks"), |_| {}).await
 }
 
+/// The sandboxed app on each database, its configuration adjusted by `config`.
+#[allow(dead_code)]
+pub async fn serve_all_with_sandbox_and(
+    config: impl Fn(&mut simrenew_web::WebConfig),
+) -> Vec<Served> {
+    serve(false, Some("/webhooks"), config).await
+}
+
 /// The sandboxed app on SQLite alone (browser tests).
 #[allow(dead_code)]
 pub async fn serve_sandbox_on_sqlite() -> Served {
