@@ -483,6 +483,25 @@ async fn the_esim_install_page_in_three_languages_with_working_copy_buttons() {
             json!("04386-AGYFT-A74Y8-3F815"),
             "{lang}"
         );
+        // The confirmation code stands apart, with its own copy button; the QR code's
+        // text says only that one is needed (SGP.22 §4.1: `$$1`).
+        assert_eq!(
+            b.eval("document.getElementById('lpa').textContent.endsWith('$$1')")
+                .await,
+            json!(true),
+            "{lang}"
+        );
+        b.tap("#copy-cc").await;
+        b.wait_for(&format!(
+            "document.getElementById('copy-cc').textContent === {}",
+            json!(copied)
+        ))
+        .await;
+        assert_eq!(
+            b.eval("navigator.clipboard.readText()").await,
+            json!(common::CONFIRMATION_CODE),
+            "{lang}"
+        );
     }
 }
 

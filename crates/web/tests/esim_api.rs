@@ -568,3 +568,119 @@ async fn the_sandbox_phone_page_installs_a_code_and_says_why_not() {
     .await;
     assert!(used.contains("no profile is waiting"), "{used}");
 }
+
+#[tokio::test]
+async fn a_signed_in_buyer_alone_sees_the_confirmation_code_and_gets_the_mails() {
+    let smdps = smdps().await;
+    let apps = common::serve_all_with_sandbox_and(|c| {
+        configure(&smdps, c);
+        c.demo_payments = true;
+    })
+    .await;
+    let http = Client::new();
+    for (app, smdp) in apps.iter().zip(&smdps.stands) {
+        let store = &app._db.store;
+        stock(app, smdp, 7500, 1).await;
+        let mut buyer = common::visitor::Visitor::new(&app.base, "zh-CN");
+        buyer.sign_up("buyer@example.com").await;
+        // Signed in, the form offers the account's address for the install mail.
+        let form = buyer.get("/esim/new").await;
+        assert_eq!(form.input("email"), "buyer@example.com");
+        let reserved = buyer
+            .post(
+                "/esim/new",
+                &[
+                    ("csrf", &form.input("csrf")),
+                    ("operator", "mts"),
+                    ("email", "buyer@example.com"),
+                    ("imei", "356938035643808"),
+                ],
+            )
+            .await;
+        // A mistyped IMEI is refused beside its field, in the reader's language.
+        assert_eq!(reserved.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            reserved.has("id=\"imei-error\"") && reserved.has("*#06#"),
+            "{}",
+            reserved.body
+        );
+        let reserved = buyer
+            .post(
+                "/esim/new",
+                &[
+                    ("csrf", &form.input("csrf")),
+                    ("operator", "mts"),
+                    ("email", "buyer@example.com"),
+                    ("imei", IMEI),
+                ],
+            )
+            .await;
+        assert_eq!(reserved.status, StatusCode::SEE_OTHER, "{}", reserved.body);
+        let renew = buyer.get(reserved.location()).await;
+        let number = reserved
+            .location()
+            .trim_start_matches("/renew/")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string();
+        let paid = buyer
+            .post(
+                &format!("/renew/{number}"),
+                &[
+                    ("csrf", &renew.input("csrf")),
+                    ("idem", &renew.input("idem")),
+                    ("k", &renew.input("k")),
+                    ("plan", "mts-month-30gb"),
+                    ("pay", "demo"),
+                ],
+            )
+            .await;
+        assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
+        let order_page = buyer.get(paid.location()).await;
+        assert!(
+            order_page.has("id=\"esim-link\""),
+            "{}: {}",
+            app.db,
+            order_page.body
+        );
+        let install_path = format!("{}/esim", paid.location());
+        let mine = buyer.get(&install_path).await;
+        assert!(mine.has("id=\"esim-confirmation\""), "{}", mine.body);
+        // Someone else with the link: the QR code, but not the confirmation code.
+        let other = http
+            .get(format!("{}{install_path}", app.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            other.contains("id=\"esim-qr\"") && other.contains("id=\"esim-cc-withheld\""),
+            "{other}"
+        );
+        assert!(!other.contains("id=\"esim-confirmation\""));
+        let order_id = paid.location().trim_start_matches("/orders/");
+        let api: Value =
+            get_json(&http, format!("{}/api/v1/orders/{order_id}/esim", app.base)).await;
+        assert!(api["confirmation_code"].is_null(), "{api}");
+        assert_eq!(api["activation"]["confirmation_code_required"], true);
+        // The mails went to the buyer, in Chinese.
+        let to_buyer: Vec<simrenew_store::outbox::Message> = store
+            .recent_outbox(&[simrenew_store::outbox::MAIL], 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| serde_json::from_str(&m.payload).unwrap())
+            .filter(|m: &simrenew_store::outbox::Message| m.to == "buyer@example.com")
+            .collect();
+        assert_eq!(to_buyer.len(), 2, "{to_buyer:?}");
+        assert!(
+            to_buyer
+                .iter()
+                .all(|m| m.subject.contains("eSIM") && m.body.contains("安装")),
+            "{to_buyer:?}"
+        );
+    }
+}

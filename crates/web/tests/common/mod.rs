@@ -132,7 +132,12 @@ async fn serve(
     out
 }
 
-/// An order with a released profile (as after downloadOrder + confirmOrder): its id.
+/// The confirmation code of [`order_with_esim`]'s profile.
+#[allow(dead_code)]
+pub const CONFIRMATION_CODE: &str = "73915048";
+
+/// An order with a released profile (as after downloadOrder + confirmOrder, with a
+/// confirmation code): its id.
 #[allow(dead_code)]
 pub async fn order_with_esim(store: &simrenew_store::Store, n: u64) -> (String, String) {
     let order = simrenew_store::testing::pending_month_order(
@@ -161,6 +166,7 @@ pub async fn order_with_esim(store: &simrenew_store::Store, n: u64) -> (String, 
     let change = simrenew_store::esim::ProfileChange {
         matching_id: Some("04386-AGYFT-A74Y8-3F815"),
         smdp_address: Some("smdp.sandbox.simrenew.example"),
+        confirmation_code: Some(CONFIRMATION_CODE),
         ..Default::default()
     };
     store
