@@ -1,8 +1,8 @@
-//! Phone numbers and ICCIDs as typed by people: parsing never panics, and whatever
+//! Phone numbers, ICCIDs, EIDs and IMEIs as typed by people: parsing never panics, and whatever
 //! parses formats back to itself.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use simrenew_core::{Eid, Iccid, Imsi, LineRef, Msisdn};
+use simrenew_core::{Eid, Iccid, Imei, Imsi, LineRef, Msisdn};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else {
@@ -23,5 +23,8 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(e) = Eid::parse(s) {
         assert_eq!(Eid::parse(e.as_str()).as_ref(), Ok(&e));
+    }
+    if let Ok(i) = Imei::parse(s) {
+        assert_eq!(Imei::parse(i.as_str()).as_ref(), Ok(&i));
     }
 });

@@ -105,7 +105,7 @@ fn field_problem(fields: &[(&'static str, NewEsimError)]) -> Problem {
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json")))]
+        (status = 500, body = Problem, content_type = "application/problem+json")))]
 pub async fn buy_esim(
     State(s): State<AppState>,
     MaybeUser(user): MaybeUser,
