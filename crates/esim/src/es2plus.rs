@@ -380,13 +380,22 @@ pub struct PointStatus {
 
 /// The notification points of handleDownloadProgressInfo (SGP.22 §5.3.5): 1 eligibility
 /// and retry limit check, 2 confirmation failure, 3 bound profile package downloaded,
-/// 4 installed. What a point means for the profile: `None` when nothing changes.
+/// 4 installed, 5 deleted; and for the profile-state notifications the eUICC sends
+/// later through the SM-DP+ (ES9+ handleNotification), 100 plus the bit of its
+/// ProfileManagementOperation: 100 install, 101 enable, 102 disable, 103 delete.
+/// What a point means for the profile: `None` when nothing changes. A failure at a
+/// download point (1–4) is the profile's error; a failed later operation (the phone
+/// could not turn it on) changes nothing here.
 pub fn progress_state(p: &ProgressInfo) -> Option<ProfileState> {
     let ok = p.notification_point_status.status == "Executed-Success";
     match (p.notification_point_id, ok) {
-        (_, false) => Some(ProfileState::Error),
+        (1..=4, false) => Some(ProfileState::Error),
+        (_, false) => None,
         (3, true) => Some(ProfileState::Downloaded),
-        (4, true) => Some(ProfileState::Installed),
+        (4 | 100, true) => Some(ProfileState::Installed),
+        (101, true) => Some(ProfileState::Enabled),
+        (102, true) => Some(ProfileState::Disabled),
+        (5 | 103, true) => Some(ProfileState::Deleted),
         _ => None,
     }
 }
@@ -398,4 +407,58 @@ pub fn header_only(status: &str, data: Option<&StatusCodeData>) -> Value {
         st["statusCodeData"] = json!(d);
     }
     json!({"header": {"functionExecutionStatus": st}})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(id: i64, status: &str) -> ProgressInfo {
+        ProgressInfo {
+            header: RequestHeader {
+                function_requester_identifier: "smdp".into(),
+                function_call_identifier: "1".into(),
+            },
+            eid: None,
+            iccid: "89701990000000000000".into(),
+            profile_type: None,
+            timestamp: "2026-11-25T10:00:00Z".into(),
+            notification_point_id: id,
+            notification_point_status: PointStatus {
+                status: status.into(),
+                status_code_data: None,
+            },
+            result_data: None,
+            imei: None,
+        }
+    }
+
+    #[test]
+    fn each_point_moves_the_profile_as_section_5_3_5_says() {
+        use ProfileState as S;
+        let ok = "Executed-Success";
+        let cases = [
+            (point(1, ok), None),
+            (point(2, ok), None),
+            (point(3, ok), Some(S::Downloaded)),
+            (point(4, ok), Some(S::Installed)),
+            (point(5, ok), Some(S::Deleted)),
+            (point(100, ok), Some(S::Installed)),
+            (point(101, ok), Some(S::Enabled)),
+            (point(102, ok), Some(S::Disabled)),
+            (point(103, ok), Some(S::Deleted)),
+            (point(2, "Failed"), Some(S::Error)),
+            (point(4, "Failed"), Some(S::Error)),
+            (point(101, "Failed"), None),
+            (point(42, ok), None),
+        ];
+        for (p, want) in cases {
+            assert_eq!(
+                progress_state(&p),
+                want,
+                "point {}",
+                p.notification_point_id
+            );
+        }
+    }
 }

@@ -71,10 +71,17 @@ async fn the_smdp_reports_progress_and_the_profile_follows() {
         };
         let status = |v: &Value| v.pointer("/header/functionExecutionStatus/status").cloned();
         // Downloaded, installed (the ICCID padded with F as some SM-DP+ send it), again.
+        // Later the phone turns it on and off, and deletes it (100 + the eUICC's
+        // notification event); a failed "turn on" changes nothing.
         for (point, want) in [
             (3, ProfileState::Downloaded),
             (4, ProfileState::Installed),
             (3, ProfileState::Installed),
+            (101, ProfileState::Enabled),
+            (102, ProfileState::Disabled),
+            (101, ProfileState::Enabled),
+            (103, ProfileState::Deleted),
+            (101, ProfileState::Deleted),
         ] {
             let r = send(
                 progress(
