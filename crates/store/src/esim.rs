@@ -350,6 +350,16 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Ends a release's lease early (the SM-DP+ could not be reached: the next caller
+    /// may try at once).
+    pub async fn end_release_lease(&self, iccid: &str) -> Result<()> {
+        sqlx::query("UPDATE esim_profiles SET release_lease_until = NULL WHERE iccid = $1")
+            .bind(iccid)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     /// Moves a profile to `to` if the rules allow it from where it is (a notification
     /// late or repeated changes nothing and says so: `Ok(false)`); `details` such as the
     /// matching ID come with the change. Recorded in `esim_events`.

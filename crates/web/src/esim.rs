@@ -237,8 +237,12 @@ pub async fn release_for_order(
 /// what to do; a reissue is the way out).
 async fn failed(store: &Store, iccid: &str, e: Es2Error) -> EsimError {
     // Out of reach (or an HTTP error): the profile stays allocated and the same call is
-    // made again later; only the SM-DP+'s own refusal is a failure of the profile.
+    // made again by the next caller (the lease ends now); only the SM-DP+'s own refusal
+    // is a failure of the profile.
     if !matches!(e, Es2Error::Failed { .. } | Es2Error::Expired { .. }) {
+        if let Err(se) = store.end_release_lease(iccid).await {
+            tracing::warn!(error = %se, iccid, "ending a release lease");
+        }
         return EsimError::Smdp(e);
     }
     let reason = e.to_string();

@@ -684,3 +684,87 @@ async fn a_signed_in_buyer_alone_sees_the_confirmation_code_and_gets_the_mails()
         );
     }
 }
+
+/// Each way the SM-DP+ answers a release, seen through the API after payment: a
+/// refusal (`Failed` with its codes) or `Expired` puts the profile in error with the
+/// reason, and a reissue from the install page brings a code; out of reach leaves it
+/// waiting and the next look releases it; a warning still releases.
+#[tokio::test]
+async fn each_way_the_smdp_answers_shows_through_the_api() {
+    use simrenew_esim::es2plus::StatusCodeData;
+    use simrenew_esim::sandbox::Trouble;
+    let smdps = smdps().await;
+    let apps = common::serve_all_with_sandbox_and(|c| configure(&smdps, c)).await;
+    let http = Client::new();
+    let code = |s: &str, r: &str| StatusCodeData {
+        subject_code: s.into(),
+        reason_code: r.into(),
+        subject_identifier: None,
+        message: None,
+    };
+    for (app, smdp) in apps.iter().zip(&smdps.stands) {
+        let store = &app._db.store;
+        stock(app, smdp, 7600, 4).await;
+        let cases = [
+            (
+                "downloadOrder",
+                Trouble::Failed(code("8.2.1", "3.9")),
+                "error",
+                "3.9",
+            ),
+            ("confirmOrder", Trouble::Expired, "error", "expired"),
+            ("downloadOrder", Trouble::Http(503), "allocated", ""),
+            (
+                "confirmOrder",
+                Trouble::Warning(code("8.2.6", "3.3")),
+                "released",
+                "",
+            ),
+        ];
+        for (i, (function, trouble, state, reason)) in cases.into_iter().enumerate() {
+            let (st, bought, _) = post(
+                &http,
+                &format!("{}/api/v1/esims", app.base),
+                Some(&format!("t{i}")),
+                &json!({"operator": "mts", "plan_id": "mts-month-30gb"}),
+            )
+            .await;
+            assert_eq!(st, StatusCode::CREATED, "{bought}");
+            let order = bought["order"]["id"].as_str().unwrap().to_string();
+            smdp.trouble(function, trouble);
+            store.settle_external(&order, "demo", None).await.unwrap();
+            let url = format!("{}/api/v1/orders/{order}/esim", app.base);
+            let seen = get_json(&http, &url).await;
+            assert_eq!(seen["state"], state, "{}: {function}: {seen}", app.db);
+            assert!(
+                seen["error"].as_str().unwrap_or("").contains(reason),
+                "{seen}"
+            );
+            match state {
+                "error" => {
+                    // The way out: a new code from the install page.
+                    let mut v = common::visitor::Visitor::new(&app.base, "en");
+                    let page = v.get(&format!("/orders/{order}/esim")).await;
+                    let again = v
+                        .post(
+                            &format!("/orders/{order}/esim/reissue"),
+                            &[("csrf", &page.input("csrf"))],
+                        )
+                        .await;
+                    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+                    assert_eq!(get_json(&http, &url).await["state"], "released");
+                }
+                "allocated" => {
+                    // The SM-DP+ is back: the next look releases it.
+                    assert_eq!(
+                        get_json(&http, &url).await["state"],
+                        "released",
+                        "{}",
+                        app.db
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+}
