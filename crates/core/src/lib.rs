@@ -17,6 +17,8 @@ pub mod plan;
 pub mod reconcile;
 pub mod refund;
 pub mod renewal;
+pub mod staff;
+pub mod totp;
 
 pub use bucket::{Bucket, Draw, draw_usage};
 pub use ids::{Eid, Iccid, IdError, Imei, Imsi, LineRef, Msisdn};

@@ -52,6 +52,10 @@ pub enum StoreError {
     EmailTaken,
     #[error("wrong e-mail or password")]
     BadCredentials,
+    #[error("the code from the authenticator app is needed")]
+    TotpRequired,
+    #[error("the code from the authenticator app is wrong or was used already")]
+    WrongTotp,
     #[error("this password-reset link was used already or has expired")]
     ResetTokenInvalid,
     #[error("the code is wrong or has expired")]

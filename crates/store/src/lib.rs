@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod payments;
 pub mod reconcile;
 pub mod refunds;
+pub mod staff;
 pub mod testing;
 pub mod usage;
 pub mod users;

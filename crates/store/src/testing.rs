@@ -215,3 +215,12 @@ pub async fn assert_sound(store: &Store) {
     let orders = store.check_orders().await.expect("order check");
     assert!(orders.is_sound(), "{orders:?}");
 }
+
+/// Runs a statement of the test's own on the database (to age a row, or to check that
+/// the database refuses a change): rows affected.
+pub async fn execute(store: &Store, sql: &str) -> crate::error::Result<u64> {
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&store.write)
+        .await?
+        .rows_affected())
+}

@@ -42,7 +42,7 @@ pub fn normalize_email(s: &str) -> Result<String> {
     }
 }
 
-fn check_password(p: &str) -> Result<()> {
+pub(crate) fn check_password(p: &str) -> Result<()> {
     let n = p.chars().count();
     if n < 8 {
         return Err(StoreError::invalid(
@@ -59,7 +59,7 @@ fn check_password(p: &str) -> Result<()> {
     Ok(())
 }
 
-fn hash_password(p: &str) -> Result<String> {
+pub(crate) fn hash_password(p: &str) -> Result<String> {
     Argon2::default()
         .hash_password(p.as_bytes())
         .map(|h| h.to_string())
@@ -68,7 +68,7 @@ fn hash_password(p: &str) -> Result<String> {
 
 /// A hash of no one's password, verified against when the e-mail is unknown, so that
 /// sign-in takes as long whether or not the address exists.
-fn decoy_hash() -> &'static str {
+pub(crate) fn decoy_hash() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DECOY.get_or_init(|| hash_password(&new_secret()).unwrap_or_default())
 }
