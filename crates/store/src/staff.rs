@@ -246,11 +246,8 @@ impl Store {
     /// session is unknown, idle too long, past its shift, or its holder deactivated.
     pub async fn staff_by_token(&self, token: &str) -> Result<Option<Staff>> {
         let at = now().unix_timestamp();
-        let sql = format!(
-            "SELECT s.id, s.email, s.name, s.role, s.totp_secret, s.active FROM staff_sessions x JOIN staff s ON s.id = x.staff_id WHERE x.token_hash = $1 AND x.expires_at > $2 AND x.last_seen_at > $3 AND s.active = 1"
-        );
         let hash = sha256_hex(token.as_bytes());
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let row = sqlx::query("SELECT s.id, s.email, s.name, s.role, s.totp_secret, s.active FROM staff_sessions x JOIN staff s ON s.id = x.staff_id WHERE x.token_hash = $1 AND x.expires_at > $2 AND x.last_seen_at > $3 AND s.active = 1")
             .bind(&hash)
             .bind(at)
             .bind(at - STAFF_IDLE_MINUTES * 60)

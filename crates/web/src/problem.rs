@@ -221,6 +221,13 @@ impl From<StoreError> for Problem {
                 "Wrong e-mail or password",
                 d,
             ),
+            StoreError::TotpRequired | StoreError::WrongTotp => Problem::new(
+                S::UNAUTHORIZED,
+                "second-factor",
+                "The authenticator's code is needed",
+                d,
+            )
+            .field("totp", "the 6-digit code from the authenticator app"),
             StoreError::LineAlreadyAttached => Problem::new(
                 S::CONFLICT,
                 "line-already-attached",
