@@ -48,6 +48,11 @@ enum Command {
         #[command(subcommand)]
         action: EsimAction,
     },
+    /// Staff of the console at /admin (docs/staff.md).
+    Staff {
+        #[command(subcommand)]
+        action: StaffAction,
+    },
     /// Operator actions on a line.
     Line {
         #[command(subcommand)]
@@ -124,6 +129,23 @@ enum LineAction {
         #[arg(long)]
         line: String,
     },
+}
+
+#[derive(clap::Subcommand)]
+enum StaffAction {
+    /// Adds a member of staff (the first admin, say). The first password is read from
+    /// SIMRENEW_STAFF_PASSWORD, or made and printed once.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, clerk or support.
+        #[arg(long)]
+        role: String,
+    },
+    /// Lists the staff.
+    List,
 }
 
 #[derive(clap::Subcommand)]
@@ -245,6 +267,12 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             let store = open(&config).await?;
             if demo {
                 let info = store.seed_demo().await?;
+                if store.seed_demo_staff().await? > 0 {
+                    eprintln!(
+                        "Demo staff at /admin: admin@, clerk@ and support@simrenew.example / {}",
+                        simrenew_store::demo::DEMO_STAFF_PASSWORD
+                    );
+                }
                 if info.seeded {
                     eprintln!(
                         "Seeded demo data: 32 plans, {} lines, account {} / {}",
@@ -304,6 +332,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Esim { action } => esim_command(&config, action).await,
+        Command::Staff { action } => staff_command(&config, action).await,
         Command::Line { action } => {
             let store = open(&config).await?;
             let (raw, status) = match &action {
@@ -801,6 +830,40 @@ async fn esim_command(config: &Config, action: EsimAction) -> anyhow::Result<()>
 }
 
 /// The ES2+ client of the configured SM-DP+.
+/// `simrenew staff …`.
+async fn staff_command(config: &Config, action: StaffAction) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    match action {
+        StaffAction::Add { email, name, role } => {
+            let role: simrenew_core::staff::Role =
+                role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+            let (password, made) = match std::env::var("SIMRENEW_STAFF_PASSWORD") {
+                Ok(p) if !p.is_empty() => (p, false),
+                _ => (simrenew_store::db::new_secret()[..20].to_string(), true),
+            };
+            let s = store
+                .add_staff(&actor(None), &email, &name, role, &password)
+                .await?;
+            println!("added {} ({}) as {}", s.email, s.name, s.role);
+            if made {
+                println!("first password (shown once): {password}");
+            }
+        }
+        StaffAction::List => {
+            for s in store.list_staff().await? {
+                println!(
+                    "{:<32} {:<8} {:<24} {}",
+                    s.email,
+                    s.role,
+                    s.name,
+                    if s.totp { "2FA" } else { "" }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// How the CLI releases eSIMs: as `serve` does.
 fn release<'a>(
     store: &'a Store,

@@ -197,7 +197,43 @@ pub fn demo_esim_stock() -> Vec<(Operator, Iccid, Msisdn)> {
     out
 }
 
+/// The demo shop's staff: (e-mail, name, role); their password is [`DEMO_STAFF_PASSWORD`].
+pub const DEMO_STAFF: [(&str, &str, simrenew_core::staff::Role); 3] = [
+    (
+        "admin@simrenew.example",
+        "Demo Admin",
+        simrenew_core::staff::Role::Admin,
+    ),
+    (
+        "clerk@simrenew.example",
+        "Demo Clerk",
+        simrenew_core::staff::Role::Clerk,
+    ),
+    (
+        "support@simrenew.example",
+        "Demo Support",
+        simrenew_core::staff::Role::Support,
+    ),
+];
+pub const DEMO_STAFF_PASSWORD: &str = "simrenew-demo";
+
 impl Store {
+    /// Adds the demo shop's staff (those not there yet); how many were added.
+    pub async fn seed_demo_staff(&self) -> Result<usize> {
+        let mut added = 0;
+        for (email, name, role) in DEMO_STAFF {
+            match self
+                .add_staff("demo", email, name, role, DEMO_STAFF_PASSWORD)
+                .await
+            {
+                Ok(_) => added += 1,
+                Err(crate::StoreError::EmailTaken) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(added)
+    }
+
     /// Stocks the demo's new eSIM numbers (those not stocked before).
     pub async fn seed_demo_esims(&self) -> Result<usize> {
         let mut added = 0;

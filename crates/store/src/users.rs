@@ -73,6 +73,14 @@ pub(crate) fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password(&new_secret()).unwrap_or_default())
 }
 
+fn user_of(r: &sqlx::any::AnyRow) -> Result<User> {
+    Ok(User {
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        locale: r.try_get("locale")?,
+    })
+}
+
 impl Store {
     pub async fn sign_up(&self, email: &str, password: &str, locale: Option<&str>) -> Result<User> {
         let email = normalize_email(email)?;
@@ -141,6 +149,18 @@ impl Store {
         Ok(token)
     }
 
+    /// A customer by e-mail address (support's search); None when no such account.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let Ok(email) = normalize_email(email) else {
+            return Ok(None);
+        };
+        let row = sqlx::query("SELECT id, email, locale FROM users WHERE email = $1")
+            .bind(&email)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(user_of).transpose()
+    }
+
     /// The user a bearer token belongs to, if the session is live.
     pub async fn user_by_token(&self, token: &str) -> Result<Option<User>> {
         let row = sqlx::query(
@@ -151,14 +171,7 @@ impl Store {
         .bind(now().unix_timestamp())
         .fetch_optional(&self.read)
         .await?;
-        row.map(|r| {
-            Ok(User {
-                id: r.try_get("id")?,
-                email: r.try_get("email")?,
-                locale: r.try_get("locale")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(user_of).transpose()
     }
 
     /// Starts a password reset for `email`: when an account has that address, a one-time

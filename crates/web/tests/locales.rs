@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const LANGS: [&str; 3] = ["en", "ru", "zh-CN"];
 
 /// Keys made at run time from data: each prefix must itself appear in the code.
-const DYNAMIC_PREFIXES: [&str; 7] = [
+const DYNAMIC_PREFIXES: [&str; 8] = [
     "month-",
     "status-",
     "method-",
@@ -19,6 +19,7 @@ const DYNAMIC_PREFIXES: [&str; 7] = [
     "scan-open-",
     "esim-state-",
     "esim-advice-",
+    "admin-role-",
 ];
 
 fn crate_dir() -> PathBuf {

@@ -4,6 +4,7 @@
 //! form extractor, security headers and rendering.
 
 pub mod account;
+pub mod admin;
 pub mod assets;
 pub mod esim;
 pub mod i18n;
@@ -36,6 +37,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(orders::router())
         .merge(esim::router())
         .merge(account::router())
+        .merge(admin::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ensure_csrf_cookie,

@@ -1,0 +1,629 @@
+//! The staff console, `/admin`, in the reader's language like the rest of the site.
+//! Staff sign in with their password and, once set up, the authenticator's code; their
+//! session is a cookie of its own (`staff`, HttpOnly, SameSite=Strict) that ends when
+//! idle and at the end of a shift. Every route asks [`StaffCtx::require`] for its
+//! [`Permission`] — the one table in `simrenew_core::staff` decides — and a member of
+//! staff without it gets 403; a visitor not signed in goes to the sign-in page. Forms
+//! carry the site's CSRF token. What staff change is audited by the store.
+
+use super::{CheckedForm, Ctx, cookie, render, render_status, set_cookie, site};
+use crate::AppState;
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use simrenew_core::staff::{Permission, Role};
+use simrenew_store::StoreError;
+use simrenew_store::staff::Staff;
+
+const STAFF_COOKIE: &str = "staff";
+const STAFF_COOKIE_SECURE: &str = "__Host-staff";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/sign-in", get(sign_in_page).post(sign_in))
+        .route("/admin/sign-out", post(sign_out))
+        .route("/admin", get(dashboard))
+        .route("/admin/counter", get(counter))
+        .route("/admin/customers", get(customers))
+        .route("/admin/staff", get(staff_page).post(add_staff))
+        .route("/admin/audit", get(audit))
+        .route("/admin/account/totp", get(totp_page).post(enable_totp))
+}
+
+fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        STAFF_COOKIE_SECURE
+    } else {
+        STAFF_COOKIE
+    }
+}
+
+/// The staff session's cookie: SameSite=Strict (no staff page is ever reached from
+/// another site), no Max-Age (the store ends the session).
+fn staff_cookie(token: &str, secure: bool) -> HeaderValue {
+    let mut c = format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict",
+        cookie_name(secure)
+    );
+    if secure {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static("x=; Max-Age=0"))
+}
+
+/// A request from signed-in staff: the page context and who they are.
+pub struct StaffCtx {
+    pub ctx: Ctx,
+    pub staff: Staff,
+    token: String,
+}
+
+impl StaffCtx {
+    /// 403 (a page saying so) unless the staff member's role may do `p`.
+    pub fn require(&self, p: Permission) -> Result<(), Response> {
+        if self.staff.role.may(p) {
+            Ok(())
+        } else {
+            Err(site::message(
+                self.ctx.clone(),
+                StatusCode::FORBIDDEN,
+                "admin-forbidden-title",
+                "admin-forbidden-text",
+            ))
+        }
+    }
+    pub fn may(&self, p: Permission) -> bool {
+        self.staff.role.may(p)
+    }
+}
+
+impl FromRequestParts<AppState> for StaffCtx {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
+        let ctx = Ctx::from_request_parts(parts, s).await?;
+        let token = cookie(&parts.headers, cookie_name(s.config.secure_cookies))
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        let staff = match &token {
+            Some(t) => s.store.staff_by_token(t).await.map_err(|e| {
+                tracing::error!(error = %e, "staff session lookup");
+                site::unavailable(&ctx)
+            })?,
+            None => None,
+        };
+        match (staff, token) {
+            (Some(staff), Some(token)) => Ok(Self { ctx, staff, token }),
+            _ => Err(super::see_other(&format!(
+                "/admin/sign-in?next={}",
+                super::urlencode(&ctx.here)
+            ))),
+        }
+    }
+}
+
+/// A staff form whose CSRF token was checked.
+async fn staff_form(
+    s: &AppState,
+    req: axum::extract::Request,
+) -> Result<(StaffCtx, CheckedForm), Response> {
+    use axum::extract::FromRequest;
+    let (mut parts, body) = req.into_parts();
+    let staff = StaffCtx::from_request_parts(&mut parts, s).await?;
+    let form =
+        CheckedForm::from_request(axum::extract::Request::from_parts(parts, body), s).await?;
+    Ok((staff, form))
+}
+
+#[derive(Template)]
+#[template(path = "admin_sign_in.html")]
+struct SignInPage {
+    ctx: Ctx,
+    email: String,
+    next: String,
+    /// The password was right; the authenticator's code is asked.
+    ask_code: bool,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn sign_in_page(ctx: Ctx, Query(q): Query<NextQuery>) -> Response {
+    render(&SignInPage {
+        ctx,
+        email: String::new(),
+        next: admin_path(q.next.as_deref()),
+        ask_code: false,
+        error: None,
+    })
+}
+
+/// Where to go after signing in: a console path only.
+fn admin_path(next: Option<&str>) -> String {
+    let p = super::local_path(next);
+    if p.starts_with("/admin") && !p.starts_with("/admin/sign-") {
+        p
+    } else {
+        "/admin".into()
+    }
+}
+
+async fn sign_in(State(s): State<AppState>, form: CheckedForm) -> Response {
+    let ctx = form.ctx.clone();
+    let t = ctx.t;
+    let email = form.get("email").to_lowercase();
+    let mut page = SignInPage {
+        ctx: ctx.clone(),
+        email: email.clone(),
+        next: admin_path(Some(form.get("next"))),
+        ask_code: false,
+        error: None,
+    };
+    let key = format!("staff:{email}");
+    if let Err(wait) = s.sign_in_throttle.check(&key) {
+        page.error = Some(t.n("err-too-many-attempts", (wait as i64 + 59) / 60));
+        let mut res = render_status(StatusCode::TOO_MANY_REQUESTS, &page);
+        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return res;
+    }
+    let password = form.fields.get("password").map_or("", String::as_str);
+    let code = Some(form.get("totp")).filter(|c| !c.is_empty());
+    match s.store.staff_sign_in(&email, password, code).await {
+        Ok((token, _)) => {
+            s.sign_in_throttle.succeeded(&key);
+            let mut res = super::see_other(&page.next);
+            res.headers_mut().append(
+                header::SET_COOKIE,
+                staff_cookie(&token, s.config.secure_cookies),
+            );
+            res
+        }
+        Err(StoreError::TotpRequired) => {
+            page.ask_code = true;
+            render_status(StatusCode::UNAUTHORIZED, &page)
+        }
+        Err(e @ (StoreError::BadCredentials | StoreError::WrongTotp)) => {
+            s.sign_in_throttle.failed(&key);
+            page.ask_code = matches!(e, StoreError::WrongTotp);
+            page.error = Some(t.t(if page.ask_code {
+                "admin-wrong-code"
+            } else {
+                "err-bad-credentials"
+            }));
+            render_status(StatusCode::UNAUTHORIZED, &page)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "staff sign-in");
+            site::unavailable(&ctx)
+        }
+    }
+}
+
+async fn sign_out(State(s): State<AppState>, req: axum::extract::Request) -> Response {
+    let (staff, _) = match staff_form(&s, req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(e) = s.store.staff_sign_out(&staff.token, &staff.staff).await {
+        tracing::error!(error = %e, "staff sign-out");
+    }
+    let mut res = super::see_other("/admin/sign-in");
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            cookie_name(s.config.secure_cookies),
+            "",
+            Some(0),
+            s.config.secure_cookies,
+        ),
+    );
+    res
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct Dashboard {
+    ctx: Ctx,
+    staff: Staff,
+    role_text: String,
+    counter: bool,
+    customers: bool,
+    manage_staff: bool,
+    audit: bool,
+}
+
+async fn dashboard(st: StaffCtx) -> Response {
+    if let Err(r) = st.require(Permission::Console) {
+        return r;
+    }
+    render(&Dashboard {
+        counter: st.may(Permission::Counter),
+        customers: st.may(Permission::SeeCustomers),
+        manage_staff: st.may(Permission::ManageStaff),
+        audit: st.may(Permission::SeeAudit),
+        role_text: st.ctx.t.t(&format!("admin-role-{}", st.staff.role.code())),
+        ctx: st.ctx,
+        staff: st.staff,
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct Search {
+    #[serde(default)]
+    q: String,
+}
+
+/// A line as the console lists it.
+struct LineRow {
+    msisdn: String,
+    iccid: String,
+    operator: String,
+    kind: String,
+    status: String,
+    balance: String,
+    link: String,
+}
+
+async fn line_row(s: &AppState, ctx: &Ctx, line: &simrenew_store::lines::Line) -> LineRow {
+    let balance = match s.store.line_detail(line).await {
+        Ok(d) => ctx.t.money(d.balance),
+        Err(_) => "—".into(),
+    };
+    LineRow {
+        msisdn: line.msisdn.display(),
+        iccid: line.iccid.as_str().to_string(),
+        operator: line.operator.name(ctx.t.locale).to_string(),
+        kind: line.kind.clone(),
+        status: line.status.clone(),
+        balance,
+        link: super::line_link(
+            &s.config.secret,
+            line.msisdn.as_str().trim_start_matches('+'),
+            &line.id,
+        ),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_counter.html")]
+struct CounterPage {
+    ctx: Ctx,
+    search_action: &'static str,
+    q: String,
+    lines: Vec<LineRow>,
+    error: Option<String>,
+}
+
+/// The counter's one box: a phone number or ICCID as the customer says or shows it, or
+/// the customer's e-mail; the line(s) found, with the way to sell.
+async fn counter(State(s): State<AppState>, st: StaffCtx, Query(q): Query<Search>) -> Response {
+    if let Err(r) = st.require(Permission::Counter) {
+        return r;
+    }
+    let (found, error) = find_lines(&s, &st.ctx, q.q.trim()).await;
+    let lines = rows(&s, &st.ctx, &found).await;
+    render(&CounterPage {
+        ctx: st.ctx,
+        search_action: "/admin/counter",
+        q: q.q,
+        lines,
+        error,
+    })
+}
+
+async fn rows(s: &AppState, ctx: &Ctx, lines: &[simrenew_store::lines::Line]) -> Vec<LineRow> {
+    let mut rows = Vec::with_capacity(lines.len());
+    for l in lines {
+        rows.push(line_row(s, ctx, l).await);
+    }
+    rows
+}
+
+/// Lines for a search box: by number or ICCID, or by the owner's e-mail; or why none.
+async fn find_lines(
+    s: &AppState,
+    ctx: &Ctx,
+    q: &str,
+) -> (Vec<simrenew_store::lines::Line>, Option<String>) {
+    if q.is_empty() {
+        return (Vec::new(), None);
+    }
+    let t = ctx.t;
+    let found = if q.contains('@') {
+        match s.store.user_by_email(q).await {
+            Ok(Some(u)) => s.store.lines_of_user(&u.id).await,
+            Ok(None) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    } else {
+        match simrenew_core::LineRef::parse(q) {
+            Ok(r) => match s.store.find_line(&r).await {
+                Ok(l) => Ok(vec![l]),
+                Err(StoreError::LineNotFound(_)) => Ok(Vec::new()),
+                Err(e) => Err(e),
+            },
+            Err(e) => return (Vec::new(), Some(super::id_error_text(&t, &e))),
+        }
+    };
+    match found {
+        Ok(lines) if lines.is_empty() => (Vec::new(), Some(t.t("admin-nothing-found"))),
+        Ok(lines) => (lines, None),
+        Err(e) => {
+            tracing::error!(error = %e, "staff search");
+            (Vec::new(), Some(t.t("unavailable-text")))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_customers.html")]
+struct CustomersPage {
+    ctx: Ctx,
+    search_action: &'static str,
+    q: String,
+    lines: Vec<LineRow>,
+    /// (order id, line, status, total, created)
+    orders: Vec<(String, String, String, String, String)>,
+    error: Option<String>,
+}
+
+/// Support's search: a customer by e-mail, number or ICCID; their lines and recent
+/// orders.
+async fn customers(State(s): State<AppState>, st: StaffCtx, Query(q): Query<Search>) -> Response {
+    if let Err(r) = st.require(Permission::SeeCustomers) {
+        return r;
+    }
+    let (found, error) = find_lines(&s, &st.ctx, q.q.trim()).await;
+    let lines = rows(&s, &st.ctx, &found).await;
+    let mut orders = Vec::new();
+    for line in &found {
+        for o in s
+            .store
+            .orders_of_line(&line.id, 10)
+            .await
+            .unwrap_or_default()
+        {
+            orders.push((
+                o.id.clone(),
+                line.msisdn.display(),
+                super::orders::status_text(&st.ctx.t, o.status),
+                st.ctx.t.money(o.total),
+                st.ctx.t.datetime(o.created_at),
+            ));
+        }
+    }
+    render(&CustomersPage {
+        ctx: st.ctx,
+        search_action: "/admin/customers",
+        q: q.q,
+        lines,
+        orders,
+        error,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin_staff.html")]
+struct StaffPage {
+    ctx: Ctx,
+    staff: Vec<Staff>,
+    roles: Vec<&'static str>,
+    form: (String, String, String),
+    error: Option<String>,
+    added: Option<String>,
+}
+
+async fn staff_view(
+    s: &AppState,
+    ctx: Ctx,
+    form: (String, String, String),
+    error: Option<String>,
+    added: Option<String>,
+    status: StatusCode,
+) -> Response {
+    match s.store.list_staff().await {
+        Ok(staff) => render_status(
+            status,
+            &StaffPage {
+                ctx,
+                staff,
+                roles: Role::ALL.iter().map(|r| r.code()).collect(),
+                form,
+                error,
+                added,
+            },
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "staff list");
+            site::unavailable(&ctx)
+        }
+    }
+}
+
+async fn staff_page(State(s): State<AppState>, st: StaffCtx) -> Response {
+    if let Err(r) = st.require(Permission::ManageStaff) {
+        return r;
+    }
+    staff_view(&s, st.ctx, Default::default(), None, None, StatusCode::OK).await
+}
+
+/// An admin adds a member of staff with a first password they pass on (the new member
+/// changes it… when that exists; see docs/staff.md).
+async fn add_staff(State(s): State<AppState>, req: axum::extract::Request) -> Response {
+    let (st, form) = match staff_form(&s, req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = st.require(Permission::ManageStaff) {
+        return r;
+    }
+    let t = st.ctx.t;
+    let typed = (
+        form.get("email").to_string(),
+        form.get("name").to_string(),
+        form.get("role").to_string(),
+    );
+    let Ok(role) = typed.2.parse::<Role>() else {
+        let e = t.t("admin-choose-role");
+        return staff_view(
+            &s,
+            st.ctx,
+            typed,
+            Some(e),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let password = form.fields.get("password").map_or("", String::as_str);
+    match s
+        .store
+        .add_staff(&st.staff.actor(), &typed.0, &typed.1, role, password)
+        .await
+    {
+        Ok(added) => {
+            staff_view(
+                &s,
+                st.ctx,
+                Default::default(),
+                None,
+                Some(added.email),
+                StatusCode::CREATED,
+            )
+            .await
+        }
+        Err(e) => {
+            let text = match &e {
+                StoreError::Invalid { field, .. } if field == "name" => t.t("admin-name-rule"),
+                other => super::store_error_text(&t, other).1,
+            };
+            staff_view(
+                &s,
+                st.ctx,
+                typed,
+                Some(text),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_audit.html")]
+struct AuditPage {
+    ctx: Ctx,
+    /// (when, who, what, on what, before, after)
+    entries: Vec<(String, String, String, String, String, String)>,
+}
+
+async fn audit(State(s): State<AppState>, st: StaffCtx) -> Response {
+    if let Err(r) = st.require(Permission::SeeAudit) {
+        return r;
+    }
+    match s.store.audit_entries(200, None).await {
+        Ok(list) => {
+            let t = st.ctx.t;
+            let entries = list
+                .into_iter()
+                .map(|e| {
+                    (
+                        t.datetime(e.at),
+                        e.actor,
+                        e.action,
+                        e.subject.unwrap_or_default(),
+                        e.before.or(e.detail).unwrap_or_default(),
+                        e.after.unwrap_or_default(),
+                    )
+                })
+                .collect();
+            render(&AuditPage {
+                ctx: st.ctx,
+                entries,
+            })
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "audit log");
+            site::unavailable(&st.ctx)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_totp.html")]
+struct TotpPage {
+    ctx: Ctx,
+    enabled: bool,
+    secret: String,
+    qr: String,
+    error: Option<String>,
+}
+
+/// A new secret for the form: 160 random bits (RFC 4226 §4 recommends 160).
+fn new_totp_secret() -> String {
+    let a = uuid::Uuid::new_v4().into_bytes();
+    let b = uuid::Uuid::new_v4().into_bytes();
+    let mut key = a.to_vec();
+    key.extend_from_slice(&b[..4]);
+    simrenew_core::totp::base32_encode(&key)
+}
+
+fn totp_view(st: &StaffCtx, secret: String, error: Option<String>, status: StatusCode) -> Response {
+    let key = simrenew_core::totp::base32_decode(&secret).unwrap_or_default();
+    let uri = simrenew_core::totp::otpauth_uri("simrenew", &st.staff.email, &key);
+    render_status(
+        status,
+        &TotpPage {
+            ctx: st.ctx.clone(),
+            enabled: st.staff.totp,
+            qr: super::qr_svg(&uri).unwrap_or_default(),
+            secret,
+            error,
+        },
+    )
+}
+
+/// One's own second factor: scan the code (or type the secret) into an authenticator
+/// app, then prove it with a code.
+async fn totp_page(st: StaffCtx) -> Response {
+    if let Err(r) = st.require(Permission::Console) {
+        return r;
+    }
+    totp_view(&st, new_totp_secret(), None, StatusCode::OK)
+}
+
+async fn enable_totp(State(s): State<AppState>, req: axum::extract::Request) -> Response {
+    let (st, form) = match staff_form(&s, req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = st.require(Permission::Console) {
+        return r;
+    }
+    let secret = form.get("secret").to_string();
+    match s
+        .store
+        .enable_totp(&st.staff, &secret, form.get("code"))
+        .await
+    {
+        Ok(_) => super::see_other("/admin"),
+        Err(StoreError::WrongTotp | StoreError::Invalid { .. }) => {
+            let e = st.ctx.t.t("admin-wrong-code");
+            totp_view(&st, secret, Some(e), StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "enabling TOTP");
+            site::unavailable(&st.ctx)
+        }
+    }
+}
