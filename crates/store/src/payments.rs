@@ -27,8 +27,19 @@ pub struct Payment {
     pub status: String,
     pub hold_reason: Option<String>,
     pub confirmation_url: Option<String>,
+    /// Who took it at a counter (`staff:<e-mail>`), for cash and card-terminal payments.
+    pub recorded_by: Option<String>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+}
+
+/// How a customer pays at the counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CounterPayment {
+    /// Cash handed over (the change is given back).
+    Cash { received: Money },
+    /// A card on the shop's own terminal; the slip's reference is kept.
+    Terminal { reference: String },
 }
 
 /// What a verified success did.
@@ -42,7 +53,7 @@ pub enum Settlement {
     Held { reason: String },
 }
 
-const COLUMNS: &str = "id, order_id, provider, method, provider_payment_id, amount_minor, currency, status, hold_reason, confirmation_url, created_at, updated_at";
+const COLUMNS: &str = "id, order_id, provider, method, provider_payment_id, amount_minor, currency, status, hold_reason, confirmation_url, recorded_by, created_at, updated_at";
 
 fn payment_from_row(r: &AnyRow) -> Result<Payment> {
     let id: String = r.try_get("id")?;
@@ -60,6 +71,7 @@ fn payment_from_row(r: &AnyRow) -> Result<Payment> {
         status: r.try_get("status")?,
         hold_reason: r.try_get("hold_reason")?,
         confirmation_url: r.try_get("confirmation_url")?,
+        recorded_by: r.try_get("recorded_by")?,
         created_at: from_unix(r.try_get("created_at")?),
         updated_at: from_unix(r.try_get("updated_at")?),
         id,
@@ -161,33 +173,69 @@ impl Store {
         clerk: &str,
         received: Money,
     ) -> Result<(Order, Money)> {
+        self.pay_at_counter(order_id, clerk, &CounterPayment::Cash { received })
+            .await
+    }
+
+    /// A payment taken at the counter by `clerk` (cash, or a card on the shop's own
+    /// terminal with its slip's reference), recorded with who took it, and the order
+    /// fulfilled, in one transaction; audited. The change to give back (zero for a card).
+    pub async fn pay_at_counter(
+        &self,
+        order_id: &str,
+        clerk: &str,
+        how: &CounterPayment,
+    ) -> Result<(Order, Money)> {
         let order = self.order(order_id).await?;
-        if received.currency != order.total.currency {
-            return Err(StoreError::invalid(
-                "received",
-                format!("cash for this order is taken in {}", order.total.currency),
-            ));
-        }
-        let change = received
-            .checked_sub(order.total)
-            .ok()
-            .filter(|c| c.minor >= 0)
-            .ok_or_else(|| {
-                StoreError::invalid(
-                    "received",
-                    format!(
-                        "{} short of the total {}",
-                        Money::new(order.total.minor - received.minor, received.currency),
-                        order.total
-                    ),
+        let (provider, method, reference, change) = match how {
+            CounterPayment::Cash { received } => {
+                if received.currency != order.total.currency {
+                    return Err(StoreError::invalid(
+                        "received",
+                        format!("cash for this order is taken in {}", order.total.currency),
+                    ));
+                }
+                let change = received
+                    .checked_sub(order.total)
+                    .ok()
+                    .filter(|c| c.minor >= 0)
+                    .ok_or_else(|| {
+                        StoreError::invalid(
+                            "received",
+                            format!(
+                                "{} short of the total {}",
+                                Money::new(order.total.minor - received.minor, received.currency),
+                                order.total
+                            ),
+                        )
+                    })?;
+                ("cash", "cash", None, change)
+            }
+            CounterPayment::Terminal { reference } => {
+                let r = reference.trim();
+                if r.is_empty() || r.len() > 64 {
+                    return Err(StoreError::invalid(
+                        "reference",
+                        "the terminal slip's reference (1 to 64 characters) is needed",
+                    ));
+                }
+                (
+                    "terminal",
+                    "card",
+                    Some(r.to_string()),
+                    Money::new(0, order.total.currency),
                 )
-            })?;
+            }
+        };
         let at = now().unix_timestamp();
         let id = new_id();
         let mut tx = self.write.begin().await?;
-        sqlx::query("INSERT INTO payments (id, order_id, provider, method, provider_payment_id, amount_minor, currency, status, recorded_by, created_at, updated_at) VALUES ($1, $2, 'cash', 'cash', $1, $3, $4, 'succeeded', $5, $6, $6)")
+        sqlx::query("INSERT INTO payments (id, order_id, provider, method, provider_payment_id, amount_minor, currency, status, recorded_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'succeeded', $8, $9, $9)")
             .bind(&id)
             .bind(order_id)
+            .bind(provider)
+            .bind(method)
+            .bind(reference.clone().unwrap_or_else(|| id.clone()))
             .bind(order.total.minor)
             .bind(order.total.currency.code())
             .bind(clerk)
@@ -195,7 +243,25 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         // Refuses (and so rolls back the payment row) a paid order or a suspended line.
-        let done = settle_in(&mut tx, order_id, &order.line_id, Source::External("cash")).await?;
+        let done = settle_in(
+            &mut tx,
+            order_id,
+            &order.line_id,
+            Source::External(provider),
+        )
+        .await?;
+        crate::staff::audit_change(
+            &mut tx,
+            clerk,
+            "counter.paid",
+            Some(&format!("order:{order_id}")),
+            Some(&serde_json::json!({"status": order.status.code()}).to_string()),
+            Some(
+                &serde_json::json!({"status": done.status.code(), "paid_with": provider, "total": order.total.to_string(), "reference": reference})
+                    .to_string(),
+            ),
+        )
+        .await?;
         tx.commit().await?;
         Ok((done, change))
     }

@@ -269,3 +269,171 @@ async fn a_second_factor_set_up_through_the_pages_then_asked_at_sign_in() {
         }
     }
 }
+
+/// The text of the element with this id (up to its first tag).
+fn text_of(body: &str, id: &str) -> String {
+    let at = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {body}"));
+    let rest = &body[at..];
+    let start = rest.find('>').unwrap() + 1;
+    rest[start..].split('<').next().unwrap().trim().to_string()
+}
+
+#[tokio::test]
+async fn a_counter_sale_for_cash_and_one_on_the_card_terminal_each_with_its_receipt() {
+    use simrenew_core::{Currency, Money};
+    for app in common::serve_all(|_| {}).await {
+        let store = &app._db.store;
+        store.seed_demo_staff().await.unwrap();
+        let mut clerk = staff(&app, DEMO_STAFF[1].0).await;
+        let found = clerk.get("/admin/counter?q=8+916+123-45-62").await;
+        let sale_path = found.body[found.body.find("href=\"/admin/counter/lines/").unwrap() + 6..]
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let line_id = sale_path.rsplit('/').next().unwrap().to_string();
+        let orders_before = store.orders_of_line(&line_id, 100).await.unwrap().len();
+        let page = clerk.get(&sale_path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let price = store
+            .plan("mts-month-30gb")
+            .await
+            .unwrap()
+            .price(Currency::Rub)
+            .unwrap();
+        let sell = |received: String, idem: String, csrf: String| {
+            vec![
+                ("csrf", csrf),
+                ("idem", idem),
+                ("plan", "mts-month-30gb".to_string()),
+                ("currency", "RUB".to_string()),
+                ("lang", "zh-CN".to_string()),
+                ("pay", "cash".to_string()),
+                ("received", received),
+            ]
+        };
+        // Short of the total: said beside the field, and no order made.
+        let short = sell(
+            Money::new(price.minor - 1_00, Currency::Rub).major_string(),
+            page.input("idem"),
+            page.input("csrf"),
+        );
+        let f: Vec<(&str, &str)> = short.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let refused = clerk.post(&sale_path, &f).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        assert!(refused.has("id=\"received-error\""), "{}", refused.body);
+        assert_eq!(
+            store.orders_of_line(&line_id, 100).await.unwrap().len(),
+            orders_before
+        );
+
+        // Enough cash: sold, paid, and the receipt in the customer's language with the
+        // change to give back.
+        let enough = sell(
+            Money::new(price.minor + 100_00, Currency::Rub).major_string(),
+            page.input("idem"),
+            page.input("csrf"),
+        );
+        let f: Vec<(&str, &str)> = enough.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let sold = clerk.post(&sale_path, &f).await;
+        assert_eq!(
+            sold.status,
+            StatusCode::SEE_OTHER,
+            "{}: {}",
+            app.db,
+            sold.body
+        );
+        assert!(
+            sold.location().starts_with("/admin/receipts/"),
+            "{}",
+            sold.location()
+        );
+        let receipt = clerk.get(sold.location()).await;
+        assert_eq!(receipt.status, StatusCode::OK);
+        assert!(
+            receipt.has("lang=\"zh-CN\"") && receipt.has("找零"),
+            "{}",
+            receipt.body
+        );
+        assert_eq!(text_of(&receipt.body, "paid-with"), "现金");
+        assert!(
+            text_of(&receipt.body, "change").contains("100"),
+            "{}",
+            receipt.body
+        );
+        assert!(receipt.has("clerk@simrenew.example"));
+        // The same form again (a double-click): the same receipt, sold once.
+        let twice = clerk.post(&sale_path, &f).await;
+        assert_eq!(twice.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            twice.location().split('?').next(),
+            sold.location().split('?').next()
+        );
+        let orders = store.orders_of_line(&line_id, 100).await.unwrap();
+        assert_eq!(orders.len(), orders_before + 1, "{}", app.db);
+        let order = &orders[0];
+        assert_eq!(order.channel, "counter");
+        assert_eq!(order.status, simrenew_core::OrderStatus::Fulfilled);
+        let paid = store.payments_of_order(&order.id).await.unwrap();
+        assert_eq!(paid.len(), 1);
+        assert_eq!(
+            (paid[0].provider.as_str(), paid[0].recorded_by.as_deref()),
+            ("cash", Some("staff:clerk@simrenew.example"))
+        );
+
+        // A top-up on the card terminal: the slip's reference is asked, then kept.
+        let page = clerk.get(&sale_path).await;
+        let mut card = vec![
+            ("csrf", page.input("csrf")),
+            ("idem", page.input("idem")),
+            ("plan", "topup".to_string()),
+            ("amount", "500".to_string()),
+            ("currency", "RUB".to_string()),
+            ("lang", "ru".to_string()),
+            ("pay", "terminal".to_string()),
+        ];
+        let f: Vec<(&str, &str)> = card.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let no_slip = clerk.post(&sale_path, &f).await;
+        assert_eq!(no_slip.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(no_slip.has("id=\"reference-error\""));
+        card.push(("reference", "T-0042".to_string()));
+        let f: Vec<(&str, &str)> = card.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let topped = clerk.post(&sale_path, &f).await;
+        assert_eq!(topped.status, StatusCode::SEE_OTHER, "{}", topped.body);
+        let slip = clerk
+            .get(&format!("{}&paper=80mm", topped.location()))
+            .await;
+        assert!(
+            slip.has("paper-80") && slip.has("T-0042") && slip.has("Пополнение"),
+            "{}",
+            slip.body
+        );
+
+        // Support may not sell; the audit log has both sales with who took the money.
+        let mut support = staff(&app, DEMO_STAFF[2].0).await;
+        assert_eq!(support.get(&sale_path).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            support.get(topped.location()).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let log = store
+            .audit_entries(50, Some("staff:clerk@simrenew.example"))
+            .await
+            .unwrap();
+        let sales: Vec<_> = log.iter().filter(|e| e.action == "counter.paid").collect();
+        assert_eq!(sales.len(), 2, "{log:?}");
+        assert!(
+            sales
+                .iter()
+                .any(|e| e.after.as_deref().unwrap_or("").contains("T-0042"))
+        );
+        simrenew_store::testing::assert_sound(store).await;
+    }
+}

@@ -107,7 +107,7 @@ impl FromRequestParts<AppState> for StaffCtx {
 }
 
 /// A staff form whose CSRF token was checked.
-async fn staff_form(
+pub async fn staff_form(
     s: &AppState,
     req: axum::extract::Request,
 ) -> Result<(StaffCtx, CheckedForm), Response> {
@@ -264,6 +264,7 @@ struct Search {
 
 /// A line as the console lists it.
 struct LineRow {
+    id: String,
     msisdn: String,
     iccid: String,
     operator: String,
@@ -279,6 +280,7 @@ async fn line_row(s: &AppState, ctx: &Ctx, line: &simrenew_store::lines::Line) -
         Err(_) => "—".into(),
     };
     LineRow {
+        id: line.id.clone(),
         msisdn: line.msisdn.display(),
         iccid: line.iccid.as_str().to_string(),
         operator: line.operator.name(ctx.t.locale).to_string(),
@@ -301,6 +303,7 @@ struct CounterPage {
     q: String,
     lines: Vec<LineRow>,
     error: Option<String>,
+    can_sell: bool,
 }
 
 /// The counter's one box: a phone number or ICCID as the customer says or shows it, or
@@ -314,6 +317,7 @@ async fn counter(State(s): State<AppState>, st: StaffCtx, Query(q): Query<Search
     render(&CounterPage {
         ctx: st.ctx,
         search_action: "/admin/counter",
+        can_sell: true,
         q: q.q,
         lines,
         error,
@@ -371,6 +375,7 @@ struct CustomersPage {
     search_action: &'static str,
     q: String,
     lines: Vec<LineRow>,
+    can_sell: bool,
     /// (order id, line, status, total, created)
     orders: Vec<(String, String, String, String, String)>,
     error: Option<String>,
@@ -401,9 +406,11 @@ async fn customers(State(s): State<AppState>, st: StaffCtx, Query(q): Query<Sear
             ));
         }
     }
+    let can_sell = st.may(Permission::Counter);
     render(&CustomersPage {
         ctx: st.ctx,
         search_action: "/admin/customers",
+        can_sell,
         q: q.q,
         lines,
         orders,

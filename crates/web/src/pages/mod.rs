@@ -6,6 +6,7 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod counter;
 pub mod esim;
 pub mod i18n;
 pub mod line;
@@ -38,6 +39,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(esim::router())
         .merge(account::router())
         .merge(admin::router())
+        .merge(counter::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ensure_csrf_cookie,

@@ -52,6 +52,33 @@ pub fn what_text(t: &Tr, o: &Order, names: &super::plans::PlanNames) -> String {
         .join(", ")
 }
 
+/// An order's items for a receipt: (what, period or credit, data, price).
+pub fn item_rows(
+    t: &Tr,
+    order: &Order,
+    names: &super::plans::PlanNames,
+) -> Vec<(String, String, String, String)> {
+    order
+        .items
+        .iter()
+        .map(|i| {
+            let what = match (&i.plan_id, i.kind.as_str()) {
+                (_, "topup") => t.t("item-topup-title"),
+                (Some(p), "addon") => format!("{} ({})", names.name(p), t.t("addon")),
+                (Some(p), _) => names.name(p),
+                (None, k) => k.to_string(),
+            };
+            let period = match (i.valid_from, i.valid_until, i.credit) {
+                (Some(f), Some(u), _) => format!("{} – {}", t.date(f), t.date(u)),
+                (_, _, Some(c)) => t.s("credit", "amount", &t.money(c)),
+                _ => String::new(),
+            };
+            let data = i.data_bytes.map(|b| t.bytes(b)).unwrap_or_default();
+            (what, period, data, t.money(i.price))
+        })
+        .collect()
+}
+
 impl OrderRow {
     pub fn new(t: &Tr, o: &Order, names: &super::plans::PlanNames) -> Self {
         Self {
@@ -153,25 +180,7 @@ async fn order_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>)
     };
     let t = ctx.t;
     let names = super::plans::PlanNames::new(plans, t.locale);
-    let items = order
-        .items
-        .iter()
-        .map(|i| {
-            let what = match (&i.plan_id, i.kind.as_str()) {
-                (_, "topup") => t.t("item-topup-title"),
-                (Some(p), "addon") => format!("{} ({})", names.name(p), t.t("addon")),
-                (Some(p), _) => names.name(p),
-                (None, k) => k.to_string(),
-            };
-            let period = match (i.valid_from, i.valid_until, i.credit) {
-                (Some(f), Some(u), _) => format!("{} – {}", t.date(f), t.date(u)),
-                (_, _, Some(c)) => t.s("credit", "amount", &t.money(c)),
-                _ => String::new(),
-            };
-            let data = i.data_bytes.map(|b| t.bytes(b)).unwrap_or_default();
-            (what, period, data, t.money(i.price))
-        })
-        .collect();
+    let items = item_rows(&t, &order, &names);
     let owner = ctx.user.is_some() && order.buyer_id == ctx.user.as_ref().map(|u| u.id.clone());
     let number = simrenew_core::Msisdn::parse(&format!("+{}", order.msisdn))
         .map(|m| m.display())

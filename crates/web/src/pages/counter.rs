@@ -1,0 +1,469 @@
+//! Selling at an operator's shop counter: the clerk finds the line (`/admin/counter`),
+//! opens its sale page, chooses a renewal, an add-on or a top-up and how the customer
+//! pays — cash (what they handed over; the change is worked out) or a card on the
+//! shop's own terminal (the slip's reference) — and prints the receipt in the
+//! customer's language, on A4 or an 80 mm receipt printer. The order (channel
+//! `counter`) follows the same renewal rules as every channel; a double-click or a
+//! resent form sells once (the form's idempotency key); the payment and who took it are
+//! recorded and audited in the order's own transaction.
+
+use super::admin::StaffCtx;
+use super::{Ctx, render, render_status, site};
+use crate::AppState;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use simrenew_core::staff::Permission;
+use simrenew_core::{Currency, Locale, Money};
+use simrenew_store::StoreError;
+use simrenew_store::idempotency::Idem;
+use simrenew_store::orders::{ItemRequest, Order, OrderRequest, Payment};
+use simrenew_store::payments::CounterPayment;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/counter/lines/{id}", get(sale_page).post(sell))
+        .route("/admin/receipts/{id}", get(receipt))
+}
+
+#[derive(Template)]
+#[template(path = "admin_sale.html")]
+struct SalePage {
+    ctx: Ctx,
+    line_id: String,
+    number: String,
+    operator: String,
+    balance: String,
+    /// (plan id, name, kind text, price)
+    plans: Vec<(String, String, String, String)>,
+    form: SaleForm,
+    errors: Vec<(&'static str, String)>,
+    idem: String,
+}
+
+impl SalePage {
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, e)| e)
+    }
+}
+
+/// What the clerk typed, shown again with the errors.
+#[derive(Clone, Default)]
+struct SaleForm {
+    plan: String,
+    amount: String,
+    currency: String,
+    lang: String,
+    pay: String,
+    received: String,
+    reference: String,
+}
+
+async fn sale_view(
+    s: &AppState,
+    st: &StaffCtx,
+    line_id: &str,
+    form: SaleForm,
+    errors: Vec<(&'static str, String)>,
+    idem: String,
+    status: StatusCode,
+) -> Response {
+    let ctx = st.ctx.clone();
+    let t = ctx.t;
+    let line = match s.store.line(line_id).await {
+        Ok(l) => l,
+        Err(StoreError::LineNotFound(_)) => return site::not_found(ctx),
+        Err(e) => {
+            tracing::error!(error = %e, "counter sale");
+            return site::unavailable(&ctx);
+        }
+    };
+    let filter = simrenew_store::catalog::PlanFilter {
+        operator: Some(line.operator),
+        channel: Some("counter".into()),
+        ..Default::default()
+    };
+    let (plans, detail) = match (
+        s.store.list_plans(&filter).await,
+        s.store.line_detail(&line).await,
+    ) {
+        (Ok(p), Ok(d)) => (p, d),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "counter sale");
+            return site::unavailable(&ctx);
+        }
+    };
+    let currency = form.currency.parse().unwrap_or(line.currency);
+    let plans = plans
+        .iter()
+        .map(|p| {
+            (
+                p.id.clone(),
+                p.names.get(t.locale).to_string(),
+                t.t(if p.kind == simrenew_core::PlanKind::AddOn {
+                    "addon"
+                } else {
+                    "admin-renewal"
+                }),
+                p.price(currency).map(|m| t.money(m)).unwrap_or_default(),
+            )
+        })
+        .collect();
+    render_status(
+        status,
+        &SalePage {
+            line_id: line.id.clone(),
+            number: line.msisdn.display(),
+            operator: line.operator.name(t.locale).to_string(),
+            balance: t.money(detail.balance),
+            plans,
+            form: SaleForm {
+                currency: currency.code().to_string(),
+                lang: if form.lang.is_empty() {
+                    t.lang().to_string()
+                } else {
+                    form.lang
+                },
+                ..form
+            },
+            errors,
+            idem,
+            ctx,
+        },
+    )
+}
+
+async fn sale_page(State(s): State<AppState>, st: StaffCtx, Path(id): Path<String>) -> Response {
+    if let Err(r) = st.require(Permission::Counter) {
+        return r;
+    }
+    let form = SaleForm {
+        pay: "cash".into(),
+        ..Default::default()
+    };
+    let idem = simrenew_store::db::new_secret();
+    sale_view(&s, &st, &id, form, Vec::new(), idem, StatusCode::OK).await
+}
+
+/// What the customer buys: a plan (a renewal or an add-on, as the plan is) or a top-up.
+enum Chosen {
+    Plan(String),
+    TopUp(i64),
+}
+
+/// The checked sale: what to order, how it is paid, the receipt's language.
+struct Sale {
+    chosen: Chosen,
+    currency: Currency,
+    how: CounterPayment,
+    lang: Locale,
+}
+
+fn check(t: &super::i18n::Tr, f: &SaleForm) -> Result<Sale, Vec<(&'static str, String)>> {
+    let mut errors = Vec::new();
+    let currency = f.currency.parse::<Currency>().unwrap_or(Currency::Rub);
+    let chosen = match f.plan.as_str() {
+        "" => {
+            errors.push(("plan", t.t("err-choose-plan")));
+            Chosen::TopUp(0)
+        }
+        "topup" => match Money::parse_major(&f.amount, currency) {
+            Ok(m) if m.minor > 0 => Chosen::TopUp(m.minor),
+            _ => {
+                errors.push(("amount", t.t("err-amount")));
+                Chosen::TopUp(0)
+            }
+        },
+        id => Chosen::Plan(id.to_string()),
+    };
+    let how = match f.pay.as_str() {
+        "terminal" => CounterPayment::Terminal {
+            reference: f.reference.clone(),
+        },
+        _ => match Money::parse_major(&f.received, currency) {
+            Ok(received) => CounterPayment::Cash { received },
+            Err(_) => {
+                errors.push(("received", t.t("admin-received-needed")));
+                CounterPayment::Cash {
+                    received: Money::zero(currency),
+                }
+            }
+        },
+    };
+    if matches!(&how, CounterPayment::Terminal { reference } if reference.trim().is_empty()) {
+        errors.push(("reference", t.t("admin-reference-needed")));
+    }
+    let lang = f.lang.parse::<Locale>().unwrap_or(t.locale);
+    if errors.is_empty() {
+        Ok(Sale {
+            chosen,
+            currency,
+            how,
+            lang,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+async fn sell(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    let (st, form) = match super::admin::staff_form(&s, req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = st.require(Permission::Counter) {
+        return r;
+    }
+    let t = st.ctx.t;
+    let typed = SaleForm {
+        plan: form.get("plan").to_string(),
+        amount: form.get("amount").to_string(),
+        currency: form.get("currency").to_string(),
+        lang: form.get("lang").to_string(),
+        pay: form.get("pay").to_string(),
+        received: form.get("received").to_string(),
+        reference: form.get("reference").to_string(),
+    };
+    let idem = form.get("idem").to_string();
+    let again = |errors: Vec<(&'static str, String)>, status| {
+        sale_view(&s, &st, &id, typed.clone(), errors, idem.clone(), status)
+    };
+    let sale = match check(&t, &typed) {
+        Ok(sale) => sale,
+        Err(errors) => return again(errors, StatusCode::UNPROCESSABLE_ENTITY).await,
+    };
+    let line = match s.store.line(&id).await {
+        Ok(l) => l,
+        Err(_) => return site::not_found(st.ctx.clone()),
+    };
+    let item = match &sale.chosen {
+        Chosen::TopUp(minor) => ItemRequest::TopUp {
+            amount_minor: *minor,
+        },
+        Chosen::Plan(id) => match s.store.plan(id).await {
+            Ok(p) if p.kind == simrenew_core::PlanKind::AddOn => ItemRequest::AddOn {
+                plan_id: id.clone(),
+            },
+            Ok(_) => ItemRequest::Renew {
+                plan_id: id.clone(),
+                start: simrenew_core::StartMode::Queued,
+            },
+            Err(_) => {
+                return again(
+                    vec![("plan", t.t("err-choose-plan"))],
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
+        },
+    };
+    let req = OrderRequest {
+        line: simrenew_core::LineRef::Iccid(line.iccid.clone()),
+        items: vec![item],
+        currency: Some(sale.currency),
+        channel: "counter".into(),
+        buyer: None,
+        payment: Payment::External,
+    };
+    // Cash short of the total is said before any order exists.
+    match s.store.quote(&req).await {
+        Ok(q) => {
+            if let CounterPayment::Cash { received } = &sale.how
+                && received.minor < q.total.minor
+            {
+                let short = Money::new(q.total.minor - received.minor, q.total.currency);
+                let e = t.s("admin-cash-short", "missing", &t.money(short));
+                return again(vec![("received", e)], StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+        }
+        Err(e) => {
+            let (field, text) = super::store_error_text(&t, &e);
+            let field = match field {
+                Some("amount") => "amount",
+                Some("form") | None => "form",
+                _ => "plan",
+            };
+            return again(vec![(field, text)], StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    }
+    // One order per form: the same key again (a double-click, a resent form) finds it.
+    let what = format!(
+        "{}|{}|{}|{}",
+        line.id,
+        typed.plan,
+        typed.amount,
+        sale.currency.code()
+    );
+    let claim = crate::routes::claim(
+        format!("staff:{}", st.staff.id),
+        if idem.is_empty() {
+            simrenew_store::db::new_secret()
+        } else {
+            idem.clone()
+        },
+        "POST /admin/counter/lines",
+        &simrenew_store::db::sha256_hex(what.as_bytes()),
+    );
+    let render = |o: &Order| (201u16, serde_json::json!({"order": o.id}).to_string());
+    let order_id = match s.store.stored_response(&claim.scope, &claim.key).await {
+        Ok(Some(stored)) if stored.request_hash == claim.request_hash => {
+            serde_json::from_str::<serde_json::Value>(&stored.body)
+                .ok()
+                .and_then(|v| v["order"].as_str().map(str::to_string))
+        }
+        Ok(Some(_)) => {
+            // The form was changed after a sale with this key: a new sale needs a new form.
+            return again(
+                vec![("form", t.t("admin-sale-changed"))],
+                StatusCode::CONFLICT,
+            )
+            .await;
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "counter sale");
+            return site::unavailable(&st.ctx);
+        }
+    };
+    let order_id = match order_id {
+        Some(o) => o,
+        None => match s
+            .store
+            .create_order(
+                &req,
+                Some(&Idem {
+                    claim: &claim,
+                    render: &render,
+                }),
+            )
+            .await
+        {
+            Ok(o) => o.id,
+            Err(e) => {
+                let (_, text) = super::store_error_text(&t, &e);
+                return again(vec![("form", text)], StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+        },
+    };
+    let change = match s
+        .store
+        .pay_at_counter(&order_id, &st.staff.actor(), &sale.how)
+        .await
+    {
+        Ok((_, change)) => change.minor,
+        // Paid already (the same form sent twice): its receipt.
+        Err(StoreError::OrderNotPending(_)) => 0,
+        Err(e) => {
+            let (_, text) = super::store_error_text(&t, &e);
+            return again(vec![("form", text)], StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    super::see_other(&format!(
+        "/admin/receipts/{order_id}?lang={}&change={change}",
+        sale.lang.tag()
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct ReceiptQuery {
+    lang: Option<String>,
+    /// 80mm: a receipt printer's paper; otherwise A4.
+    paper: Option<String>,
+    /// The change given, in minor units (shown on the first print).
+    change: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_receipt.html")]
+struct ReceiptPage {
+    ctx: Ctx,
+    id: String,
+    number: String,
+    operator: String,
+    created: String,
+    paid_with: String,
+    clerk: String,
+    total: String,
+    change: Option<String>,
+    items: Vec<(String, String, String, String)>,
+    paper_80: bool,
+    lang: String,
+    shop: String,
+}
+
+/// The receipt of a counter sale, in the language asked (the customer's), for A4 or an
+/// 80 mm receipt printer.
+async fn receipt(
+    State(s): State<AppState>,
+    st: StaffCtx,
+    Path(id): Path<String>,
+    Query(q): Query<ReceiptQuery>,
+) -> Response {
+    if let Err(r) = st.require(Permission::Counter) {
+        return r;
+    }
+    let mut ctx = st.ctx.clone();
+    if let Some(l) = q.lang.as_deref().and_then(|l| l.parse::<Locale>().ok()) {
+        ctx.t = super::i18n::Tr::new(l);
+    }
+    let t = ctx.t;
+    let order = match s.store.order(&id).await {
+        Ok(o) if o.status == simrenew_core::OrderStatus::Fulfilled => o,
+        Ok(_) | Err(StoreError::OrderNotFound(_)) => return site::not_found(ctx),
+        Err(e) => {
+            tracing::error!(error = %e, "receipt");
+            return site::unavailable(&ctx);
+        }
+    };
+    let (line, plans, payments) = match (
+        s.store.line(&order.line_id).await,
+        s.store
+            .list_plans(&simrenew_store::catalog::PlanFilter::default())
+            .await,
+        s.store.payments_of_order(&id).await,
+    ) {
+        (Ok(l), Ok(p), Ok(pay)) => (l, p, pay),
+        _ => return site::unavailable(&ctx),
+    };
+    let names = super::plans::PlanNames::new(plans, t.locale);
+    let paid = payments.iter().find(|p| p.status == "succeeded");
+    let paid_with = match paid.map(|p| (p.provider.as_str(), p.provider_payment_id.as_deref())) {
+        Some(("cash", _)) => t.t("admin-paid-cash"),
+        Some(("terminal", r)) => t.s("admin-paid-card", "reference", r.unwrap_or("")),
+        Some((p, _)) => p.to_string(),
+        None => String::new(),
+    };
+    let page = ReceiptPage {
+        items: super::orders::item_rows(&t, &order, &names),
+        number: line.msisdn.display(),
+        operator: line.operator.name(t.locale).to_string(),
+        created: t.datetime(order.fulfilled_at.unwrap_or(order.created_at)),
+        paid_with,
+        clerk: paid
+            .and_then(|p| p.recorded_by.clone())
+            .unwrap_or_default()
+            .trim_start_matches("staff:")
+            .to_string(),
+        total: t.money(order.total),
+        change: q
+            .change
+            .filter(|c| *c > 0)
+            .map(|c| t.money(Money::new(c, order.total.currency))),
+        paper_80: q.paper.as_deref() == Some("80mm"),
+        lang: t.lang().to_string(),
+        shop: s.config.support.email.clone().unwrap_or_default(),
+        id: order.id,
+        ctx,
+    };
+    render(&page)
+}
