@@ -635,3 +635,78 @@ async fn offline_the_installed_app_still_shows_the_last_balance() {
         relay.set_offline(false);
     }
 }
+
+/// A counter sale as a clerk does it in the browser: sign in to the console, find the
+/// customer's line by the number they say, sell a month for cash, and print the receipt
+/// in the customer's language — on an 80 mm receipt printer, whose page size the
+/// printed PDF has.
+#[tokio::test]
+async fn a_clerk_sells_for_cash_and_prints_the_receipt_on_80_mm_paper() {
+    let Some(exe) = chromium() else { return };
+    let app = common::serve_all_on(true, |_| {}).await.remove(0);
+    app._db.store.seed_demo_staff().await.unwrap();
+    let mut b = Browser::launch(&exe, "ru").await;
+    b.goto(&format!("{}/admin/sign-in", app.base)).await;
+    b.wait_for("location.pathname === '/admin/sign-in'").await;
+    b.type_into("#email", simrenew_store::demo::DEMO_STAFF[1].0)
+        .await;
+    b.type_into("#password", simrenew_store::demo::DEMO_STAFF_PASSWORD)
+        .await;
+    b.tap("#admin-sign-in").await;
+    b.wait_for("location.pathname === '/admin'").await;
+    b.tap("#go-counter").await;
+    b.wait_for("location.pathname === '/admin/counter'").await;
+    b.type_into("#q", "8 916 123-45-62").await;
+    b.tap("#search").await;
+    b.wait_for("document.querySelector('a.sell') !== null")
+        .await;
+    b.tap("a.sell").await;
+    b.wait_for("document.getElementById('sell') !== null").await;
+    b.tap("input[value='mts-month-30gb']").await;
+    b.type_into("#received", "2500").await;
+    b.eval("document.getElementById('lang').value = 'zh-CN'")
+        .await;
+    b.assert_no_horizontal_overflow("counter sale").await;
+    b.screenshot("counter-sale-ru").await;
+    b.tap("#sell").await;
+    b.wait_for("document.getElementById('receipt') !== null")
+        .await;
+    assert_eq!(b.text("#paid-with").await, "现金");
+    let price = app
+        ._db
+        .store
+        .plan("mts-month-30gb")
+        .await
+        .unwrap()
+        .price(simrenew_core::Currency::Rub)
+        .unwrap();
+    let change = b.text("#change").await.replace([',', ' ', '\u{a0}'], "");
+    let want = (2500 - price.minor / 100).to_string();
+    assert!(
+        change.contains(&want),
+        "2500 − the price: {change:?}, not {want}"
+    );
+    b.screenshot("counter-receipt-zh-CN-a4").await;
+    b.tap("#paper-80").await;
+    b.wait_for("document.body.classList.contains('paper-80')")
+        .await;
+    b.screenshot("counter-receipt-zh-CN-80mm").await;
+    // Printed as the browser prints it: one page 80 mm wide (CSS named page).
+    let pdf = b
+        .call("Page.printToPDF", json!({"preferCSSPageSize": true}))
+        .await;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(pdf["data"].as_str().unwrap())
+        .unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    let media = text
+        .split("/MediaBox [")
+        .nth(1)
+        .and_then(|r| r.split(']').next())
+        .unwrap()
+        .split_whitespace()
+        .map(|n| n.parse::<f64>().unwrap())
+        .collect::<Vec<_>>();
+    let width_mm = media[2] * 25.4 / 72.0;
+    assert!((width_mm - 80.0).abs() < 1.0, "page {width_mm} mm wide");
+}

@@ -25,6 +25,11 @@ const FILES: &[Asset] = &[
         content_type: "text/css; charset=utf-8",
     },
     Asset {
+        name: "receipt80.css",
+        body: include_bytes!("../../assets/receipt80.css"),
+        content_type: "text/css; charset=utf-8",
+    },
+    Asset {
         name: "app.js",
         body: include_bytes!("../../assets/app.js"),
         content_type: "text/javascript; charset=utf-8",

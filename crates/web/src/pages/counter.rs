@@ -395,6 +395,8 @@ struct ReceiptPage {
     clerk: String,
     total: String,
     change: Option<String>,
+    /// `&change=…` for the other paper's link, so the change shows there too.
+    change_query: String,
     items: Vec<(String, String, String, String)>,
     paper_80: bool,
     lang: String,
@@ -459,6 +461,11 @@ async fn receipt(
             .change
             .filter(|c| *c > 0)
             .map(|c| t.money(Money::new(c, order.total.currency))),
+        change_query: q
+            .change
+            .filter(|c| *c > 0)
+            .map(|c| format!("&change={c}"))
+            .unwrap_or_default(),
         paper_80: q.paper.as_deref() == Some("80mm"),
         lang: t.lang().to_string(),
         shop: s.config.support.email.clone().unwrap_or_default(),
