@@ -20,6 +20,7 @@ pub mod reconcile;
 pub mod refunds;
 pub mod staff;
 pub mod testing;
+pub mod tills;
 pub mod usage;
 pub mod users;
 

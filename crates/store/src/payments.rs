@@ -230,6 +230,9 @@ impl Store {
         let at = now().unix_timestamp();
         let id = new_id();
         let mut tx = self.write.begin().await?;
+        if provider == "cash" {
+            crate::tills::require_open(&mut tx, clerk, order.total.currency).await?;
+        }
         sqlx::query("INSERT INTO payments (id, order_id, provider, method, provider_payment_id, amount_minor, currency, status, recorded_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'succeeded', $8, $9, $9)")
             .bind(&id)
             .bind(order_id)

@@ -181,6 +181,15 @@ async fn cash_at_the_counter_settles_once_and_gives_change() {
         let s = db.store.clone();
         s.seed_demo().await.unwrap();
         let order = testing::pending_month_order(&s, Currency::Rub, StartMode::Queued).await;
+        // No cash without an open till.
+        let no_till = s.pay_cash(&order.id, "clerk-1", order.total).await;
+        assert!(
+            matches!(&no_till, Err(StoreError::Invalid { field, .. }) if field == "till"),
+            "{no_till:?}"
+        );
+        s.open_till("clerk-1", Money::new(5_000_00, Currency::Rub))
+            .await
+            .unwrap();
         // Short, or in another currency: refused, nothing recorded.
         let short = s
             .pay_cash(
@@ -220,6 +229,91 @@ async fn cash_at_the_counter_settles_once_and_gives_change() {
             (ps.len(), ps[0].provider.as_str(), ps[0].status.as_str()),
             (1, "cash", "succeeded")
         );
+        testing::assert_sound(&s).await;
+    }
+}
+
+#[tokio::test]
+async fn a_clerks_till_adds_up_the_cash_taken_and_closing_records_the_difference() {
+    for db in testing::all().await {
+        let s = db.store.clone();
+        s.seed_demo().await.unwrap();
+        let float = Money::new(3_000_00, Currency::Rub);
+        let till = s.open_till("staff:anna@shop.example", float).await.unwrap();
+        assert_eq!((till.expected, till.sales), (float, 0));
+        assert!(
+            matches!(
+                s.open_till("staff:anna@shop.example", float).await,
+                Err(StoreError::Invalid { .. })
+            ),
+            "one open till per clerk"
+        );
+        // Two cash sales by Anna, one by someone else (their own till).
+        let mut taken = 0;
+        for _ in 0..2 {
+            let o = testing::pending_month_order(&s, Currency::Rub, StartMode::Queued).await;
+            s.pay_cash(&o.id, "staff:anna@shop.example", o.total)
+                .await
+                .unwrap();
+            taken += o.total.minor;
+        }
+        s.open_till("staff:boris@shop.example", Money::new(0, Currency::Rub))
+            .await
+            .unwrap();
+        let o = testing::pending_month_order(&s, Currency::Rub, StartMode::Queued).await;
+        s.pay_cash(&o.id, "staff:boris@shop.example", o.total)
+            .await
+            .unwrap();
+        // A card on the terminal does not go into the till.
+        let o = testing::pending_month_order(&s, Currency::Rub, StartMode::Queued).await;
+        s.pay_at_counter(
+            &o.id,
+            "staff:anna@shop.example",
+            &simrenew_store::payments::CounterPayment::Terminal {
+                reference: "T-1".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let open = s
+            .open_till_of("staff:anna@shop.example")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(open.sales, 2, "{}", db.name);
+        assert_eq!(
+            open.expected,
+            Money::new(float.minor + taken, Currency::Rub)
+        );
+        // Counted 100 roubles short: recorded, with the clerk's note, and audited.
+        let counted = Money::new(open.expected.minor - 100_00, Currency::Rub);
+        let closed = s
+            .close_till("staff:anna@shop.example", counted, "a 100 note missing")
+            .await
+            .unwrap();
+        assert_eq!(closed.difference, Some(Money::new(-100_00, Currency::Rub)));
+        assert!(closed.closed_at.is_some());
+        assert_eq!(
+            s.open_till_of("staff:anna@shop.example").await.unwrap(),
+            None
+        );
+        // Closed: no more cash into it.
+        let o = testing::pending_month_order(&s, Currency::Rub, StartMode::Queued).await;
+        assert!(
+            s.pay_cash(&o.id, "staff:anna@shop.example", o.total)
+                .await
+                .is_err()
+        );
+        let log = s
+            .audit_entries(20, Some("staff:anna@shop.example"))
+            .await
+            .unwrap();
+        let close = log.iter().find(|e| e.action == "till.close").unwrap();
+        assert!(
+            close.after.as_deref().unwrap().contains("-100"),
+            "{close:?}"
+        );
+        assert!(log.iter().any(|e| e.action == "till.open"));
         testing::assert_sound(&s).await;
     }
 }

@@ -36,7 +36,7 @@ async fn staff(app: &common::Served, email: &str) -> Visitor {
 }
 
 /// Who may open what: (path, admin, clerk, support).
-const PAGES: [(&str, bool, bool, bool); 6] = [
+const PAGES: [(&str, bool, bool, bool); 7] = [
     ("/admin", true, true, true),
     ("/admin/counter?q=%2B7+916+123-45-61", true, true, false),
     (
@@ -48,6 +48,7 @@ const PAGES: [(&str, bool, bool, bool); 6] = [
     ("/admin/staff", true, false, false),
     ("/admin/audit", true, false, false),
     ("/admin/account/totp", true, true, true),
+    ("/admin/till", true, true, false),
 ];
 
 #[tokio::test]
@@ -334,6 +335,31 @@ async fn a_counter_sale_for_cash_and_one_on_the_card_terminal_each_with_its_rece
             orders_before
         );
 
+        // No cash without an open till: said, and nothing paid.
+        let enough = sell(
+            Money::new(price.minor + 100_00, Currency::Rub).major_string(),
+            page.input("idem"),
+            page.input("csrf"),
+        );
+        let f: Vec<(&str, &str)> = enough.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let no_till = clerk.post(&sale_path, &f).await;
+        assert_eq!(no_till.status, StatusCode::CONFLICT, "{}", no_till.body);
+        assert!(no_till.has("id=\"form-error\""), "{}", no_till.body);
+        let till = clerk.get("/admin/till").await;
+        let opened = clerk
+            .post(
+                "/admin/till",
+                &[
+                    ("csrf", &till.input("csrf")),
+                    ("action", "open"),
+                    ("float", "1000"),
+                    ("currency", "RUB"),
+                ],
+            )
+            .await;
+        assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
+        assert!(opened.has("id=\"till-open\""));
+
         // Enough cash: sold, paid, and the receipt in the customer's language with the
         // change to give back.
         let enough = sell(
@@ -416,6 +442,38 @@ async fn a_counter_sale_for_cash_and_one_on_the_card_terminal_each_with_its_rece
             slip.body
         );
 
+        // The till: the float and this shift's cash; counted 10 short at closing.
+        let till = clerk.get("/admin/till").await;
+        let expected = 1000_00 + price.minor;
+        assert!(
+            till.has(&format!("{}", expected / 100))
+                || till.has(&format!(
+                    "{},{:03}",
+                    expected / 100_000,
+                    (expected / 100) % 1000
+                )),
+            "{}",
+            till.body
+        );
+        let counted = Money::new(expected - 10_00, Currency::Rub).major_string();
+        let closed = clerk
+            .post(
+                "/admin/till",
+                &[
+                    ("csrf", &till.input("csrf")),
+                    ("action", "close"),
+                    ("counted", &counted),
+                    ("note", "a coin rolled away"),
+                ],
+            )
+            .await;
+        assert_eq!(closed.status, StatusCode::OK, "{}", closed.body);
+        assert!(
+            closed.has("id=\"till-difference\" class=\"short\""),
+            "{}",
+            closed.body
+        );
+
         // Support may not sell; the audit log has both sales with who took the money.
         let mut support = staff(&app, DEMO_STAFF[2].0).await;
         assert_eq!(support.get(&sale_path).await.status, StatusCode::FORBIDDEN);
@@ -429,6 +487,13 @@ async fn a_counter_sale_for_cash_and_one_on_the_card_terminal_each_with_its_rece
             .unwrap();
         let sales: Vec<_> = log.iter().filter(|e| e.action == "counter.paid").collect();
         assert_eq!(sales.len(), 2, "{log:?}");
+        assert!(log.iter().any(|e| {
+            e.action == "till.close"
+                && e.after
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("a coin rolled away")
+        }));
         assert!(
             sales
                 .iter()

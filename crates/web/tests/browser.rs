@@ -654,6 +654,13 @@ async fn a_clerk_sells_for_cash_and_prints_the_receipt_on_80_mm_paper() {
         .await;
     b.tap("#admin-sign-in").await;
     b.wait_for("location.pathname === '/admin'").await;
+    b.tap("#go-till").await;
+    b.wait_for("document.getElementById('open-till') !== null")
+        .await;
+    b.tap("#open-till").await;
+    b.wait_for("document.getElementById('till-open') !== null")
+        .await;
+    b.goto(&format!("{}/admin", app.base)).await;
     b.tap("#go-counter").await;
     b.wait_for("location.pathname === '/admin/counter'").await;
     b.type_into("#q", "8 916 123-45-62").await;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const LANGS: [&str; 3] = ["en", "ru", "zh-CN"];
 
 /// Keys made at run time from data: each prefix must itself appear in the code.
-const DYNAMIC_PREFIXES: [&str; 8] = [
+const DYNAMIC_PREFIXES: [&str; 9] = [
     "month-",
     "status-",
     "method-",
@@ -20,6 +20,7 @@ const DYNAMIC_PREFIXES: [&str; 8] = [
     "esim-state-",
     "esim-advice-",
     "admin-role-",
+    "admin-till-",
 ];
 
 fn crate_dir() -> PathBuf {

@@ -61,3 +61,22 @@ admin-sale-changed = This form was already used for another sale. Open the line 
 admin-clerk = Served by
 admin-change = Change
 admin-paper-80 = 80 mm receipt printer
+admin-till = Till
+admin-till-needed = Open your till first (Till, on the console's front page): cash goes into an open till.
+admin-till-open = Open the till
+admin-till-close = Close the till
+admin-till-opened = Opened
+admin-till-float = Float (cash in the till at the start)
+admin-till-taken = Cash taken this shift
+admin-till-sales = { $n ->
+    [one] { $n } sale
+   *[other] { $n } sales
+}
+admin-till-expected = Should be in the till
+admin-till-counted = Counted in the till
+admin-till-note = Note (why it differs, if it does)
+admin-till-closed-title = Till closed
+admin-till-difference = Difference
+admin-till-even = Even
+admin-till-short = Short by
+admin-till-over = Over by

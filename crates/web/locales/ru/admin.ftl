@@ -61,3 +61,23 @@ admin-sale-changed = Эта форма уже использована для д
 admin-clerk = Обслужил
 admin-change = Сдача
 admin-paper-80 = Чековый принтер 80 мм
+admin-till = Касса смены
+admin-till-needed = Сначала откройте кассу (Касса смены на главной странице консоли): наличные принимаются в открытую кассу.
+admin-till-open = Открыть кассу
+admin-till-close = Закрыть кассу
+admin-till-opened = Открыта
+admin-till-float = Размен (наличные в кассе в начале смены)
+admin-till-taken = Принято наличными за смену
+admin-till-sales = { $n ->
+    [one] { $n } продажа
+    [few] { $n } продажи
+   *[many] { $n } продаж
+}
+admin-till-expected = Должно быть в кассе
+admin-till-counted = Пересчитано в кассе
+admin-till-note = Примечание (почему расхождение, если оно есть)
+admin-till-closed-title = Касса закрыта
+admin-till-difference = Расхождение
+admin-till-even = Без расхождений
+admin-till-short = Недостача
+admin-till-over = Излишек

@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/counter/lines/{id}", get(sale_page).post(sell))
         .route("/admin/receipts/{id}", get(receipt))
+        .route("/admin/till", get(till_page).post(till_action))
 }
 
 #[derive(Template)]
@@ -363,6 +364,13 @@ async fn sell(
         Ok((_, change)) => change.minor,
         // Paid already (the same form sent twice): its receipt.
         Err(StoreError::OrderNotPending(_)) => 0,
+        Err(StoreError::Invalid { field, .. }) if field == "till" => {
+            return again(
+                vec![("form", t.t("admin-till-needed"))],
+                StatusCode::CONFLICT,
+            )
+            .await;
+        }
         Err(e) => {
             let (_, text) = super::store_error_text(&t, &e);
             return again(vec![("form", text)], StatusCode::UNPROCESSABLE_ENTITY).await;
@@ -473,4 +481,139 @@ async fn receipt(
         ctx,
     };
     render(&page)
+}
+
+#[derive(Template)]
+#[template(path = "admin_till.html")]
+struct TillPage {
+    ctx: Ctx,
+    /// (float, cash taken, sales, expected, opened)
+    open: Option<(String, String, i64, String, String)>,
+    /// The till just closed: (expected, counted, difference, short or over)
+    closed: Option<(String, String, String, &'static str)>,
+    error: Option<String>,
+}
+
+async fn till_view(
+    s: &AppState,
+    st: &StaffCtx,
+    closed: Option<simrenew_store::tills::Till>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let t = st.ctx.t;
+    let open = match s.store.open_till_of(&st.staff.actor()).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(error = %e, "till");
+            return site::unavailable(&st.ctx);
+        }
+    };
+    render_status(
+        status,
+        &TillPage {
+            ctx: st.ctx.clone(),
+            open: open.map(|o| {
+                (
+                    t.money(o.float),
+                    t.money(o.cash_taken),
+                    o.sales,
+                    t.money(o.expected),
+                    t.datetime(o.opened_at),
+                )
+            }),
+            closed: closed.and_then(|c| {
+                let (counted, diff) = (c.counted?, c.difference?);
+                Some((
+                    t.money(c.expected),
+                    t.money(counted),
+                    t.money(Money::new(diff.minor.abs(), diff.currency)),
+                    match diff.minor {
+                        0 => "even",
+                        d if d < 0 => "short",
+                        _ => "over",
+                    },
+                ))
+            }),
+            error,
+        },
+    )
+}
+
+/// The clerk's till: open it with the float, see the cash taken this shift, close it by
+/// counting.
+async fn till_page(State(s): State<AppState>, st: StaffCtx) -> Response {
+    if let Err(r) = st.require(Permission::Counter) {
+        return r;
+    }
+    till_view(&s, &st, None, None, StatusCode::OK).await
+}
+
+async fn till_action(State(s): State<AppState>, req: axum::extract::Request) -> Response {
+    let (st, form) = match super::admin::staff_form(&s, req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = st.require(Permission::Counter) {
+        return r;
+    }
+    let t = st.ctx.t;
+    let currency = form.get("currency").parse().unwrap_or(Currency::Rub);
+    let amount = |field: &str, c: Currency| Money::parse_major(form.get(field), c);
+    let clerk = st.staff.actor();
+    let result = match form.get("action") {
+        "open" => match amount("float", currency) {
+            Ok(f) => s.store.open_till(&clerk, f).await.map(|_| None),
+            Err(_) => {
+                return till_view(
+                    &s,
+                    &st,
+                    None,
+                    Some(t.t("err-amount")),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
+        },
+        _ => {
+            let till_currency = match s.store.open_till_of(&clerk).await {
+                Ok(Some(o)) => o.float.currency,
+                _ => currency,
+            };
+            match amount("counted", till_currency) {
+                Ok(c) => s
+                    .store
+                    .close_till(&clerk, c, form.get("note"))
+                    .await
+                    .map(Some),
+                Err(_) => {
+                    return till_view(
+                        &s,
+                        &st,
+                        None,
+                        Some(t.t("err-amount")),
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await;
+                }
+            }
+        }
+    };
+    match result {
+        Ok(closed) => till_view(&s, &st, closed, None, StatusCode::OK).await,
+        Err(StoreError::Invalid { reason, .. }) => {
+            till_view(
+                &s,
+                &st,
+                None,
+                Some(reason),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "till");
+            site::unavailable(&st.ctx)
+        }
+    }
 }
