@@ -561,43 +561,25 @@ async fn till_action(State(s): State<AppState>, req: axum::extract::Request) -> 
     let currency = form.get("currency").parse().unwrap_or(Currency::Rub);
     let amount = |field: &str, c: Currency| Money::parse_major(form.get(field), c);
     let clerk = st.staff.actor();
-    let result = match form.get("action") {
-        "open" => match amount("float", currency) {
-            Ok(f) => s.store.open_till(&clerk, f).await.map(|_| None),
-            Err(_) => {
-                return till_view(
-                    &s,
-                    &st,
-                    None,
-                    Some(t.t("err-amount")),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await;
-            }
+    // Open with the float, or close with the count (in the open till's currency).
+    let (field, till_currency) = match form.get("action") {
+        "open" => ("float", currency),
+        _ => match s.store.open_till_of(&clerk).await {
+            Ok(Some(o)) => ("counted", o.float.currency),
+            _ => ("counted", currency),
         },
-        _ => {
-            let till_currency = match s.store.open_till_of(&clerk).await {
-                Ok(Some(o)) => o.float.currency,
-                _ => currency,
-            };
-            match amount("counted", till_currency) {
-                Ok(c) => s
-                    .store
-                    .close_till(&clerk, c, form.get("note"))
-                    .await
-                    .map(Some),
-                Err(_) => {
-                    return till_view(
-                        &s,
-                        &st,
-                        None,
-                        Some(t.t("err-amount")),
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                    )
-                    .await;
-                }
-            }
-        }
+    };
+    let Ok(money) = amount(field, till_currency) else {
+        let e = t.t("err-amount");
+        return till_view(&s, &st, None, Some(e), StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let result = if field == "float" {
+        s.store.open_till(&clerk, money).await.map(|_| None)
+    } else {
+        s.store
+            .close_till(&clerk, money, form.get("note"))
+            .await
+            .map(Some)
     };
     match result {
         Ok(closed) => till_view(&s, &st, closed, None, StatusCode::OK).await,
