@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod money;
 pub mod operator;
 pub mod order;
+pub mod partner;
 pub mod period;
 pub mod plan;
 pub mod reconcile;

@@ -53,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         action: StaffAction,
     },
+    /// Sellers of the partner API (docs/partner-api.md).
+    Partner {
+        #[command(subcommand)]
+        action: PartnerAction,
+    },
     /// Operator actions on a line.
     Line {
         #[command(subcommand)]
@@ -128,6 +133,19 @@ enum LineAction {
     Activate {
         #[arg(long)]
         line: String,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum PartnerAction {
+    /// Adds a partner and prints its key id and secret (once). Needs `secret_key` set:
+    /// the secret is sealed with it.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: lines:read.
+        #[arg(long, default_value = "lines:read")]
+        scopes: String,
     },
 }
 
@@ -333,6 +351,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
         }
         Command::Esim { action } => esim_command(&config, action).await,
         Command::Staff { action } => staff_command(&config, action).await,
+        Command::Partner { action } => partner_command(&config, action).await,
         Command::Line { action } => {
             let store = open(&config).await?;
             let (raw, status) = match &action {
@@ -472,11 +491,15 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
     } else {
         None
     };
+    let secret = config.secret()?;
+    if config.payments_sandbox {
+        simrenew_web::routes::partner::seed_demo_partner(&store, &secret).await?;
+    }
     let state = simrenew_web::AppState::new(
         store.clone(),
         simrenew_web::WebConfig {
             feed_token: config.feed_token.clone(),
-            secret: config.secret()?,
+            secret,
             secure_cookies: config.public_url().starts_with("https://"),
             demo_payments: config.demo_payments,
             support: std::sync::Arc::new(simrenew_web::pages::Support {
@@ -830,6 +853,36 @@ async fn esim_command(config: &Config, action: EsimAction) -> anyhow::Result<()>
 }
 
 /// The ES2+ client of the configured SM-DP+.
+/// `simrenew partner …`.
+async fn partner_command(config: &Config, action: PartnerAction) -> anyhow::Result<()> {
+    let PartnerAction::Add { name, scopes } = action;
+    if config.secret_key.is_none() {
+        anyhow::bail!(
+            "secret_key is not set: a partner's secret is sealed with it, and a random key would be lost at the next start (set SIMRENEW_SECRET_KEY as for serve)"
+        );
+    }
+    let store = open(config).await?;
+    let secret = config.secret()?;
+    let (key, plain) = simrenew_web::routes::partner::new_credentials();
+    let sealed = simrenew_web::routes::partner::seal(&secret, &plain);
+    let scopes: Vec<&str> = scopes
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let p = store
+        .add_partner(&actor(None), &name, &key, &sealed, &scopes)
+        .await?;
+    println!(
+        "partner {} added with scopes {}",
+        p.name,
+        p.scopes.join(" ")
+    );
+    println!("key id: {key}");
+    println!("secret (shown once): {plain}");
+    Ok(())
+}
+
 /// `simrenew staff …`.
 async fn staff_command(config: &Config, action: StaffAction) -> anyhow::Result<()> {
     let store = open(config).await?;

@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod lines;
 pub mod orders;
 pub mod outbox;
+pub mod partners;
 pub mod payments;
 pub mod reconcile;
 pub mod refunds;

@@ -155,6 +155,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pages)
         .merge(routes::webhooks::router())
         .merge(routes::es2plus::router())
+        .merge(routes::partner::router())
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", spec))
         .fallback(pages::site::fallback)
         .layer(axum::middleware::from_fn(pages::security_headers))

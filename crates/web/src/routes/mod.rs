@@ -7,6 +7,7 @@ pub mod es2plus;
 pub mod esims;
 pub mod lines;
 pub mod orders;
+pub mod partner;
 pub mod plans;
 pub mod system;
 pub mod usage;

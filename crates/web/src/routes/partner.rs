@@ -1,0 +1,210 @@
+//! The partner API for third-party sellers, `/partner/v1` (docs/partner-api.md). Every
+//! request is signed (`simrenew_core::partner`: HMAC-SHA256 over method, path,
+//! timestamp, nonce and the body's hash) with the partner's secret; a missing header, an
+//! unknown key, a stale timestamp, a reused nonce, a forged signature and a missing
+//! scope are each refused with their own problem type. The secret is kept sealed
+//! (AES-256-GCM under a key derived from the server's `secret_key`), since HMAC needs it
+//! in the clear to check a signature.
+//!
+//! Today: line status by ICCID or number. Orders, deposits, bulk, rate limits and
+//! webhooks come next (see the issue).
+
+use crate::AppState;
+use crate::dto::LineOwnerView;
+use crate::problem::{ApiResult, Problem};
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::routing::get;
+use base64::Engine;
+use simrenew_core::partner::{self, SignatureError};
+use simrenew_store::partners::Partner;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/partner/v1/lines/{line}", get(line_status))
+}
+
+/// The sealing key of partner secrets: HMAC-SHA256 of a label under the server's
+/// secret, so every server of one shop (same `secret_key`) opens what another sealed.
+fn sealing_key(server_secret: &[u8]) -> ring::aead::LessSafeKey {
+    let key = hmac_label(server_secret, "simrenew partner secrets v1");
+    let unbound = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &key)
+        .expect("32 bytes make an AES-256 key");
+    ring::aead::LessSafeKey::new(unbound)
+}
+
+fn hmac_label(secret: &[u8], label: &str) -> Vec<u8> {
+    use hmac::{KeyInit, Mac};
+    let mut mac =
+        <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key");
+    mac.update(label.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Seals a partner's secret for the store: base64(nonce ‖ ciphertext ‖ tag).
+pub fn seal(server_secret: &[u8], secret: &str) -> String {
+    let nonce_bytes: [u8; 12] = uuid::Uuid::new_v4().into_bytes()[..12]
+        .try_into()
+        .expect("12 of 16 bytes");
+    let mut buf = secret.as_bytes().to_vec();
+    sealing_key(server_secret)
+        .seal_in_place_append_tag(
+            ring::aead::Nonce::assume_unique_for_key(nonce_bytes),
+            ring::aead::Aad::empty(),
+            &mut buf,
+        )
+        .expect("sealing cannot fail for this size");
+    let mut out = nonce_bytes.to_vec();
+    out.extend_from_slice(&buf);
+    base64::engine::general_purpose::STANDARD.encode(out)
+}
+
+/// Opens a sealed secret; None when it was sealed under another server key.
+pub fn open(server_secret: &[u8], sealed: &str) -> Option<String> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(sealed)
+        .ok()?;
+    if raw.len() < 12 + 16 {
+        return None;
+    }
+    let (nonce, rest) = raw.split_at(12);
+    let mut buf = rest.to_vec();
+    let plain = sealing_key(server_secret)
+        .open_in_place(
+            ring::aead::Nonce::try_assume_unique_for_key(nonce).ok()?,
+            ring::aead::Aad::empty(),
+            &mut buf,
+        )
+        .ok()?;
+    String::from_utf8(plain.to_vec()).ok()
+}
+
+/// The demo shop's partner (`serve --demo`): its key id and secret, published in
+/// docs/partner-api.md for the worked example.
+pub const DEMO_PARTNER_KEY: &str = "pk_demo";
+pub const DEMO_PARTNER_SECRET: &str = "sk_demo_partner_secret";
+
+/// Adds the demo partner, or reseals its secret under this run's server key.
+pub async fn seed_demo_partner(
+    store: &simrenew_store::Store,
+    server_secret: &[u8],
+) -> Result<(), simrenew_store::StoreError> {
+    let sealed = seal(server_secret, DEMO_PARTNER_SECRET);
+    if !store.reseal_partner(DEMO_PARTNER_KEY, &sealed).await? {
+        store
+            .add_partner(
+                "demo",
+                "Demo Travel Agency",
+                DEMO_PARTNER_KEY,
+                &sealed,
+                &["lines:read"],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// A new key id and secret for a partner: (`pk_…`, `sk_…`), the secret shown once.
+pub fn new_credentials() -> (String, String) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    (
+        format!("pk_{}", &id[..16]),
+        format!("sk_{}", simrenew_store::db::new_secret()),
+    )
+}
+
+fn refused(e: &SignatureError) -> Problem {
+    let slug = match e {
+        SignatureError::Missing(_) => "partner-signature-missing",
+        SignatureError::BadTimestamp | SignatureError::Stale(_) => "partner-stale-request",
+        SignatureError::BadNonce => "partner-bad-nonce",
+        SignatureError::Mismatch => "partner-bad-signature",
+    };
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        slug,
+        "Request not accepted",
+        e.to_string(),
+    )
+}
+
+/// Checks a request's signature and freshness and spends its nonce; the partner.
+pub async fn authenticate(
+    s: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    scope: &str,
+) -> ApiResult<Partner> {
+    let header = |name: &'static str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| refused(&SignatureError::Missing(name)))
+    };
+    let key = header("x-simrenew-key")?;
+    let ts = header("x-simrenew-timestamp")?;
+    let nonce = header("x-simrenew-nonce")?;
+    let sig = header("x-simrenew-signature")?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    partner::check_fresh(ts, nonce, now).map_err(|e| refused(&e))?;
+    let unknown = || {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "partner-unknown-key",
+            "Request not accepted",
+            "X-Simrenew-Key names no active partner",
+        )
+    };
+    let p = s.store.partner_by_key(key).await?.ok_or_else(unknown)?;
+    let Some(secret) = open(&s.config.secret, &p.secret_sealed) else {
+        tracing::error!(partner = %p.key_id, "a partner secret does not open: secret_key changed?");
+        return Err(unknown());
+    };
+    let path = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
+    let canonical = partner::canonical(method.as_str(), path, ts, nonce, body);
+    partner::verify(secret.as_bytes(), &canonical, sig).map_err(|e| refused(&e))?;
+    // Only a genuine request spends its nonce: a forger cannot burn the partner's.
+    if !s
+        .store
+        .use_nonce(&p.id, nonce, 2 * partner::MAX_SKEW_SECS)
+        .await?
+    {
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "partner-nonce-reused",
+            "Request not accepted",
+            "this X-Simrenew-Nonce was used already: a replayed request; sign each request with a new nonce",
+        ));
+    }
+    if !p.has_scope(scope) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "partner-scope",
+            "Not allowed for this key",
+            format!("this key lacks the scope {scope}"),
+        ));
+    }
+    Ok(p)
+}
+
+/// A line's status, plan, balance and data left, by ICCID or number (scope
+/// `lines:read`).
+pub async fn line_status(
+    State(s): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<LineOwnerView>> {
+    authenticate(&s, &method, &uri, &headers, &body, "lines:read").await?;
+    let line = s.store.find_line(&super::line_ref("line", &raw)?).await?;
+    let detail = s.store.line_detail(&line).await?;
+    Ok(Json(LineOwnerView::new(&detail, simrenew_core::Locale::En)))
+}
