@@ -147,6 +147,13 @@ enum PartnerAction {
         #[arg(long, default_value = "lines:read")]
         scopes: String,
     },
+    /// Sets how many requests a minute a partner may send (default 120).
+    Rate {
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        per_minute: i64,
+    },
 }
 
 #[derive(clap::Subcommand)]
@@ -855,7 +862,15 @@ async fn esim_command(config: &Config, action: EsimAction) -> anyhow::Result<()>
 /// The ES2+ client of the configured SM-DP+.
 /// `simrenew partner …`.
 async fn partner_command(config: &Config, action: PartnerAction) -> anyhow::Result<()> {
-    let PartnerAction::Add { name, scopes } = action;
+    let (name, scopes) = match action {
+        PartnerAction::Add { name, scopes } => (name, scopes),
+        PartnerAction::Rate { key, per_minute } => {
+            let store = open(config).await?;
+            store.set_partner_rate(&actor(None), &key, per_minute).await?;
+            println!("{key} may send {per_minute} requests a minute");
+            return Ok(());
+        }
+    };
     if config.secret_key.is_none() {
         anyhow::bail!(
             "secret_key is not set: a partner's secret is sealed with it, and a random key would be lost at the next start (set SIMRENEW_SECRET_KEY as for serve)"

@@ -17,6 +17,8 @@ pub struct Partner {
     /// `lines:read`, `orders:write`…
     pub scopes: Vec<String>,
     pub active: bool,
+    /// Requests per minute it may send.
+    pub rate_per_minute: i64,
 }
 
 impl Partner {
@@ -38,6 +40,7 @@ fn partner_of(r: &AnyRow) -> Result<Partner> {
         secret_sealed: r.try_get("secret_sealed")?,
         scopes: scopes.split_whitespace().map(str::to_string).collect(),
         active: r.try_get::<i64, _>("active")? != 0,
+        rate_per_minute: r.try_get("rate_per_minute")?,
     })
 }
 
@@ -62,6 +65,7 @@ impl Store {
             secret_sealed: secret_sealed.to_string(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             active: true,
+            rate_per_minute: 120,
         };
         let mut tx = self.write.begin().await?;
         sqlx::query("INSERT INTO partners (id, name, key_id, secret_sealed, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -86,6 +90,41 @@ impl Store {
         Ok(p)
     }
 
+    /// Sets how many requests per minute a partner may send (audited).
+    pub async fn set_partner_rate(&self, actor: &str, key_id: &str, per_minute: i64) -> Result<()> {
+        if !(1..=100_000).contains(&per_minute) {
+            return Err(StoreError::invalid(
+                "rate_per_minute",
+                "must be 1 to 100000",
+            ));
+        }
+        let mut tx = self.write.begin().await?;
+        let before: Option<i64> =
+            sqlx::query_scalar("SELECT rate_per_minute FROM partners WHERE key_id = $1")
+                .bind(key_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(before) = before else {
+            return Err(StoreError::invalid("key_id", "no such partner"));
+        };
+        sqlx::query("UPDATE partners SET rate_per_minute = $1 WHERE key_id = $2")
+            .bind(per_minute)
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?;
+        crate::staff::audit_change(
+            &mut tx,
+            actor,
+            "partner.rate",
+            Some(&format!("partner:{key_id}")),
+            Some(&serde_json::json!({"rate_per_minute": before}).to_string()),
+            Some(&serde_json::json!({"rate_per_minute": per_minute}).to_string()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Replaces a partner's sealed secret (the demo reseals its partner's at each start).
     pub async fn reseal_partner(&self, key_id: &str, secret_sealed: &str) -> Result<bool> {
         let done = sqlx::query("UPDATE partners SET secret_sealed = $1 WHERE key_id = $2")
@@ -98,7 +137,7 @@ impl Store {
 
     /// An active partner by key id.
     pub async fn partner_by_key(&self, key_id: &str) -> Result<Option<Partner>> {
-        let row = sqlx::query("SELECT id, name, key_id, secret_sealed, scopes, active FROM partners WHERE key_id = $1 AND active = 1")
+        let row = sqlx::query("SELECT id, name, key_id, secret_sealed, scopes, active, rate_per_minute FROM partners WHERE key_id = $1 AND active = 1")
             .bind(key_id)
             .fetch_optional(&self.read)
             .await?;

@@ -35,6 +35,9 @@ pub struct Problem {
     pub available: Option<Box<crate::dto::MoneyDto>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing: Option<Box<crate::dto::MoneyDto>>,
+    /// Seconds to wait, sent as the `Retry-After` header (429).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -48,7 +51,13 @@ impl Problem {
             needed: None,
             available: None,
             missing: None,
+            retry_after: None,
         }
+    }
+    /// Asks the client to wait this many seconds (`Retry-After`).
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
     pub fn field(mut self, field: &str, detail: impl Into<String>) -> Self {
         self.errors.push(FieldError {
@@ -98,6 +107,12 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(v) = self
+            .retry_after
+            .and_then(|w| HeaderValue::from_str(&w.to_string()).ok())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -217,3 +217,66 @@ fn a_secret_sealed_under_one_server_key_opens_only_under_it() {
     );
     assert_eq!(open(SERVER_SECRET, "not base64!"), None);
 }
+
+#[tokio::test]
+async fn a_partner_past_its_rate_waits_and_others_do_not() {
+    for app in common::serve_all(|c| c.secret = SERVER_SECRET.to_vec()).await {
+        let store = &app._db.store;
+        let mut keys = Vec::new();
+        for name in ["Busy Seller", "Quiet Seller"] {
+            let (key, secret) = simrenew_web::routes::partner::new_credentials();
+            let sealed = simrenew_web::routes::partner::seal(SERVER_SECRET, &secret);
+            store
+                .add_partner("cli:test", name, &key, &sealed, &["lines:read"])
+                .await
+                .unwrap();
+            keys.push((key, secret));
+        }
+        store
+            .set_partner_rate("cli:test", &keys[0].0, 3)
+            .await
+            .unwrap();
+        let http = Client::new();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let signed = |i: usize, n: usize| Signed {
+            key: &keys[i].0,
+            secret: &keys[i].1,
+            ts: now,
+            nonce: format!("rate-{i}-{n:04}"),
+        };
+        for n in 0..3 {
+            assert_eq!(get(&http, &app.base, &signed(0, n)).await.0, StatusCode::OK);
+        }
+        let c = partner::canonical("GET", LINE, &now.to_string(), "rate-0-0009", b"");
+        let res = http
+            .get(format!("{}{LINE}", app.base))
+            .header("X-Simrenew-Key", &keys[0].0)
+            .header("X-Simrenew-Timestamp", now.to_string())
+            .header("X-Simrenew-Nonce", "rate-0-0009")
+            .header(
+                "X-Simrenew-Signature",
+                partner::sign(keys[0].1.as_bytes(), &c),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{}", app.db);
+        let wait: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait));
+        let p: Value = res.json().await.unwrap();
+        assert_eq!(kind(&p), "partner-rate-limited");
+        assert_eq!(get(&http, &app.base, &signed(1, 0)).await.0, StatusCode::OK);
+        assert!(
+            store
+                .audit_entries(10, Some(&format!("partner:{}", keys[0].0)))
+                .await
+                .unwrap()
+                .iter()
+                .any(|e| e.action == "partner.rate")
+        );
+    }
+}

@@ -8,6 +8,8 @@ CREATE TABLE partners (
     key_id          TEXT NOT NULL UNIQUE,
     secret_sealed   TEXT NOT NULL,
     scopes          TEXT NOT NULL,
+    -- Requests per minute this partner may send (429 with Retry-After past it).
+    rate_per_minute INTEGER NOT NULL DEFAULT 120,
     active          INTEGER NOT NULL DEFAULT 1,
     created_at      BIGINT NOT NULL
 );

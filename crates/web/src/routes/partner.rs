@@ -182,6 +182,21 @@ pub async fn authenticate(
             "this X-Simrenew-Nonce was used already: a replayed request; sign each request with a new nonce",
         ));
     }
+    if let Err(wait) = s
+        .partner_rate
+        .hit(&p.id, u32::try_from(p.rate_per_minute).unwrap_or(u32::MAX))
+    {
+        return Err(Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "partner-rate-limited",
+            "Too many requests",
+            format!(
+                "this key may send {} requests a minute; wait {wait} s",
+                p.rate_per_minute
+            ),
+        )
+        .retry_after(wait));
+    }
     if !p.has_scope(scope) {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
