@@ -866,7 +866,9 @@ async fn partner_command(config: &Config, action: PartnerAction) -> anyhow::Resu
         PartnerAction::Add { name, scopes } => (name, scopes),
         PartnerAction::Rate { key, per_minute } => {
             let store = open(config).await?;
-            store.set_partner_rate(&actor(None), &key, per_minute).await?;
+            store
+                .set_partner_rate(&actor(None), &key, per_minute)
+                .await?;
             println!("{key} may send {per_minute} requests a minute");
             return Ok(());
         }

@@ -280,3 +280,39 @@ async fn a_partner_past_its_rate_waits_and_others_do_not() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_partner_api_describes_itself_in_openapi() {
+    let app = common::serve_all_on(true, |_| {}).await.remove(0);
+    let doc: Value = Client::new()
+        .get(format!("{}/partner/v1/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
+    let op = &doc["paths"]["/partner/v1/lines/{line}"]["get"];
+    let params: Vec<&str> = op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for h in [
+        "line",
+        "X-Simrenew-Timestamp",
+        "X-Simrenew-Nonce",
+        "X-Simrenew-Signature",
+    ] {
+        assert!(params.contains(&h), "{params:?}");
+    }
+    for code in ["200", "401", "403", "429"] {
+        assert!(op["responses"][code].is_object(), "{code}: {op}");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["partner_key"]["name"],
+        "X-Simrenew-Key"
+    );
+}

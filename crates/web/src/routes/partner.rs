@@ -23,7 +23,49 @@ use simrenew_core::partner::{self, SignatureError};
 use simrenew_store::partners::Partner;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/partner/v1/lines/{line}", get(line_status))
+    let (routes, spec) = utoipa_axum::router::OpenApiRouter::with_openapi(
+        <PartnerDoc as utoipa::OpenApi>::openapi(),
+    )
+    .routes(utoipa_axum::routes!(line_status))
+    .split_for_parts();
+    let mut spec = spec;
+    spec.info.version = env!("CARGO_PKG_VERSION").to_string();
+    routes.route(
+        "/partner/v1/openapi.json",
+        get(move || {
+            let spec = spec.clone();
+            async move { Json(spec) }
+        }),
+    )
+}
+
+/// The OpenAPI 3.1 document of `/partner/v1`, served at `/partner/v1/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "simrenew partner API",
+        description = "For third-party sellers. Every request is signed: HMAC-SHA256 under the partner's secret of METHOD, PATH?QUERY, X-Simrenew-Timestamp, X-Simrenew-Nonce and hex(SHA-256(body)), joined by newlines (docs/partner-api.md). Errors are RFC 9457 problem details.",
+        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")
+    ),
+    modifiers(&PartnerSecurity),
+    tags((name = "partner", description = "Lines and orders for third-party sellers"))
+)]
+struct PartnerDoc;
+
+struct PartnerSecurity;
+
+impl utoipa::Modify for PartnerSecurity {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "partner_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Simrenew-Key",
+                "The key id; with X-Simrenew-Timestamp, X-Simrenew-Nonce and X-Simrenew-Signature",
+            ))),
+        );
+    }
 }
 
 /// The sealing key of partner secrets: HMAC-SHA256 of a label under the server's
@@ -210,16 +252,47 @@ pub async fn authenticate(
 
 /// A line's status, plan, balance and data left, by ICCID or number (scope
 /// `lines:read`).
+#[utoipa::path(get, path = "/partner/v1/lines/{line}", tag = "partner", security(("partner_key" = [])),
+    params(
+        ("line" = String, Path, description = "Phone number or ICCID in any usual form"),
+        ("X-Simrenew-Timestamp" = String, Header, description = "Unix seconds; within 300 s of the server's clock", pattern = "^[0-9]{1,12}$"),
+        ("X-Simrenew-Nonce" = String, Header, description = "New for every request", pattern = "^[!-~]{8,64}$"),
+        ("X-Simrenew-Signature" = String, Header, description = "Lowercase hex HMAC-SHA256 of the canonical string", pattern = "^[0-9a-f]{64}$")),
+    responses((status = 200, body = LineOwnerView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn line_status(
     State(s): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
     Path(raw): Path<String>,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> ApiResult<Json<LineOwnerView>> {
-    authenticate(&s, &method, &uri, &headers, &body, "lines:read").await?;
+    signed(&s, req, "lines:read").await?;
     let line = s.store.find_line(&super::line_ref("line", &raw)?).await?;
     let detail = s.store.line_detail(&line).await?;
     Ok(Json(LineOwnerView::new(&detail, simrenew_core::Locale::En)))
+}
+
+/// Authenticates a whole request (its body is part of the signature); the partner and
+/// the body.
+async fn signed(
+    s: &AppState,
+    req: axum::extract::Request,
+    scope: &str,
+) -> ApiResult<(Partner, Bytes)> {
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, crate::extract::MAX_BODY)
+        .await
+        .map_err(|_| {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Request too large",
+                "the body is larger than this API accepts",
+            )
+        })?;
+    let p = authenticate(s, &parts.method, &parts.uri, &parts.headers, &body, scope).await?;
+    Ok((p, body))
 }
