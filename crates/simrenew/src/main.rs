@@ -147,6 +147,19 @@ enum PartnerAction {
         #[arg(long, default_value = "lines:read")]
         scopes: String,
     },
+    /// Credits a partner's prepaid deposit with money they paid in (audited).
+    Deposit {
+        #[arg(long)]
+        key: String,
+        /// In major units, for example 10000 or 99.50.
+        #[arg(long)]
+        amount: String,
+        #[arg(long, default_value = "RUB")]
+        currency: String,
+        /// What it was (the bank transfer's reference).
+        #[arg(long)]
+        memo: String,
+    },
     /// Sets how many requests a minute a partner may send (default 120).
     Rate {
         #[arg(long)]
@@ -864,6 +877,24 @@ async fn esim_command(config: &Config, action: EsimAction) -> anyhow::Result<()>
 async fn partner_command(config: &Config, action: PartnerAction) -> anyhow::Result<()> {
     let (name, scopes) = match action {
         PartnerAction::Add { name, scopes } => (name, scopes),
+        PartnerAction::Deposit {
+            key,
+            amount,
+            currency,
+            memo,
+        } => {
+            let currency: simrenew_core::Currency = currency
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--currency: {e}"))?;
+            let amount = simrenew_core::Money::parse_major(&amount, currency)
+                .map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
+            let store = open(config).await?;
+            let now = store
+                .credit_partner(&actor(None), &key, amount, &memo)
+                .await?;
+            println!("{key}: deposit now {now}");
+            return Ok(());
+        }
         PartnerAction::Rate { key, per_minute } => {
             let store = open(config).await?;
             store

@@ -36,7 +36,8 @@ pub async fn apply_transfer(
     let mut postings: Vec<_> = transfer.postings().iter().collect();
     postings.sort_by_key(|p| p.amount.minor >= 0);
     for p in &postings {
-        if !p.account.starts_with("line:") {
+        // Kept balances that never go below zero: lines' and partners' deposits.
+        if !(p.account.starts_with("line:") || p.account.starts_with("partner:")) {
             continue;
         }
         let done = sqlx::query(
@@ -130,7 +131,7 @@ impl Store {
             "SELECT a.id FROM accounts a
              LEFT JOIN (SELECT account_id, CAST(SUM(amount_minor) AS BIGINT) AS s FROM postings GROUP BY account_id) p
                ON p.account_id = a.id
-             WHERE a.kind = 'line' AND a.balance_minor <> COALESCE(p.s, 0)",
+             WHERE (a.kind = 'line' OR a.id LIKE 'partner:%') AND a.balance_minor <> COALESCE(p.s, 0)",
         )
         .fetch_all(&self.read)
         .await?;

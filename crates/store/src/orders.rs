@@ -43,12 +43,15 @@ pub enum ItemRequest {
 }
 
 /// How an order is to be paid at creation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payment {
     /// From the line's own balance, by its signed-in owner; fulfilled at once.
     Balance,
     /// Later, with money from outside (a payment provider or cash); waits in pending_payment.
     External,
+    /// From a prepaid deposit in the ledger (a partner's, `partner:<id>:<currency>`);
+    /// fulfilled at once, refused when the deposit is short.
+    Deposit(String),
 }
 
 #[derive(Debug, Clone)]
@@ -172,7 +175,7 @@ impl Store {
                 format!("an order holds 1 to {MAX_ITEMS} items"),
             ));
         }
-        let currency = match (req.payment, req.currency) {
+        let currency = match (&req.payment, req.currency) {
             (Payment::Balance, Some(c)) if c != line.currency => {
                 return Err(StoreError::BalanceCurrency {
                     line: line.currency,
@@ -274,7 +277,12 @@ impl Store {
         let line = lock_line(&mut tx, &found.id, at).await?;
         let periods = periods_of(&mut tx, &line.id, at).await?;
         let (currency, items, total) = self.price(&mut tx, req, &line, &periods, at).await?;
-        let pay_now = req.payment == Payment::Balance;
+        let source = match &req.payment {
+            Payment::Balance => Some(Source::Balance),
+            Payment::Deposit(account) => Some(Source::Account(account)),
+            Payment::External => None,
+        };
+        let pay_now = source.is_some();
         let id = new_id();
         let status = if pay_now {
             OrderStatus::Fulfilled
@@ -293,7 +301,7 @@ impl Store {
         .bind(req.buyer.clone())
         .bind(currency.code())
         .bind(total.minor)
-        .bind(pay_now.then(|| Source::Balance.method()))
+        .bind(source.map(|s| s.method()))
         .bind(ts)
         .bind(done_at)
         .execute(&mut *tx)
@@ -305,8 +313,8 @@ impl Store {
             .map(|(pos, it)| order_item(pos as i64, it, pay_now))
             .collect();
         insert_items(&mut tx, &id, &shown).await?;
-        if pay_now {
-            apply_effects(&mut tx, &id, &line, &items, Source::Balance, at).await?;
+        if let Some(source) = source {
+            apply_effects(&mut tx, &id, &line, &items, source, at).await?;
         }
         let order = Order {
             id,
@@ -316,7 +324,7 @@ impl Store {
             status,
             buyer_id: req.buyer.clone(),
             total,
-            payment_method: pay_now.then(|| Source::Balance.method()),
+            payment_method: source.map(|s| s.method()),
             created_at: at,
             paid_at: pay_now.then_some(at),
             fulfilled_at: pay_now.then_some(at),
@@ -543,6 +551,8 @@ pub(crate) async fn settle_in(
 pub(crate) enum Source<'a> {
     Balance,
     External(&'a str),
+    /// A prepaid deposit account of the ledger.
+    Account(&'a str),
 }
 
 impl Source<'_> {
@@ -550,6 +560,7 @@ impl Source<'_> {
         match self {
             Self::Balance => "balance".into(),
             Self::External(m) => (*m).to_string(),
+            Self::Account(_) => "deposit".into(),
         }
     }
 }
@@ -617,6 +628,7 @@ async fn apply_effects(
     let from = match source {
         Source::Balance => line.account_id.clone(),
         Source::External(_) => accounts::world(currency),
+        Source::Account(a) => a.to_string(),
     };
     let meta = TransferMeta {
         kind: "order",
@@ -650,7 +662,15 @@ async fn apply_effects(
             } else {
                 Transfer::exchange(from.clone(), line.account_id.clone(), item.price, credit)?
             };
-            if apply_transfer(tx, &transfer, &meta).await?.is_err() {
+            if let Err(o) = apply_transfer(tx, &transfer, &meta).await? {
+                // Only a deposit can run short of a top-up it pays for.
+                if matches!(source, Source::Account(_)) {
+                    return Err(StoreError::InsufficientBalance {
+                        needed: item.price,
+                        available: o.available,
+                        missing: Money::new(item.price.minor - o.available.minor, currency),
+                    });
+                }
                 return Err(StoreError::Corrupt("a credit was refused".into()));
             }
             continue;

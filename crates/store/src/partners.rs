@@ -22,8 +22,9 @@ pub struct Partner {
 }
 
 impl Partner {
+    /// Whether the key may do `scope` (the empty scope: any key).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+        scope.is_empty() || self.scopes.iter().any(|s| s == scope)
     }
     /// How the audit log and orders name them.
     pub fn actor(&self) -> String {
@@ -44,7 +45,85 @@ fn partner_of(r: &AnyRow) -> Result<Partner> {
     })
 }
 
+/// The ledger account of a partner's prepaid deposit in `currency`.
+pub fn deposit_account(partner_id: &str, currency: simrenew_core::Currency) -> String {
+    format!("partner:{partner_id}:{currency}")
+}
+
 impl Store {
+    /// Credits a partner's prepaid deposit with money they paid in (a bank transfer the
+    /// operator saw): world → deposit, audited. The deposit's new balance.
+    pub async fn credit_partner(
+        &self,
+        actor: &str,
+        key_id: &str,
+        amount: simrenew_core::Money,
+        memo: &str,
+    ) -> Result<simrenew_core::Money> {
+        if amount.minor <= 0 {
+            return Err(StoreError::invalid("amount", "must be more than zero"));
+        }
+        let p = self
+            .partner_by_key(key_id)
+            .await?
+            .ok_or_else(|| StoreError::invalid("key_id", "no such partner"))?;
+        let account = deposit_account(&p.id, amount.currency);
+        let at = now();
+        let mut tx = self.write.begin().await?;
+        sqlx::query("INSERT INTO accounts (id, currency, kind) VALUES ($1, $2, 'system') ON CONFLICT (id) DO NOTHING")
+            .bind(&account)
+            .bind(amount.currency.code())
+            .execute(&mut *tx)
+            .await?;
+        let transfer = simrenew_core::Transfer::pay(
+            simrenew_core::ledger::accounts::world(amount.currency),
+            account.clone(),
+            amount,
+        )?;
+        let meta = crate::ledger::TransferMeta {
+            kind: "deposit",
+            order_id: None,
+            memo: Some(memo),
+            actor: Some(actor),
+            at,
+        };
+        if crate::ledger::apply_transfer(&mut tx, &transfer, &meta)
+            .await?
+            .is_err()
+        {
+            return Err(StoreError::Corrupt("a deposit credit was refused".into()));
+        }
+        let balance: i64 = sqlx::query_scalar("SELECT balance_minor FROM accounts WHERE id = $1")
+            .bind(&account)
+            .fetch_one(&mut *tx)
+            .await?;
+        crate::staff::audit_change(
+            &mut tx,
+            actor,
+            "partner.deposit",
+            Some(&p.actor()),
+            Some(&serde_json::json!({"deposit": simrenew_core::Money::new(balance - amount.minor, amount.currency).to_string()}).to_string()),
+            Some(&serde_json::json!({"deposit": simrenew_core::Money::new(balance, amount.currency).to_string(), "memo": memo}).to_string()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(simrenew_core::Money::new(balance, amount.currency))
+    }
+
+    /// A partner's deposit in `currency` (zero when none was ever credited).
+    pub async fn partner_deposit(
+        &self,
+        partner_id: &str,
+        currency: simrenew_core::Currency,
+    ) -> Result<simrenew_core::Money> {
+        let balance: Option<i64> =
+            sqlx::query_scalar("SELECT balance_minor FROM accounts WHERE id = $1")
+                .bind(deposit_account(partner_id, currency))
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(simrenew_core::Money::new(balance.unwrap_or(0), currency))
+    }
+
     /// Adds a partner (audited as done by `actor`).
     pub async fn add_partner(
         &self,

@@ -21,12 +21,11 @@ pub struct ApiJson<T> {
     pub canonical_hash: String,
 }
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = Problem;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
-        let is_json = req
-            .headers()
+impl<T: DeserializeOwned> ApiJson<T> {
+    /// Reads a JSON body already in hand (the partner API reads it whole to check its
+    /// signature): the media type, then the JSON, then the fields, each refused by name.
+    pub fn parse(headers: &axum::http::HeaderMap, bytes: &[u8]) -> Result<Self, Problem> {
+        let is_json = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| {
@@ -47,17 +46,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "the body must be application/json",
             ));
         }
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                Problem::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body-too-large",
-                    "Body not readable",
-                    e.body_text(),
-                )
-            })?;
-        let generic: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        let generic: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
             Problem::new(
                 StatusCode::BAD_REQUEST,
                 "malformed-json",
@@ -79,6 +68,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             value,
             canonical_hash: simrenew_store::db::sha256_hex(&canonical),
         })
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let headers = req.headers().clone();
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body-too-large",
+                    "Body not readable",
+                    e.body_text(),
+                )
+            })?;
+        Self::parse(&headers, &bytes)
     }
 }
 

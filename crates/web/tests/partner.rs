@@ -18,6 +18,36 @@ struct Signed<'a> {
     nonce: String,
 }
 
+/// A request signed as a partner's client signs it (`sign_as`: sign another path or
+/// body than the one sent, to forge).
+fn signed_request(
+    http: &Client,
+    base: &str,
+    method: Method,
+    path: &str,
+    body: &[u8],
+    s: &Signed<'_>,
+    sign_as: Option<(&str, &[u8])>,
+) -> reqwest::RequestBuilder {
+    let (signed_path, signed_body) = sign_as.unwrap_or((path, body));
+    let c = partner::canonical(
+        method.as_str(),
+        signed_path,
+        &s.ts.to_string(),
+        &s.nonce,
+        signed_body,
+    );
+    http.request(method, format!("{base}{path}"))
+        .header("X-Simrenew-Key", s.key)
+        .header("X-Simrenew-Timestamp", s.ts.to_string())
+        .header("X-Simrenew-Nonce", &s.nonce)
+        .header(
+            "X-Simrenew-Signature",
+            partner::sign(s.secret.as_bytes(), &c),
+        )
+        .body(body.to_vec())
+}
+
 async fn send(
     http: &Client,
     base: &str,
@@ -27,22 +57,7 @@ async fn send(
     s: &Signed<'_>,
     sign_as: Option<(&str, &[u8])>,
 ) -> (StatusCode, Value) {
-    let (signed_path, signed_body) = sign_as.unwrap_or((path, body));
-    let c = partner::canonical(
-        method.as_str(),
-        signed_path,
-        &s.ts.to_string(),
-        &s.nonce,
-        signed_body,
-    );
-    let sig = partner::sign(s.secret.as_bytes(), &c);
-    let res = http
-        .request(method, format!("{base}{path}"))
-        .header("X-Simrenew-Key", s.key)
-        .header("X-Simrenew-Timestamp", s.ts.to_string())
-        .header("X-Simrenew-Nonce", &s.nonce)
-        .header("X-Simrenew-Signature", sig)
-        .body(body.to_vec())
+    let res = signed_request(http, base, method, path, body, s, sign_as)
         .send()
         .await
         .unwrap();
@@ -315,4 +330,161 @@ async fn the_partner_api_describes_itself_in_openapi() {
         doc["components"]["securitySchemes"]["partner_key"]["name"],
         "X-Simrenew-Key"
     );
+}
+
+/// A signed JSON POST with an Idempotency-Key: (status, body, replayed).
+async fn post_signed(
+    http: &Client,
+    base: &str,
+    path: &str,
+    s: &Signed<'_>,
+    key: Option<&str>,
+    body: &Value,
+) -> (StatusCode, Value, bool) {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let mut req = signed_request(http, base, Method::POST, path, &bytes, s, None)
+        .header("Content-Type", "application/json");
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
+    }
+    let res = req.send().await.unwrap();
+    let (status, replayed) = (
+        res.status(),
+        res.headers().contains_key("idempotent-replayed"),
+    );
+    (status, res.json().await.unwrap_or(Value::Null), replayed)
+}
+
+#[tokio::test]
+async fn orders_paid_from_the_deposit_once_each_and_refused_when_it_is_short() {
+    use simrenew_core::{Currency, Money};
+    for app in common::serve_all(|c| c.secret = SERVER_SECRET.to_vec()).await {
+        let store = &app._db.store;
+        let (key, secret) = simrenew_web::routes::partner::new_credentials();
+        let sealed = simrenew_web::routes::partner::seal(SERVER_SECRET, &secret);
+        let p = store
+            .add_partner(
+                "cli:test",
+                "Seller",
+                &key,
+                &sealed,
+                &["lines:read", "orders:write"],
+            )
+            .await
+            .unwrap();
+        let price = store
+            .plan("mts-month-30gb")
+            .await
+            .unwrap()
+            .price(Currency::Rub)
+            .unwrap();
+        // Enough for two months and a bit.
+        let credit = Money::new(price.minor * 2 + price.minor / 3, Currency::Rub);
+        let after = store
+            .credit_partner("cli:ops", &key, credit, "bank transfer 42")
+            .await
+            .unwrap();
+        assert_eq!(after, credit);
+        let http = Client::new();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let signed = |n: &str| Signed {
+            key: &key,
+            secret: &secret,
+            ts: now,
+            nonce: format!("order-{n}"),
+        };
+        let body = serde_json::json!({"line": "+7 916 123-45-62", "items": [{"type": "renew", "plan_id": "mts-month-30gb"}]});
+        let path = "/partner/v1/orders";
+
+        let (st, p0, _) = post_signed(&http, &app.base, path, &signed("0000"), None, &body).await;
+        assert_eq!(
+            (st, kind(&p0)),
+            (StatusCode::BAD_REQUEST, "idempotency-key-missing"),
+            "{p0}"
+        );
+        let (st, first, replayed) =
+            post_signed(&http, &app.base, path, &signed("0001"), Some("k-1"), &body).await;
+        assert_eq!(st, StatusCode::CREATED, "{}: {first}", app.db);
+        assert!(!replayed);
+        assert_eq!(first["status"], "fulfilled");
+        // The same order again (a retry after a timeout, newly signed): the first answer.
+        let (st, again, replayed) =
+            post_signed(&http, &app.base, path, &signed("0002"), Some("k-1"), &body).await;
+        assert_eq!((st, replayed), (StatusCode::CREATED, true));
+        assert_eq!(again["id"], first["id"]);
+        let (st, second, _) =
+            post_signed(&http, &app.base, path, &signed("0003"), Some("k-2"), &body).await;
+        assert_eq!(st, StatusCode::CREATED, "{second}");
+        let left = Money::new(credit.minor - 2 * price.minor, Currency::Rub);
+        assert_eq!(
+            store.partner_deposit(&p.id, Currency::Rub).await.unwrap(),
+            left
+        );
+        // The third is short: refused whole, saying by how much, and nothing changes.
+        let line_id = store
+            .find_line(&simrenew_core::LineRef::parse("+7 916 123-45-62").unwrap())
+            .await
+            .unwrap()
+            .id;
+        let orders_before = store.orders_of_line(&line_id, 100).await.unwrap().len();
+        assert!(orders_before >= 2);
+        assert_eq!(first["channel"], "partner");
+        assert_eq!(first["payment_method"], "deposit");
+        let (st, short, _) =
+            post_signed(&http, &app.base, path, &signed("0004"), Some("k-3"), &body).await;
+        assert_eq!(
+            (st, kind(&short)),
+            (StatusCode::PAYMENT_REQUIRED, "partner-deposit-short"),
+            "{short}"
+        );
+        assert_eq!(short["missing"]["minor"], price.minor - left.minor);
+        assert_eq!(
+            store.partner_deposit(&p.id, Currency::Rub).await.unwrap(),
+            left
+        );
+        let orders_after = store.orders_of_line(&line_id, 100).await.unwrap().len();
+        assert_eq!(orders_before, orders_after);
+        // The deposit as the partner sees it.
+        let c = partner::canonical(
+            "GET",
+            "/partner/v1/deposit",
+            &now.to_string(),
+            "order-0005",
+            b"",
+        );
+        let dep: Value = http
+            .get(format!("{}/partner/v1/deposit", app.base))
+            .header("X-Simrenew-Key", &key)
+            .header("X-Simrenew-Timestamp", now.to_string())
+            .header("X-Simrenew-Nonce", "order-0005")
+            .header("X-Simrenew-Signature", partner::sign(secret.as_bytes(), &c))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(dep["balances"][0]["minor"], left.minor, "{dep}");
+        // A key without orders:write may not order.
+        let (rkey, rsecret) = simrenew_web::routes::partner::new_credentials();
+        store
+            .add_partner(
+                "cli:test",
+                "Reader",
+                &rkey,
+                &simrenew_web::routes::partner::seal(SERVER_SECRET, &rsecret),
+                &["lines:read"],
+            )
+            .await
+            .unwrap();
+        let s = Signed {
+            key: &rkey,
+            secret: &rsecret,
+            ts: now,
+            nonce: "order-0006".into(),
+        };
+        let (st, p, _) = post_signed(&http, &app.base, path, &s, Some("k-4"), &body).await;
+        assert_eq!((st, kind(&p)), (StatusCode::FORBIDDEN, "partner-scope"));
+        simrenew_store::testing::assert_sound(store).await;
+    }
 }

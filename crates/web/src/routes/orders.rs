@@ -17,7 +17,7 @@ use simrenew_store::orders::{ItemRequest, Order, OrderRequest, Payment};
 /// Orders placed through this API are on the `app` channel.
 pub const CHANNEL: &str = "app";
 
-fn request(input: &OrderInput, buyer: Option<String>) -> ApiResult<OrderRequest> {
+pub(crate) fn request(input: &OrderInput, buyer: Option<String>) -> ApiResult<OrderRequest> {
     let line = line_ref("line", &input.line)?;
     let currency = input
         .currency

@@ -27,6 +27,8 @@ pub fn router() -> Router<AppState> {
         <PartnerDoc as utoipa::OpenApi>::openapi(),
     )
     .routes(utoipa_axum::routes!(line_status))
+    .routes(utoipa_axum::routes!(create_order))
+    .routes(utoipa_axum::routes!(deposit))
     .split_for_parts();
     let mut spec = spec;
     spec.info.version = env!("CARGO_PKG_VERSION").to_string();
@@ -295,4 +297,159 @@ async fn signed(
         })?;
     let p = authenticate(s, &parts.method, &parts.uri, &parts.headers, &body, scope).await?;
     Ok((p, body))
+}
+
+/// An order a partner places for a customer's line, paid from its prepaid deposit.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerOrderInput {
+    /// The line's phone number or ICCID, in any usual form.
+    #[schema(example = "+7 916 123-45-61")]
+    pub line: String,
+    #[schema(min_items = 1, max_items = 10)]
+    pub items: Vec<crate::dto::ItemInput>,
+    /// The deposit's currency to pay from (RUB, CNY, USD, EUR); the line's when absent.
+    #[serde(default)]
+    #[schema(pattern = "^(RUB|CNY|USD|EUR)$")]
+    pub currency: Option<String>,
+}
+
+/// Places an order for a line and pays it from the partner's deposit at once (scope
+/// `orders:write`): fulfilled by the same renewal rules as every channel, or refused
+/// whole (`partner-deposit-short` says how much is missing). The `Idempotency-Key`
+/// header is required: the same key and body return the first answer.
+#[utoipa::path(post, path = "/partner/v1/orders", tag = "partner", request_body = PartnerOrderInput, security(("partner_key" = [])),
+    params(
+        ("Idempotency-Key" = String, Header, description = "Unique per intended order", pattern = "^[!-~]{1,255}$"),
+        ("X-Simrenew-Timestamp" = String, Header, description = "Unix seconds; within 300 s of the server's clock", pattern = "^[0-9]{1,12}$"),
+        ("X-Simrenew-Nonce" = String, Header, description = "New for every request", pattern = "^[!-~]{8,64}$"),
+        ("X-Simrenew-Signature" = String, Header, description = "Lowercase hex HMAC-SHA256 of the canonical string", pattern = "^[0-9a-f]{64}$")),
+    responses((status = 201, body = crate::dto::OrderDto),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 402, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_order(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+) -> ApiResult<axum::response::Response> {
+    let headers = req.headers().clone();
+    let (p, body) = signed(&s, req, "orders:write").await?;
+    let key = headers
+        .get(crate::extract::IDEMPOTENCY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency-key-missing",
+                "Idempotency-Key needed",
+                "send an Idempotency-Key header (a UUID) with every order",
+            )
+            .field("Idempotency-Key", "missing or not 1-255 visible characters")
+        })?
+        .to_string();
+    let input = crate::extract::ApiJson::<PartnerOrderInput>::parse(&headers, &body)?;
+    let c = super::claim(
+        format!("partner:{}", p.id),
+        key,
+        "POST /partner/v1/orders",
+        &input.canonical_hash,
+    );
+    if let Some(r) = super::replay(&s, &c).await? {
+        return Ok(r);
+    }
+    let as_order = crate::dto::OrderInput {
+        line: input.value.line.clone(),
+        items: input.value.items.clone(),
+        currency: input.value.currency.clone(),
+        pay_with: None,
+    };
+    let mut req = super::orders::request(&as_order, None)?;
+    let line = s.store.find_line(&req.line).await?;
+    let currency = req.currency.unwrap_or(line.currency);
+    req.currency = Some(currency);
+    req.channel = "partner".into();
+    req.payment = simrenew_store::orders::Payment::Deposit(
+        simrenew_store::partners::deposit_account(&p.id, currency),
+    );
+    let render = |o: &simrenew_store::orders::Order| {
+        super::rendered(StatusCode::CREATED, &crate::dto::OrderDto::from(o))
+    };
+    match s
+        .store
+        .create_order(
+            &req,
+            Some(&simrenew_store::idempotency::Idem {
+                claim: &c,
+                render: &render,
+            }),
+        )
+        .await
+    {
+        Ok(o) => Ok(super::json(
+            StatusCode::CREATED,
+            &crate::dto::OrderDto::from(&o),
+        )),
+        Err(simrenew_store::StoreError::InsufficientBalance {
+            needed,
+            available,
+            missing,
+        }) => {
+            let mut problem = Problem::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "partner-deposit-short",
+                "The deposit is short",
+                format!(
+                    "this order needs {needed}; the deposit holds {available}, {missing} short"
+                ),
+            );
+            problem.needed = Some(Box::new(needed.into()));
+            problem.available = Some(Box::new(available.into()));
+            problem.missing = Some(Box::new(missing.into()));
+            Err(problem)
+        }
+        Err(e) => Err(super::after_failure(&s, &c, e).await),
+    }
+}
+
+/// What the partner's deposit holds, per currency it was ever credited in.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct DepositDto {
+    pub balances: Vec<crate::dto::MoneyDto>,
+}
+
+/// The partner's prepaid deposit (any scope).
+#[utoipa::path(get, path = "/partner/v1/deposit", tag = "partner", security(("partner_key" = [])),
+    params(
+        ("X-Simrenew-Timestamp" = String, Header, description = "Unix seconds", pattern = "^[0-9]{1,12}$"),
+        ("X-Simrenew-Nonce" = String, Header, description = "New for every request", pattern = "^[!-~]{8,64}$"),
+        ("X-Simrenew-Signature" = String, Header, description = "Lowercase hex HMAC-SHA256", pattern = "^[0-9a-f]{64}$")),
+    responses((status = 200, body = DepositDto),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json")))]
+pub async fn deposit(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+) -> ApiResult<Json<DepositDto>> {
+    let (p, _) = signed(&s, req, "").await?;
+    let mut balances = Vec::new();
+    for c in [
+        simrenew_core::Currency::Rub,
+        simrenew_core::Currency::Cny,
+        simrenew_core::Currency::Usd,
+        simrenew_core::Currency::Eur,
+    ] {
+        let m = s.store.partner_deposit(&p.id, c).await?;
+        if m.minor != 0 {
+            balances.push(m.into());
+        }
+    }
+    Ok(Json(DepositDto { balances }))
 }
