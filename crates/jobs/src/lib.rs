@@ -125,11 +125,7 @@ const LEASE_SECS: i64 = 120;
 /// Messages per round.
 const BATCH: i64 = 20;
 
-/// The wait before retrying after `attempts` failures: 30 s, 1 min, 2 min… up to an hour.
-pub fn backoff_secs(attempts: i64) -> i64 {
-    let exp = u32::try_from(attempts.clamp(1, 8) - 1).unwrap_or(0);
-    (30_i64 << exp).min(3600)
-}
+pub use simrenew_store::outbox::backoff_secs;
 
 /// Delivers the outbox's messages through the transports it has.
 pub struct Delivery {

@@ -160,6 +160,13 @@ enum PartnerAction {
         #[arg(long)]
         memo: String,
     },
+    /// Sets (or, without --url, clears) where a partner's events are posted.
+    Webhook {
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Sets how many requests a minute a partner may send (default 120).
     Rate {
         #[arg(long)]
@@ -555,6 +562,9 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
             }
         }
     });
+    // Partners' webhooks: due events posted every 5 s, retried with backoff.
+    simrenew_payments::install_crypto();
+    simrenew_web::routes::partner::spawn_webhooks(state.clone());
     let mut app = simrenew_web::app(state);
     if let Some(stands) = sandbox {
         tracing::warn!("payments sandbox on: providers are local stand-ins, no money moves");
@@ -893,6 +903,14 @@ async fn partner_command(config: &Config, action: PartnerAction) -> anyhow::Resu
                 .credit_partner(&actor(None), &key, amount, &memo)
                 .await?;
             println!("{key}: deposit now {now}");
+            return Ok(());
+        }
+        PartnerAction::Webhook { key, url } => {
+            let store = open(config).await?;
+            store
+                .set_partner_webhook(&actor(None), &key, url.as_deref())
+                .await?;
+            println!("{key}: webhook {}", url.as_deref().unwrap_or("off"));
             return Ok(());
         }
         PartnerAction::Rate { key, per_minute } => {

@@ -271,12 +271,44 @@ impl Store {
         if req.payment == Payment::Balance && (req.buyer.is_none() || found.owner_id != req.buyer) {
             return Err(StoreError::NotOwner);
         }
+        let mut tx = self.write.begin().await?;
+        let order = self.create_order_in(&mut tx, &found.id, req, idem).await?;
+        tx.commit().await?;
+        Ok(order)
+    }
+
+    /// [`Store::create_order`] for a partner paying from its deposit: the order and, when
+    /// the partner has a webhook, its `order.fulfilled` event, in one transaction.
+    pub async fn create_partner_order(
+        &self,
+        partner: &crate::partners::Partner,
+        req: &OrderRequest,
+        idem: Option<&Idem<'_, Order>>,
+    ) -> Result<Order> {
+        let found = self.find_line(&req.line).await?;
+        let mut tx = self.write.begin().await?;
+        let order = self.create_order_in(&mut tx, &found.id, req, idem).await?;
+        if partner.webhook_url.is_some() {
+            crate::partners::queue_event(&mut tx, &partner.id, "order.fulfilled", &order).await?;
+        }
+        tx.commit().await?;
+        Ok(order)
+    }
+
+    /// The body of [`Store::create_order`] inside the caller's transaction.
+    async fn create_order_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        line_id: &str,
+        req: &OrderRequest,
+        idem: Option<&Idem<'_, Order>>,
+    ) -> Result<Order> {
         let at = now();
         let ts = at.unix_timestamp();
-        let mut tx = self.write.begin().await?;
-        let line = lock_line(&mut tx, &found.id, at).await?;
-        let periods = periods_of(&mut tx, &line.id, at).await?;
-        let (currency, items, total) = self.price(&mut tx, req, &line, &periods, at).await?;
+        let tx = &mut *tx;
+        let line = lock_line(tx, line_id, at).await?;
+        let periods = periods_of(&mut *tx, &line.id, at).await?;
+        let (currency, items, total) = self.price(&mut *tx, req, &line, &periods, at).await?;
         let source = match &req.payment {
             Payment::Balance => Some(Source::Balance),
             Payment::Deposit(account) => Some(Source::Account(account)),
@@ -304,7 +336,7 @@ impl Store {
         .bind(source.map(|s| s.method()))
         .bind(ts)
         .bind(done_at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         // Items carry their grants only once fulfilled; a pending order's are computed at payment.
         let shown: Vec<OrderItem> = items
@@ -312,9 +344,9 @@ impl Store {
             .enumerate()
             .map(|(pos, it)| order_item(pos as i64, it, pay_now))
             .collect();
-        insert_items(&mut tx, &id, &shown).await?;
+        insert_items(tx, &id, &shown).await?;
         if let Some(source) = source {
-            apply_effects(&mut tx, &id, &line, &items, source, at).await?;
+            apply_effects(tx, &id, &line, &items, source, at).await?;
         }
         let order = Order {
             id,
@@ -330,8 +362,7 @@ impl Store {
             fulfilled_at: pay_now.then_some(at),
             items: shown,
         };
-        remember(&mut tx, idem, &order).await?;
-        tx.commit().await?;
+        remember(tx, idem, &order).await?;
         Ok(order)
     }
 

@@ -61,6 +61,13 @@ pub struct OutboxEntry {
     pub last_error: Option<String>,
 }
 
+/// The wait before retrying after `attempts` failures: 30 s, 1 min, 2 min… up to an hour
+/// (e-mail, SMS, partner webhooks).
+pub fn backoff_secs(attempts: i64) -> i64 {
+    let exp = u32::try_from(attempts.clamp(1, 8) - 1).unwrap_or(0);
+    (30_i64 << exp).min(3600)
+}
+
 /// Queues a payload inside the caller's transaction.
 pub(crate) async fn queue(
     tx: &mut Transaction<'static, Any>,

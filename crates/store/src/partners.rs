@@ -4,8 +4,9 @@
 
 use crate::db::{Store, new_id, now};
 use crate::error::{Result, StoreError};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use time::OffsetDateTime;
 
 /// A partner as the API checks it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +20,8 @@ pub struct Partner {
     pub active: bool,
     /// Requests per minute it may send.
     pub rate_per_minute: i64,
+    /// Where its events are posted, if anywhere.
+    pub webhook_url: Option<String>,
 }
 
 impl Partner {
@@ -42,6 +45,7 @@ fn partner_of(r: &AnyRow) -> Result<Partner> {
         scopes: scopes.split_whitespace().map(str::to_string).collect(),
         active: r.try_get::<i64, _>("active")? != 0,
         rate_per_minute: r.try_get("rate_per_minute")?,
+        webhook_url: r.try_get("webhook_url")?,
     })
 }
 
@@ -145,6 +149,7 @@ impl Store {
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             active: true,
             rate_per_minute: 120,
+            webhook_url: None,
         };
         let mut tx = self.write.begin().await?;
         sqlx::query("INSERT INTO partners (id, name, key_id, secret_sealed, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -216,7 +221,7 @@ impl Store {
 
     /// An active partner by key id.
     pub async fn partner_by_key(&self, key_id: &str) -> Result<Option<Partner>> {
-        let row = sqlx::query("SELECT id, name, key_id, secret_sealed, scopes, active, rate_per_minute FROM partners WHERE key_id = $1 AND active = 1")
+        let row = sqlx::query("SELECT id, name, key_id, secret_sealed, scopes, active, rate_per_minute, webhook_url FROM partners WHERE key_id = $1 AND active = 1")
             .bind(key_id)
             .fetch_optional(&self.read)
             .await?;
@@ -248,5 +253,186 @@ impl Store {
                 Ok(true)
             }
         }
+    }
+}
+
+/// An event for a partner's webhook, as queued and as the delivery log shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerEvent {
+    pub id: String,
+    pub partner_id: String,
+    pub kind: String,
+    /// The JSON body posted.
+    pub payload: String,
+    pub created_at: OffsetDateTime,
+    pub attempts: i64,
+    pub delivered_at: Option<OffsetDateTime>,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+const EVENT_COLUMNS: &str =
+    "id, partner_id, type, payload, created_at, attempts, delivered_at, last_status, last_error";
+
+fn event_of(r: &AnyRow) -> Result<PartnerEvent> {
+    Ok(PartnerEvent {
+        id: r.try_get("id")?,
+        partner_id: r.try_get("partner_id")?,
+        kind: r.try_get("type")?,
+        payload: r.try_get("payload")?,
+        created_at: crate::db::from_unix(r.try_get("created_at")?),
+        attempts: r.try_get("attempts")?,
+        delivered_at: r
+            .try_get::<Option<i64>, _>("delivered_at")?
+            .map(crate::db::from_unix),
+        last_status: r.try_get("last_status")?,
+        last_error: r.try_get("last_error")?,
+    })
+}
+
+/// Queues an event about `order` for the partner's webhook, in the caller's transaction.
+pub(crate) async fn queue_event(
+    tx: &mut Transaction<'static, Any>,
+    partner_id: &str,
+    kind: &str,
+    order: &crate::orders::Order,
+) -> Result<()> {
+    let id = new_id();
+    let at = now();
+    let payload = serde_json::json!({
+        "id": id,
+        "type": kind,
+        "created_at": at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "data": {
+            "order_id": order.id,
+            "status": order.status.code(),
+            "msisdn": format!("+{}", order.msisdn.trim_start_matches('+')),
+            "total": {"minor": order.total.minor, "currency": order.total.currency.code()},
+            "items": order.items.iter().map(|i| serde_json::json!({
+                "type": i.kind,
+                "plan_id": i.plan_id,
+                "valid_from": i.valid_from.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
+                "valid_until": i.valid_until.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
+            })).collect::<Vec<_>>(),
+        },
+    });
+    sqlx::query("INSERT INTO partner_events (id, partner_id, type, payload, created_at, available_at) VALUES ($1, $2, $3, $4, $5, $5)")
+        .bind(&id)
+        .bind(partner_id)
+        .bind(kind)
+        .bind(payload.to_string())
+        .bind(at.unix_timestamp())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Sets (or clears) where a partner's events are posted (audited).
+    pub async fn set_partner_webhook(
+        &self,
+        actor: &str,
+        key_id: &str,
+        url: Option<&str>,
+    ) -> Result<()> {
+        if let Some(u) = url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return Err(StoreError::invalid("webhook_url", "must be an http(s) URL"));
+        }
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query("UPDATE partners SET webhook_url = $1 WHERE key_id = $2")
+            .bind(url)
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::invalid("key_id", "no such partner"));
+        }
+        crate::staff::audit_change(
+            &mut tx,
+            actor,
+            "partner.webhook",
+            Some(&format!("partner:{key_id}")),
+            None,
+            Some(&serde_json::json!({"webhook_url": url}).to_string()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A partner by its id (the webhook sender's lookup; inactive ones too).
+    pub async fn partner(&self, id: &str) -> Result<Option<Partner>> {
+        let row = sqlx::query("SELECT id, name, key_id, secret_sealed, scopes, active, rate_per_minute, webhook_url FROM partners WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(partner_of).transpose()
+    }
+
+    /// Claims up to `limit` due events for `lease_secs` (a sender that dies leaves them
+    /// due again).
+    pub async fn claim_partner_events(
+        &self,
+        limit: i64,
+        lease_secs: i64,
+    ) -> Result<Vec<PartnerEvent>> {
+        let at = now().unix_timestamp();
+        let mut tx = self.write.begin().await?;
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM partner_events WHERE delivered_at IS NULL AND available_at <= $1 ORDER BY available_at LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(at)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+        let events: Vec<PartnerEvent> = rows.iter().map(event_of).collect::<Result<_>>()?;
+        for e in &events {
+            sqlx::query("UPDATE partner_events SET available_at = $1 WHERE id = $2")
+                .bind(at + lease_secs)
+                .bind(&e.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(events)
+    }
+
+    /// Records one delivery attempt: delivered, or due again in `retry_in_secs`.
+    pub async fn record_event_attempt(
+        &self,
+        id: &str,
+        status: Option<i64>,
+        error: Option<&str>,
+        retry_in_secs: i64,
+    ) -> Result<()> {
+        let at = now().unix_timestamp();
+        let delivered = error.is_none();
+        sqlx::query("UPDATE partner_events SET attempts = attempts + 1, last_status = $1, last_error = $2, delivered_at = $3, available_at = $4 WHERE id = $5")
+            .bind(status)
+            .bind(error)
+            .bind(delivered.then_some(at))
+            .bind(at + retry_in_secs)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// A partner's events, newest first: its delivery log.
+    pub async fn partner_events(&self, partner_id: &str, limit: i64) -> Result<Vec<PartnerEvent>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM partner_events WHERE partner_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(partner_id)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(event_of)
+            .collect()
     }
 }

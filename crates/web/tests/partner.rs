@@ -488,3 +488,171 @@ async fn orders_paid_from_the_deposit_once_each_and_refused_when_it_is_short() {
         simrenew_store::testing::assert_sound(store).await;
     }
 }
+
+/// What the partner's webhook endpoint received: (headers, body).
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(reqwest::header::HeaderMap, String)>>>;
+
+/// A partner's webhook endpoint: fails the first delivery with 500, then accepts.
+async fn webhook_endpoint() -> (String, Received) {
+    use axum::http::HeaderMap;
+    let got: Received = Default::default();
+    let seen = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let seen = seen.clone();
+            async move {
+                let mut list = seen.lock().unwrap();
+                let mut h = reqwest::header::HeaderMap::new();
+                for (k, v) in &headers {
+                    h.insert(
+                        reqwest::header::HeaderName::from_bytes(k.as_str().as_bytes()).unwrap(),
+                        reqwest::header::HeaderValue::from_bytes(v.as_bytes()).unwrap(),
+                    );
+                }
+                list.push((h, body));
+                if list.len() == 1 {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("{base}/hook?shop=1"), got)
+}
+
+#[tokio::test]
+async fn a_fulfilled_order_is_posted_to_the_partner_signed_retried_and_logged() {
+    use simrenew_core::{Currency, Money};
+    for app in common::serve_all(|c| c.secret = SERVER_SECRET.to_vec()).await {
+        let store = &app._db.store;
+        let (key, secret) = simrenew_web::routes::partner::new_credentials();
+        let sealed = simrenew_web::routes::partner::seal(SERVER_SECRET, &secret);
+        store
+            .add_partner("cli:test", "Seller", &key, &sealed, &["orders:write"])
+            .await
+            .unwrap();
+        let (url, got) = webhook_endpoint().await;
+        store
+            .set_partner_webhook("cli:test", &key, Some(&url))
+            .await
+            .unwrap();
+        store
+            .credit_partner("cli:ops", &key, Money::new(5_000_00, Currency::Rub), "t-1")
+            .await
+            .unwrap();
+        let http = Client::new();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let s = Signed {
+            key: &key,
+            secret: &secret,
+            ts: now,
+            nonce: "hook-0001".into(),
+        };
+        let body = serde_json::json!({"line": "+79161234562", "items": [{"type": "renew", "plan_id": "mts-month-30gb"}]});
+        let (st, order, _) = post_signed(
+            &http,
+            &app.base,
+            "/partner/v1/orders",
+            &s,
+            Some("h-1"),
+            &body,
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{order}");
+
+        // The sender serve runs, over the same store and server secret.
+        let state = simrenew_web::AppState::new(
+            store.clone(),
+            simrenew_web::WebConfig {
+                secret: SERVER_SECRET.to_vec(),
+                ..Default::default()
+            },
+        );
+        let sender = Client::new();
+        assert_eq!(
+            simrenew_web::routes::partner::deliver_events(&state, &sender).await,
+            0,
+            "the endpoint failed"
+        );
+        assert_eq!(
+            simrenew_web::routes::partner::deliver_events(&state, &sender).await,
+            0,
+            "not due again yet"
+        );
+        simrenew_store::testing::execute(store, "UPDATE partner_events SET available_at = 0")
+            .await
+            .unwrap();
+        assert_eq!(
+            simrenew_web::routes::partner::deliver_events(&state, &sender).await,
+            1,
+            "{}",
+            app.db
+        );
+        simrenew_store::testing::execute(store, "UPDATE partner_events SET available_at = 0")
+            .await
+            .unwrap();
+        assert_eq!(
+            simrenew_web::routes::partner::deliver_events(&state, &sender).await,
+            0,
+            "delivered once"
+        );
+
+        let got = got.lock().unwrap().clone();
+        assert_eq!(got.len(), 2);
+        let mut nonces = Vec::new();
+        for (h, body) in &got {
+            let hv = |n: &str| h[n].to_str().unwrap().to_string();
+            assert_eq!(hv("x-simrenew-key"), key);
+            assert_eq!(hv("x-simrenew-event"), "order.fulfilled");
+            let c = partner::canonical(
+                "POST",
+                "/hook?shop=1",
+                &hv("x-simrenew-timestamp"),
+                &hv("x-simrenew-nonce"),
+                body.as_bytes(),
+            );
+            assert_eq!(
+                partner::verify(secret.as_bytes(), &c, &hv("x-simrenew-signature")),
+                Ok(())
+            );
+            let event: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(event["data"]["order_id"], order["id"]);
+            assert_eq!(event["data"]["status"], "fulfilled");
+            nonces.push(hv("x-simrenew-nonce"));
+        }
+        assert_ne!(nonces[0], nonces[1], "each attempt signed anew");
+
+        // The partner reads the delivery log.
+        let s = Signed {
+            key: &key,
+            secret: &secret,
+            ts: now,
+            nonce: "hook-0002".into(),
+        };
+        let res = signed_request(
+            &http,
+            &app.base,
+            Method::GET,
+            "/partner/v1/webhooks/deliveries",
+            b"",
+            &s,
+            None,
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let log: Value = res.json().await.unwrap();
+        let first = &log[0];
+        assert_eq!(first["attempts"], 2, "{log}");
+        assert_eq!(first["last_status"], 204);
+        assert!(first["delivered_at"].is_string());
+        let event: Value = serde_json::from_str(&got[1].1).unwrap();
+        assert_eq!(first["event_id"], event["id"]);
+    }
+}

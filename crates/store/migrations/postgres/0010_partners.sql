@@ -10,6 +10,8 @@ CREATE TABLE partners (
     scopes          TEXT NOT NULL,
     -- Requests per minute this partner may send (429 with Retry-After past it).
     rate_per_minute INTEGER NOT NULL DEFAULT 120,
+    -- Where events (order.fulfilled…) are posted, signed the same way; none: no webhooks.
+    webhook_url     TEXT,
     active          INTEGER NOT NULL DEFAULT 1,
     created_at      BIGINT NOT NULL
 );
@@ -20,3 +22,19 @@ CREATE TABLE partner_nonces (
     PRIMARY KEY (partner_id, nonce)
 );
 CREATE INDEX partner_nonces_seen ON partner_nonces (seen_at);
+-- Events for a partner's webhook, queued in the transaction of what caused them and
+-- delivered with retries and backoff; the partner reads this log.
+CREATE TABLE partner_events (
+    id              TEXT PRIMARY KEY,
+    partner_id      TEXT NOT NULL REFERENCES partners (id),
+    type            TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    available_at    BIGINT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    delivered_at    BIGINT,
+    last_status     INTEGER,
+    last_error      TEXT
+);
+CREATE INDEX partner_events_due ON partner_events (delivered_at, available_at);
+CREATE INDEX partner_events_partner ON partner_events (partner_id, created_at);

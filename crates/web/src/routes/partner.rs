@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
     .routes(utoipa_axum::routes!(line_status))
     .routes(utoipa_axum::routes!(create_order))
     .routes(utoipa_axum::routes!(deposit))
+    .routes(utoipa_axum::routes!(deliveries))
     .split_for_parts();
     let mut spec = spec;
     spec.info.version = env!("CARGO_PKG_VERSION").to_string();
@@ -384,7 +385,8 @@ pub async fn create_order(
     };
     match s
         .store
-        .create_order(
+        .create_partner_order(
+            &p,
             &req,
             Some(&simrenew_store::idempotency::Idem {
                 claim: &c,
@@ -452,4 +454,157 @@ pub async fn deposit(
         }
     }
     Ok(Json(DepositDto { balances }))
+}
+
+/// One delivery of the partner's webhook log.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct DeliveryDto {
+    /// The event's id (the same in its body): deduplicate by it.
+    pub event_id: String,
+    /// order.fulfilled
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub created_at: String,
+    pub attempts: i64,
+    pub delivered_at: Option<String>,
+    /// The HTTP status your endpoint last answered.
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// The partner's webhook deliveries, newest first (any scope).
+#[utoipa::path(get, path = "/partner/v1/webhooks/deliveries", tag = "partner", security(("partner_key" = [])),
+    params(
+        ("X-Simrenew-Timestamp" = String, Header, description = "Unix seconds", pattern = "^[0-9]{1,12}$"),
+        ("X-Simrenew-Nonce" = String, Header, description = "New for every request", pattern = "^[!-~]{8,64}$"),
+        ("X-Simrenew-Signature" = String, Header, description = "Lowercase hex HMAC-SHA256", pattern = "^[0-9a-f]{64}$")),
+    responses((status = 200, body = Vec<DeliveryDto>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json")))]
+pub async fn deliveries(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+) -> ApiResult<Json<Vec<DeliveryDto>>> {
+    let (p, _) = signed(&s, req, "").await?;
+    let events = s.store.partner_events(&p.id, 100).await?;
+    Ok(Json(
+        events
+            .into_iter()
+            .map(|e| DeliveryDto {
+                event_id: e.id,
+                kind: e.kind,
+                created_at: crate::dto::ts(e.created_at),
+                attempts: e.attempts,
+                delivered_at: e.delivered_at.map(crate::dto::ts),
+                last_status: e.last_status,
+                last_error: e.last_error,
+            })
+            .collect(),
+    ))
+}
+
+/// Posts the partners' due events to their webhooks, signed as their requests are (the
+/// URL's path, a new timestamp and nonce per attempt, the body's hash, their secret),
+/// with `X-Simrenew-Event` naming the type; a 2xx answer delivers, anything else is
+/// tried again with backoff (30 s doubling to an hour). Run by `serve` every few
+/// seconds. How many were delivered.
+pub async fn deliver_events(s: &AppState, http: &reqwest::Client) -> usize {
+    let events = match s.store.claim_partner_events(20, 120).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(error = %e, "partner events");
+            return 0;
+        }
+    };
+    let mut delivered = 0;
+    for e in events {
+        let outcome = deliver_one(s, http, &e).await;
+        let (status, error) = match &outcome {
+            Ok(st) => (Some(*st), None),
+            Err((st, err)) => (*st, Some(err.as_str())),
+        };
+        let retry = simrenew_store::outbox::backoff_secs(e.attempts + 1);
+        if let Err(err) = s
+            .store
+            .record_event_attempt(&e.id, status, error, retry)
+            .await
+        {
+            tracing::warn!(error = %err, event = %e.id, "recording a webhook attempt");
+        }
+        delivered += usize::from(outcome.is_ok());
+    }
+    delivered
+}
+
+async fn deliver_one(
+    s: &AppState,
+    http: &reqwest::Client,
+    e: &simrenew_store::partners::PartnerEvent,
+) -> Result<i64, (Option<i64>, String)> {
+    let p = match s.store.partner(&e.partner_id).await {
+        Ok(Some(p)) => p,
+        _ => return Err((None, "partner unknown".into())),
+    };
+    let Some(url) = p.webhook_url.clone() else {
+        return Err((None, "no webhook URL".into()));
+    };
+    let Some(secret) = open(&s.config.secret, &p.secret_sealed) else {
+        return Err((None, "the partner's secret does not open".into()));
+    };
+    let Ok(parsed) = reqwest::Url::parse(&url) else {
+        return Err((None, "webhook URL unreadable".into()));
+    };
+    let path = match parsed.query() {
+        Some(q) => format!("{}?{q}", parsed.path()),
+        None => parsed.path().to_string(),
+    };
+    let ts = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let canonical = partner::canonical("POST", &path, &ts, &nonce, e.payload.as_bytes());
+    let res = http
+        .post(parsed)
+        .header("content-type", "application/json")
+        .header("X-Simrenew-Key", &p.key_id)
+        .header("X-Simrenew-Timestamp", &ts)
+        .header("X-Simrenew-Nonce", &nonce)
+        .header(
+            "X-Simrenew-Signature",
+            partner::sign(secret.as_bytes(), &canonical),
+        )
+        .header("X-Simrenew-Event", &e.kind)
+        .body(e.payload.clone())
+        .send()
+        .await
+        .map_err(|err| (None, err.without_url().to_string()))?;
+    let status = i64::from(res.status().as_u16());
+    if res.status().is_success() {
+        Ok(status)
+    } else {
+        Err((Some(status), format!("answered {status}")))
+    }
+}
+
+/// Runs [`deliver_events`] every 5 seconds, for ever (`serve`).
+pub fn spawn_webhooks(s: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let http = match reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+        {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::error!(error = %e, "no HTTP client for partner webhooks");
+                return;
+            }
+        };
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let n = deliver_events(&s, &http).await;
+            if n > 0 {
+                tracing::info!(delivered = n, "partner webhooks");
+            }
+        }
+    })
 }
