@@ -52,6 +52,8 @@ pub enum StoreError {
     EmailTaken,
     #[error("wrong e-mail or password")]
     BadCredentials,
+    #[error("not placed: another order of this all-or-nothing request was refused")]
+    NotPlaced,
     #[error("the code from the authenticator app is needed")]
     TotpRequired,
     #[error("the code from the authenticator app is wrong or was used already")]

@@ -295,6 +295,57 @@ impl Store {
         Ok(order)
     }
 
+    /// Several partner orders at once, each with its own idempotency claim. All or
+    /// nothing: one transaction, the first refusal undoes them all (its index and error
+    /// returned). Otherwise each is its own transaction and its own result.
+    pub async fn create_partner_orders(
+        &self,
+        partner: &crate::partners::Partner,
+        items: &[(OrderRequest, Idem<'_, Order>)],
+        all_or_nothing: bool,
+    ) -> Vec<Result<Order>> {
+        if !all_or_nothing {
+            let mut out = Vec::with_capacity(items.len());
+            for (req, idem) in items {
+                out.push(self.create_partner_order(partner, req, Some(idem)).await);
+            }
+            return out;
+        }
+        let attempt = async {
+            let mut tx = self.write.begin().await.map_err(|e| (0, e.into()))?;
+            let mut placed = Vec::with_capacity(items.len());
+            for (i, (req, idem)) in items.iter().enumerate() {
+                let found = self.find_line(&req.line).await.map_err(|e| (i, e))?;
+                let order = self
+                    .create_order_in(&mut tx, &found.id, req, Some(idem))
+                    .await
+                    .map_err(|e| (i, e))?;
+                if partner.webhook_url.is_some() {
+                    crate::partners::queue_event(&mut tx, &partner.id, "order.fulfilled", &order)
+                        .await
+                        .map_err(|e| (i, e))?;
+                }
+                placed.push(order);
+            }
+            tx.commit().await.map_err(|e| (0, e.into()))?;
+            Ok::<_, (usize, StoreError)>(placed)
+        };
+        match attempt.await {
+            Ok(placed) => placed.into_iter().map(Ok).collect(),
+            Err((failed, e)) => {
+                let mut e = Some(e);
+                (0..items.len())
+                    .map(|i| {
+                        Err(match e.take_if(|_| i == failed) {
+                            Some(e) => e,
+                            None => StoreError::NotPlaced,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    }
+
     /// The body of [`Store::create_order`] inside the caller's transaction.
     async fn create_order_in(
         &self,

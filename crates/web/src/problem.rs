@@ -236,6 +236,7 @@ impl From<StoreError> for Problem {
                 "Wrong e-mail or password",
                 d,
             ),
+            StoreError::NotPlaced => Problem::new(S::CONFLICT, "not-placed", "Not placed", d),
             StoreError::TotpRequired | StoreError::WrongTotp => Problem::new(
                 S::UNAUTHORIZED,
                 "second-factor",

@@ -72,6 +72,25 @@ async fn get(http: &Client, base: &str, s: &Signed<'_>) -> (StatusCode, Value) {
 
 const LINE: &str = "/partner/v1/lines/79161234561";
 
+/// A partner with a new key, its secret sealed as the server seals it.
+async fn partner_with(
+    store: &simrenew_store::Store,
+    name: &str,
+    scopes: &[&str],
+) -> (simrenew_store::partners::Partner, String, String) {
+    let (key, secret) = simrenew_web::routes::partner::new_credentials();
+    let sealed = simrenew_web::routes::partner::seal(SERVER_SECRET, &secret);
+    assert!(
+        !sealed.contains(&secret[3..]),
+        "the secret is not stored in the clear"
+    );
+    let p = store
+        .add_partner("cli:test", name, &key, &sealed, scopes)
+        .await
+        .unwrap();
+    (p, key, secret)
+}
+
 fn kind(v: &Value) -> &str {
     v["type"]
         .as_str()
@@ -360,18 +379,7 @@ async fn orders_paid_from_the_deposit_once_each_and_refused_when_it_is_short() {
     use simrenew_core::{Currency, Money};
     for app in common::serve_all(|c| c.secret = SERVER_SECRET.to_vec()).await {
         let store = &app._db.store;
-        let (key, secret) = simrenew_web::routes::partner::new_credentials();
-        let sealed = simrenew_web::routes::partner::seal(SERVER_SECRET, &secret);
-        let p = store
-            .add_partner(
-                "cli:test",
-                "Seller",
-                &key,
-                &sealed,
-                &["lines:read", "orders:write"],
-            )
-            .await
-            .unwrap();
+        let (p, key, secret) = partner_with(store, "Seller", &["lines:read", "orders:write"]).await;
         let price = store
             .plan("mts-month-30gb")
             .await
@@ -530,12 +538,7 @@ async fn a_fulfilled_order_is_posted_to_the_partner_signed_retried_and_logged() 
     use simrenew_core::{Currency, Money};
     for app in common::serve_all(|c| c.secret = SERVER_SECRET.to_vec()).await {
         let store = &app._db.store;
-        let (key, secret) = simrenew_web::routes::partner::new_credentials();
-        let sealed = simrenew_web::routes::partner::seal(SERVER_SECRET, &secret);
-        store
-            .add_partner("cli:test", "Seller", &key, &sealed, &["orders:write"])
-            .await
-            .unwrap();
+        let (_p, key, secret) = partner_with(store, "Seller", &["orders:write"]).await;
         let (url, got) = webhook_endpoint().await;
         store
             .set_partner_webhook("cli:test", &key, Some(&url))
@@ -654,5 +657,123 @@ async fn a_fulfilled_order_is_posted_to_the_partner_signed_retried_and_logged() 
         assert!(first["delivered_at"].is_string());
         let event: Value = serde_json::from_str(&got[1].1).unwrap();
         assert_eq!(first["event_id"], event["id"]);
+    }
+}
+
+#[tokio::test]
+async fn bulk_orders_report_each_result_and_all_or_nothing_places_none_on_a_refusal() {
+    use simrenew_core::{Currency, Money};
+    for app in common::serve_all(|c| c.secret = SERVER_SECRET.to_vec()).await {
+        let store = &app._db.store;
+        let (p, key, secret) = partner_with(store, "Seller", &["orders:write"]).await;
+        let price = store
+            .plan("mts-month-30gb")
+            .await
+            .unwrap()
+            .price(Currency::Rub)
+            .unwrap();
+        store
+            .credit_partner(
+                "cli:ops",
+                &key,
+                Money::new(price.minor * 5 / 2, Currency::Rub),
+                "t",
+            )
+            .await
+            .unwrap();
+        let http = Client::new();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut n = 0;
+        let mut signed = || {
+            n += 1;
+            Signed {
+                key: &key,
+                secret: &secret,
+                ts: now,
+                nonce: format!("bulk-{n:04}"),
+            }
+        };
+        let month = |line: &str| serde_json::json!({"line": line, "items": [{"type": "renew", "plan_id": "mts-month-30gb"}]});
+        let bogus = serde_json::json!({"line": "+79161234562", "items": [{"type": "renew", "plan_id": "no-such-plan"}]});
+        let lines = ["+79161234561", "+79161234562", "+79161234563"];
+        let batch = serde_json::json!({"orders": [month(lines[0]), month(lines[1]), month(lines[2]), bogus]});
+        let path = "/partner/v1/orders/bulk";
+        let (st, r, _) = post_signed(&http, &app.base, path, &signed(), Some("b-1"), &batch).await;
+        assert_eq!(st, StatusCode::OK, "{}: {r}", app.db);
+        let statuses: Vec<i64> = r
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["status"].as_i64().unwrap())
+            .collect();
+        assert_eq!(&statuses[..3], &[201, 201, 402], "{r}");
+        assert!(statuses[3] >= 400 && statuses[3] != 402, "{r}");
+        assert_eq!(kind(&r[2]["problem"]), "partner-deposit-short");
+        let left = store.partner_deposit(&p.id, Currency::Rub).await.unwrap();
+        assert_eq!(left.minor, price.minor / 2);
+        // The same batch again: the placed ones replay, nothing more is taken.
+        let (st, again, _) =
+            post_signed(&http, &app.base, path, &signed(), Some("b-1"), &batch).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(again[0]["order"]["id"], r[0]["order"]["id"]);
+        assert_eq!(again[1]["order"]["id"], r[1]["order"]["id"]);
+        assert_eq!(again[2]["status"], 402);
+        assert_eq!(
+            store.partner_deposit(&p.id, Currency::Rub).await.unwrap(),
+            left
+        );
+
+        // All or nothing: enough for one of two, so neither is placed.
+        store
+            .credit_partner(
+                "cli:ops",
+                &key,
+                Money::new(price.minor - left.minor, Currency::Rub),
+                "t2",
+            )
+            .await
+            .unwrap();
+        let before = store.partner_deposit(&p.id, Currency::Rub).await.unwrap();
+        assert_eq!(before, price);
+        let line = store
+            .find_line(&simrenew_core::LineRef::parse(lines[0]).unwrap())
+            .await
+            .unwrap();
+        let orders_before = store.orders_of_line(&line.id, 100).await.unwrap().len();
+        let both = serde_json::json!({"orders": [month(lines[0]), month(lines[1])], "all_or_nothing": true});
+        let (st, r, _) = post_signed(&http, &app.base, path, &signed(), Some("b-2"), &both).await;
+        assert_eq!(st, StatusCode::OK, "{r}");
+        assert_eq!(r[0]["status"], 409, "{r}");
+        assert_eq!(kind(&r[0]["problem"]), "not-placed");
+        assert_eq!(r[1]["status"], 402);
+        assert_eq!(
+            store.partner_deposit(&p.id, Currency::Rub).await.unwrap(),
+            before
+        );
+        assert_eq!(
+            store.orders_of_line(&line.id, 100).await.unwrap().len(),
+            orders_before
+        );
+        // A refusal before anything is placed (an unknown plan) places none either.
+        let mixed = serde_json::json!({"orders": [month(lines[0]), bogus], "all_or_nothing": true});
+        let (_, r, _) = post_signed(&http, &app.base, path, &signed(), Some("b-3"), &mixed).await;
+        assert_eq!(r[0]["status"], 409, "{r}");
+        assert_eq!(
+            store.partner_deposit(&p.id, Currency::Rub).await.unwrap(),
+            before
+        );
+        // One it can afford, all or nothing: placed.
+        let one = serde_json::json!({"orders": [month(lines[0])], "all_or_nothing": true});
+        let (_, r, _) = post_signed(&http, &app.base, path, &signed(), Some("b-4"), &one).await;
+        assert_eq!(r[0]["status"], 201, "{r}");
+        assert_eq!(
+            store
+                .partner_deposit(&p.id, Currency::Rub)
+                .await
+                .unwrap()
+                .minor,
+            0
+        );
+        simrenew_store::testing::assert_sound(store).await;
     }
 }

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
     )
     .routes(utoipa_axum::routes!(line_status))
     .routes(utoipa_axum::routes!(create_order))
+    .routes(utoipa_axum::routes!(bulk_orders))
     .routes(utoipa_axum::routes!(deposit))
     .routes(utoipa_axum::routes!(deliveries))
     .split_for_parts();
@@ -341,21 +342,7 @@ pub async fn create_order(
 ) -> ApiResult<axum::response::Response> {
     let headers = req.headers().clone();
     let (p, body) = signed(&s, req, "orders:write").await?;
-    let key = headers
-        .get(crate::extract::IDEMPOTENCY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency-key-missing",
-                "Idempotency-Key needed",
-                "send an Idempotency-Key header (a UUID) with every order",
-            )
-            .field("Idempotency-Key", "missing or not 1-255 visible characters")
-        })?
-        .to_string();
+    let key = idempotency_key(&headers)?;
     let input = crate::extract::ApiJson::<PartnerOrderInput>::parse(&headers, &body)?;
     let c = super::claim(
         format!("partner:{}", p.id),
@@ -366,20 +353,7 @@ pub async fn create_order(
     if let Some(r) = super::replay(&s, &c).await? {
         return Ok(r);
     }
-    let as_order = crate::dto::OrderInput {
-        line: input.value.line.clone(),
-        items: input.value.items.clone(),
-        currency: input.value.currency.clone(),
-        pay_with: None,
-    };
-    let mut req = super::orders::request(&as_order, None)?;
-    let line = s.store.find_line(&req.line).await?;
-    let currency = req.currency.unwrap_or(line.currency);
-    req.currency = Some(currency);
-    req.channel = "partner".into();
-    req.payment = simrenew_store::orders::Payment::Deposit(
-        simrenew_store::partners::deposit_account(&p.id, currency),
-    );
+    let req = partner_request(&s, &p, &input.value).await?;
     let render = |o: &simrenew_store::orders::Order| {
         super::rendered(StatusCode::CREATED, &crate::dto::OrderDto::from(o))
     };
@@ -399,11 +373,43 @@ pub async fn create_order(
             StatusCode::CREATED,
             &crate::dto::OrderDto::from(&o),
         )),
-        Err(simrenew_store::StoreError::InsufficientBalance {
+        Err(e @ simrenew_store::StoreError::InsufficientBalance { .. }) => Err(order_problem(e)),
+        Err(e) => Err(super::after_failure(&s, &c, e).await),
+    }
+}
+
+/// A partner's order request: the items as the app API takes them, paid from its
+/// deposit in the order's currency (the line's when not given).
+async fn partner_request(
+    s: &AppState,
+    p: &Partner,
+    input: &PartnerOrderInput,
+) -> ApiResult<simrenew_store::orders::OrderRequest> {
+    let as_order = crate::dto::OrderInput {
+        line: input.line.clone(),
+        items: input.items.clone(),
+        currency: input.currency.clone(),
+        pay_with: None,
+    };
+    let mut req = super::orders::request(&as_order, None)?;
+    let line = s.store.find_line(&req.line).await?;
+    let currency = req.currency.unwrap_or(line.currency);
+    req.currency = Some(currency);
+    req.channel = "partner".into();
+    req.payment = simrenew_store::orders::Payment::Deposit(
+        simrenew_store::partners::deposit_account(&p.id, currency),
+    );
+    Ok(req)
+}
+
+/// A refused partner order as a problem: a short deposit says by how much.
+fn order_problem(e: simrenew_store::StoreError) -> Problem {
+    match e {
+        simrenew_store::StoreError::InsufficientBalance {
             needed,
             available,
             missing,
-        }) => {
+        } => {
             let mut problem = Problem::new(
                 StatusCode::PAYMENT_REQUIRED,
                 "partner-deposit-short",
@@ -415,10 +421,160 @@ pub async fn create_order(
             problem.needed = Some(Box::new(needed.into()));
             problem.available = Some(Box::new(available.into()));
             problem.missing = Some(Box::new(missing.into()));
-            Err(problem)
+            problem
         }
-        Err(e) => Err(super::after_failure(&s, &c, e).await),
+        e => Problem::from(e),
     }
+}
+
+/// Several orders at once.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkInput {
+    #[schema(min_items = 1, max_items = 100)]
+    pub orders: Vec<PartnerOrderInput>,
+    /// Place all or none: the first refusal undoes the others. Default: each order on
+    /// its own.
+    #[serde(default)]
+    pub all_or_nothing: bool,
+}
+
+/// One order's result in a bulk request.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct BulkResult {
+    /// Its position in `orders`.
+    pub index: usize,
+    /// 201 placed, or the status its problem carries.
+    pub status: u16,
+    /// The order, as `POST /partner/v1/orders` answers it.
+    #[schema(value_type = Option<crate::dto::OrderDto>)]
+    pub order: Option<serde_json::Value>,
+    pub problem: Option<Problem>,
+}
+
+/// Places up to 100 orders, each paid from the deposit, with a result per order
+/// (scope `orders:write`). Each order is idempotent under `<Idempotency-Key>#<index>`:
+/// a retry of the same request places only what was not placed, and replays the rest.
+/// With `all_or_nothing`, one refusal places none.
+#[utoipa::path(post, path = "/partner/v1/orders/bulk", tag = "partner", request_body = BulkInput, security(("partner_key" = [])),
+    params(
+        ("Idempotency-Key" = String, Header, description = "Unique per intended batch", pattern = "^[!-~]{1,200}$"),
+        ("X-Simrenew-Timestamp" = String, Header, description = "Unix seconds", pattern = "^[0-9]{1,12}$"),
+        ("X-Simrenew-Nonce" = String, Header, description = "New for every request", pattern = "^[!-~]{8,64}$"),
+        ("X-Simrenew-Signature" = String, Header, description = "Lowercase hex HMAC-SHA256", pattern = "^[0-9a-f]{64}$")),
+    responses((status = 200, body = Vec<BulkResult>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json")))]
+pub async fn bulk_orders(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+) -> ApiResult<Json<Vec<BulkResult>>> {
+    let headers = req.headers().clone();
+    let (p, body) = signed(&s, req, "orders:write").await?;
+    let key = idempotency_key(&headers)?;
+    let input = crate::extract::ApiJson::<BulkInput>::parse(&headers, &body)?;
+    let n = input.value.orders.len();
+    if n == 0 || n > 100 {
+        return Err(Problem::invalid("orders", "1 to 100 orders"));
+    }
+    let problem_at = |index: usize, problem: Problem| BulkResult {
+        index,
+        status: problem.status,
+        order: None,
+        problem: Some(problem),
+    };
+    let mut results: Vec<Option<BulkResult>> = (0..n).map(|_| None).collect();
+    let mut todo = Vec::with_capacity(n);
+    for (i, o) in input.value.orders.iter().enumerate() {
+        let hash = simrenew_store::db::sha256_hex(
+            format!("{}|{:?}|{:?}", o.line, o.currency, o.items).as_bytes(),
+        );
+        let c = super::claim(
+            format!("partner:{}", p.id),
+            format!("{key}#{i}"),
+            "POST /partner/v1/orders/bulk",
+            &hash,
+        );
+        // Placed by an earlier try of this batch: its answer again.
+        if let Some(stored) = s.store.stored_response(&c.scope, &c.key).await? {
+            results[i] = Some(BulkResult {
+                index: i,
+                status: stored.status,
+                order: serde_json::from_str(&stored.body).ok(),
+                problem: None,
+            });
+            continue;
+        }
+        match partner_request(&s, &p, o).await {
+            Ok(r) => todo.push((i, r, c)),
+            Err(problem) => results[i] = Some(problem_at(i, problem)),
+        }
+    }
+    let refused_early = results
+        .iter()
+        .any(|r| r.as_ref().is_some_and(|r| r.problem.is_some()));
+    if input.value.all_or_nothing && refused_early {
+        // One is refused before anything is placed: none is.
+        for (i, _, _) in &todo {
+            let problem = Problem::from(simrenew_store::StoreError::NotPlaced);
+            results[*i] = Some(problem_at(*i, problem));
+        }
+    } else {
+        let render = |o: &simrenew_store::orders::Order| {
+            super::rendered(StatusCode::CREATED, &crate::dto::OrderDto::from(o))
+        };
+        let items: Vec<_> = todo
+            .iter()
+            .map(|(_, r, c)| {
+                (
+                    r.clone(),
+                    simrenew_store::idempotency::Idem {
+                        claim: c,
+                        render: &render,
+                    },
+                )
+            })
+            .collect();
+        let placed = s
+            .store
+            .create_partner_orders(&p, &items, input.value.all_or_nothing)
+            .await;
+        for ((i, _, _), outcome) in todo.iter().zip(placed) {
+            results[*i] = Some(match outcome {
+                Ok(o) => BulkResult {
+                    index: *i,
+                    status: 201,
+                    order: serde_json::to_value(crate::dto::OrderDto::from(&o)).ok(),
+                    problem: None,
+                },
+                Err(e) => problem_at(*i, order_problem(e)),
+            });
+        }
+    }
+    Ok(Json(results.into_iter().flatten().collect()))
+}
+
+/// The Idempotency-Key header, required on partner orders.
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<String> {
+    headers
+        .get(crate::extract::IDEMPOTENCY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency-key-missing",
+                "Idempotency-Key needed",
+                "send an Idempotency-Key header (a UUID) with every order",
+            )
+            .field("Idempotency-Key", "missing or not 1-200 visible characters")
+        })
 }
 
 /// What the partner's deposit holds, per currency it was ever credited in.
