@@ -113,6 +113,8 @@ pub struct Config {
     /// simrenew runs behind a reverse proxy that appends the client's address to
     /// `X-Forwarded-For`; per-client limits then use that address.
     pub behind_proxy: bool,
+    /// The legal maximum of numbers one person may hold (SIMs issued at the counter).
+    pub max_numbers_per_person: i64,
     /// Point every connector at local stand-ins mounted under /sandbox (demo shops only;
     /// `serve --demo` turns it on). No money moves.
     pub payments_sandbox: bool,
@@ -171,6 +173,7 @@ impl Default for Config {
             esim_callback_token: None,
             esim_confirmation_codes: false,
             behind_proxy: false,
+            max_numbers_per_person: 10,
             payments_sandbox: false,
             vat_code: 1,
         }

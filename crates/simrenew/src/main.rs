@@ -543,6 +543,7 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
             esim_confirmation_codes: config.esim_confirmation_codes,
             behind_proxy: config.behind_proxy,
             esim_sandbox_phone: esim_phone.is_some(),
+            max_numbers_per_person: config.max_numbers_per_person,
             esim_callback,
         },
     );

@@ -52,6 +52,8 @@ pub struct WebConfig {
     /// A demo shop's stand-in phone (`/sandbox/esim/phone`) installs eSIMs: the install
     /// page links to it.
     pub esim_sandbox_phone: bool,
+    /// The legal maximum of numbers one person may hold from this shop (counter SIMs).
+    pub max_numbers_per_person: i64,
     /// Lines may be proven by a code sent by SMS (a gateway is configured, or a demo shop
     /// shows the codes on its outbox page).
     pub sms_codes: bool,
@@ -74,6 +76,7 @@ impl Default for WebConfig {
             esim_confirmation_codes: false,
             behind_proxy: false,
             esim_sandbox_phone: false,
+            max_numbers_per_person: 10,
             es2: None,
         }
     }

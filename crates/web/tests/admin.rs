@@ -502,3 +502,75 @@ async fn a_counter_sale_for_cash_and_one_on_the_card_terminal_each_with_its_rece
         simrenew_store::testing::assert_sound(store).await;
     }
 }
+
+#[tokio::test]
+async fn a_clerk_hands_out_a_sim_with_the_document_and_imei_within_the_legal_maximum() {
+    for app in common::serve_all(|c| c.max_numbers_per_person = 1).await {
+        let store = &app._db.store;
+        store.seed_demo_staff().await.unwrap();
+        let rows: Vec<_> = common::test_iccids(8800, 2)
+            .into_iter()
+            .enumerate()
+            .map(|(i, iccid)| {
+                (
+                    iccid,
+                    simrenew_core::Msisdn::parse(&format!("+7916880000{i}")).unwrap(),
+                )
+            })
+            .collect();
+        store
+            .import_sim_stock(
+                simrenew_core::Operator::Mts,
+                simrenew_core::Currency::Rub,
+                &rows,
+            )
+            .await
+            .unwrap();
+        let mut clerk = staff(&app, DEMO_STAFF[1].0).await;
+        let page = clerk.get("/admin/counter/sims").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let csrf = page.input("csrf");
+        let form = |imei: &'static str, number: &'static str| {
+            vec![
+                ("csrf", csrf.clone()),
+                ("operator", "mts".to_string()),
+                ("doc_type", "passport".to_string()),
+                ("doc_country", "CN".to_string()),
+                ("doc_number", number.to_string()),
+                ("full_name", "LI Na".to_string()),
+                ("imei", imei.to_string()),
+            ]
+        };
+        let bad = form("356938035643808", "E7777777");
+        let f: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let refused = clerk.post("/admin/counter/sims", &f).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.has("id=\"imei-error\""), "{}", refused.body);
+        let good = form("356938035643809", "E7777777");
+        let f: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let issued = clerk.post("/admin/counter/sims", &f).await;
+        assert_eq!(
+            issued.status,
+            StatusCode::SEE_OTHER,
+            "{}: {}",
+            app.db,
+            issued.body
+        );
+        assert!(issued.location().starts_with("/admin/counter/lines/"));
+        let sale = clerk.get(issued.location()).await;
+        assert!(sale.has("+7 916 880-00-00"), "{}", sale.body);
+        // The same person again: past the maximum (1 here), said by the document field.
+        let again = clerk.post("/admin/counter/sims", &f).await;
+        assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            again.has("id=\"doc_number-error\"") && again.has("legal maximum"),
+            "{}",
+            again.body
+        );
+        let mut support = staff(&app, DEMO_STAFF[2].0).await;
+        assert_eq!(
+            support.get("/admin/counter/sims").await.status,
+            StatusCode::FORBIDDEN
+        );
+    }
+}

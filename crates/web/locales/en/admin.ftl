@@ -80,3 +80,22 @@ admin-till-difference = Difference
 admin-till-even = Even
 admin-till-short = Short by
 admin-till-over = Over by
+admin-sim = Hand out a new SIM card
+admin-sim-hint = For a foreign customer the law requires the identity document and the phone's IMEI; a person may hold a limited number of numbers.
+admin-sim-doc-type = Identity document
+admin-sim-passport = Passport
+admin-sim-residence = Residence permit
+admin-sim-other = Other document
+admin-sim-country = Issuing country (two letters: CN, RU…)
+admin-sim-doc-number = Document number
+admin-sim-name = Full name as in the document
+admin-sim-issue = Hand out the SIM and sell a plan
+admin-sim-doc-type-wrong = Choose the document type.
+admin-sim-country-wrong = Two letters of the issuing country, as CN or RU.
+admin-sim-number-wrong = The document number: 4 to 20 letters and digits.
+admin-sim-name-wrong = The name as the document writes it.
+admin-sim-none-left = No SIM card of this operator is left on the shelf.
+admin-sim-limit = { $n ->
+    [one] This person already holds { $n } number from us, the legal maximum.
+   *[other] This person already holds { $n } numbers from us, the legal maximum.
+}

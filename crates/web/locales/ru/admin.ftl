@@ -81,3 +81,23 @@ admin-till-difference = Расхождение
 admin-till-even = Без расхождений
 admin-till-short = Недостача
 admin-till-over = Излишек
+admin-sim = Выдать новую SIM-карту
+admin-sim-hint = Для иностранного гражданина закон требует документ, удостоверяющий личность, и IMEI телефона; число номеров на одного человека ограничено.
+admin-sim-doc-type = Документ
+admin-sim-passport = Паспорт
+admin-sim-residence = Вид на жительство
+admin-sim-other = Другой документ
+admin-sim-country = Страна выдачи (две буквы: CN, RU…)
+admin-sim-doc-number = Номер документа
+admin-sim-name = ФИО как в документе
+admin-sim-issue = Выдать SIM и продать тариф
+admin-sim-doc-type-wrong = Выберите тип документа.
+admin-sim-country-wrong = Две буквы страны выдачи, например CN или RU.
+admin-sim-number-wrong = Номер документа: от 4 до 20 букв и цифр.
+admin-sim-name-wrong = Имя так, как оно написано в документе.
+admin-sim-none-left = SIM-карты этого оператора закончились.
+admin-sim-limit = { $n ->
+    [one] У этого человека уже { $n } номер от нас — это предел по закону.
+    [few] У этого человека уже { $n } номера от нас — это предел по закону.
+   *[many] У этого человека уже { $n } номеров от нас — это предел по закону.
+}

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/counter/lines/{id}", get(sale_page).post(sell))
         .route("/admin/receipts/{id}", get(receipt))
         .route("/admin/till", get(till_page).post(till_action))
+        .route("/admin/counter/sims", get(sim_page).post(issue_sim))
 }
 
 #[derive(Template)]
@@ -47,11 +48,13 @@ struct SalePage {
 
 impl SalePage {
     fn error(&self, field: &str) -> Option<&String> {
-        self.errors
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, e)| e)
+        field_error(&self.errors, field)
     }
+}
+
+/// The message for `field` among a form's errors.
+fn field_error<'a>(errors: &'a [(&'static str, String)], field: &str) -> Option<&'a String> {
+    errors.iter().find(|(f, _)| *f == field).map(|(_, e)| e)
 }
 
 /// What the clerk typed, shown again with the errors.
@@ -152,6 +155,16 @@ async fn sale_page(State(s): State<AppState>, st: StaffCtx, Path(id): Path<Strin
     sale_view(&s, &st, &id, form, Vec::new(), idem, StatusCode::OK).await
 }
 
+/// A counter form: signed-in staff who may sell, and the CSRF-checked fields.
+async fn counter_form(
+    s: &AppState,
+    req: axum::extract::Request,
+) -> Result<(StaffCtx, super::CheckedForm), Response> {
+    let (st, form) = super::admin::staff_form(s, req).await?;
+    st.require(Permission::Counter)?;
+    Ok((st, form))
+}
+
 /// What the customer buys: a plan (a renewal or an add-on, as the plan is) or a top-up.
 enum Chosen {
     Plan(String),
@@ -218,13 +231,10 @@ async fn sell(
     Path(id): Path<String>,
     req: axum::extract::Request,
 ) -> Response {
-    let (st, form) = match super::admin::staff_form(&s, req).await {
+    let (st, form) = match counter_form(&s, req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if let Err(r) = st.require(Permission::Counter) {
-        return r;
-    }
     let t = st.ctx.t;
     let typed = SaleForm {
         plan: form.get("plan").to_string(),
@@ -550,13 +560,10 @@ async fn till_page(State(s): State<AppState>, st: StaffCtx) -> Response {
 }
 
 async fn till_action(State(s): State<AppState>, req: axum::extract::Request) -> Response {
-    let (st, form) = match super::admin::staff_form(&s, req).await {
+    let (st, form) = match counter_form(&s, req).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if let Err(r) = st.require(Permission::Counter) {
-        return r;
-    }
     let t = st.ctx.t;
     let currency = form.get("currency").parse().unwrap_or(Currency::Rub);
     let amount = |field: &str, c: Currency| Money::parse_major(form.get(field), c);
@@ -595,6 +602,162 @@ async fn till_action(State(s): State<AppState>, req: axum::extract::Request) -> 
         }
         Err(e) => {
             tracing::error!(error = %e, "till");
+            site::unavailable(&st.ctx)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_sim.html")]
+struct SimPage {
+    ctx: Ctx,
+    /// (operator code, name, cards on the shelf)
+    stock: Vec<(String, String, i64)>,
+    form: SimForm,
+    errors: Vec<(&'static str, String)>,
+}
+
+impl SimPage {
+    fn error(&self, field: &str) -> Option<&String> {
+        field_error(&self.errors, field)
+    }
+}
+
+#[derive(Clone, Default)]
+struct SimForm {
+    operator: String,
+    doc_type: String,
+    doc_country: String,
+    doc_number: String,
+    full_name: String,
+    imei: String,
+}
+
+async fn sim_view(
+    s: &AppState,
+    st: &StaffCtx,
+    form: SimForm,
+    errors: Vec<(&'static str, String)>,
+    status: StatusCode,
+) -> Response {
+    let t = st.ctx.t;
+    let counts = match s.store.sim_stock_counts().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "SIM stock");
+            return site::unavailable(&st.ctx);
+        }
+    };
+    let stock = simrenew_core::Operator::ALL
+        .iter()
+        .map(|op| {
+            let n = counts
+                .iter()
+                .find(|(o, _)| o == op.code())
+                .map_or(0, |(_, n)| *n);
+            (op.code().to_string(), op.name(t.locale).to_string(), n)
+        })
+        .collect();
+    render_status(
+        status,
+        &SimPage {
+            ctx: st.ctx.clone(),
+            stock,
+            form,
+            errors,
+        },
+    )
+}
+
+/// Handing out a new physical SIM: the person's identity document and the phone's IMEI,
+/// as the law requires them recorded.
+async fn sim_page(State(s): State<AppState>, st: StaffCtx) -> Response {
+    if let Err(r) = st.require(Permission::Counter) {
+        return r;
+    }
+    let form = SimForm {
+        doc_type: "passport".into(),
+        ..Default::default()
+    };
+    sim_view(&s, &st, form, Vec::new(), StatusCode::OK).await
+}
+
+async fn issue_sim(State(s): State<AppState>, req: axum::extract::Request) -> Response {
+    let (st, form) = match counter_form(&s, req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let t = st.ctx.t;
+    let typed = SimForm {
+        operator: form.get("operator").to_string(),
+        doc_type: form.get("doc_type").to_string(),
+        doc_country: form.get("doc_country").to_string(),
+        doc_number: form.get("doc_number").to_string(),
+        full_name: form.get("full_name").to_string(),
+        imei: form.get("imei").to_string(),
+    };
+    let mut errors = Vec::new();
+    let operator = typed.operator.parse::<simrenew_core::Operator>().ok();
+    if operator.is_none() {
+        errors.push(("operator", t.t("esim-new-choose-operator")));
+    }
+    let imei = match simrenew_core::Imei::parse(&typed.imei) {
+        Ok(i) => Some(i),
+        Err(e) => {
+            errors.push(("imei", super::id_error_text(&t, &e)));
+            None
+        }
+    };
+    let (Some(operator), Some(imei)) = (operator, imei) else {
+        return sim_view(&s, &st, typed, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let doc = simrenew_store::sims::HolderDoc {
+        doc_type: typed.doc_type.clone(),
+        doc_country: typed.doc_country.clone(),
+        doc_number: typed.doc_number.clone(),
+        full_name: typed.full_name.clone(),
+    };
+    match s
+        .store
+        .issue_sim(
+            &st.staff.actor(),
+            operator,
+            &doc,
+            &imei,
+            s.config.max_numbers_per_person,
+        )
+        .await
+    {
+        Ok(issued) => super::see_other(&format!("/admin/counter/lines/{}", issued.line_id)),
+        Err(StoreError::Invalid { field, reason }) => {
+            let field: &'static str = match field.as_str() {
+                "doc_type" => "doc_type",
+                "doc_country" => "doc_country",
+                "full_name" => "full_name",
+                "operator" => "operator",
+                _ => "doc_number",
+            };
+            let text = match field {
+                "doc_type" => t.t("admin-sim-doc-type-wrong"),
+                "doc_country" => t.t("admin-sim-country-wrong"),
+                "full_name" => t.t("admin-sim-name-wrong"),
+                "operator" => t.t("admin-sim-none-left"),
+                _ if reason.contains("maximum") => {
+                    t.n("admin-sim-limit", s.config.max_numbers_per_person)
+                }
+                _ => t.t("admin-sim-number-wrong"),
+            };
+            sim_view(
+                &s,
+                &st,
+                typed,
+                vec![(field, text)],
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "issuing a SIM");
             site::unavailable(&st.ctx)
         }
     }
