@@ -276,6 +276,107 @@ impl Store {
         Ok(())
     }
 
+    /// Changes one's own password, the current one proving it is them; their other
+    /// sessions end. Audited (without the passwords).
+    pub async fn change_staff_password(
+        &self,
+        staff: &Staff,
+        current: &str,
+        new: &str,
+        keep_token: &str,
+    ) -> Result<()> {
+        check_password(new)?;
+        let stored: String = sqlx::query_scalar("SELECT password_hash FROM staff WHERE id = $1")
+            .bind(&staff.id)
+            .fetch_one(&self.read)
+            .await?;
+        let ok = argon2::PasswordHash::new(&stored)
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(current.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        if !ok {
+            return Err(StoreError::BadCredentials);
+        }
+        let hash = hash_password(new)?;
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE staff SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(&staff.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1 AND token_hash <> $2")
+            .bind(&staff.id)
+            .bind(sha256_hex(keep_token.as_bytes()))
+            .execute(&mut *tx)
+            .await?;
+        audit_change(
+            &mut tx,
+            &staff.actor(),
+            "staff.password_changed",
+            Some(&staff.actor()),
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Turns a member of staff off (their sessions end at once; they cannot sign in) or
+    /// on again. Audited with before and after; nobody turns themself off.
+    pub async fn set_staff_active(
+        &self,
+        actor: &Staff,
+        email: &str,
+        active: bool,
+    ) -> Result<Staff> {
+        let email = normalize_email(email)?;
+        if email == actor.email && !active {
+            return Err(StoreError::invalid("email", "you cannot turn yourself off"));
+        }
+        let mut tx = self.write.begin().await?;
+        let sql = format!("SELECT {COLUMNS} FROM staff WHERE email = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(&email)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::invalid("email", "no member of staff has this address"))?;
+        let before = staff_of(&row)?;
+        sqlx::query("UPDATE staff SET active = $1 WHERE id = $2")
+            .bind(i64::from(active))
+            .bind(&before.id)
+            .execute(&mut *tx)
+            .await?;
+        if !active {
+            sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1")
+                .bind(&before.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let after = Staff {
+            active,
+            ..before.clone()
+        };
+        audit_change(
+            &mut tx,
+            &actor.actor(),
+            if active {
+                "staff.activated"
+            } else {
+                "staff.deactivated"
+            },
+            Some(&before.actor()),
+            Some(&snapshot(&before)),
+            Some(&snapshot(&after)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
     /// Sets up the second factor: `secret` (base32) is kept once `code` proves the
     /// authenticator app has it. Audited (the secret is not).
     pub async fn enable_totp(&self, staff: &Staff, secret: &str, code: &str) -> Result<Staff> {

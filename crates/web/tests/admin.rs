@@ -36,7 +36,7 @@ async fn staff(app: &common::Served, email: &str) -> Visitor {
 }
 
 /// Who may open what: (path, admin, clerk, support).
-const PAGES: [(&str, bool, bool, bool); 7] = [
+const PAGES: [(&str, bool, bool, bool); 8] = [
     ("/admin", true, true, true),
     ("/admin/counter?q=%2B7+916+123-45-61", true, true, false),
     (
@@ -49,6 +49,7 @@ const PAGES: [(&str, bool, bool, bool); 7] = [
     ("/admin/audit", true, false, false),
     ("/admin/account/totp", true, true, true),
     ("/admin/till", true, true, false),
+    ("/admin/account/password", true, true, true),
 ];
 
 #[tokio::test]
@@ -572,5 +573,143 @@ async fn a_clerk_hands_out_a_sim_with_the_document_and_imei_within_the_legal_max
             support.get("/admin/counter/sims").await.status,
             StatusCode::FORBIDDEN
         );
+    }
+}
+
+/// Signs in through the form with a password; the status of the answer.
+async fn sign_in_with(app: &common::Served, email: &str, password: &str) -> (Visitor, StatusCode) {
+    let mut v = Visitor::new(&app.base, "en");
+    let csrf = v.get("/admin/sign-in").await.input("csrf");
+    let r = v
+        .post(
+            "/admin/sign-in",
+            &[("csrf", &csrf), ("email", email), ("password", password)],
+        )
+        .await;
+    (v, r.status)
+}
+
+#[tokio::test]
+async fn a_password_changed_ends_other_sessions_and_a_member_turned_off_is_out_at_once() {
+    for app in common::serve_all(|_| {}).await {
+        app._db.store.seed_demo_staff().await.unwrap();
+        let clerk_email = DEMO_STAFF[1].0;
+        let mut clerk = staff(&app, clerk_email).await;
+        let mut elsewhere = staff(&app, clerk_email).await;
+        let page = clerk.get("/admin/account/password").await;
+        let csrf = page.input("csrf");
+        let wrong = clerk
+            .post(
+                "/admin/account/password",
+                &[
+                    ("csrf", &csrf),
+                    ("current", "not it"),
+                    ("new", "a brand new one"),
+                ],
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let short = clerk
+            .post(
+                "/admin/account/password",
+                &[
+                    ("csrf", &csrf),
+                    ("current", DEMO_STAFF_PASSWORD),
+                    ("new", "short"),
+                ],
+            )
+            .await;
+        assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let done = clerk
+            .post(
+                "/admin/account/password",
+                &[
+                    ("csrf", &csrf),
+                    ("current", DEMO_STAFF_PASSWORD),
+                    ("new", "a brand new one"),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        assert!(done.has("id=\"password-changed\""));
+        assert_eq!(
+            clerk.get("/admin").await.status,
+            StatusCode::OK,
+            "this session stays"
+        );
+        assert_eq!(
+            elsewhere.get("/admin").await.status,
+            StatusCode::SEE_OTHER,
+            "the other ends"
+        );
+        assert_eq!(
+            sign_in_with(&app, clerk_email, DEMO_STAFF_PASSWORD).await.1,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            sign_in_with(&app, clerk_email, "a brand new one").await.1,
+            StatusCode::SEE_OTHER
+        );
+
+        // An admin turns the clerk off: out at once, and no way back in; on again: in.
+        let mut admin = staff(&app, DEMO_STAFF[0].0).await;
+        let csrf = admin.get("/admin/staff").await.input("csrf");
+        let off = admin
+            .post(
+                "/admin/staff/active",
+                &[("csrf", &csrf), ("email", clerk_email), ("active", "0")],
+            )
+            .await;
+        assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.body);
+        assert_eq!(
+            clerk.get("/admin").await.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            app.db
+        );
+        assert_eq!(
+            sign_in_with(&app, clerk_email, "a brand new one").await.1,
+            StatusCode::UNAUTHORIZED
+        );
+        let me = admin
+            .post(
+                "/admin/staff/active",
+                &[("csrf", &csrf), ("email", DEMO_STAFF[0].0), ("active", "0")],
+            )
+            .await;
+        assert_eq!(
+            me.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "nobody turns themself off"
+        );
+        // A clerk may not turn anyone off.
+        let (mut other_clerk, _) = sign_in_with(&app, DEMO_STAFF[2].0, DEMO_STAFF_PASSWORD).await;
+        let c = other_clerk.get("/admin").await.input("csrf");
+        let refused = other_clerk
+            .post(
+                "/admin/staff/active",
+                &[("csrf", &c), ("email", DEMO_STAFF[0].0), ("active", "0")],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        let on = admin
+            .post(
+                "/admin/staff/active",
+                &[("csrf", &csrf), ("email", clerk_email), ("active", "1")],
+            )
+            .await;
+        assert_eq!(on.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            sign_in_with(&app, clerk_email, "a brand new one").await.1,
+            StatusCode::SEE_OTHER
+        );
+        let log = app._db.store.audit_entries(50, None).await.unwrap();
+        for action in [
+            "staff.password_changed",
+            "staff.deactivated",
+            "staff.activated",
+        ] {
+            assert!(log.iter().any(|e| e.action == action), "{action}");
+        }
     }
 }

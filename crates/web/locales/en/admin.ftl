@@ -99,3 +99,11 @@ admin-sim-limit = { $n ->
     [one] This person already holds { $n } number from us, the legal maximum.
    *[other] This person already holds { $n } numbers from us, the legal maximum.
 }
+admin-password = Change my password
+admin-password-current = Current password
+admin-password-new = New password (at least 8 characters)
+admin-password-changed = Password changed. Your other sessions were signed out.
+admin-password-current-wrong = The current password is not right.
+admin-deactivate = Turn off
+admin-activate = Turn on
+admin-inactive = Off

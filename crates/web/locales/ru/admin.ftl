@@ -101,3 +101,11 @@ admin-sim-limit = { $n ->
     [few] У этого человека уже { $n } номера от нас — это предел по закону.
    *[many] У этого человека уже { $n } номеров от нас — это предел по закону.
 }
+admin-password = Сменить пароль
+admin-password-current = Текущий пароль
+admin-password-new = Новый пароль (не меньше 8 символов)
+admin-password-changed = Пароль изменён. Другие ваши сеансы завершены.
+admin-password-current-wrong = Текущий пароль неверный.
+admin-deactivate = Отключить
+admin-activate = Включить
+admin-inactive = Отключён

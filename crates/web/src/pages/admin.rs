@@ -32,6 +32,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/staff", get(staff_page).post(add_staff))
         .route("/admin/audit", get(audit))
         .route("/admin/account/totp", get(totp_page).post(enable_totp))
+        .route(
+            "/admin/account/password",
+            get(password_page).post(change_password),
+        )
+        .route("/admin/staff/active", post(set_active))
 }
 
 fn cookie_name(secure: bool) -> &'static str {
@@ -630,6 +635,100 @@ async fn enable_totp(State(s): State<AppState>, req: axum::extract::Request) -> 
         }
         Err(e) => {
             tracing::error!(error = %e, "enabling TOTP");
+            site::unavailable(&st.ctx)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_password.html")]
+struct PasswordPage {
+    ctx: Ctx,
+    error: Option<String>,
+    done: bool,
+}
+
+async fn password_page(st: StaffCtx) -> Response {
+    if let Err(r) = st.require(Permission::Console) {
+        return r;
+    }
+    render(&PasswordPage {
+        ctx: st.ctx,
+        error: None,
+        done: false,
+    })
+}
+
+/// One's own password: the current one, then the new one (8 characters or more); one's
+/// other sessions end.
+async fn change_password(State(s): State<AppState>, req: axum::extract::Request) -> Response {
+    let (st, form) = match staff_form(&s, req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = st.require(Permission::Console) {
+        return r;
+    }
+    let t = st.ctx.t;
+    let field = |n: &str| form.fields.get(n).map_or("", String::as_str);
+    let outcome = s
+        .store
+        .change_staff_password(&st.staff, field("current"), field("new"), &st.token)
+        .await;
+    let (error, status) = match outcome {
+        Ok(()) => (None, StatusCode::OK),
+        Err(StoreError::BadCredentials) => (
+            Some(t.t("admin-password-current-wrong")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(StoreError::Invalid { .. }) => (
+            Some(t.t("err-password-rule")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "staff password");
+            return site::unavailable(&st.ctx);
+        }
+    };
+    render_status(
+        status,
+        &PasswordPage {
+            done: error.is_none(),
+            error,
+            ctx: st.ctx,
+        },
+    )
+}
+
+/// An admin turns a member of staff off (their sessions end) or on again.
+async fn set_active(State(s): State<AppState>, req: axum::extract::Request) -> Response {
+    let (st, form) = match staff_form(&s, req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = st.require(Permission::ManageStaff) {
+        return r;
+    }
+    let active = form.get("active") == "1";
+    match s
+        .store
+        .set_staff_active(&st.staff, form.get("email"), active)
+        .await
+    {
+        Ok(_) => super::see_other("/admin/staff"),
+        Err(StoreError::Invalid { reason, .. }) => {
+            staff_view(
+                &s,
+                st.ctx,
+                Default::default(),
+                Some(reason),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "staff active");
             site::unavailable(&st.ctx)
         }
     }
