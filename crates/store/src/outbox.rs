@@ -98,6 +98,33 @@ pub(crate) async fn queue_message(
 }
 
 impl Store {
+    /// Queues messages a member of staff sends again (a receipt, an install mail), with
+    /// an audit entry, in one transaction.
+    pub async fn resend_messages(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        messages: &[(&str, Message)],
+    ) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        for (topic, m) in messages {
+            queue_message(&mut tx, topic, m).await?;
+        }
+        let to: Vec<&str> = messages.iter().map(|(_, m)| m.to.as_str()).collect();
+        crate::staff::audit_change(
+            &mut tx,
+            actor,
+            action,
+            Some(subject),
+            None,
+            Some(&serde_json::json!({"to": to, "messages": messages.len()}).to_string()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Claims up to `limit` due rows of `topic` for `lease_secs`: they are not due again
     /// until then. On PostgreSQL concurrent jobs skip each other's rows (SKIP LOCKED); on
     /// SQLite the single writer serializes claims.

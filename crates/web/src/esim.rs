@@ -20,6 +20,30 @@ use simrenew_store::{Store, StoreError};
 /// try (the ES2+ client's timeouts are shorter).
 const RELEASE_LEASE_SECS: i64 = 90;
 
+/// The install mails of an order's released profile again (support's resend), to the
+/// address given or the buyer's; empty when there is no code to send or nowhere to.
+pub fn install_mails_again(
+    p: &Profile,
+    order_id: &str,
+    public_url: &str,
+    to: Option<&str>,
+) -> Vec<(&'static str, Message)> {
+    let Some(ac) = activation_code(p) else {
+        return Vec::new();
+    };
+    let mut p = p.clone();
+    if let Some(t) = to {
+        p.notify_email = Some(t.to_string());
+    }
+    install_mails(
+        &p,
+        &ac,
+        p.confirmation_code.as_deref(),
+        order_id,
+        public_url,
+    )
+}
+
 /// Reissues allowed per order before a person has to look.
 pub const MAX_REISSUES: i64 = 2;
 

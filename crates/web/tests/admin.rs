@@ -713,3 +713,84 @@ async fn a_password_changed_ends_other_sessions_and_a_member_turned_off_is_out_a
         }
     }
 }
+
+#[tokio::test]
+async fn support_sends_an_esim_install_mail_again_and_it_is_audited() {
+    for app in common::serve_all(|_| {}).await {
+        let store = &app._db.store;
+        store.seed_demo_staff().await.unwrap();
+        let (order, _) = common::order_with_esim(store, 9).await;
+        let mut support = staff(&app, DEMO_STAFF[2].0).await;
+        let page = support.get("/admin/customers?q=%2B7+916+123-45-62").await;
+        assert!(page.has("resend-esim") && page.has(&order), "{}", page.body);
+        let csrf = page.input("csrf");
+        // No address on the order, none given: nothing to send, said.
+        let nowhere = support
+            .post(
+                "/admin/customers/resend-esim",
+                &[
+                    ("csrf", &csrf),
+                    ("order", &order),
+                    ("q", "+7 916 123-45-62"),
+                    ("email", ""),
+                ],
+            )
+            .await;
+        assert_eq!(nowhere.status, StatusCode::CONFLICT);
+        let sent = support
+            .post(
+                "/admin/customers/resend-esim",
+                &[
+                    ("csrf", &csrf),
+                    ("order", &order),
+                    ("q", "+7 916 123-45-62"),
+                    ("email", "Traveller@Example.com"),
+                ],
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+        let back = support.get(sent.location()).await;
+        assert!(back.has("id=\"notice\""), "{}", back.body);
+        let mails: Vec<simrenew_store::outbox::Message> = store
+            .recent_outbox(&[simrenew_store::outbox::MAIL], 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| serde_json::from_str(&m.payload).unwrap())
+            .collect();
+        let to_traveller: Vec<_> = mails
+            .iter()
+            .filter(|m| m.to == "traveller@example.com")
+            .collect();
+        assert_eq!(
+            to_traveller.len(),
+            2,
+            "the install mail and the confirmation code apart"
+        );
+        assert!(
+            to_traveller
+                .iter()
+                .any(|m| m.body.contains(common::CONFIRMATION_CODE))
+        );
+        assert!(
+            to_traveller
+                .iter()
+                .any(|m| !m.attachments.is_empty() && !m.body.contains(common::CONFIRMATION_CODE))
+        );
+        let log = store
+            .audit_entries(10, Some("staff:support@simrenew.example"))
+            .await
+            .unwrap();
+        assert!(log.iter().any(|e| e.action == "support.resend_esim"));
+        // A clerk does not resend.
+        let mut clerk = staff(&app, DEMO_STAFF[1].0).await;
+        let c = clerk.get("/admin").await.input("csrf");
+        let refused = clerk
+            .post(
+                "/admin/customers/resend-esim",
+                &[("csrf", &c), ("order", &order), ("email", "x@example.com")],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    }
+}

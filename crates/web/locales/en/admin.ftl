@@ -107,3 +107,7 @@ admin-password-current-wrong = The current password is not right.
 admin-deactivate = Turn off
 admin-activate = Turn on
 admin-inactive = Off
+admin-resend-esim = Send the eSIM install mail again
+admin-resend-to = to (empty: the buyer's address)
+admin-resent = Sent again.
+admin-resend-nothing = This eSIM has no code to send now (not released, or failed: a reissue first), or no address to send it to.

@@ -109,3 +109,7 @@ admin-password-current-wrong = Текущий пароль неверный.
 admin-deactivate = Отключить
 admin-activate = Включить
 admin-inactive = Отключён
+admin-resend-esim = Отправить письмо с установкой eSIM ещё раз
+admin-resend-to = кому (пусто: адрес покупателя)
+admin-resent = Отправлено ещё раз.
+admin-resend-nothing = Для этой eSIM сейчас нечего отправить (не выпущена или ошибка: сначала перевыпуск), или не указан адрес.

@@ -101,3 +101,7 @@ admin-password-current-wrong = 当前密码不正确。
 admin-deactivate = 停用
 admin-activate = 启用
 admin-inactive = 已停用
+admin-resend-esim = 重新发送 eSIM 安装邮件
+admin-resend-to = 收件人（留空：购买者邮箱）
+admin-resent = 已重新发送。
+admin-resend-nothing = 此 eSIM 目前没有可发送的安装码（尚未发放或安装失败：请先重新签发），或没有收件地址。

@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
             get(password_page).post(change_password),
         )
         .route("/admin/staff/active", post(set_active))
+        .route("/admin/customers/resend-esim", post(resend_esim))
 }
 
 fn cookie_name(secure: bool) -> &'static str {
@@ -265,6 +266,9 @@ async fn dashboard(st: StaffCtx) -> Response {
 struct Search {
     #[serde(default)]
     q: String,
+    /// Back from a resend.
+    #[serde(default)]
+    sent: bool,
 }
 
 /// A line as the console lists it.
@@ -381,8 +385,10 @@ struct CustomersPage {
     q: String,
     lines: Vec<LineRow>,
     can_sell: bool,
-    /// (order id, line, status, total, created)
-    orders: Vec<(String, String, String, String, String)>,
+    /// (order id, line, status, total, created, has an eSIM to install)
+    orders: Vec<(String, String, String, String, String, bool)>,
+    /// What support just did.
+    notice: Option<String>,
     error: Option<String>,
 }
 
@@ -402,17 +408,24 @@ async fn customers(State(s): State<AppState>, st: StaffCtx, Query(q): Query<Sear
             .await
             .unwrap_or_default()
         {
+            let esim = matches!(
+                s.store.profile_of_order(&o.id).await,
+                Ok(Some(p)) if p.state.shows_code()
+            );
             orders.push((
                 o.id.clone(),
                 line.msisdn.display(),
                 super::orders::status_text(&st.ctx.t, o.status),
                 st.ctx.t.money(o.total),
                 st.ctx.t.datetime(o.created_at),
+                esim,
             ));
         }
     }
     let can_sell = st.may(Permission::Counter);
+    let notice = q.sent.then(|| st.ctx.t.t("admin-resent"));
     render(&CustomersPage {
+        notice,
         ctx: st.ctx,
         search_action: "/admin/customers",
         can_sell,
@@ -732,4 +745,61 @@ async fn set_active(State(s): State<AppState>, req: axum::extract::Request) -> R
             site::unavailable(&st.ctx)
         }
     }
+}
+
+/// Support sends an order's eSIM install mails again (the QR code, and the confirmation
+/// code apart), to the buyer's address or one the traveller gives now. Audited.
+async fn resend_esim(State(s): State<AppState>, req: axum::extract::Request) -> Response {
+    let (st, form) = match staff_form(&s, req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = st.require(Permission::SeeCustomers) {
+        return r;
+    }
+    let order_id = form.get("order");
+    let to = Some(form.get("email")).filter(|e| !e.is_empty());
+    let Ok(to) = to.map(simrenew_store::users::normalize_email).transpose() else {
+        return site::message(
+            st.ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "admin-customers",
+            "err-email-invalid",
+        );
+    };
+    let profile = match s.store.profile_of_order(order_id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return site::not_found(st.ctx),
+        Err(e) => {
+            tracing::error!(error = %e, "resend eSIM");
+            return site::unavailable(&st.ctx);
+        }
+    };
+    let mails =
+        crate::esim::install_mails_again(&profile, order_id, &s.config.public_url, to.as_deref());
+    if mails.is_empty() {
+        return site::message(
+            st.ctx,
+            StatusCode::CONFLICT,
+            "admin-customers",
+            "admin-resend-nothing",
+        );
+    }
+    if let Err(e) = s
+        .store
+        .resend_messages(
+            &st.staff.actor(),
+            "support.resend_esim",
+            &format!("order:{order_id}"),
+            &mails,
+        )
+        .await
+    {
+        tracing::error!(error = %e, "resend eSIM");
+        return site::unavailable(&st.ctx);
+    }
+    super::see_other(&format!(
+        "/admin/customers?q={}&sent=true",
+        super::urlencode(form.get("q"))
+    ))
 }
