@@ -270,6 +270,39 @@ impl Imei {
     }
 }
 
+/// Why a stock file (`ICCID,number` per line) was refused: the line (from 1) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct StockCsvError {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// Reads a stock file as the SIM supplier or the SM-DP+ batch gives it: one
+/// `ICCID,number` per line (blank lines and a first header line that does not start
+/// with a digit are skipped; `;` or a tab also separate), each checked.
+pub fn parse_stock_csv(text: &str) -> Result<Vec<(Iccid, Msisdn)>, StockCsvError> {
+    let mut rows = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim().trim_start_matches('\u{feff}');
+        if line.is_empty() || (n == 0 && !line.starts_with(|c: char| c.is_ascii_digit())) {
+            continue;
+        }
+        let err = |reason: String| StockCsvError {
+            line: n + 1,
+            reason,
+        };
+        let (iccid, number) = line
+            .split_once([',', ';', '\t'])
+            .ok_or_else(|| err("expected ICCID,number".into()))?;
+        rows.push((
+            Iccid::parse(iccid.trim()).map_err(|e| err(format!("ICCID: {e}")))?,
+            Msisdn::parse(number.trim()).map_err(|e| err(format!("number: {e}")))?,
+        ));
+    }
+    Ok(rows)
+}
+
 fn mod97(digits: &str) -> u32 {
     digits
         .bytes()
@@ -524,12 +557,27 @@ mod tests {
         }
 
         #[test]
+        fn stock_files_read_back(payloads in proptest::collection::vec("89[0-9]{16}", 1..5), sep in "[,;\t]") {
+            let rows: Vec<(Iccid, Msisdn)> = payloads
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (Iccid::parse(&iccid_from(p)).unwrap(), Msisdn::parse(&format!("+7916555{i:04}")).unwrap()))
+                .collect();
+            let text: String = std::iter::once("iccid,number".to_string())
+                .chain(rows.iter().map(|(i, m)| format!("{}{sep}{}", i.as_str(), m.e164())))
+                .collect::<Vec<_>>()
+                .join("\n");
+            prop_assert_eq!(parse_stock_csv(&text).unwrap(), rows);
+        }
+
+        #[test]
         fn junk_never_panics(s in "\\PC{0,40}") {
             let _ = Iccid::parse(&s);
             let _ = Msisdn::parse(&s);
             let _ = Imsi::parse(&s);
             let _ = Eid::parse(&s);
             let _ = Imei::parse(&s);
+            let _ = parse_stock_csv(&s);
             let _ = LineRef::parse(&s);
         }
     }

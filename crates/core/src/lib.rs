@@ -22,7 +22,7 @@ pub mod staff;
 pub mod totp;
 
 pub use bucket::{Bucket, Draw, draw_usage};
-pub use ids::{Eid, Iccid, IdError, Imei, Imsi, LineRef, Msisdn};
+pub use ids::{Eid, Iccid, IdError, Imei, Imsi, LineRef, Msisdn, StockCsvError, parse_stock_csv};
 pub use ledger::{LedgerError, Posting, Transfer};
 pub use money::{Currency, FxRate, Money, MoneyError};
 pub use operator::Operator;

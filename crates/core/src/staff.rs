@@ -31,6 +31,8 @@ pub enum Permission {
     ManageStaff,
     /// Read the audit log.
     SeeAudit,
+    /// See the stock of SIM cards and eSIM profiles and import more.
+    Inventory,
 }
 
 impl Role {
@@ -88,6 +90,7 @@ mod tests {
             P::SeeCustomers,
             P::ManageStaff,
             P::SeeAudit,
+            P::Inventory,
         ];
         assert!(all.iter().all(|p| Role::Admin.may(*p)));
         let clerk: Vec<_> = all.iter().filter(|p| Role::Clerk.may(**p)).collect();

@@ -812,22 +812,7 @@ async fn esim_command(config: &Config, action: EsimAction) -> anyhow::Result<()>
         EsimAction::ImportLines { operator: op, file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("--file {}", file.display()))?;
-            let mut rows = Vec::new();
-            for (n, line) in text
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
-            {
-                let (iccid, number) = line
-                    .split_once(',')
-                    .ok_or_else(|| anyhow::anyhow!("line {}: expected ICCID,number", n + 1))?;
-                rows.push((
-                    simrenew_core::Iccid::parse(iccid.trim())
-                        .map_err(|e| anyhow::anyhow!("line {}: {e}", n + 1))?,
-                    simrenew_core::Msisdn::parse(number.trim())
-                        .map_err(|e| anyhow::anyhow!("line {}: {e}", n + 1))?,
-                ));
-            }
+            let rows = simrenew_core::parse_stock_csv(&text)?;
             let op = operator(&op)?;
             let (added, known) = store
                 .import_esim_lines(op, &format!("{}-esim", op.code()), &rows)

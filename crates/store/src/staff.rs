@@ -411,6 +411,21 @@ impl Store {
         Ok(after)
     }
 
+    /// Writes an audit entry on its own (for actions made of several transactions, such
+    /// as a stock import: the entry records their outcome).
+    pub async fn record_audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        after: &str,
+    ) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        audit_change(&mut tx, actor, action, Some(subject), None, Some(after)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The newest audit entries (at most `limit`), optionally of one actor or subject.
     pub async fn audit_entries(&self, limit: i64, who: Option<&str>) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query("SELECT id, at, actor, action, subject, detail, before_json, after_json FROM audit_log WHERE ($1 IS NULL OR actor = $1 OR subject = $1) ORDER BY id DESC LIMIT $2")

@@ -36,7 +36,7 @@ async fn staff(app: &common::Served, email: &str) -> Visitor {
 }
 
 /// Who may open what: (path, admin, clerk, support).
-const PAGES: [(&str, bool, bool, bool); 8] = [
+const PAGES: [(&str, bool, bool, bool); 9] = [
     ("/admin", true, true, true),
     ("/admin/counter?q=%2B7+916+123-45-61", true, true, false),
     (
@@ -50,6 +50,7 @@ const PAGES: [(&str, bool, bool, bool); 8] = [
     ("/admin/account/totp", true, true, true),
     ("/admin/till", true, true, false),
     ("/admin/account/password", true, true, true),
+    ("/admin/inventory", true, false, false),
 ];
 
 #[tokio::test]
@@ -792,5 +793,70 @@ async fn support_sends_an_esim_install_mail_again_and_it_is_audited() {
             )
             .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    }
+}
+
+/// Imports a stock file of MTS SIM cards through the inventory form.
+async fn import(admin: &mut Visitor, csrf: &str, csv: &str) -> common::visitor::Page {
+    admin
+        .post(
+            "/admin/inventory",
+            &[
+                ("csrf", csrf),
+                ("operator", "mts"),
+                ("kind", "sim"),
+                ("csv", csv),
+            ],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn an_admin_sees_the_stock_warned_when_low_and_imports_a_supplier_file() {
+    for app in common::serve_all(|_| {}).await {
+        app._db.store.seed_demo_staff().await.unwrap();
+        let mut admin = staff(&app, DEMO_STAFF[0].0).await;
+        let page = admin.get("/admin/inventory").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.has("low-stock"),
+            "an empty shelf is low: {}",
+            page.body
+        );
+        let csrf = page.input("csrf");
+        let lines: Vec<String> = common::test_iccids(9100, 6)
+            .iter()
+            .enumerate()
+            .map(|(i, iccid)| format!("{},+7916910000{i}", iccid.as_str()))
+            .collect();
+        let bad = format!("iccid,number\n{}\n8970199,+79160000000", lines[0]);
+        let refused = import(&mut admin, &csrf, &bad).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            refused.has("Line 3") && refused.has("Nothing was imported"),
+            "{}",
+            refused.body
+        );
+        assert!(
+            app._db.store.sim_stock_counts().await.unwrap().is_empty(),
+            "nothing imported"
+        );
+        let file = format!("iccid,number\n{}\n", lines.join("\n"));
+        let done = import(&mut admin, &csrf, &file).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        assert!(done.has("6 added, 0 already there"), "{}", done.body);
+        assert_eq!(
+            app._db.store.sim_stock_counts().await.unwrap(),
+            [("mts".to_string(), 6)]
+        );
+        let again = import(&mut admin, &csrf, &file).await;
+        assert!(again.has("0 added, 6 already there"), "{}", again.body);
+        let log = app
+            ._db
+            .store
+            .audit_entries(10, Some("staff:admin@simrenew.example"))
+            .await
+            .unwrap();
+        assert!(log.iter().any(|e| e.action == "inventory.import"));
     }
 }

@@ -111,3 +111,17 @@ admin-resend-esim = Send the eSIM install mail again
 admin-resend-to = to (empty: the buyer's address)
 admin-resent = Sent again.
 admin-resend-nothing = This eSIM has no code to send now (not released, or failed: a reissue first), or no address to send it to.
+admin-inventory = Inventory
+admin-inventory-sims = SIM cards on the shelf
+admin-inventory-esims = eSIM numbers for sale
+admin-inventory-profiles = eSIM profiles by state
+admin-inventory-low = { $n ->
+    [one] low: under { $n }
+   *[other] low: under { $n }
+}
+admin-inventory-import = Import stock
+admin-inventory-kind = What
+admin-inventory-csv = One ICCID,number per line (as the supplier's file gives them)
+admin-inventory-empty = The file has no ICCID,number lines.
+admin-inventory-bad-line = Line { $line }: { $reason }. Nothing was imported.
+admin-inventory-imported = { $added } added, { $known } already there.

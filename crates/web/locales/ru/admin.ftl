@@ -113,3 +113,18 @@ admin-resend-esim = Отправить письмо с установкой eSIM
 admin-resend-to = кому (пусто: адрес покупателя)
 admin-resent = Отправлено ещё раз.
 admin-resend-nothing = Для этой eSIM сейчас нечего отправить (не выпущена или ошибка: сначала перевыпуск), или не указан адрес.
+admin-inventory = Склад
+admin-inventory-sims = SIM-карты в салоне
+admin-inventory-esims = Номера eSIM в продаже
+admin-inventory-profiles = Профили eSIM по состояниям
+admin-inventory-low = { $n ->
+    [one] мало: меньше { $n }
+    [few] мало: меньше { $n }
+   *[many] мало: меньше { $n }
+}
+admin-inventory-import = Загрузить на склад
+admin-inventory-kind = Что
+admin-inventory-csv = По строке ICCID,номер (как в файле поставщика)
+admin-inventory-empty = В файле нет строк ICCID,номер.
+admin-inventory-bad-line = Строка { $line }: { $reason }. Ничего не загружено.
+admin-inventory-imported = Добавлено: { $added }, уже было: { $known }.

@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/staff/active", post(set_active))
         .route("/admin/customers/resend-esim", post(resend_esim))
+        .route("/admin/inventory", get(inventory).post(import_stock))
 }
 
 fn cookie_name(secure: bool) -> &'static str {
@@ -245,6 +246,7 @@ struct Dashboard {
     customers: bool,
     manage_staff: bool,
     audit: bool,
+    inventory: bool,
 }
 
 async fn dashboard(st: StaffCtx) -> Response {
@@ -256,6 +258,7 @@ async fn dashboard(st: StaffCtx) -> Response {
         customers: st.may(Permission::SeeCustomers),
         manage_staff: st.may(Permission::ManageStaff),
         audit: st.may(Permission::SeeAudit),
+        inventory: st.may(Permission::Inventory),
         role_text: st.ctx.t.t(&format!("admin-role-{}", st.staff.role.code())),
         ctx: st.ctx,
         staff: st.staff,
@@ -802,4 +805,160 @@ async fn resend_esim(State(s): State<AppState>, req: axum::extract::Request) -> 
         "/admin/customers?q={}&sent=true",
         super::urlencode(form.get("q"))
     ))
+}
+
+/// Below this many cards or profiles of an operator, the inventory page warns.
+pub const LOW_STOCK: i64 = 5;
+
+#[derive(Template)]
+#[template(path = "admin_inventory.html")]
+struct InventoryPage {
+    ctx: Ctx,
+    /// (operator name, SIM cards on the shelf, eSIM numbers for sale, eSIM profiles by
+    /// state "state n, …", low)
+    rows: Vec<(String, i64, i64, String, bool)>,
+    low_stock: i64,
+    result: Option<String>,
+    error: Option<String>,
+}
+
+async fn inventory_view(
+    s: &AppState,
+    st: &StaffCtx,
+    result: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let t = st.ctx.t;
+    let (sims, profiles) = match (
+        s.store.sim_stock_counts().await,
+        s.store.profile_counts().await,
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "inventory");
+            return site::unavailable(&st.ctx);
+        }
+    };
+    let rows = simrenew_core::Operator::ALL
+        .iter()
+        .map(|op| {
+            let sim = sims
+                .iter()
+                .find(|(o, _)| o == op.code())
+                .map_or(0, |(_, n)| *n);
+            let mine: Vec<_> = profiles.iter().filter(|(o, _, _)| o == op.code()).collect();
+            let free = mine
+                .iter()
+                .filter(|(_, st, _)| *st == simrenew_core::esim::ProfileState::Available)
+                .map(|(_, _, n)| *n)
+                .sum::<i64>();
+            let by_state = mine
+                .iter()
+                .map(|(_, st, n)| format!("{} {n}", t.t(&format!("esim-state-{}", st.code()))))
+                .collect::<Vec<_>>()
+                .join(", ");
+            (
+                op.name(t.locale).to_string(),
+                sim,
+                free,
+                by_state,
+                sim < LOW_STOCK || free < LOW_STOCK,
+            )
+        })
+        .collect();
+    render_status(
+        status,
+        &InventoryPage {
+            ctx: st.ctx.clone(),
+            rows,
+            low_stock: LOW_STOCK,
+            result,
+            error,
+        },
+    )
+}
+
+/// The stock of SIM cards and eSIM numbers per operator, with a warning when low.
+async fn inventory(State(s): State<AppState>, st: StaffCtx) -> Response {
+    if let Err(r) = st.require(Permission::Inventory) {
+        return r;
+    }
+    inventory_view(&s, &st, None, None, StatusCode::OK).await
+}
+
+/// Imports a stock file (`ICCID,number` per line): physical SIM cards for the counter,
+/// or eSIM numbers for sale (their profiles of type `<operator>-esim`).
+async fn import_stock(State(s): State<AppState>, req: axum::extract::Request) -> Response {
+    let (st, form) = match staff_form(&s, req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = st.require(Permission::Inventory) {
+        return r;
+    }
+    let t = st.ctx.t;
+    let Ok(op) = form.get("operator").parse::<simrenew_core::Operator>() else {
+        let e = t.t("esim-new-choose-operator");
+        return inventory_view(&s, &st, None, Some(e), StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let rows =
+        match simrenew_core::parse_stock_csv(form.fields.get("csv").map_or("", String::as_str)) {
+            Ok(r) if !r.is_empty() => r,
+            Ok(_) => {
+                let e = t.t("admin-inventory-empty");
+                return inventory_view(&s, &st, None, Some(e), StatusCode::UNPROCESSABLE_ENTITY)
+                    .await;
+            }
+            Err(e) => {
+                let text = t.args(
+                    "admin-inventory-bad-line",
+                    &[
+                        ("line", (e.line as i64).into()),
+                        ("reason", e.reason.into()),
+                    ],
+                );
+                return inventory_view(&s, &st, None, Some(text), StatusCode::UNPROCESSABLE_ENTITY)
+                    .await;
+            }
+        };
+    let outcome = if form.get("kind") == "esim" {
+        s.store
+            .import_esim_lines(op, &format!("{}-esim", op.code()), &rows)
+            .await
+    } else {
+        s.store
+            .import_sim_stock(op, simrenew_core::Currency::Rub, &rows)
+            .await
+    };
+    match outcome {
+        Ok((added, known)) => {
+            let what =
+                serde_json::json!({"kind": form.get("kind"), "added": added, "known": known});
+            if let Err(e) = s
+                .store
+                .record_audit(
+                    &st.staff.actor(),
+                    "inventory.import",
+                    &format!("stock:{}", op.code()),
+                    &what.to_string(),
+                )
+                .await
+            {
+                tracing::warn!(error = %e, "auditing an import");
+            }
+            let text = t.args(
+                "admin-inventory-imported",
+                &[
+                    ("added", (added as i64).into()),
+                    ("known", (known as i64).into()),
+                ],
+            );
+            inventory_view(&s, &st, Some(text), None, StatusCode::OK).await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "stock import");
+            site::unavailable(&st.ctx)
+        }
+    }
 }
