@@ -1,8 +1,8 @@
-//! Phone numbers, ICCIDs, EIDs and IMEIs as typed by people: parsing never panics, and whatever
+//! Phone numbers, ICCIDs, EIDs, IMEIs and stock files as people type and send them: parsing never panics, and whatever
 //! parses formats back to itself.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use simrenew_core::{Eid, Iccid, Imei, Imsi, LineRef, Msisdn};
+use simrenew_core::{Eid, Iccid, Imei, Imsi, LineRef, Msisdn, parse_stock_csv};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else {
@@ -26,5 +26,13 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(i) = Imei::parse(s) {
         assert_eq!(Imei::parse(i.as_str()).as_ref(), Ok(&i));
+    }
+    // A stock file: whatever reads writes back to the same rows.
+    if let Ok(rows) = parse_stock_csv(s) {
+        let again: String = rows
+            .iter()
+            .map(|(i, m)| format!("{},{}\n", i.as_str(), m.e164()))
+            .collect();
+        assert_eq!(parse_stock_csv(&again).as_ref(), Ok(&rows));
     }
 });
