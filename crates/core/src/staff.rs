@@ -33,6 +33,8 @@ pub enum Permission {
     SeeAudit,
     /// See the stock of SIM cards and eSIM profiles and import more.
     Inventory,
+    /// Sales reports and their CSV.
+    Reports,
 }
 
 impl Role {
@@ -91,6 +93,7 @@ mod tests {
             P::ManageStaff,
             P::SeeAudit,
             P::Inventory,
+            P::Reports,
         ];
         assert!(all.iter().all(|p| Role::Admin.may(*p)));
         let clerk: Vec<_> = all.iter().filter(|p| Role::Clerk.may(**p)).collect();

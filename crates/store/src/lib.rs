@@ -19,6 +19,7 @@ pub mod partners;
 pub mod payments;
 pub mod reconcile;
 pub mod refunds;
+pub mod reports;
 pub mod sims;
 pub mod staff;
 pub mod testing;

@@ -208,6 +208,25 @@ pub async fn pending_month_order_for(
         .expect("a pending order")
 }
 
+/// A month of 30 GB for `line`, in roubles, paid from outside (the demo card) and so
+/// fulfilled.
+pub async fn paid_month_order_for(
+    store: &Store,
+    line: simrenew_core::LineRef,
+) -> crate::orders::Order {
+    let order = pending_month_order_for(
+        store,
+        line,
+        simrenew_core::Currency::Rub,
+        simrenew_core::StartMode::Queued,
+    )
+    .await;
+    store
+        .settle_external(&order.id, "demo", None)
+        .await
+        .expect("paid")
+}
+
 /// Panics unless the ledger balances and every order's effects match its status.
 pub async fn assert_sound(store: &Store) {
     let ledger = store.check_ledger().await.expect("ledger check");

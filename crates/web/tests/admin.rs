@@ -36,7 +36,7 @@ async fn staff(app: &common::Served, email: &str) -> Visitor {
 }
 
 /// Who may open what: (path, admin, clerk, support).
-const PAGES: [(&str, bool, bool, bool); 9] = [
+const PAGES: [(&str, bool, bool, bool); 10] = [
     ("/admin", true, true, true),
     ("/admin/counter?q=%2B7+916+123-45-61", true, true, false),
     (
@@ -51,6 +51,7 @@ const PAGES: [(&str, bool, bool, bool); 9] = [
     ("/admin/till", true, true, false),
     ("/admin/account/password", true, true, true),
     ("/admin/inventory", true, false, false),
+    ("/admin/reports", true, false, false),
 ];
 
 #[tokio::test]
@@ -858,5 +859,55 @@ async fn an_admin_sees_the_stock_warned_when_low_and_imports_a_supplier_file() {
             .await
             .unwrap();
         assert!(log.iter().any(|e| e.action == "inventory.import"));
+    }
+}
+
+#[tokio::test]
+async fn sales_per_day_channel_operator_and_plan_with_a_chart_and_csv() {
+    for app in common::serve_all(|_| {}).await {
+        let store = &app._db.store;
+        store.seed_demo_staff().await.unwrap();
+        let order = simrenew_store::testing::paid_month_order_for(
+            store,
+            simrenew_core::LineRef::parse("+7 916 123-45-62").unwrap(),
+        )
+        .await;
+        let mut admin = staff(&app, DEMO_STAFF[0].0).await;
+        let page = admin.get("/admin/reports").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(
+            page.has("mts-month-30gb") && page.has("<td>web</td>"),
+            "{}",
+            page.body
+        );
+        assert_eq!(
+            page.body.matches("class=\"bar\"").count(),
+            30,
+            "a bar a day"
+        );
+        let csv = admin.get("/admin/reports.csv").await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+        let mut lines = csv.body.lines();
+        assert_eq!(
+            lines.next(),
+            Some("day,channel,operator,item,currency,orders,total")
+        );
+        let row = lines
+            .find(|l| l.contains(",web,mts,mts-month-30gb,RUB,"))
+            .unwrap_or_else(|| panic!("{}: {}", app.db, csv.body));
+        let fields: Vec<&str> = row.split(',').collect();
+        let total =
+            simrenew_core::Money::parse_major(fields[6], simrenew_core::Currency::Rub).unwrap();
+        assert!(fields[5].parse::<i64>().unwrap() >= 1, "{row}");
+        assert!(
+            total.minor >= order.total.minor,
+            "the sale is counted: {row}"
+        );
+        let wrong = admin
+            .get("/admin/reports?from=2026-12-01&to=2026-11-01")
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(wrong.has("id=\"form-error\""));
     }
 }

@@ -376,17 +376,7 @@ async fn three_wrong_confirmation_codes_fail_the_download_and_a_reissue_brings_a
         assert_eq!(reserved.status, StatusCode::SEE_OTHER, "{}", reserved.body);
         let line_ref = simrenew_core::LineRef::Iccid(common::test_iccids(7200, 1).remove(0));
         let line = store.find_line(&line_ref).await.unwrap();
-        let order = simrenew_store::testing::pending_month_order_for(
-            store,
-            line_ref,
-            simrenew_core::Currency::Rub,
-            simrenew_core::StartMode::Queued,
-        )
-        .await;
-        store
-            .settle_external(&order.id, "demo", None)
-            .await
-            .unwrap();
+        let order = simrenew_store::testing::paid_month_order_for(store, line_ref).await;
         let esim_url = format!("{}/api/v1/orders/{}/esim", app.base, order.id);
         let esim: Value = get_json(&http, &esim_url).await;
         assert_eq!(esim["state"], "released", "{}: {esim}", app.db);

@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use simrenew_core::staff::{Permission, Role};
 use simrenew_store::StoreError;
 use simrenew_store::staff::Staff;
+use time::OffsetDateTime;
 
 const STAFF_COOKIE: &str = "staff";
 const STAFF_COOKIE_SECURE: &str = "__Host-staff";
@@ -39,6 +40,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/staff/active", post(set_active))
         .route("/admin/customers/resend-esim", post(resend_esim))
         .route("/admin/inventory", get(inventory).post(import_stock))
+        .route("/admin/reports", get(reports))
+        .route("/admin/reports.csv", get(reports_csv))
 }
 
 fn cookie_name(secure: bool) -> &'static str {
@@ -247,6 +250,7 @@ struct Dashboard {
     manage_staff: bool,
     audit: bool,
     inventory: bool,
+    reports: bool,
 }
 
 async fn dashboard(st: StaffCtx) -> Response {
@@ -259,6 +263,7 @@ async fn dashboard(st: StaffCtx) -> Response {
         manage_staff: st.may(Permission::ManageStaff),
         audit: st.may(Permission::SeeAudit),
         inventory: st.may(Permission::Inventory),
+        reports: st.may(Permission::Reports),
         role_text: st.ctx.t.t(&format!("admin-role-{}", st.staff.role.code())),
         ctx: st.ctx,
         staff: st.staff,
@@ -961,4 +966,187 @@ async fn import_stock(State(s): State<AppState>, req: axum::extract::Request) ->
             site::unavailable(&st.ctx)
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+struct Period {
+    /// First day, YYYY-MM-DD (Moscow time); 30 days ago when absent.
+    from: Option<String>,
+    /// Last day, included; today when absent.
+    to: Option<String>,
+}
+
+/// The report's days: [from 00:00, to + 1 day 00:00) Moscow time, at most a year.
+fn period_of(p: &Period) -> Option<(time::Date, time::Date, OffsetDateTime, OffsetDateTime)> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let moscow = super::i18n::MOSCOW;
+    let today = OffsetDateTime::now_utc().to_offset(moscow).date();
+    let parse = |v: &Option<String>, default: time::Date| match v.as_deref().map(str::trim) {
+        None | Some("") => Some(default),
+        Some(d) => time::Date::parse(d, fmt).ok(),
+    };
+    let to = parse(&p.to, today)?;
+    let from = parse(&p.from, to - time::Duration::days(29))?;
+    if from > to || (to - from).whole_days() > 366 {
+        return None;
+    }
+    let start = from.midnight().assume_offset(moscow);
+    let end = (to + time::Duration::days(1))
+        .midnight()
+        .assume_offset(moscow);
+    Some((from, to, start, end))
+}
+
+#[derive(Template)]
+#[template(path = "admin_reports.html")]
+struct ReportsPage {
+    ctx: Ctx,
+    from: String,
+    to: String,
+    /// (day, channel, operator, item, orders, total)
+    rows: Vec<(String, String, String, String, i64, String)>,
+    /// Totals per currency over the period.
+    totals: Vec<String>,
+    /// Daily roubles as bars, drawn here (no chart library, no script).
+    chart: String,
+    csv_link: String,
+    error: Option<String>,
+}
+
+/// Daily totals of one currency as an SVG bar chart (one bar per day of the period).
+fn bar_chart(days: &[(String, i64)], label: &str) -> String {
+    let max = days.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
+    let (w, h, gap) = (12, 120, 2);
+    let width = days.len() * (w + gap);
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {h}" width="100%" height="{h}" role="img" aria-label="{label}">"#
+    );
+    for (i, (day, v)) in days.iter().enumerate() {
+        let bar = (v * (h as i64 - 4) / max) as usize;
+        svg.push_str(&format!(
+            r##"<rect class="bar" x="{}" y="{}" width="{w}" height="{bar}" fill="#0b6e4f"><title>{day}: {}</title></rect>"##,
+            i * (w + gap),
+            h - bar,
+            v / 100
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+async fn reports(State(s): State<AppState>, st: StaffCtx, Query(q): Query<Period>) -> Response {
+    if let Err(r) = st.require(Permission::Reports) {
+        return r;
+    }
+    let t = st.ctx.t;
+    let Some((from, to, start, end)) = period_of(&q) else {
+        return render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &ReportsPage {
+                ctx: st.ctx.clone(),
+                from: q.from.clone().unwrap_or_default(),
+                to: q.to.clone().unwrap_or_default(),
+                rows: Vec::new(),
+                totals: Vec::new(),
+                chart: String::new(),
+                csv_link: String::new(),
+                error: Some(t.t("admin-reports-period-wrong")),
+            },
+        );
+    };
+    let sales = match s.store.sales(start, end).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "reports");
+            return site::unavailable(&st.ctx);
+        }
+    };
+    let mut totals: std::collections::BTreeMap<simrenew_core::Currency, i64> = Default::default();
+    let mut daily: std::collections::BTreeMap<String, i64> = Default::default();
+    for r in &sales {
+        *totals.entry(r.total.currency).or_default() += r.total.minor;
+        if r.total.currency == simrenew_core::Currency::Rub {
+            *daily.entry(r.day.clone()).or_default() += r.total.minor;
+        }
+    }
+    let days: Vec<(String, i64)> = (0..=(to - from).whole_days())
+        .map(|d| {
+            let day = (from + time::Duration::days(d)).to_string();
+            let v = daily.get(&day).copied().unwrap_or(0);
+            (day, v)
+        })
+        .collect();
+    let page = ReportsPage {
+        chart: bar_chart(&days, &t.t("admin-reports-chart")),
+        totals: totals
+            .into_iter()
+            .map(|(c, m)| t.money(simrenew_core::Money::new(m, c)))
+            .collect(),
+        rows: sales
+            .iter()
+            .map(|r| {
+                (
+                    r.day.clone(),
+                    r.channel.clone(),
+                    r.operator.clone(),
+                    r.item.clone(),
+                    r.orders,
+                    t.money(r.total),
+                )
+            })
+            .collect(),
+        csv_link: format!("/admin/reports.csv?from={from}&to={to}"),
+        from: from.to_string(),
+        to: to.to_string(),
+        error: None,
+        ctx: st.ctx,
+    };
+    render(&page)
+}
+
+/// The same rows as CSV (RFC 4180): day, channel, operator, item, currency, orders,
+/// total in major units.
+async fn reports_csv(State(s): State<AppState>, st: StaffCtx, Query(q): Query<Period>) -> Response {
+    use axum::response::IntoResponse;
+    if let Err(r) = st.require(Permission::Reports) {
+        return r;
+    }
+    let Some((from, to, start, end)) = period_of(&q) else {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "from/to: YYYY-MM-DD, from before to, at most a year",
+        )
+            .into_response();
+    };
+    let sales = match s.store.sales(start, end).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "reports");
+            return site::unavailable(&st.ctx);
+        }
+    };
+    let mut csv = String::from("day,channel,operator,item,currency,orders,total\r\n");
+    for r in &sales {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{}\r\n",
+            r.day,
+            r.channel,
+            r.operator,
+            r.item,
+            r.total.currency,
+            r.orders,
+            r.total.major_string()
+        ));
+    }
+    (
+        [
+            ("content-type", "text/csv; charset=utf-8".to_string()),
+            (
+                "content-disposition",
+                format!("attachment; filename=\"sales-{from}-{to}.csv\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response()
 }
