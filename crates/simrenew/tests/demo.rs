@@ -16,6 +16,16 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A request's answer as JSON.
+async fn json(req: reqwest::RequestBuilder) -> Value {
+    req.send().await.unwrap().json().await.unwrap()
+}
+
+/// A request's answer as text.
+async fn text(req: reqwest::RequestBuilder) -> String {
+    req.send().await.unwrap().text().await.unwrap()
+}
+
 /// The text of a page's element `id` (its first text, up to the next tag).
 fn text_of(page: &str, id: &str) -> String {
     let at = page
@@ -57,29 +67,23 @@ async fn the_demo_sells_an_esim_that_installs_on_the_sandbox_phone() {
         "the embedded default: SQLite in the working directory"
     );
 
-    let bought: Value = http
-        .post(format!("{base}/api/v1/esims"))
-        .header("Idempotency-Key", "demo-esim-1")
-        .json(&json!({"operator": "megafon", "plan_id": "megafon-month-30gb", "currency": "RUB"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let bought: Value = json(
+        http.post(format!("{base}/api/v1/esims"))
+            .header("Idempotency-Key", "demo-esim-1")
+            .json(
+                &json!({"operator": "megafon", "plan_id": "megafon-month-30gb", "currency": "RUB"}),
+            ),
+    )
+    .await;
     let order = bought["order"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{bought}"))
         .to_string();
-    let start: Value = http
-        .post(format!("{base}/api/v1/orders/{order}/payments"))
-        .json(&json!({"method": "yookassa:bank_card"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let start: Value = json(
+        http.post(format!("{base}/api/v1/orders/{order}/payments"))
+            .json(&json!({"method": "yookassa:bank_card"})),
+    )
+    .await;
     assert_eq!(start["next"], "redirect", "{start}");
     let confirm = start["url"].as_str().unwrap();
     assert!(
@@ -97,14 +101,7 @@ async fn the_demo_sells_an_esim_that_installs_on_the_sandbox_phone() {
     // The notification settles the order; the profile is released with a code.
     let mut esim = Value::Null;
     for _ in 0..200 {
-        esim = http
-            .get(format!("{base}/api/v1/orders/{order}/esim"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        esim = json(http.get(format!("{base}/api/v1/orders/{order}/esim"))).await;
         if esim["state"] == "released" {
             break;
         }
@@ -114,14 +111,7 @@ async fn the_demo_sells_an_esim_that_installs_on_the_sandbox_phone() {
     let cc = esim["confirmation_code"].as_str().unwrap().to_string();
 
     // The install page leads to the sandbox phone with the code filled in.
-    let page = http
-        .get(format!("{base}/orders/{order}/esim"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text(http.get(format!("{base}/orders/{order}/esim"))).await;
     assert!(page.contains(&cc), "the buyer sees the confirmation code");
     let phone_link = page[page
         .find("id=\"sandbox-phone\"")
@@ -130,14 +120,7 @@ async fn the_demo_sells_an_esim_that_installs_on_the_sandbox_phone() {
         .and_then(|(_, r)| r.split_once('"'))
         .map(|(l, _)| l.replace("&amp;", "&"))
         .unwrap();
-    let phone = http
-        .get(format!("{base}{phone_link}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let phone = text(http.get(format!("{base}{phone_link}"))).await;
     let lpa = esim["activation"]["lpa"].as_str().unwrap();
     assert!(phone.contains(lpa), "{phone}");
     let eid = phone[phone.find("id=\"eid\"").unwrap()..]
@@ -145,29 +128,18 @@ async fn the_demo_sells_an_esim_that_installs_on_the_sandbox_phone() {
         .and_then(|(_, r)| r.split_once('"'))
         .map(|(v, _)| v.to_string())
         .unwrap();
-    let installed = http
-        .post(format!("{base}/sandbox/esim/phone"))
-        .form(&[
-            ("code", lpa),
-            ("confirmation_code", cc.as_str()),
-            ("eid", eid.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let installed = text(http.post(format!("{base}/sandbox/esim/phone")).form(&[
+        ("code", lpa),
+        ("confirmation_code", cc.as_str()),
+        ("eid", eid.as_str()),
+    ]))
+    .await;
     assert!(installed.contains("Installed"), "{installed}");
-    let after = http
-        .get(format!("{base}/orders/{order}/esim"))
-        .header("accept-language", "en")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let after = text(
+        http.get(format!("{base}/orders/{order}/esim"))
+            .header("accept-language", "en"),
+    )
+    .await;
     assert_eq!(text_of(&after, "esim-state"), "Installed");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -507,19 +507,7 @@ async fn buy_a_new_esim_pay_and_install_it_at_once() {
         assert_eq!(sold_out.status, StatusCode::CONFLICT);
         assert!(sold_out.has("暂时售完"), "{}", sold_out.body);
         // Choose the plan and pay (the demo card); the order page releases the eSIM.
-        let renew = v.get(&renew_path).await;
-        let paid = v
-            .post(
-                "/renew/79167654321",
-                &[
-                    ("csrf", &renew.input("csrf")),
-                    ("idem", &renew.input("idem")),
-                    ("k", &renew.input("k")),
-                    ("plan", "mts-month-30gb"),
-                    ("pay", "demo"),
-                ],
-            )
-            .await;
+        let paid = v.buy_a_month_with_the_demo_card(&renew_path).await;
         assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
         let order_page = v.get(paid.location()).await;
         assert!(

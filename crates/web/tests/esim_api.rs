@@ -606,25 +606,8 @@ async fn a_signed_in_buyer_alone_sees_the_confirmation_code_and_gets_the_mails()
             )
             .await;
         assert_eq!(reserved.status, StatusCode::SEE_OTHER, "{}", reserved.body);
-        let renew = buyer.get(reserved.location()).await;
-        let number = reserved
-            .location()
-            .trim_start_matches("/renew/")
-            .split('?')
-            .next()
-            .unwrap()
-            .to_string();
         let paid = buyer
-            .post(
-                &format!("/renew/{number}"),
-                &[
-                    ("csrf", &renew.input("csrf")),
-                    ("idem", &renew.input("idem")),
-                    ("k", &renew.input("k")),
-                    ("plan", "mts-month-30gb"),
-                    ("pay", "demo"),
-                ],
-            )
+            .buy_a_month_with_the_demo_card(reserved.location())
             .await;
         assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
         let order_page = buyer.get(paid.location()).await;

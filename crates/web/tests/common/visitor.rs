@@ -119,6 +119,28 @@ impl Visitor {
         res.bytes().await.unwrap().to_vec()
     }
 
+    /// From a line's own link (`/renew/<number>?k=…`, where a new eSIM's reservation
+    /// leads): a month of 30 GB, paid with the demo card. The answer to the form.
+    pub async fn buy_a_month_with_the_demo_card(&mut self, renew_link: &str) -> Page {
+        let renew = self.get(renew_link).await;
+        let path = renew_link
+            .split('?')
+            .next()
+            .unwrap_or(renew_link)
+            .to_string();
+        self.post(
+            &path,
+            &[
+                ("csrf", &renew.input("csrf")),
+                ("idem", &renew.input("idem")),
+                ("k", &renew.input("k")),
+                ("plan", "mts-month-30gb"),
+                ("pay", "demo"),
+            ],
+        )
+        .await
+    }
+
     /// Signs up a new account through the form (signed in afterwards).
     pub async fn sign_up(&mut self, email: &str) {
         let form = self.get("/account/sign-up").await;
