@@ -116,16 +116,18 @@ impl FromRequestParts<AppState> for StaffCtx {
     }
 }
 
-/// A staff form whose CSRF token was checked.
+/// A staff form whose CSRF token was checked, from staff whose role may do `p`.
 pub async fn staff_form(
     s: &AppState,
     req: axum::extract::Request,
+    p: Permission,
 ) -> Result<(StaffCtx, CheckedForm), Response> {
     use axum::extract::FromRequest;
     let (mut parts, body) = req.into_parts();
     let staff = StaffCtx::from_request_parts(&mut parts, s).await?;
     let form =
         CheckedForm::from_request(axum::extract::Request::from_parts(parts, body), s).await?;
+    staff.require(p)?;
     Ok((staff, form))
 }
 
@@ -219,7 +221,7 @@ async fn sign_in(State(s): State<AppState>, form: CheckedForm) -> Response {
 }
 
 async fn sign_out(State(s): State<AppState>, req: axum::extract::Request) -> Response {
-    let (staff, _) = match staff_form(&s, req).await {
+    let (staff, _) = match staff_form(&s, req, Permission::Console).await {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -492,13 +494,10 @@ async fn staff_page(State(s): State<AppState>, st: StaffCtx) -> Response {
 /// An admin adds a member of staff with a first password they pass on (the new member
 /// changes it… when that exists; see docs/staff.md).
 async fn add_staff(State(s): State<AppState>, req: axum::extract::Request) -> Response {
-    let (st, form) = match staff_form(&s, req).await {
+    let (st, form) = match staff_form(&s, req, Permission::ManageStaff).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if let Err(r) = st.require(Permission::ManageStaff) {
-        return r;
-    }
     let t = st.ctx.t;
     let typed = (
         form.get("email").to_string(),
@@ -636,13 +635,10 @@ async fn totp_page(st: StaffCtx) -> Response {
 }
 
 async fn enable_totp(State(s): State<AppState>, req: axum::extract::Request) -> Response {
-    let (st, form) = match staff_form(&s, req).await {
+    let (st, form) = match staff_form(&s, req, Permission::Console).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if let Err(r) = st.require(Permission::Console) {
-        return r;
-    }
     let secret = form.get("secret").to_string();
     match s
         .store
@@ -683,13 +679,10 @@ async fn password_page(st: StaffCtx) -> Response {
 /// One's own password: the current one, then the new one (8 characters or more); one's
 /// other sessions end.
 async fn change_password(State(s): State<AppState>, req: axum::extract::Request) -> Response {
-    let (st, form) = match staff_form(&s, req).await {
+    let (st, form) = match staff_form(&s, req, Permission::Console).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if let Err(r) = st.require(Permission::Console) {
-        return r;
-    }
     let t = st.ctx.t;
     let field = |n: &str| form.fields.get(n).map_or("", String::as_str);
     let outcome = s
@@ -723,13 +716,10 @@ async fn change_password(State(s): State<AppState>, req: axum::extract::Request)
 
 /// An admin turns a member of staff off (their sessions end) or on again.
 async fn set_active(State(s): State<AppState>, req: axum::extract::Request) -> Response {
-    let (st, form) = match staff_form(&s, req).await {
+    let (st, form) = match staff_form(&s, req, Permission::ManageStaff).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if let Err(r) = st.require(Permission::ManageStaff) {
-        return r;
-    }
     let active = form.get("active") == "1";
     match s
         .store
@@ -758,13 +748,10 @@ async fn set_active(State(s): State<AppState>, req: axum::extract::Request) -> R
 /// Support sends an order's eSIM install mails again (the QR code, and the confirmation
 /// code apart), to the buyer's address or one the traveller gives now. Audited.
 async fn resend_esim(State(s): State<AppState>, req: axum::extract::Request) -> Response {
-    let (st, form) = match staff_form(&s, req).await {
+    let (st, form) = match staff_form(&s, req, Permission::SeeCustomers).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if let Err(r) = st.require(Permission::SeeCustomers) {
-        return r;
-    }
     let order_id = form.get("order");
     let to = Some(form.get("email")).filter(|e| !e.is_empty());
     let Ok(to) = to.map(simrenew_store::users::normalize_email).transpose() else {
@@ -895,13 +882,10 @@ async fn inventory(State(s): State<AppState>, st: StaffCtx) -> Response {
 /// Imports a stock file (`ICCID,number` per line): physical SIM cards for the counter,
 /// or eSIM numbers for sale (their profiles of type `<operator>-esim`).
 async fn import_stock(State(s): State<AppState>, req: axum::extract::Request) -> Response {
-    let (st, form) = match staff_form(&s, req).await {
+    let (st, form) = match staff_form(&s, req, Permission::Inventory).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if let Err(r) = st.require(Permission::Inventory) {
-        return r;
-    }
     let t = st.ctx.t;
     let Ok(op) = form.get("operator").parse::<simrenew_core::Operator>() else {
         let e = t.t("esim-new-choose-operator");

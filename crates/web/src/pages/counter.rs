@@ -155,16 +155,6 @@ async fn sale_page(State(s): State<AppState>, st: StaffCtx, Path(id): Path<Strin
     sale_view(&s, &st, &id, form, Vec::new(), idem, StatusCode::OK).await
 }
 
-/// A counter form: signed-in staff who may sell, and the CSRF-checked fields.
-async fn counter_form(
-    s: &AppState,
-    req: axum::extract::Request,
-) -> Result<(StaffCtx, super::CheckedForm), Response> {
-    let (st, form) = super::admin::staff_form(s, req).await?;
-    st.require(Permission::Counter)?;
-    Ok((st, form))
-}
-
 /// What the customer buys: a plan (a renewal or an add-on, as the plan is) or a top-up.
 enum Chosen {
     Plan(String),
@@ -231,7 +221,7 @@ async fn sell(
     Path(id): Path<String>,
     req: axum::extract::Request,
 ) -> Response {
-    let (st, form) = match counter_form(&s, req).await {
+    let (st, form) = match super::admin::staff_form(&s, req, Permission::Counter).await {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -560,7 +550,7 @@ async fn till_page(State(s): State<AppState>, st: StaffCtx) -> Response {
 }
 
 async fn till_action(State(s): State<AppState>, req: axum::extract::Request) -> Response {
-    let (st, form) = match counter_form(&s, req).await {
+    let (st, form) = match super::admin::staff_form(&s, req, Permission::Counter).await {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -683,7 +673,7 @@ async fn sim_page(State(s): State<AppState>, st: StaffCtx) -> Response {
 }
 
 async fn issue_sim(State(s): State<AppState>, req: axum::extract::Request) -> Response {
-    let (st, form) = match counter_form(&s, req).await {
+    let (st, form) = match super::admin::staff_form(&s, req, Permission::Counter).await {
         Ok(f) => f,
         Err(r) => return r,
     };
