@@ -13,7 +13,7 @@ use crate::problem::{ApiResult, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use simrenew_core::{Currency, Locale};
 use simrenew_store::idempotency::Idem;
@@ -173,7 +173,7 @@ pub async fn buy_esim(
             .field("operator", "sold out"));
         }
         Err(Reserve::TooMany(wait)) => {
-            let mut res = Problem::new(
+            return Err(Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too-many-reservations",
                 "Too many numbers reserved",
@@ -182,11 +182,7 @@ pub async fn buy_esim(
                     crate::RESERVATIONS_PER_CLIENT
                 ),
             )
-            .into_response();
-            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            return Ok(res);
+            .retry_after(wait));
         }
         Err(Reserve::Failed) => return Err(Problem::internal()),
     };
