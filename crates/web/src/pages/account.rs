@@ -86,11 +86,7 @@ async fn sign_in(State(s): State<AppState>, form: CheckedForm) -> Response {
     let email = page.email.to_lowercase();
     if let Err(wait) = s.sign_in_throttle.check(&email) {
         page.form_error = Some(ctx.t.n("err-too-many-attempts", (wait as i64 + 59) / 60));
-        let mut res = render_status(StatusCode::TOO_MANY_REQUESTS, &page);
-        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return res;
+        return super::retry_after(render_status(StatusCode::TOO_MANY_REQUESTS, &page), wait);
     }
     match s
         .store

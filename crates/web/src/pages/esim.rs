@@ -11,7 +11,7 @@ use crate::extract::ClientIp;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use simrenew_core::esim::ProfileState;
@@ -224,11 +224,8 @@ async fn new_esim(
                 form: Some(t.n("esim-new-too-many", (wait as i64 + 59) / 60)),
                 ..Default::default()
             };
-            let mut res = new_view(&s, ctx, typed, errors, StatusCode::TOO_MANY_REQUESTS).await;
-            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            res
+            let res = new_view(&s, ctx, typed, errors, StatusCode::TOO_MANY_REQUESTS).await;
+            super::retry_after(res, wait)
         }
         Err(Reserve::Failed) => site::unavailable(&ctx),
     }

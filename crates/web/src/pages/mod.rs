@@ -155,6 +155,14 @@ pub fn clear_session_cookie(secure: bool) -> HeaderValue {
     set_cookie(session_cookie_name(secure), "", Some(0), secure)
 }
 
+/// A page answered 429 tells the browser how long to wait (`Retry-After`, seconds).
+pub fn retry_after(mut res: Response, wait: u64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
 /// Percent-encodes a query value (RFC 3986 unreserved characters stay).
 pub fn urlencode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
