@@ -243,10 +243,12 @@ impl Browser {
         r["result"]["value"].clone()
     }
 
-    /// Waits until `js` is true in a fully loaded page.
+    /// Waits until `js` is true in a fully loaded page, up to 30 s: on two busy cores
+    /// (the rest of the suite building and running beside it) a service worker's first
+    /// install has been seen to take over 10 s.
     async fn wait_for(&mut self, js: &str) {
         let check = format!("document.readyState === 'complete' && !!({js})");
-        for _ in 0..200 {
+        for _ in 0..600 {
             let r = self
                 .call(
                     "Runtime.evaluate",
