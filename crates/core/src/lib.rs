@@ -15,6 +15,7 @@ pub mod order;
 pub mod partner;
 pub mod period;
 pub mod plan;
+pub mod promotion;
 pub mod reconcile;
 pub mod refund;
 pub mod renewal;

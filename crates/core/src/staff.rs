@@ -35,6 +35,8 @@ pub enum Permission {
     Inventory,
     /// Sales reports and their CSV.
     Reports,
+    /// Promo codes and festival campaigns: add one, end one.
+    Promotions,
 }
 
 impl Role {

@@ -337,6 +337,7 @@ impl Store {
                 channel: "app".into(),
                 buyer: Some(user.id.clone()),
                 payment: Payment::Balance,
+                promo_code: None,
             };
             self.create_order(&req, None).await?;
             let event = UsageEvent {

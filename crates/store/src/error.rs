@@ -78,6 +78,15 @@ pub enum StoreError {
     Money(#[from] MoneyError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error("promo code {code}: {refusal}")]
+    PromoCode {
+        code: String,
+        refusal: simrenew_core::promotion::CodeRefusal,
+    },
+    #[error("{}: every use of this promotion is taken", code.as_deref().unwrap_or("the promotion"))]
+    PromotionUsedUp { code: Option<String> },
+    #[error("{}: one customer may use it {limit} times, and these are used", code.as_deref().unwrap_or("the promotion"))]
+    PromotionUsedByCustomer { code: Option<String>, limit: u32 },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }

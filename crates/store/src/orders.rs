@@ -13,6 +13,7 @@ use crate::idempotency::{Idem, remember};
 use crate::ledger::{TransferMeta, apply_transfer};
 use crate::lines::{Line, lock_line, periods_of};
 use simrenew_core::ledger::accounts;
+use simrenew_core::promotion::{PromoCode, Promotion, check_code, price_item};
 use simrenew_core::renewal::{check_plan_for_line, plan_addon, plan_renewal};
 use simrenew_core::{
     Currency, FxRate, LineRef, Money, OrderStatus, Period, Plan, StartMode, Transfer,
@@ -65,6 +66,18 @@ pub struct OrderRequest {
     /// The signed-in user, if any.
     pub buyer: Option<String>,
     pub payment: Payment,
+    /// A promo code the buyer typed; refused with the reason when it prices nothing.
+    pub promo_code: Option<PromoCode>,
+}
+
+impl OrderRequest {
+    /// Who a promotion's per-customer limit counts: the signed-in buyer, else the line.
+    fn customer(&self, line_id: &str) -> String {
+        match &self.buyer {
+            Some(b) => format!("user:{b}"),
+            None => format!("line:{line_id}"),
+        }
+    }
 }
 
 /// What an item would bring if paid now (quote) or brought (fulfilled order).
@@ -75,6 +88,10 @@ pub struct PricedItem {
     pub plan: Option<Plan>,
     pub start_mode: Option<StartMode>,
     pub price: Money,
+    /// The catalog's price before a promotion (equal to `price` without one).
+    pub list_price: Money,
+    /// The promotion that priced it, by the one rule of `simrenew_core::promotion`.
+    pub promotion: Option<Promotion>,
     pub valid_from: Option<OffsetDateTime>,
     pub valid_until: Option<OffsetDateTime>,
     pub data_bytes: Option<u64>,
@@ -99,6 +116,9 @@ pub struct OrderItem {
     pub plan_id: Option<String>,
     pub start_mode: Option<StartMode>,
     pub price: Money,
+    /// The catalog's price when the order was placed (equal to `price` without a promotion).
+    pub list_price: Money,
+    pub promotion_id: Option<String>,
     pub credit: Option<Money>,
     pub fx_rate: Option<String>,
     pub valid_from: Option<OffsetDateTime>,
@@ -185,6 +205,13 @@ impl Store {
             (_, c) => c.unwrap_or(line.currency),
         };
         let mut grants = Grants::new(periods, at);
+        let promotions = crate::promotions::pricing_promotions(
+            conn,
+            at,
+            req.promo_code.as_ref(),
+            &req.customer(&line.id),
+        )
+        .await?;
         let mut out = Vec::with_capacity(req.items.len());
         let mut total = Money::zero(currency);
         for (i, item) in req.items.iter().enumerate() {
@@ -197,17 +224,28 @@ impl Store {
                     };
                     let plan = plan_in(conn, plan_id).await?;
                     check_plan_for_line(&plan, line.operator, &req.channel)?;
-                    let price =
-                        plan.price(currency)
-                            .ok_or_else(|| StoreError::CurrencyNotOffered {
-                                plan: plan.id.clone(),
-                                currency,
-                            })?;
+                    let priced = price_item(
+                        &plan,
+                        currency,
+                        &req.channel,
+                        at,
+                        &promotions,
+                        req.promo_code.as_ref(),
+                    )
+                    .ok_or_else(|| StoreError::CurrencyNotOffered {
+                        plan: plan.id.clone(),
+                        currency,
+                    })?;
+                    let promotion = priced
+                        .promotion
+                        .and_then(|id| promotions.iter().find(|p| p.id == id).cloned());
                     let (valid_from, valid_until, bytes) = grants.grant(kind, &plan, start_mode)?;
                     PricedItem {
                         kind: kind.into(),
                         start_mode,
-                        price,
+                        price: priced.price,
+                        list_price: priced.list,
+                        promotion,
                         valid_from: Some(valid_from),
                         valid_until: Some(valid_until),
                         data_bytes: Some(bytes),
@@ -246,6 +284,8 @@ impl Store {
                         plan: None,
                         start_mode: None,
                         price: *amount,
+                        list_price: *amount,
+                        promotion: None,
                         valid_from: None,
                         valid_until: None,
                         data_bytes: None,
@@ -256,6 +296,15 @@ impl Store {
             };
             total = total.checked_add(priced.price)?;
             out.push(priced);
+        }
+        if let Some(code) = &req.promo_code {
+            let plans: Vec<&Plan> = out.iter().filter_map(|i| i.plan.as_ref()).collect();
+            check_code(code, &plans, &req.channel, at, &promotions).map_err(|refusal| {
+                StoreError::PromoCode {
+                    code: code.to_string(),
+                    refusal,
+                }
+            })?;
         }
         Ok((currency, out, total))
     }
@@ -396,6 +445,13 @@ impl Store {
             .map(|(pos, it)| order_item(pos as i64, it, pay_now))
             .collect();
         insert_items(tx, &id, &shown).await?;
+        let mut redeemed: Vec<&str> = Vec::new();
+        for p in items.iter().filter_map(|i| i.promotion.as_ref()) {
+            if !redeemed.contains(&p.id.as_str()) {
+                crate::promotions::redeem(tx, p, &id, &req.customer(&line.id)).await?;
+                redeemed.push(&p.id);
+            }
+        }
         if let Some(source) = source {
             apply_effects(tx, &id, &line, &items, source, at).await?;
         }
@@ -603,6 +659,8 @@ pub(crate) async fn settle_in(
             plan,
             start_mode: item.start_mode,
             price: item.price,
+            list_price: item.list_price,
+            promotion: None,
             valid_from,
             valid_until,
             data_bytes,
@@ -655,6 +713,8 @@ fn order_item(position: i64, it: &PricedItem, granted: bool) -> OrderItem {
         plan_id: it.plan.as_ref().map(|p| p.id.clone()),
         start_mode: it.start_mode,
         price: it.price,
+        list_price: it.list_price,
+        promotion_id: it.promotion.as_ref().map(|p| p.id.clone()),
         credit: it.credit,
         fx_rate: it.fx_rate.map(|r| r.decimal()),
         valid_from: it.valid_from.filter(|_| granted),
@@ -670,8 +730,8 @@ async fn insert_items(
 ) -> Result<()> {
     for it in items {
         sqlx::query(
-            "INSERT INTO order_items (order_id, position, kind, plan_id, start_mode, price_minor, credit_minor, credit_currency, fx_rate, valid_from, valid_until, data_bytes)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO order_items (order_id, position, kind, plan_id, start_mode, price_minor, credit_minor, credit_currency, fx_rate, valid_from, valid_until, data_bytes, list_minor, promotion_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(order_id)
         .bind(it.position)
@@ -685,6 +745,8 @@ async fn insert_items(
         .bind(it.valid_from.map(|t| t.unix_timestamp()))
         .bind(it.valid_until.map(|t| t.unix_timestamp()))
         .bind(it.data_bytes.map(|b| b as i64))
+        .bind(it.list_price.minor)
+        .bind(it.promotion_id.clone())
         .execute(&mut **tx)
         .await?;
     }
@@ -818,7 +880,7 @@ pub(crate) async fn load_order(conn: &mut sqlx::AnyConnection, id: &str) -> Resu
     .ok_or_else(|| StoreError::OrderNotFound(id.to_string()))?;
     let currency: Currency = row.try_get::<String, _>("currency")?.parse()?;
     let items = sqlx::query(
-        "SELECT position, kind, plan_id, start_mode, price_minor, credit_minor, credit_currency, fx_rate, valid_from, valid_until, data_bytes
+        "SELECT position, kind, plan_id, start_mode, price_minor, credit_minor, credit_currency, fx_rate, valid_from, valid_until, data_bytes, list_minor, promotion_id
          FROM order_items WHERE order_id = $1 ORDER BY position",
     )
     .bind(id)
@@ -867,6 +929,12 @@ fn item_from_row(r: &AnyRow, currency: Currency) -> Result<OrderItem> {
             .transpose()
             .map_err(StoreError::Corrupt)?,
         price: Money::new(r.try_get("price_minor")?, currency),
+        list_price: Money::new(
+            r.try_get::<Option<i64>, _>("list_minor")?
+                .unwrap_or(r.try_get("price_minor")?),
+            currency,
+        ),
+        promotion_id: r.try_get("promotion_id")?,
         credit,
         fx_rate: r.try_get("fx_rate")?,
         valid_from: r.try_get::<Option<i64>, _>("valid_from")?.map(from_unix),

@@ -201,6 +201,7 @@ pub async fn pending_month_order_for(
                 channel: "web".into(),
                 buyer: None,
                 payment: Payment::External,
+                promo_code: None,
             },
             None,
         )

@@ -70,6 +70,7 @@ fn renew(f: &Fixture, plan: &str, start: StartMode) -> OrderRequest {
         channel: "app".into(),
         buyer: Some(f.user.clone()),
         payment: Payment::Balance,
+        promo_code: None,
     }
 }
 
@@ -288,6 +289,7 @@ async fn anonymous_order_waits_then_settles_once_with_fx_top_up() {
             channel: "web".into(),
             buyer: None,
             payment: Payment::External,
+            promo_code: None,
         };
         let quote = s.quote(&req).await.unwrap();
         assert_eq!(
@@ -335,6 +337,7 @@ async fn anonymous_order_waits_then_settles_once_with_fx_top_up() {
         let bad = OrderRequest {
             buyer: Some(f.user.clone()),
             payment: Payment::Balance,
+            promo_code: None,
             currency: None,
             items: vec![ItemRequest::TopUp { amount_minor: 1 }],
             ..req
@@ -572,5 +575,219 @@ async fn housekeeping_purges_expired_sessions_and_old_idempotency_keys() {
         assert_eq!(s.purge_expired().await.unwrap(), (1, 1));
         assert_eq!(s.user_by_token(&token).await.unwrap(), None);
         assert!(s.stored_response("user:x", "k").await.unwrap().is_none());
+    }
+}
+
+mod promotions {
+    //! Promo codes and campaigns through the store's one pricing path, on both databases.
+    use super::*;
+    use simrenew_core::Localized;
+    use simrenew_core::promotion::{CodeRefusal, Discount, PromoCode, Promotion};
+
+    fn promotion(code: Option<&str>, discount: Discount) -> Promotion {
+        let now = OffsetDateTime::now_utc();
+        Promotion {
+            id: String::new(),
+            code: code.map(|c| PromoCode::parse(c).unwrap()),
+            names: Localized::new("Chinese New Year", "Китайский Новый год", "春节"),
+            discount,
+            starts_at: now - Duration::days(1),
+            ends_at: now + Duration::days(10),
+            plans: vec![],
+            channels: vec![],
+            per_customer_limit: None,
+            total_limit: None,
+        }
+    }
+
+    fn with_code(f: &Fixture, plan: &str, code: &str) -> OrderRequest {
+        OrderRequest {
+            promo_code: Some(PromoCode::parse(code).unwrap()),
+            ..renew(f, plan, StartMode::Queued)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_campaign_and_a_code_price_orders_and_the_lower_wins() {
+        for db in testing::all().await {
+            let s = &db.store;
+            let f = fixture(s, 60, 5000_00).await;
+            s.add_promotion("test", &promotion(None, Discount::percent(20).unwrap()))
+                .await
+                .unwrap();
+            let code = Promotion {
+                plans: vec!["mts-month-30gb".into()],
+                ..promotion(
+                    Some("save300"),
+                    Discount::fixed(Money::new(300_00, Currency::Rub)).unwrap(),
+                )
+            };
+            let code_id = s.add_promotion("test", &code).await.unwrap();
+            // The campaign alone: 750 → 600 on the month, 390 → 312 on the week.
+            let month = s
+                .create_order(&renew(&f, "mts-month-30gb", StartMode::Queued), None)
+                .await
+                .unwrap();
+            assert_eq!(month.total.minor, 600_00, "{}", db.name);
+            assert_eq!(month.items[0].list_price.minor, 750_00);
+            // The code takes 300 off the month: 450 beats the campaign's 600.
+            let coded = s
+                .create_order(&with_code(&f, "mts-month-30gb", "SAVE300"), None)
+                .await
+                .unwrap();
+            assert_eq!(coded.total.minor, 450_00, "{}", db.name);
+            assert_eq!(
+                coded.items[0].promotion_id.as_deref(),
+                Some(code_id.as_str())
+            );
+            // The week is not the code's plan: refused, nothing charged.
+            let before = s
+                .line_detail(&s.line(&f.line_id).await.unwrap())
+                .await
+                .unwrap()
+                .balance;
+            let err = s
+                .create_order(&with_code(&f, "mts-week-10gb", "save300"), None)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    StoreError::PromoCode {
+                        refusal: CodeRefusal::NotApplicable,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            let err = s
+                .create_order(&with_code(&f, "mts-week-10gb", "NOSUCH"), None)
+                .await
+                .unwrap_err();
+            assert!(matches!(
+                err,
+                StoreError::PromoCode {
+                    refusal: CodeRefusal::Unknown,
+                    ..
+                }
+            ));
+            let after = s
+                .line_detail(&s.line(&f.line_id).await.unwrap())
+                .await
+                .unwrap()
+                .balance;
+            assert_eq!(before, after, "a refused code charges nothing");
+            // The order read back keeps its prices after the campaign ends.
+            for p in s.promotions().await.unwrap() {
+                s.end_promotion("test", &p.promotion.id).await.unwrap();
+            }
+            let again = s.order(&month.id).await.unwrap();
+            assert_eq!(again.total.minor, 600_00);
+            assert_eq!(again.items[0].list_price.minor, 750_00);
+            let full = s
+                .create_order(&renew(&f, "mts-week-10gb", StartMode::Queued), None)
+                .await
+                .unwrap();
+            assert_eq!(full.total.minor, 390_00, "ended: the list price");
+            let err = s
+                .create_order(&with_code(&f, "mts-month-30gb", "SAVE300"), None)
+                .await
+                .unwrap_err();
+            assert!(matches!(
+                err,
+                StoreError::PromoCode {
+                    refusal: CodeRefusal::NotRunning,
+                    ..
+                }
+            ));
+            assert_ledger_sound(s).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn limits_per_customer_and_in_all_hold() {
+        for db in testing::all().await {
+            let s = &db.store;
+            let a = fixture(s, 61, 5000_00).await;
+            let b = fixture(s, 62, 5000_00).await;
+            let c = fixture(s, 63, 5000_00).await;
+            let p = Promotion {
+                per_customer_limit: Some(1),
+                total_limit: Some(2),
+                ..promotion(Some("ONCE"), Discount::percent(50).unwrap())
+            };
+            s.add_promotion("test", &p).await.unwrap();
+            let first = s
+                .create_order(&with_code(&a, "mts-week-10gb", "ONCE"), None)
+                .await
+                .unwrap();
+            assert_eq!(first.total.minor, 195_00, "{}", db.name);
+            let err = s
+                .create_order(&with_code(&a, "mts-week-10gb", "ONCE"), None)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, StoreError::PromotionUsedByCustomer { limit: 1, .. }),
+                "{err:?}"
+            );
+            s.create_order(&with_code(&b, "mts-week-10gb", "ONCE"), None)
+                .await
+                .unwrap();
+            let err = s
+                .create_order(&with_code(&c, "mts-week-10gb", "ONCE"), None)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, StoreError::PromotionUsedUp { .. }), "{err:?}");
+            assert_eq!(s.promotions().await.unwrap()[0].redeemed, 2);
+            assert_ledger_sound(s).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn the_last_use_of_a_code_goes_to_one_of_two_buyers_at_once() {
+        for db in testing::all().await {
+            let s = &db.store;
+            let a = fixture(s, 64, 5000_00).await;
+            let b = fixture(s, 65, 5000_00).await;
+            let p = Promotion {
+                total_limit: Some(1),
+                ..promotion(Some("LAST-ONE"), Discount::percent(10).unwrap())
+            };
+            s.add_promotion("test", &p).await.unwrap();
+            let (ra, rb) = (
+                with_code(&a, "mts-week-10gb", "LAST-ONE"),
+                with_code(&b, "mts-week-10gb", "LAST-ONE"),
+            );
+            let (x, y) = tokio::join!(s.create_order(&ra, None), s.create_order(&rb, None));
+            let ok = [&x, &y].iter().filter(|r| r.is_ok()).count();
+            assert_eq!(ok, 1, "{}: {x:?} / {y:?}", db.name);
+            assert_eq!(s.promotions().await.unwrap()[0].redeemed, 1);
+            assert_ledger_sound(s).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_promotion_is_checked_and_audited_when_added() {
+        for db in testing::all().await {
+            let s = &db.store;
+            fixture(s, 66, 0).await;
+            let bad = Promotion {
+                plans: vec!["no-such-plan".into()],
+                ..promotion(None, Discount::percent(10).unwrap())
+            };
+            let err = s.add_promotion("staff:a@x", &bad).await.unwrap_err();
+            assert!(matches!(err, StoreError::Invalid { ref field, .. } if field == "plans"));
+            let p = promotion(Some("DUP"), Discount::percent(10).unwrap());
+            s.add_promotion("staff:a@x", &p).await.unwrap();
+            let err = s.add_promotion("staff:a@x", &p).await.unwrap_err();
+            assert!(matches!(err, StoreError::Invalid { ref field, .. } if field == "code"));
+            let audit = s.audit_entries(10, Some("staff:a@x")).await.unwrap();
+            assert_eq!(
+                audit.iter().filter(|e| e.action == "promotion.add").count(),
+                1,
+                "{}",
+                db.name
+            );
+        }
     }
 }

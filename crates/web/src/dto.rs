@@ -76,9 +76,54 @@ pub struct PlanDto {
     pub price: Option<MoneyDto>,
     pub renewable: bool,
     pub channels: Vec<String>,
+    /// A campaign running now that lowers `price` for app buyers (only when a currency
+    /// was asked for); the order prices it the same way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offer: Option<OfferDto>,
+}
+
+/// A running campaign's price for a plan.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OfferDto {
+    pub promotion_id: String,
+    /// The campaign's name in the requested language.
+    pub name: String,
+    /// What the buyer pays while it runs.
+    pub price: MoneyDto,
+    /// The catalog's price.
+    pub list_price: MoneyDto,
+    pub ends_at: String,
 }
 
 impl PlanDto {
+    /// `new` with the campaign that prices it on `channel` at `at`, when one does.
+    pub fn offered(
+        p: &Plan,
+        lang: Locale,
+        currency: Option<simrenew_core::Currency>,
+        campaigns: &[simrenew_core::promotion::Promotion],
+        channel: &str,
+        at: OffsetDateTime,
+    ) -> Self {
+        let mut dto = Self::new(p, lang, currency);
+        let priced = currency
+            .and_then(|c| simrenew_core::promotion::price_item(p, c, channel, at, campaigns, None));
+        if let Some(q) = priced
+            && let Some(c) = q
+                .promotion
+                .and_then(|id| campaigns.iter().find(|c| c.id == id))
+        {
+            dto.offer = Some(OfferDto {
+                promotion_id: c.id.clone(),
+                name: c.names.get(lang).to_string(),
+                price: q.price.into(),
+                list_price: q.list.into(),
+                ends_at: ts(c.ends_at),
+            });
+        }
+        dto
+    }
+
     pub fn new(p: &Plan, lang: Locale, currency: Option<simrenew_core::Currency>) -> Self {
         Self {
             id: p.id.clone(),
@@ -113,6 +158,7 @@ impl PlanDto {
             price: currency.and_then(|c| p.price(c)).map(Into::into),
             renewable: p.renewable,
             channels: p.channels.clone(),
+            offer: None,
         }
     }
 }
@@ -350,6 +396,11 @@ pub struct OrderInput {
     /// How to pay now; absent: the order waits in pending_payment for a payment.
     #[serde(default)]
     pub pay_with: Option<PayWith>,
+    /// A promo code (3 to 32 letters, digits or `-`, any case). A promotion prices each
+    /// item at most once: the lowest of the code and any running campaign, never both.
+    #[serde(default)]
+    #[schema(example = "SPRING27", pattern = "^\\s*[A-Za-z0-9-]{3,32}\\s*$")]
+    pub promo_code: Option<String>,
 }
 
 /// Paying with a provider.
@@ -377,6 +428,10 @@ pub struct ItemDto {
     /// queued or now (renewals)
     pub start: Option<String>,
     pub price: MoneyDto,
+    /// The catalog's price before a promotion; equal to `price` without one.
+    pub list_price: MoneyDto,
+    /// The promotion (promo code or campaign) that priced the item, if any.
+    pub promotion_id: Option<String>,
     /// Top-ups: what the balance receives, and the exchange rate used.
     pub credit: Option<MoneyDto>,
     pub fx_rate: Option<String>,
@@ -394,6 +449,8 @@ impl From<&PricedItem> for ItemDto {
             plan_id: i.plan.as_ref().map(|p| p.id.clone()),
             start: i.start_mode.map(|s| s.code().into()),
             price: i.price.into(),
+            list_price: i.list_price.into(),
+            promotion_id: i.promotion.as_ref().map(|p| p.id.clone()),
             credit: i.credit.map(Into::into),
             fx_rate: i.fx_rate.map(|r| r.decimal()),
             valid_from: i.valid_from.map(ts),
@@ -468,6 +525,8 @@ impl From<&Order> for OrderDto {
                     plan_id: i.plan_id.clone(),
                     start: i.start_mode.map(|s| s.code().into()),
                     price: i.price.into(),
+                    list_price: i.list_price.into(),
+                    promotion_id: i.promotion_id.clone(),
                     credit: i.credit.map(Into::into),
                     fx_rate: i.fx_rate.clone(),
                     valid_from: i.valid_from.map(ts),

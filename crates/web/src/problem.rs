@@ -214,6 +214,41 @@ impl From<StoreError> for Problem {
                 d,
             )
             .field("currency", "no rate to the line's currency"),
+            StoreError::PromoCode { refusal, .. } => {
+                use simrenew_core::promotion::CodeRefusal as R;
+                let (kind, title, why) = match refusal {
+                    R::Unknown => (
+                        "promo-code-unknown",
+                        "Unknown promo code",
+                        "no promotion has this code",
+                    ),
+                    R::NotRunning => (
+                        "promo-code-not-running",
+                        "The promo code is not valid now",
+                        "not valid at this time",
+                    ),
+                    R::NotApplicable => (
+                        "promo-code-not-applicable",
+                        "The promo code does not apply",
+                        "does not apply to these plans on this channel",
+                    ),
+                };
+                Problem::new(S::UNPROCESSABLE_ENTITY, kind, title, d).field("promo_code", why)
+            }
+            StoreError::PromotionUsedUp { .. } => Problem::new(
+                S::CONFLICT,
+                "promotion-used-up",
+                "Every use of the promotion is taken",
+                d,
+            )
+            .field("promo_code", "no uses left"),
+            StoreError::PromotionUsedByCustomer { .. } => Problem::new(
+                S::CONFLICT,
+                "promotion-used-by-customer",
+                "The promotion was used as often as one customer may",
+                d,
+            )
+            .field("promo_code", "used as often as one customer may"),
             StoreError::NotOwner => Problem::new(
                 S::FORBIDDEN,
                 "not-owner",

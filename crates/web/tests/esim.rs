@@ -683,6 +683,7 @@ async fn a_paid_esim_is_released_even_if_the_buyer_never_comes_back() {
                     channel: "app".into(),
                     buyer: None,
                     payment: simrenew_store::orders::Payment::External,
+                    promo_code: None,
                 },
                 None,
             )

@@ -132,3 +132,32 @@ admin-reports-total = Sold
 admin-reports-chart = Roubles a day
 admin-reports-channel = Channel
 admin-reports-period-wrong = Choose a first and a last day (the first before the last, at most a year).
+admin-promotions = Promotions
+admin-promo-name = Name shown to buyers
+admin-promo-discount = Discount
+admin-promo-window = Runs
+admin-promo-scope = Applies to
+admin-promo-uses = Orders
+admin-promo-end = End now
+admin-promo-ended = The promotion has ended; orders placed with it keep their prices.
+admin-promo-added = The promotion is saved.
+admin-promo-add = Add a promotion
+admin-promo-campaign = campaign (no code)
+admin-promo-all-plans = every plan
+admin-promo-per-customer-n = { $n ->
+    [one] once per customer
+   *[other] { $n } per customer
+}
+admin-promo-code-hint = Leave empty for a campaign that prices plans on its own while it runs (a festival).
+admin-promo-percent = Percent off
+admin-promo-fixed = Amount off
+admin-promo-plans = Plans (ids, comma-separated; empty: every plan)
+admin-promo-channels-hint = None ticked: every channel.
+admin-promo-per-customer = Uses per customer (empty: no limit)
+admin-promo-total = Uses in all (empty: no limit)
+admin-promo-err-name = Give the name buyers will see, in at least one language.
+admin-promo-err-discount = Give a percentage from 1 to 100, or an amount above zero.
+admin-promo-err-window = Choose a first and a last day, the first not after the last.
+admin-promo-err-limit = A limit is a whole number of at least 1, or empty.
+admin-promo-err-code-taken = Another promotion already has this code.
+admin-promo-err-plans = One of these plans is not in the catalog.

@@ -29,3 +29,16 @@ pay-paypal-usd = PayPal, in US dollars
 pay-paypal-eur = PayPal, in euros
 pay-saved = Saved { $title }
 remember-card = Remember this card for automatic renewal (cards through YooKassa)
+promo-title = Have a promo code?
+promo-label = Promo code
+promo-hint = One promotion per plan: the lower price of your code and any running offer.
+promo-until = { $name }, until { $date }
+err-promo-format = A promo code is 3 to 32 letters, digits or dashes.
+err-promo-unknown = There is no promotion with this code. Check its spelling.
+err-promo-not-running = This code is not valid now.
+err-promo-not-applicable = This code does not apply to this plan.
+err-promo-used-up = Every use of this code has been taken.
+err-promo-customer-limit = { $n ->
+    [one] This code can be used once per customer, and you have used it.
+   *[other] This code can be used { $n } times per customer, and you have used them.
+}

@@ -135,3 +135,33 @@ admin-reports-total = Продано
 admin-reports-chart = Рубли по дням
 admin-reports-channel = Канал
 admin-reports-period-wrong = Выберите первый и последний день (первый раньше последнего, не больше года).
+admin-promotions = Акции
+admin-promo-name = Название для покупателей
+admin-promo-discount = Скидка
+admin-promo-window = Действует
+admin-promo-scope = Для чего
+admin-promo-uses = Заказы
+admin-promo-end = Завершить
+admin-promo-ended = Акция завершена; цены уже оформленных заказов не меняются.
+admin-promo-added = Акция сохранена.
+admin-promo-add = Добавить акцию
+admin-promo-campaign = акция (без кода)
+admin-promo-all-plans = все тарифы
+admin-promo-per-customer-n = { $n ->
+    [one] { $n } раз на покупателя
+    [few] { $n } раза на покупателя
+   *[many] { $n } раз на покупателя
+}
+admin-promo-code-hint = Оставьте пустым для акции, которая сама снижает цены, пока идёт (праздник).
+admin-promo-percent = Скидка в процентах
+admin-promo-fixed = Скидка суммой
+admin-promo-plans = Тарифы (идентификаторы через запятую; пусто — все)
+admin-promo-channels-hint = Ничего не отмечено — все каналы.
+admin-promo-per-customer = Использований на покупателя (пусто — без ограничения)
+admin-promo-total = Использований всего (пусто — без ограничения)
+admin-promo-err-name = Укажите название для покупателей хотя бы на одном языке.
+admin-promo-err-discount = Укажите процент от 1 до 100 или сумму больше нуля.
+admin-promo-err-window = Выберите первый и последний день, первый не позже последнего.
+admin-promo-err-limit = Ограничение — целое число не меньше 1 или пусто.
+admin-promo-err-code-taken = Этот код уже есть у другой акции.
+admin-promo-err-plans = Одного из этих тарифов нет в каталоге.

@@ -249,6 +249,7 @@ struct Dashboard {
     audit: bool,
     inventory: bool,
     reports: bool,
+    promotions: bool,
 }
 
 async fn dashboard(st: StaffCtx) -> Response {
@@ -262,6 +263,7 @@ async fn dashboard(st: StaffCtx) -> Response {
         audit: st.may(Permission::SeeAudit),
         inventory: st.may(Permission::Inventory),
         reports: st.may(Permission::Reports),
+        promotions: st.may(Permission::Promotions),
         role_text: st.ctx.t.t(&format!("admin-role-{}", st.staff.role.code())),
         ctx: st.ctx,
         staff: st.staff,

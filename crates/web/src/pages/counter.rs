@@ -67,6 +67,8 @@ struct SaleForm {
     pay: String,
     received: String,
     reference: String,
+    /// A promo code the customer gives (priced by the same rule as every channel).
+    promo: String,
 }
 
 async fn sale_view(
@@ -93,12 +95,14 @@ async fn sale_view(
         channel: Some("counter".into()),
         ..Default::default()
     };
-    let (plans, detail) = match (
+    let at = simrenew_store::db::now();
+    let (plans, detail, campaigns) = match (
         s.store.list_plans(&filter).await,
         s.store.line_detail(&line).await,
+        s.store.running_campaigns(at).await,
     ) {
-        (Ok(p), Ok(d)) => (p, d),
-        (Err(e), _) | (_, Err(e)) => {
+        (Ok(p), Ok(d), Ok(c)) => (p, d, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             tracing::error!(error = %e, "counter sale");
             return site::unavailable(&ctx);
         }
@@ -115,7 +119,13 @@ async fn sale_view(
                 } else {
                     "admin-renewal"
                 }),
-                p.price(currency).map(|m| t.money(m)).unwrap_or_default(),
+                // While a campaign runs for the counter, the price it makes, beside the list price.
+                simrenew_core::promotion::price_item(p, currency, "counter", at, &campaigns, None)
+                    .map(|q| match q.promotion {
+                        Some(_) => format!("{} ({})", t.money(q.price), t.money(q.list)),
+                        None => t.money(q.price),
+                    })
+                    .unwrap_or_default(),
             )
         })
         .collect();
@@ -234,6 +244,7 @@ async fn sell(
         pay: form.get("pay").to_string(),
         received: form.get("received").to_string(),
         reference: form.get("reference").to_string(),
+        promo: form.get("promo").trim().to_string(),
     };
     let idem = form.get("idem").to_string();
     let again = |errors: Vec<(&'static str, String)>, status| {
@@ -275,6 +286,16 @@ async fn sell(
         channel: "counter".into(),
         buyer: None,
         payment: Payment::External,
+        promo_code: match typed.promo.as_str() {
+            "" => None,
+            code => match simrenew_core::promotion::PromoCode::parse(code) {
+                Ok(c) => Some(c),
+                Err(_) => {
+                    let e = vec![("promo", t.t("err-promo-format"))];
+                    return again(e, StatusCode::UNPROCESSABLE_ENTITY).await;
+                }
+            },
+        },
     };
     // Cash short of the total is said before any order exists.
     match s.store.quote(&req).await {
@@ -291,6 +312,7 @@ async fn sell(
             let (field, text) = super::store_error_text(&t, &e);
             let field = match field {
                 Some("amount") => "amount",
+                Some("promo") => "promo",
                 Some("form") | None => "form",
                 _ => "plan",
             };
@@ -299,11 +321,12 @@ async fn sell(
     }
     // One order per form: the same key again (a double-click, a resent form) finds it.
     let what = format!(
-        "{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}",
         line.id,
         typed.plan,
         typed.amount,
-        sale.currency.code()
+        sale.currency.code(),
+        typed.promo
     );
     let claim = crate::routes::claim(
         format!("staff:{}", st.staff.id),

@@ -85,6 +85,7 @@ struct RenewPage {
     errors: Errors,
     /// The top-up amount typed, kept when refused.
     topup: String,
+    promo: String,
     topup_idem: String,
     topup_methods: Vec<(String, String, bool)>,
 }
@@ -95,6 +96,7 @@ struct Errors {
     plan: Option<String>,
     pay: Option<String>,
     amount: Option<String>,
+    promo: Option<String>,
 }
 
 /// What the renewal form sent back, to show again with its errors.
@@ -108,6 +110,8 @@ struct Chosen {
     topup: Option<String>,
     /// Keep the card for later charges (signed-in buyers).
     save: bool,
+    /// The promo code as typed.
+    promo: String,
 }
 
 async fn renew_page(
@@ -123,6 +127,7 @@ async fn renew_page(
         k: q.get("k").cloned().unwrap_or_default(),
         topup: None,
         save: false,
+        promo: q.get("promo").cloned().unwrap_or_default(),
     };
     renew_view(&s, ctx, &key, chosen, Errors::default(), StatusCode::OK).await
 }
@@ -164,14 +169,18 @@ async fn renew_view(
         channel: Some("web".into()),
         ..PlanFilter::default()
     };
-    let (detail, plans) =
-        match tokio::try_join!(s.store.line_detail(&line), s.store.list_plans(&filter)) {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::error!(error = %e, "renewal page");
-                return site::unavailable(&ctx);
-            }
-        };
+    let now = simrenew_store::db::now();
+    let (detail, plans, campaigns) = match tokio::try_join!(
+        s.store.line_detail(&line),
+        s.store.list_plans(&filter),
+        s.store.running_campaigns(now)
+    ) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(error = %e, "renewal page");
+            return site::unavailable(&ctx);
+        }
+    };
     let t = ctx.t;
     let current = detail.current_period();
     // The line's own plan is preselected for its owner and for its own signed link.
@@ -185,8 +194,13 @@ async fn renew_view(
     let at = detail.as_of;
     let mut base = Vec::new();
     let mut addons = Vec::new();
+    let offer = super::plans::Offer {
+        campaigns: &campaigns,
+        channel: "web",
+        at: now,
+    };
     for p in &plans {
-        let Some(mut card) = PlanCard::new(&t, p, ctx.currency) else {
+        let Some(mut card) = PlanCard::new(&t, p, ctx.currency, &offer) else {
             continue;
         };
         card.checked = wanted.as_deref() == Some(p.id.as_str());
@@ -243,6 +257,7 @@ async fn renew_view(
         idem: uuid::Uuid::new_v4().to_string(),
         errors,
         topup: chosen.topup.clone().unwrap_or_default(),
+        promo: chosen.promo.clone(),
         topup_idem: uuid::Uuid::new_v4().to_string(),
         topup_methods,
         ctx,
@@ -328,6 +343,8 @@ enum Refused {
     Pay(String),
     /// Shown beside the top-up amount.
     Amount(String),
+    /// Shown beside the promo code.
+    Promo(String),
     /// A whole page instead (unknown line, outage).
     Page(Response),
 }
@@ -345,6 +362,7 @@ async fn renew_submit(
         k: form.get("k").to_string(),
         topup: (form.get("what") == "topup").then(|| form.get("amount").to_string()),
         save: form.get("save") == "1",
+        promo: form.get("promo").trim().to_string(),
     };
     let ctx = form.ctx.clone();
     let mut errors = Errors::default();
@@ -355,6 +373,7 @@ async fn renew_submit(
         Err(Refused::Pay(e)) if chosen.topup.is_some() => errors.amount = Some(e),
         Err(Refused::Pay(e)) => errors.pay = Some(e),
         Err(Refused::Amount(e)) => errors.amount = Some(e),
+        Err(Refused::Promo(e)) => errors.promo = Some(e),
     }
     renew_view(
         &s,
@@ -400,8 +419,8 @@ async fn place(
         },
         request_hash: simrenew_store::db::sha256_hex(
             format!(
-                "renew\n{key}\n{what}\n{:?}\n{:?}",
-                chosen.pay, chosen.start_now
+                "renew\n{key}\n{what}\n{:?}\n{:?}\n{}",
+                chosen.pay, chosen.start_now, chosen.promo
             )
             .as_bytes(),
         ),
@@ -416,6 +435,15 @@ async fn place(
     }
     let pay = chosen.pay.as_deref().unwrap_or_default();
     let from_balance = pay == "balance";
+    // Top-ups take no promotion; a code typed for a plan is checked before any order.
+    let promo_code = match chosen.promo.as_str() {
+        "" => None,
+        _ if chosen.topup.is_some() => None,
+        typed => Some(
+            simrenew_core::promotion::PromoCode::parse(typed)
+                .map_err(|_| Refused::Promo(t.t("err-promo-format")))?,
+        ),
+    };
     if pay == "demo" && !ctx.demo {
         return Err(Refused::Pay(t.t("err-choose-payment")));
     }
@@ -482,6 +510,7 @@ async fn place(
         } else {
             Payment::External
         },
+        promo_code,
     };
     let render_id = |o: &Order| (303u16, o.id.clone());
     let idem = Idem {
@@ -501,6 +530,7 @@ async fn place(
             return Err(match super::store_error_text(&t, &e) {
                 (Some("pay"), text) => Refused::Pay(text),
                 (Some("amount"), text) => Refused::Amount(text),
+                (Some("promo"), text) => Refused::Promo(text),
                 (Some(_), text) => Refused::Plan(text),
                 (None, _) => outage(e, "renewal order"),
             });

@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod line;
 pub mod orders;
 pub mod plans;
+pub mod promotions;
 pub mod site;
 
 use crate::AppState;
@@ -39,6 +40,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(esim::router())
         .merge(account::router())
         .merge(admin::router())
+        .merge(promotions::router())
         .merge(counter::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -491,6 +493,20 @@ pub fn store_error_text(t: &Tr, e: &simrenew_store::StoreError) -> (Option<&'sta
             (Some("amount"), t.t("err-amount"))
         }
         E::NoFxRate { .. } => (Some("amount"), t.t("err-topup-currency")),
+        E::PromoCode { refusal, .. } => {
+            use simrenew_core::promotion::CodeRefusal as C;
+            let key = match refusal {
+                C::Unknown => "err-promo-unknown",
+                C::NotRunning => "err-promo-not-running",
+                C::NotApplicable => "err-promo-not-applicable",
+            };
+            (Some("promo"), t.t(key))
+        }
+        E::PromotionUsedUp { .. } => (Some("promo"), t.t("err-promo-used-up")),
+        E::PromotionUsedByCustomer { limit, .. } => (
+            Some("promo"),
+            t.n("err-promo-customer-limit", i64::from(*limit)),
+        ),
         E::Invalid { .. } | E::Money(_) => (Some("form"), t.t("err-invalid")),
         _ => (None, t.t("unavailable-text")),
     }

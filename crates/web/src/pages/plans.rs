@@ -10,6 +10,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
+use simrenew_core::promotion::{Promotion, price_item};
 use simrenew_core::{Currency, DataAllowance, Money, Operator, Plan, PlanKind, Validity};
 use simrenew_store::catalog::PlanFilter;
 use std::collections::HashMap;
@@ -52,6 +53,10 @@ pub struct PlanCard {
     pub price_money: Money,
     pub per_gb: String,
     pub per_day: String,
+    /// The catalog's price, struck through, while a campaign lowers it; else empty.
+    pub was: String,
+    /// The running campaign that prices it ("Chinese New Year, until 12 Feb"); else empty.
+    pub promo: String,
     /// Filled by the renewal page: when this plan would start and end.
     pub when: String,
     pub checked: bool,
@@ -85,8 +90,22 @@ pub fn data_text(t: &Tr, d: DataAllowance) -> String {
 }
 
 impl PlanCard {
-    pub fn new(t: &Tr, plan: &Plan, currency: Currency) -> Option<Self> {
-        let price = price_for(plan, currency)?;
+    /// The card of `plan` for a reader of `currency` on `channel` at `at`, priced by the
+    /// one pricing rule with the campaigns running (`simrenew_core::promotion`).
+    pub fn new(t: &Tr, plan: &Plan, currency: Currency, offer: &Offer<'_>) -> Option<Self> {
+        let list = price_for(plan, currency)?;
+        let priced = price_item(
+            plan,
+            list.currency,
+            offer.channel,
+            offer.at,
+            offer.campaigns,
+            None,
+        )?;
+        let price = priced.price;
+        let campaign = priced
+            .promotion
+            .and_then(|id| offer.campaigns.iter().find(|p| p.id == id));
         let gb_tenths = plan.data.bucket_bytes() * 10 / GB;
         let per_gb = if gb_tenths == 0 {
             String::new()
@@ -114,6 +133,18 @@ impl PlanCard {
             data: data_text(t, plan.data),
             price: t.money(price),
             price_money: price,
+            was: campaign.map(|_| t.money(list)).unwrap_or_default(),
+            promo: campaign
+                .map(|c| {
+                    t.args(
+                        "promo-until",
+                        &[
+                            ("name", c.names.get(t.locale).to_string().into()),
+                            ("date", t.date(c.ends_at).into()),
+                        ],
+                    )
+                })
+                .unwrap_or_default(),
             per_gb,
             per_day: if plan.kind == PlanKind::AddOn {
                 String::new()
@@ -128,6 +159,13 @@ impl PlanCard {
             checked: false,
         })
     }
+}
+
+/// What prices plan cards besides the catalog: the campaigns running, on which channel, when.
+pub struct Offer<'a> {
+    pub campaigns: &'a [Promotion],
+    pub channel: &'a str,
+    pub at: time::OffsetDateTime,
 }
 
 #[derive(Template)]
@@ -177,17 +215,26 @@ async fn plans_page(
     let max_minor = simrenew_core::Money::parse_major(&max_price.replace(',', "."), ctx.currency)
         .ok()
         .map(|m| m.minor);
-    let plans = s.store.list_plans(&filter).await.map_err(|e| {
-        tracing::error!(error = %e, "plans");
-        super::site::unavailable(&ctx)
-    })?;
+    let at = simrenew_store::db::now();
+    let (plans, campaigns) =
+        tokio::try_join!(s.store.list_plans(&filter), s.store.running_campaigns(at)).map_err(
+            |e| {
+                tracing::error!(error = %e, "plans");
+                super::site::unavailable(&ctx)
+            },
+        )?;
+    let offer = Offer {
+        campaigns: &campaigns,
+        channel: "web",
+        at,
+    };
     let mut groups: Vec<(String, Vec<PlanCard>)> = Vec::new();
     let mut count = 0;
     for op in Operator::ALL {
         let cards: Vec<PlanCard> = plans
             .iter()
             .filter(|p| p.operator == op)
-            .filter_map(|p| PlanCard::new(&ctx.t, p, ctx.currency))
+            .filter_map(|p| PlanCard::new(&ctx.t, p, ctx.currency, &offer))
             .filter(|c| {
                 max_minor.is_none_or(|m| {
                     c.price_money.currency != ctx.currency || c.price_money.minor <= m

@@ -196,6 +196,7 @@ pub async fn buy_esim(
         channel: super::orders::CHANNEL.into(),
         buyer: user.as_ref().map(|u| u.id.clone()),
         payment: Payment::External,
+        promo_code: None,
     };
     let public_url = s.config.public_url.clone();
     let render = |o: &Order| {

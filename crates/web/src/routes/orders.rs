@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use simrenew_core::Currency;
+use simrenew_core::promotion::PromoCode;
 use simrenew_store::idempotency::Idem;
 use simrenew_store::orders::{ItemRequest, Order, OrderRequest, Payment};
 
@@ -52,7 +53,17 @@ pub(crate) fn request(input: &OrderInput, buyer: Option<String>) -> ApiResult<Or
         channel: CHANNEL.into(),
         buyer,
         payment,
+        promo_code: promo_code(input.promo_code.as_deref())?,
     })
+}
+
+/// A promo code as typed (empty means none), or which field is wrong and why.
+pub(crate) fn promo_code(typed: Option<&str>) -> ApiResult<Option<PromoCode>> {
+    typed
+        .filter(|c| !c.trim().is_empty())
+        .map(PromoCode::parse)
+        .transpose()
+        .map_err(|e| Problem::invalid("promo_code", e.to_string()))
 }
 
 fn scope(user: &Option<simrenew_store::users::User>) -> String {

@@ -314,6 +314,11 @@ pub struct PartnerOrderInput {
     #[serde(default)]
     #[schema(pattern = "^(RUB|CNY|USD|EUR)$")]
     pub currency: Option<String>,
+    /// A promo code (3 to 32 letters, digits or `-`, any case). A promotion prices each
+    /// item at most once: the lowest of the code and any running campaign, never both.
+    #[serde(default)]
+    #[schema(example = "SPRING27", pattern = "^\\s*[A-Za-z0-9-]{3,32}\\s*$")]
+    pub promo_code: Option<String>,
 }
 
 /// Places an order for a line and pays it from the partner's deposit at once (scope
@@ -390,6 +395,7 @@ async fn partner_request(
         items: input.items.clone(),
         currency: input.currency.clone(),
         pay_with: None,
+        promo_code: input.promo_code.clone(),
     };
     let mut req = super::orders::request(&as_order, None)?;
     let line = s.store.find_line(&req.line).await?;

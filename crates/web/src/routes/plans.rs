@@ -105,11 +105,13 @@ pub async fn list_plans(
 ) -> ApiResult<Json<PlanList>> {
     let Query(q) = q.map_err(|e| Problem::invalid("query", e.body_text()))?;
     let (f, currency) = filter(&q)?;
-    let plans = s.store.list_plans(&f).await?;
+    let at = simrenew_store::db::now();
+    let (plans, campaigns) =
+        tokio::try_join!(s.store.list_plans(&f), s.store.running_campaigns(at))?;
     Ok(Json(PlanList {
         plans: plans
             .iter()
-            .map(|p| PlanDto::new(p, lang, currency))
+            .map(|p| PlanDto::offered(p, lang, currency, &campaigns, super::orders::CHANNEL, at))
             .collect(),
     }))
 }
