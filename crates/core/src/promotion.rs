@@ -211,7 +211,7 @@ pub enum CodeRefusal {
     Unknown,
     #[error("this code is not valid now")]
     NotRunning,
-    #[error("this code does not apply to this plan or channel")]
+    #[error("this code does not apply to this plan, channel or currency")]
     NotApplicable,
 }
 
@@ -259,11 +259,13 @@ pub fn price_item(
     Some(best)
 }
 
-/// Whether `code` could price anything in `items` (plans of one order on `channel`):
-/// `Ok` when it applies to at least one, otherwise why not.
+/// Whether `code` could price anything in `items` (plans of one order in `currency` on
+/// `channel`): `Ok` when it applies to at least one, otherwise why not (a fixed discount
+/// in another currency applies to nothing).
 pub fn check_code(
     code: &PromoCode,
     items: &[&Plan],
+    currency: Currency,
     channel: &str,
     at: OffsetDateTime,
     promotions: &[Promotion],
@@ -275,7 +277,14 @@ pub fn check_code(
     if !p.is_running(at) {
         return Err(CodeRefusal::NotRunning);
     }
-    if items.iter().any(|plan| p.applies_to(plan, channel, at)) {
+    let prices = |plan: &Plan| {
+        plan.price(currency)
+            .is_some_and(|list| p.discount.apply(list).is_some())
+    };
+    if items
+        .iter()
+        .any(|plan| p.applies_to(plan, channel, at) && prices(plan))
+    {
         Ok(())
     } else {
         Err(CodeRefusal::NotApplicable)
@@ -390,11 +399,30 @@ mod tests {
         let mut narrow = promo("n", Some("NARROW"), Discount::percent(5).unwrap());
         narrow.plans = vec!["other".into()];
         let promos = [later, narrow];
-        let check =
-            |c: &str| check_code(&PromoCode::parse(c).unwrap(), &[&p], "web", DURING, &promos);
+        let check = |c: &str| {
+            check_code(
+                &PromoCode::parse(c).unwrap(),
+                &[&p],
+                Currency::Rub,
+                "web",
+                DURING,
+                &promos,
+            )
+        };
         assert_eq!(check("NOPE"), Err(CodeRefusal::Unknown));
         assert_eq!(check("LATER"), Err(CodeRefusal::NotRunning));
         assert_eq!(check("NARROW"), Err(CodeRefusal::NotApplicable));
+        let roubles_off = [promo(
+            "f",
+            Some("RUB100"),
+            Discount::fixed(Money::new(100_00, Currency::Rub)).unwrap(),
+        )];
+        let code = PromoCode::parse("RUB100").unwrap();
+        assert_eq!(
+            check_code(&code, &[&p], Currency::Cny, "web", DURING, &roubles_off),
+            Err(CodeRefusal::NotApplicable),
+            "roubles off a price in yuan"
+        );
     }
 
     #[test]

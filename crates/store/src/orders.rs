@@ -299,12 +299,12 @@ impl Store {
         }
         if let Some(code) = &req.promo_code {
             let plans: Vec<&Plan> = out.iter().filter_map(|i| i.plan.as_ref()).collect();
-            check_code(code, &plans, &req.channel, at, &promotions).map_err(|refusal| {
-                StoreError::PromoCode {
+            check_code(code, &plans, currency, &req.channel, at, &promotions).map_err(
+                |refusal| StoreError::PromoCode {
                     code: code.to_string(),
                     refusal,
-                }
-            })?;
+                },
+            )?;
         }
         Ok((currency, out, total))
     }

@@ -230,7 +230,7 @@ impl From<StoreError> for Problem {
                     R::NotApplicable => (
                         "promo-code-not-applicable",
                         "The promo code does not apply",
-                        "does not apply to these plans on this channel",
+                        "does not apply to these plans on this channel in this currency",
                     ),
                 };
                 Problem::new(S::UNPROCESSABLE_ENTITY, kind, title, d).field("promo_code", why)

@@ -11,32 +11,11 @@ use common::visitor::Visitor;
 
 /// Signs a visitor in as demo staff member `email` through the form.
 async fn staff(app: &common::Served, email: &str) -> Visitor {
-    let mut v = Visitor::new(&app.base, "en");
-    let form = v.get("/admin/sign-in").await;
-    assert_eq!(form.status, StatusCode::OK);
-    let done = v
-        .post(
-            "/admin/sign-in",
-            &[
-                ("csrf", &form.input("csrf")),
-                ("next", "/admin"),
-                ("email", email),
-                ("password", DEMO_STAFF_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(done.status, StatusCode::SEE_OTHER, "{email}: {}", done.body);
-    assert_eq!(done.location(), "/admin");
-    let set = done.headers[reqwest::header::SET_COOKIE].to_str().unwrap();
-    assert!(
-        set.starts_with("staff=") && set.contains("HttpOnly") && set.contains("SameSite=Strict"),
-        "{set}"
-    );
-    v
+    Visitor::staff(&app.base, email).await
 }
 
 /// Who may open what: (path, admin, clerk, support).
-const PAGES: [(&str, bool, bool, bool); 10] = [
+const PAGES: [(&str, bool, bool, bool); 11] = [
     ("/admin", true, true, true),
     ("/admin/counter?q=%2B7+916+123-45-61", true, true, false),
     (
@@ -52,6 +31,7 @@ const PAGES: [(&str, bool, bool, bool); 10] = [
     ("/admin/account/password", true, true, true),
     ("/admin/inventory", true, false, false),
     ("/admin/reports", true, false, false),
+    ("/admin/promotions", true, false, false),
 ];
 
 #[tokio::test]

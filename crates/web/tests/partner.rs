@@ -777,3 +777,293 @@ async fn bulk_orders_report_each_result_and_all_or_nothing_places_none_on_a_refu
         simrenew_store::testing::assert_sound(store).await;
     }
 }
+
+/// A festival campaign and a promo code, added by an admin in the console, price an MTS
+/// month the same on every channel: the app API's plans and quote, the site's renewal
+/// page and its order, the shop counter's sale, and a partner's order.
+#[tokio::test]
+async fn a_promo_code_and_a_campaign_price_the_same_on_every_channel() {
+    use common::visitor::Visitor;
+    use simrenew_core::{Currency, Money};
+    use simrenew_store::demo::DEMO_STAFF;
+    for app in common::serve_all(|c| c.secret = SERVER_SECRET.to_vec()).await {
+        let store = &app._db.store;
+        store.seed_demo_staff().await.unwrap();
+        let list = store
+            .plan("mts-month-30gb")
+            .await
+            .unwrap()
+            .price(Currency::Rub)
+            .unwrap();
+        let campaign = list.minor - list.minor * 20 / 100;
+        let coded = list.minor - 200_00;
+        assert!(coded < campaign, "the code is the better price here");
+
+        // The admin adds both through the console; a wrong discount is said beside it.
+        let mut admin = Visitor::staff(&app.base, DEMO_STAFF[0].0).await;
+        let form = admin.get("/admin/promotions").await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        let csrf = form.input("csrf");
+        let today = time::OffsetDateTime::now_utc()
+            .to_offset(time::UtcOffset::from_hms(3, 0, 0).unwrap())
+            .date();
+        let (from, to) = (
+            (today - time::Duration::days(1)).to_string(),
+            (today + time::Duration::days(6)).to_string(),
+        );
+        let add = |fields: &[(&str, &str)]| {
+            let mut f: Vec<(String, String)> = vec![
+                ("csrf".into(), csrf.clone()),
+                ("from".into(), from.clone()),
+                ("to".into(), to.clone()),
+            ];
+            f.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            f
+        };
+        let bad = add_promotion(
+            &mut admin,
+            add(&[("name_en", "Oops"), ("kind", "percent"), ("percent", "0")]),
+        )
+        .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.has("id=\"discount-error\""), "{}", bad.body);
+        let ok = add_promotion(
+            &mut admin,
+            add(&[
+                ("name_en", "Golden Week"),
+                ("name_zh", "黄金周"),
+                ("kind", "percent"),
+                ("percent", "20"),
+            ]),
+        )
+        .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+        let ok = add_promotion(
+            &mut admin,
+            add(&[
+                ("name_en", "Travellers"),
+                ("code", "gw-extra"),
+                ("kind", "fixed"),
+                ("amount", "200"),
+                ("currency", "RUB"),
+                ("plans", "mts-month-30gb"),
+            ]),
+        )
+        .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+        let listed = admin.get("/admin/promotions").await;
+        assert!(
+            listed.has("GW-EXTRA") && listed.has("Golden Week"),
+            "{}",
+            listed.body
+        );
+
+        // The app API: the plan card's offer, then quotes without and with the code.
+        let http = Client::new();
+        let plans: Value = http
+            .get(format!(
+                "{}/api/v1/plans?operator=mts&currency=RUB",
+                app.base
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let month = plans["plans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == "mts-month-30gb")
+            .unwrap();
+        assert_eq!(
+            month["offer"]["price"]["minor"], campaign,
+            "{}: {month}",
+            app.db
+        );
+        assert_eq!(month["offer"]["name"], "Golden Week");
+        let quote = |code: Option<&str>| {
+            let body = serde_json::json!({"line": "+7 916 123-45-62", "currency": "RUB",
+                "items": [{"type": "renew", "plan_id": "mts-month-30gb"}], "promo_code": code});
+            let http = http.clone();
+            let url = format!("{}/api/v1/quotes", app.base);
+            async move {
+                let res = http.post(url).json(&body).send().await.unwrap();
+                (res.status(), res.json::<Value>().await.unwrap())
+            }
+        };
+        let (st, q) = quote(None).await;
+        assert_eq!(st, StatusCode::OK, "{q}");
+        assert_eq!(q["total"]["minor"], campaign);
+        assert_eq!(q["items"][0]["list_price"]["minor"], list.minor);
+        let (_, q) = quote(Some("GW-extra")).await;
+        assert_eq!(q["total"]["minor"], coded, "{q}");
+        let (st, q) = quote(Some("NOPE-NOPE")).await;
+        assert_eq!(
+            (st, kind(&q)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "promo-code-unknown"),
+            "{q}"
+        );
+        assert!(
+            q.to_string().contains("promo_code"),
+            "the field is named: {q}"
+        );
+
+        // The site: the renewal page shows the campaign, the order with the code costs the same.
+        let mut buyer = Visitor::new(&app.base, "ru");
+        let page = buyer.get("/renew/79161234562").await;
+        assert!(
+            page.has("Golden Week") && page.has("class=\"was\""),
+            "{}",
+            page.body
+        );
+        let pay = if page.has("value=\"demo\"") {
+            "demo"
+        } else {
+            "later"
+        };
+        let wrong = buyer
+            .post(
+                "/renew/79161234562",
+                &[
+                    ("csrf", &page.input("csrf")),
+                    ("idem", &page.input("idem")),
+                    ("plan", "mts-month-30gb"),
+                    ("pay", pay),
+                    ("promo", "NOPE-NOPE"),
+                ],
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            wrong.has("id=\"promo-error\"") && wrong.has("Акции с таким кодом нет"),
+            "{}",
+            wrong.body
+        );
+        let placed = buyer
+            .post(
+                "/renew/79161234562",
+                &[
+                    ("csrf", &page.input("csrf")),
+                    ("idem", &page.input("idem")),
+                    ("plan", "mts-month-30gb"),
+                    ("pay", pay),
+                    ("promo", "gw-extra"),
+                ],
+            )
+            .await;
+        assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
+        let web_order = placed.location().trim_start_matches("/orders/").to_string();
+        assert_eq!(
+            store.order(&web_order).await.unwrap().total.minor,
+            coded,
+            "{}",
+            app.db
+        );
+
+        // The counter: a clerk sells the month with the code for cash.
+        let mut clerk = Visitor::staff(&app.base, DEMO_STAFF[1].0).await;
+        let till = clerk.get("/admin/till").await;
+        let opened = clerk
+            .post(
+                "/admin/till",
+                &[
+                    ("csrf", &till.input("csrf")),
+                    ("action", "open"),
+                    ("currency", "RUB"),
+                    ("float", "1000"),
+                ],
+            )
+            .await;
+        assert!(
+            opened.status.is_success() || opened.status.is_redirection(),
+            "{}",
+            opened.body
+        );
+        let found = clerk.get("/admin/counter?q=8+916+123-45-62").await;
+        let sale_path = found.body[found.body.find("href=\"/admin/counter/lines/").unwrap() + 6..]
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let sale = clerk.get(&sale_path).await;
+        let received = Money::new(campaign, Currency::Rub).major_string();
+        let sold = clerk
+            .post(
+                &sale_path,
+                &[
+                    ("csrf", &sale.input("csrf")),
+                    ("idem", &sale.input("idem")),
+                    ("plan", "mts-month-30gb"),
+                    ("currency", "RUB"),
+                    ("lang", "en"),
+                    ("pay", "cash"),
+                    ("received", &received),
+                    ("promo", "GW-EXTRA"),
+                ],
+            )
+            .await;
+        assert!(
+            sold.status.is_redirection(),
+            "{}: {}",
+            sold.status,
+            sold.body
+        );
+        let receipt = sold
+            .location()
+            .trim_start_matches("/admin/receipts/")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string();
+        let counter_order = store.order(&receipt).await.unwrap();
+        assert_eq!(
+            (counter_order.channel.as_str(), counter_order.total.minor),
+            ("counter", coded),
+            "{}",
+            app.db
+        );
+
+        // A partner's order with the code, paid from its deposit.
+        let (_, key, secret) = partner_with(store, "Seller", &["lines:read", "orders:write"]).await;
+        store
+            .credit_partner(
+                "cli:ops",
+                &key,
+                Money::new(5000_00, Currency::Rub),
+                "transfer",
+            )
+            .await
+            .unwrap();
+        let signed = Signed {
+            key: &key,
+            secret: &secret,
+            ts: time::OffsetDateTime::now_utc().unix_timestamp(),
+            nonce: "promo-order-1".into(),
+        };
+        let body = serde_json::json!({"line": "+7 916 123-45-62", "items": [{"type": "renew", "plan_id": "mts-month-30gb"}], "promo_code": "gw-extra"});
+        let (st, order, _) = post_signed(
+            &http,
+            &app.base,
+            "/partner/v1/orders",
+            &signed,
+            Some("promo-1"),
+            &body,
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{}: {order}", app.db);
+        assert_eq!(order["total"]["minor"], coded);
+        assert_eq!(order["items"][0]["promotion_id"].is_string(), true);
+        simrenew_store::testing::assert_sound(store).await;
+    }
+}
+
+/// Posts the console's promotion form with these fields.
+async fn add_promotion(
+    admin: &mut common::visitor::Visitor,
+    f: Vec<(String, String)>,
+) -> common::visitor::Page {
+    let r: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    admin.post("/admin/promotions", &r).await
+}

@@ -36,7 +36,7 @@ promo-until = { $name }, until { $date }
 err-promo-format = A promo code is 3 to 32 letters, digits or dashes.
 err-promo-unknown = There is no promotion with this code. Check its spelling.
 err-promo-not-running = This code is not valid now.
-err-promo-not-applicable = This code does not apply to this plan.
+err-promo-not-applicable = This code does not apply to this plan or to prices in this currency.
 err-promo-used-up = Every use of this code has been taken.
 err-promo-customer-limit = { $n ->
     [one] This code can be used once per customer, and you have used it.

@@ -36,6 +36,6 @@ promo-until = { $name }，至 { $date }
 err-promo-format = 优惠码为 3 到 32 位字母、数字或连字符。
 err-promo-unknown = 没有使用此优惠码的活动，请检查拼写。
 err-promo-not-running = 此优惠码当前不可用。
-err-promo-not-applicable = 此优惠码不适用于该套餐。
+err-promo-not-applicable = 此优惠码不适用于该套餐或该币种的价格。
 err-promo-used-up = 此优惠码的使用次数已用完。
 err-promo-customer-limit = 此优惠码每位顾客限用 { $n } 次，您已用完。

@@ -160,7 +160,23 @@ fn discount_text(t: &Tr, d: Discount) -> String {
 /// Reads the form into a promotion, or says what is wrong beside each field.
 fn check(t: &Tr, f: &PromoForm) -> Result<Promotion, Vec<(&'static str, String)>> {
     let mut errors = Vec::new();
-    let names = Localized::new(f.name_en.trim(), f.name_ru.trim(), f.name_zh.trim());
+    // Only the languages given: the others fall back to English, then to any given.
+    let mut names = Localized(
+        [
+            (simrenew_core::Locale::En, &f.name_en),
+            (simrenew_core::Locale::Ru, &f.name_ru),
+            (simrenew_core::Locale::Zh, &f.name_zh),
+        ]
+        .into_iter()
+        .filter(|(_, n)| !n.trim().is_empty())
+        .map(|(l, n)| (l, n.trim().to_string()))
+        .collect(),
+    );
+    if !names.0.contains_key(&simrenew_core::Locale::En)
+        && let Some(any) = names.0.values().next().cloned()
+    {
+        names.0.insert(simrenew_core::Locale::En, any);
+    }
     if f.name_en.trim().is_empty() && f.name_ru.trim().is_empty() && f.name_zh.trim().is_empty() {
         errors.push(("name", t.t("admin-promo-err-name")));
     }

@@ -176,4 +176,32 @@ impl Visitor {
             .await;
         assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     }
+    /// A visitor signed in as demo staff member `email` through the console's form (its
+    /// session cookie checked: HttpOnly, SameSite=Strict).
+    pub async fn staff(base: &str, email: &str) -> Self {
+        let mut v = Self::new(base, "en");
+        let form = v.get("/admin/sign-in").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let done = v
+            .post(
+                "/admin/sign-in",
+                &[
+                    ("csrf", &form.input("csrf")),
+                    ("next", "/admin"),
+                    ("email", email),
+                    ("password", simrenew_store::demo::DEMO_STAFF_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{email}: {}", done.body);
+        assert_eq!(done.location(), "/admin");
+        let set = done.headers[header::SET_COOKIE].to_str().unwrap();
+        assert!(
+            set.starts_with("staff=")
+                && set.contains("HttpOnly")
+                && set.contains("SameSite=Strict"),
+            "{set}"
+        );
+        v
+    }
 }
