@@ -188,7 +188,7 @@ impl Promotion {
     /// counts).
     pub fn applies_to(&self, plan: &Plan, channel: &str, at: OffsetDateTime) -> bool {
         self.is_running(at)
-            && (self.plans.is_empty() || self.plans.iter().any(|p| *p == plan.id))
+            && (self.plans.is_empty() || self.plans.contains(&plan.id))
             && (self.channels.is_empty() || self.channels.iter().any(|c| c == channel))
     }
 }
@@ -372,7 +372,7 @@ mod tests {
         assert_eq!(with.promotion.as_deref(), Some("save"));
         // In yuan the fixed rouble discount does not apply: the campaign prices it.
         let cny = price_item(&p, Currency::Cny, "web", DURING, &promos, Some(&code)).unwrap();
-        assert_eq!(cny.price.minor, 41_66 - 4_16);
+        assert_eq!(cny.price.minor, 4166 - 416);
         assert_eq!(cny.promotion.as_deref(), Some("cny"));
     }
 

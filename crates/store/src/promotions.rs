@@ -151,13 +151,13 @@ pub(crate) async fn redeem(
             code: promotion.code.as_ref().map(|c| c.to_string()),
         });
     }
-    if let Some(max) = promotion.per_customer_limit {
-        if uses_by(&mut **tx, &promotion.id, customer).await? >= i64::from(max) {
-            return Err(StoreError::PromotionUsedByCustomer {
-                code: promotion.code.as_ref().map(|c| c.to_string()),
-                limit: max,
-            });
-        }
+    if let Some(max) = promotion.per_customer_limit
+        && uses_by(tx, &promotion.id, customer).await? >= i64::from(max)
+    {
+        return Err(StoreError::PromotionUsedByCustomer {
+            code: promotion.code.as_ref().map(|c| c.to_string()),
+            limit: max,
+        });
     }
     sqlx::query(
         "INSERT INTO promotion_redemptions (promotion_id, order_id, customer, created_at) VALUES ($1, $2, $3, $4)",

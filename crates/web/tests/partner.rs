@@ -1054,7 +1054,7 @@ async fn a_promo_code_and_a_campaign_price_the_same_on_every_channel() {
         .await;
         assert_eq!(st, StatusCode::CREATED, "{}: {order}", app.db);
         assert_eq!(order["total"]["minor"], coded);
-        assert_eq!(order["items"][0]["promotion_id"].is_string(), true);
+        assert!(order["items"][0]["promotion_id"].is_string(), "{order}");
         simrenew_store::testing::assert_sound(store).await;
     }
 }

@@ -43,12 +43,25 @@ struct PromoForm {
     total: String,
 }
 
+/// One promotion as the table shows it.
+struct Row {
+    id: String,
+    /// The code, or "campaign".
+    code: String,
+    name: String,
+    discount: String,
+    window: String,
+    /// Plans, channels and the per-customer limit.
+    scope: String,
+    uses: String,
+    running: bool,
+}
+
 #[derive(Template)]
 #[template(path = "admin_promotions.html")]
 struct PromotionsPage {
     ctx: Ctx,
-    /// id, code (or "campaign"), name, discount, window, where, uses, running
-    rows: Vec<(String, String, String, String, String, String, String, bool)>,
+    rows: Vec<Row>,
     form: PromoForm,
     errors: Vec<(&'static str, String)>,
     done: Option<String>,
@@ -124,18 +137,19 @@ async fn view(
                     t.n("admin-promo-per-customer-n", i64::from(l))
                 );
             }
-            (
-                p.id.clone(),
-                p.code
+            Row {
+                id: p.id.clone(),
+                code: p
+                    .code
                     .as_ref()
                     .map_or_else(|| t.t("admin-promo-campaign"), |c| c.to_string()),
-                p.names.get(t.locale).to_string(),
-                discount_text(&t, p.discount),
-                format!("{} – {}", t.datetime(p.starts_at), t.datetime(p.ends_at)),
+                name: p.names.get(t.locale).to_string(),
+                discount: discount_text(&t, p.discount),
+                window: format!("{} – {}", t.datetime(p.starts_at), t.datetime(p.ends_at)),
                 scope,
                 uses,
-                p.is_running(now),
-            )
+                running: p.is_running(now),
+            }
         })
         .collect();
     render_status(
