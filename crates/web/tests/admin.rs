@@ -328,18 +328,7 @@ async fn a_counter_sale_for_cash_and_one_on_the_card_terminal_each_with_its_rece
         let no_till = clerk.post(&sale_path, &f).await;
         assert_eq!(no_till.status, StatusCode::CONFLICT, "{}", no_till.body);
         assert!(no_till.has("id=\"form-error\""), "{}", no_till.body);
-        let till = clerk.get("/admin/till").await;
-        let opened = clerk
-            .post(
-                "/admin/till",
-                &[
-                    ("csrf", &till.input("csrf")),
-                    ("action", "open"),
-                    ("float", "1000"),
-                    ("currency", "RUB"),
-                ],
-            )
-            .await;
+        let opened = clerk.open_till("1000").await;
         assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
         assert!(opened.has("id=\"till-open\""));
 

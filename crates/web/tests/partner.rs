@@ -923,36 +923,14 @@ async fn a_promo_code_and_a_campaign_price_the_same_on_every_channel() {
         } else {
             "later"
         };
-        let wrong = buyer
-            .post(
-                "/renew/79161234562",
-                &[
-                    ("csrf", &page.input("csrf")),
-                    ("idem", &page.input("idem")),
-                    ("plan", "mts-month-30gb"),
-                    ("pay", pay),
-                    ("promo", "NOPE-NOPE"),
-                ],
-            )
-            .await;
+        let wrong = renew_with_code(&mut buyer, &page, pay, "NOPE-NOPE").await;
         assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
             wrong.has("id=\"promo-error\"") && wrong.has("Акции с таким кодом нет"),
             "{}",
             wrong.body
         );
-        let placed = buyer
-            .post(
-                "/renew/79161234562",
-                &[
-                    ("csrf", &page.input("csrf")),
-                    ("idem", &page.input("idem")),
-                    ("plan", "mts-month-30gb"),
-                    ("pay", pay),
-                    ("promo", "gw-extra"),
-                ],
-            )
-            .await;
+        let placed = renew_with_code(&mut buyer, &page, pay, "gw-extra").await;
         assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
         let web_order = placed.location().trim_start_matches("/orders/").to_string();
         assert_eq!(
@@ -964,18 +942,7 @@ async fn a_promo_code_and_a_campaign_price_the_same_on_every_channel() {
 
         // The counter: a clerk sells the month with the code for cash.
         let mut clerk = Visitor::staff(&app.base, DEMO_STAFF[1].0).await;
-        let till = clerk.get("/admin/till").await;
-        let opened = clerk
-            .post(
-                "/admin/till",
-                &[
-                    ("csrf", &till.input("csrf")),
-                    ("action", "open"),
-                    ("currency", "RUB"),
-                    ("float", "1000"),
-                ],
-            )
-            .await;
+        let opened = clerk.open_till("1000").await;
         assert!(
             opened.status.is_success() || opened.status.is_redirection(),
             "{}",
@@ -1066,4 +1033,22 @@ async fn add_promotion(
 ) -> common::visitor::Page {
     let r: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     admin.post("/admin/promotions", &r).await
+}
+
+/// Sends the renewal page's form for a month with a promo code.
+async fn renew_with_code(
+    buyer: &mut common::visitor::Visitor,
+    page: &common::visitor::Page,
+    pay: &str,
+    code: &str,
+) -> common::visitor::Page {
+    let fields = [
+        ("csrf", page.input("csrf")),
+        ("idem", page.input("idem")),
+        ("plan", "mts-month-30gb".to_string()),
+        ("pay", pay.to_string()),
+        ("promo", code.to_string()),
+    ];
+    let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    buyer.post("/renew/79161234562", &f).await
 }

@@ -204,4 +204,19 @@ impl Visitor {
         );
         v
     }
+
+    /// Opens this clerk's rouble till with `float` through the till's form.
+    pub async fn open_till(&mut self, float: &str) -> Page {
+        let till = self.get("/admin/till").await;
+        self.post(
+            "/admin/till",
+            &[
+                ("csrf", &till.input("csrf")),
+                ("action", "open"),
+                ("float", float),
+                ("currency", "RUB"),
+            ],
+        )
+        .await
+    }
 }
