@@ -263,9 +263,11 @@ impl Store {
             return Err(StoreError::invalid("promotion", "no such promotion"));
         };
         if before > at {
-            // ends_at must stay after starts_at: a promotion not started yet ends where it starts.
+            // It ends now; one not started yet gets the second before now as its start, so
+            // the window stays non-empty (ends_at > starts_at) and never covers an instant
+            // from now on.
             sqlx::query(
-                "UPDATE promotions SET ends_at = CASE WHEN starts_at >= $2 THEN starts_at + 1 ELSE $2 END,
+                "UPDATE promotions SET ends_at = $2,
                                        starts_at = CASE WHEN starts_at >= $2 THEN $2 - 1 ELSE starts_at END
                  WHERE id = $1",
             )

@@ -779,6 +779,32 @@ mod promotions {
             assert!(matches!(err, StoreError::Invalid { ref field, .. } if field == "plans"));
             let p = promotion(Some("DUP"), Discount::percent(10).unwrap());
             s.add_promotion("staff:a@x", &p).await.unwrap();
+            // One not started yet, ended early, never runs: not now, not at its old start.
+            let later = Promotion {
+                starts_at: OffsetDateTime::now_utc() + Duration::days(3),
+                ends_at: OffsetDateTime::now_utc() + Duration::days(9),
+                ..promotion(None, Discount::percent(30).unwrap())
+            };
+            let id = s.add_promotion("staff:b@x", &later).await.unwrap();
+            s.end_promotion("staff:b@x", &id).await.unwrap();
+            let ended = s.promotions().await.unwrap();
+            let ended = &ended
+                .iter()
+                .find(|r| r.promotion.id == id)
+                .unwrap()
+                .promotion;
+            assert!(
+                ended.ends_at <= OffsetDateTime::now_utc(),
+                "{}: {ended:?}",
+                db.name
+            );
+            assert!(ended.starts_at < ended.ends_at);
+            assert!(
+                s.running_campaigns(later.starts_at)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
             let err = s.add_promotion("staff:a@x", &p).await.unwrap_err();
             assert!(matches!(err, StoreError::Invalid { ref field, .. } if field == "code"));
             let audit = s.audit_entries(10, Some("staff:a@x")).await.unwrap();
