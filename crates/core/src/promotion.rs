@@ -195,13 +195,13 @@ impl Promotion {
 
 /// The price of one item after the pricing rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemPrice {
+pub struct ItemPrice<'a> {
     /// The catalog's price.
     pub list: Money,
     /// What the buyer pays.
     pub price: Money,
-    /// The promotion that made `price`, if any.
-    pub promotion: Option<String>,
+    /// The promotion that made `price`, if any (one of those given).
+    pub promotion: Option<&'a Promotion>,
 }
 
 /// Why a promo code the buyer typed did not price an item.
@@ -219,21 +219,21 @@ pub enum CodeRefusal {
 /// `plan` on `channel`, and the promotion of `code` when it applies. `promotions` may hold
 /// anything (the store passes those that could run now); ties keep the earlier promotion,
 /// and a code beats a campaign that gives the same price (the buyer asked for it).
-pub fn price_item(
+pub fn price_item<'a>(
     plan: &Plan,
     currency: Currency,
     channel: &str,
     at: OffsetDateTime,
-    promotions: &[Promotion],
+    promotions: &'a [Promotion],
     code: Option<&PromoCode>,
-) -> Option<ItemPrice> {
+) -> Option<ItemPrice<'a>> {
     let list = plan.price(currency)?;
     let mut best = ItemPrice {
         list,
         price: list,
         promotion: None,
     };
-    let mut consider = |p: &Promotion, wins_ties: bool| {
+    let mut consider = |p: &'a Promotion, wins_ties: bool| {
         if let Some(price) = p.discount.apply(list)
             && (price.minor < best.price.minor
                 || (wins_ties && best.promotion.is_some() && price.minor == best.price.minor))
@@ -241,7 +241,7 @@ pub fn price_item(
             best = ItemPrice {
                 list,
                 price,
-                promotion: Some(p.id.clone()),
+                promotion: Some(p),
             };
         }
     };
@@ -349,7 +349,7 @@ mod tests {
         let promos = [promo("cny", None, Discount::percent(20).unwrap())];
         let during = price_item(&p, Currency::Rub, "web", DURING, &promos, None).unwrap();
         assert_eq!(during.price, Money::new(400_00, Currency::Rub));
-        assert_eq!(during.promotion.as_deref(), Some("cny"));
+        assert_eq!(during.promotion.map(|p| p.id.as_str()), Some("cny"));
         let after = price_item(&p, Currency::Rub, "web", promos[0].ends_at, &promos, None).unwrap();
         assert_eq!(after.price, after.list);
         assert_eq!(after.promotion, None);
@@ -369,11 +369,11 @@ mod tests {
         ];
         let with = price_item(&p, Currency::Rub, "web", DURING, &promos, Some(&code)).unwrap();
         assert_eq!(with.price.minor, 400_00);
-        assert_eq!(with.promotion.as_deref(), Some("save"));
+        assert_eq!(with.promotion.map(|p| p.id.as_str()), Some("save"));
         // In yuan the fixed rouble discount does not apply: the campaign prices it.
         let cny = price_item(&p, Currency::Cny, "web", DURING, &promos, Some(&code)).unwrap();
         assert_eq!(cny.price.minor, 4166 - 416);
-        assert_eq!(cny.promotion.as_deref(), Some("cny"));
+        assert_eq!(cny.promotion.map(|p| p.id.as_str()), Some("cny"));
     }
 
     #[test]
@@ -455,10 +455,9 @@ mod tests {
             let code = PromoCode::parse("CODE").unwrap();
             let got = price_item(&p, Currency::Rub, "web", DURING, &promos, with_code.then_some(&code)).unwrap();
             prop_assert!(got.price.minor >= 0 && got.price.minor <= list);
-            match &got.promotion {
+            match got.promotion {
                 None => prop_assert_eq!(got.price.minor, list),
-                Some(id) => {
-                    let chosen = promos.iter().find(|p| &p.id == id).unwrap();
+                Some(chosen) => {
                     prop_assert!(chosen.code.is_none() || with_code);
                     prop_assert_eq!(chosen.discount.apply(got.list), Some(got.price));
                     // No other eligible promotion gives less.

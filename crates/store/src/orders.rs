@@ -236,9 +236,7 @@ impl Store {
                         plan: plan.id.clone(),
                         currency,
                     })?;
-                    let promotion = priced
-                        .promotion
-                        .and_then(|id| promotions.iter().find(|p| p.id == id).cloned());
+                    let promotion = priced.promotion.cloned();
                     let (valid_from, valid_until, bytes) = grants.grant(kind, &plan, start_mode)?;
                     PricedItem {
                         kind: kind.into(),

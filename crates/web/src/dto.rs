@@ -109,9 +109,7 @@ impl PlanDto {
         let priced = currency
             .and_then(|c| simrenew_core::promotion::price_item(p, c, channel, at, campaigns, None));
         if let Some(q) = priced
-            && let Some(c) = q
-                .promotion
-                .and_then(|id| campaigns.iter().find(|c| c.id == id))
+            && let Some(c) = q.promotion
         {
             dto.offer = Some(OfferDto {
                 promotion_id: c.id.clone(),

@@ -103,9 +103,7 @@ impl PlanCard {
             None,
         )?;
         let price = priced.price;
-        let campaign = priced
-            .promotion
-            .and_then(|id| offer.campaigns.iter().find(|p| p.id == id));
+        let campaign = priced.promotion;
         let gb_tenths = plan.data.bucket_bytes() * 10 / GB;
         let per_gb = if gb_tenths == 0 {
             String::new()
