@@ -272,11 +272,7 @@ async fn a_counter_sale_for_cash_and_one_on_the_card_terminal_each_with_its_rece
         store.seed_demo_staff().await.unwrap();
         let mut clerk = staff(&app, DEMO_STAFF[1].0).await;
         let found = clerk.get("/admin/counter?q=8+916+123-45-62").await;
-        let sale_path = found.body[found.body.find("href=\"/admin/counter/lines/").unwrap() + 6..]
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string();
+        let sale_path = found.link_to("/admin/counter/lines/");
         let line_id = sale_path.rsplit('/').next().unwrap().to_string();
         let orders_before = store.orders_of_line(&line_id, 100).await.unwrap().len();
         let page = clerk.get(&sale_path).await;

@@ -38,6 +38,15 @@ impl Page {
     pub fn has(&self, text: &str) -> bool {
         self.body.contains(text)
     }
+    /// The first link (`href`) of the page that starts with `prefix`.
+    pub fn link_to(&self, prefix: &str) -> String {
+        let at = self
+            .body
+            .find(&format!("href=\"{prefix}"))
+            .unwrap_or_else(|| panic!("no link to {prefix} in:\n{}", self.body));
+        let rest = &self.body[at + 6..];
+        rest[..rest.find('"').unwrap()].to_string()
+    }
 }
 
 impl Visitor {
