@@ -303,10 +303,10 @@ async fn pgbench(a: &Args) -> anyhow::Result<(String, f64)> {
 }
 
 /// SQLite floor: one-row durable transactions in a loop (WAL, synchronous=FULL), on a
-/// scratch file beside the server's database, with the same number of clients sharing
-/// one writer connection as the server does.
+/// scratch file beside the server's database, through rusqlite, as the server reaches
+/// SQLite (statements run in place, no connection thread): what the engine and the disk
+/// allow one writer, with nothing of ours around it.
 async fn sqlite_floor(a: &Args) -> anyhow::Result<(String, f64)> {
-    use sqlx::{ConnectOptions, Connection};
     let path = a
         .db_floor
         .trim_start_matches("sqlite://")
@@ -317,28 +317,20 @@ async fn sqlite_floor(a: &Args) -> anyhow::Result<(String, f64)> {
         .to_string();
     let scratch = format!("{path}.floor");
     let _ = std::fs::remove_file(&scratch);
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&scratch)
-        .create_if_missing(true)
-        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-        .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
-        .connect()
-        .await?;
-    sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)")
-        .execute(&mut conn)
-        .await?;
-    sqlx::query("INSERT INTO t (id, v) VALUES (1, 0)")
-        .execute(&mut conn)
-        .await?;
+    let conn = rusqlite::Connection::open(&scratch)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+         CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL);
+         INSERT INTO t (id, v) VALUES (1, 0);",
+    )?;
     let end = Instant::now() + Duration::from_secs(a.seconds);
     let start = Instant::now();
     let mut n = 0u64;
     while Instant::now() < end {
-        let mut tx = conn.begin().await?;
-        sqlx::query("UPDATE t SET v = v + 1 WHERE id = 1")
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        conn.prepare_cached("UPDATE t SET v = v + 1 WHERE id = 1")?
+            .execute([])?;
+        conn.execute_batch("COMMIT")?;
         n += 1;
     }
     let tps = n as f64 / start.elapsed().as_secs_f64();

@@ -3,9 +3,8 @@
 
 use crate::db::{Store, flag};
 use crate::error::{Result, StoreError};
+use crate::sql::Row;
 use simrenew_core::{Currency, DataAllowance, Localized, Operator, Plan, PlanKind, Validity};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
 
 /// What a buyer may filter plans by; every field narrows, none widens.
@@ -41,7 +40,7 @@ impl PlanFilter {
 
 const PLAN_COLUMNS: &str = "id, operator, kind, validity_unit, validity_count, data_bytes, unlimited, renewable, channels, names, prices";
 
-fn plan_from_row(row: &AnyRow) -> Result<Plan> {
+fn plan_from_row(row: &Row) -> Result<Plan> {
     let id: String = row.try_get("id")?;
     let corrupt = |what: &str| StoreError::Corrupt(format!("plan {id}: {what}"));
     let operator: Operator = row
@@ -99,7 +98,7 @@ impl Store {
                      data_bytes = excluded.data_bytes, unlimited = excluded.unlimited, renewable = excluded.renewable,
                      channels = excluded.channels, names = excluded.names, prices = excluded.prices, active = 1,
                      sort_key = excluded.sort_key";
-        sqlx::query(sql)
+        crate::sql::query(sql)
             .bind(&plan.id)
             .bind(plan.operator.code())
             .bind(plan.kind.code())
@@ -130,7 +129,7 @@ impl Store {
     pub async fn list_plans(&self, filter: &PlanFilter) -> Result<Vec<Plan>> {
         let sql =
             format!("SELECT {PLAN_COLUMNS} FROM plans WHERE active = 1 ORDER BY sort_key, id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let rows = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .fetch_all(&self.read)
             .await?;
         let mut plans = Vec::with_capacity(rows.len());
@@ -151,9 +150,9 @@ impl Store {
 }
 
 /// One active plan by id, read on the caller's connection (inside its transaction).
-pub(crate) async fn plan_in(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Plan> {
+pub(crate) async fn plan_in(conn: &mut crate::sql::Conn, id: &str) -> Result<Plan> {
     let sql = format!("SELECT {PLAN_COLUMNS} FROM plans WHERE id = $1 AND active = 1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+    let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(id)
         .fetch_optional(conn)
         .await?;

@@ -1,17 +1,18 @@
 //! Connecting to the database (a SQLite file by default, PostgreSQL for scale-out),
 //! applying migrations, and the small conversions every query shares.
 //!
-//! Both databases are reached through sqlx's `Any` driver with one SQL text and `$n`
-//! placeholders. Only integers and text cross the boundary: instants are Unix seconds,
-//! money is minor units, flags are 0/1.
+//! Both databases take one SQL text with `$n` placeholders through the store's own query
+//! layer (`crate::sql`: sqlx's `Any` driver for PostgreSQL, rusqlite in place for SQLite).
+//! Only integers and text cross the boundary: instants are Unix seconds, money is minor
+//! units, flags are 0/1.
 //!
-//! SQLite keeps one writer: write transactions go through a pool of one connection, reads
+//! SQLite keeps one writer: write transactions hold the one writer connection, reads go
 //! through several (WAL lets them run beside the writer). Every connection runs with
 //! `synchronous=FULL`, so an acknowledged transaction survives power loss.
 
 use crate::error::Result;
+use crate::sql::{Pool, SqliteFile};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -43,9 +44,11 @@ impl Default for StoreOptions {
 /// The database handle every service call goes through. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pub(crate) read: AnyPool,
-    pub(crate) write: AnyPool,
+    pub(crate) read: Pool,
+    pub(crate) write: Pool,
     backend: Backend,
+    /// The SQLite file, for the migrations (which run through sqlx's own SQLite driver).
+    sqlite: Option<SqliteFile>,
     /// Exchange rates for top-ups paid in another currency than the line's.
     pub(crate) fx: std::sync::Arc<[simrenew_core::FxRate]>,
 }
@@ -69,31 +72,23 @@ impl Store {
                 })
                 .connect(url)
                 .await?;
+            let pool = Pool::any(pool);
             return Ok(Self {
                 read: pool.clone(),
                 write: pool,
                 backend: Backend::Postgres,
+                sqlite: None,
                 fx: std::sync::Arc::from(Vec::new()),
             });
         }
-        let url = sqlite_url(url);
-        let pragmas = sqlite_pragmas;
-        let write = AnyPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(opts.acquire_timeout.max(Duration::from_secs(30)))
-            .after_connect(pragmas)
-            .connect(&url)
-            .await?;
-        let read = AnyPoolOptions::new()
-            .max_connections(opts.max_connections.clamp(1, 64))
-            .acquire_timeout(opts.acquire_timeout)
-            .after_connect(pragmas)
-            .connect(&url)
-            .await?;
+        let file = sqlite_file(url);
+        let write = file.writer()?;
+        let read = file.readers(opts.max_connections.clamp(1, 64) as usize);
         Ok(Self {
             read,
             write,
             backend: Backend::Sqlite,
+            sqlite: Some(file),
             fx: std::sync::Arc::from(Vec::new()),
         })
     }
@@ -104,42 +99,40 @@ impl Store {
 
     /// Applies the migrations of this backend that are not applied yet.
     pub async fn migrate(&self) -> Result<()> {
-        match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.write).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.write).await?,
+        if let Some(pool) = self.write.as_any() {
+            POSTGRES_MIGRATIONS.run(pool).await?;
+        }
+        if let Some(file) = &self.sqlite {
+            use sqlx::ConnectOptions;
+            let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&file.path)
+                .create_if_missing(true)
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(30))
+                .connect()
+                .await?;
+            SQLITE_MIGRATIONS.run(&mut conn).await?;
+            sqlx::Connection::close(conn).await?;
         }
         Ok(())
     }
 
     /// Readiness: the database answers a query.
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
+        crate::sql::query("SELECT 1").execute(&self.read).await?;
         Ok(())
     }
 
     /// Connections open and idle in the (read) pool, for /metrics.
     pub fn pool_stats(&self) -> (u32, usize) {
-        (self.read.size(), self.read.num_idle())
+        self.read.stats()
     }
 
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
     }
-}
-
-/// Every SQLite connection: WAL (readers beside the writer), `synchronous=FULL` (each
-/// commit is fsync'd: money is never acknowledged and then lost), a busy wait, and
-/// foreign keys enforced.
-fn sqlite_pragmas(
-    conn: &mut sqlx::AnyConnection,
-    _: sqlx::pool::PoolConnectionMetadata,
-) -> futures_core::future::BoxFuture<'_, Result<(), sqlx::Error>> {
-    Box::pin(async move {
-        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
-            .await?;
-        Ok(())
-    })
 }
 
 /// The server's TCP port for a PostgreSQL URL, or `None` when it names a Unix socket.
@@ -205,16 +198,28 @@ pub fn tcp_sockets_to(port: u16) -> Vec<std::os::fd::RawFd> {
     out
 }
 
-/// Accepts `sqlite:path`, `sqlite://path` or a bare path, and asks for create-if-missing.
-fn sqlite_url(url: &str) -> String {
-    let path = url
+/// Accepts `sqlite:path`, `sqlite://path` or a bare path; `?mode=ro` opens it read-only,
+/// `?mode=rw` only if it exists, otherwise it is created when missing.
+fn sqlite_file(url: &str) -> SqliteFile {
+    use rusqlite::OpenFlags;
+    let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
         .unwrap_or(url);
-    if path.contains('?') {
-        format!("sqlite://{path}")
-    } else {
-        format!("sqlite://{path}?mode=rwc")
+    let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
+    let mode = params
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("mode="))
+        .unwrap_or("rwc");
+    let base = OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = match mode {
+        "ro" => base | OpenFlags::SQLITE_OPEN_READ_ONLY,
+        "rw" => base | OpenFlags::SQLITE_OPEN_READ_WRITE,
+        _ => base | OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+    };
+    SqliteFile {
+        path: path.to_string(),
+        flags,
     }
 }
 
@@ -294,14 +299,14 @@ mod tests {
 
     #[test]
     fn sqlite_urls() {
-        assert_eq!(
-            super::sqlite_url("simrenew.db"),
-            "sqlite://simrenew.db?mode=rwc"
-        );
-        assert_eq!(super::sqlite_url("sqlite://x.db"), "sqlite://x.db?mode=rwc");
-        assert_eq!(
-            super::sqlite_url("sqlite:x.db?mode=ro"),
-            "sqlite://x.db?mode=ro"
-        );
+        use rusqlite::OpenFlags;
+        let f = super::sqlite_file("simrenew.db");
+        assert_eq!(f.path, "simrenew.db");
+        assert!(f.flags.contains(OpenFlags::SQLITE_OPEN_CREATE));
+        assert_eq!(super::sqlite_file("sqlite://x.db").path, "x.db");
+        let ro = super::sqlite_file("sqlite:x.db?mode=ro");
+        assert_eq!(ro.path, "x.db");
+        assert!(ro.flags.contains(OpenFlags::SQLITE_OPEN_READ_ONLY));
+        assert!(!ro.flags.contains(OpenFlags::SQLITE_OPEN_CREATE));
     }
 }

@@ -262,8 +262,7 @@ pub struct DemoInfo {
 impl Store {
     /// True when no plan exists yet (a fresh database).
     pub async fn is_empty(&self) -> Result<bool> {
-        use sqlx::Row;
-        let n: i64 = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM plans")
+        let n: i64 = crate::sql::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM plans")
             .fetch_one(&self.read)
             .await?
             .try_get("n")?;
@@ -359,24 +358,24 @@ impl Store {
     /// balance of 100,000 RUB (one balanced transfer from adjustments) and a current month.
     /// Returns the MSISDNs' first and last serial. Safe to run again: numbering continues.
     pub async fn generate_lines(&self, count: u64, mut progress: impl FnMut(u64)) -> Result<u64> {
-        use sqlx::Row;
         if self.is_empty().await? {
             self.seed_demo().await?;
         }
         let user = match self.sign_up(BENCH_EMAIL, BENCH_PASSWORD, None).await {
             Ok(u) => u.id,
-            Err(_) => sqlx::query("SELECT id FROM users WHERE email = $1")
+            Err(_) => crate::sql::query("SELECT id FROM users WHERE email = $1")
                 .bind(BENCH_EMAIL)
                 .fetch_one(&self.read)
                 .await?
                 .try_get("id")?,
         };
-        let start: i64 =
-            sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM lines WHERE owner_id = $1")
-                .bind(&user)
-                .fetch_one(&self.read)
-                .await?
-                .try_get("n")?;
+        let start: i64 = crate::sql::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM lines WHERE owner_id = $1",
+        )
+        .bind(&user)
+        .fetch_one(&self.read)
+        .await?
+        .try_get("n")?;
         let at = now();
         let ts = at.unix_timestamp();
         let balance = 100_000_00i64;
@@ -386,7 +385,7 @@ impl Store {
             let n = BATCH.min(count - done);
             let mut tx = self.write.begin().await?;
             let transfer_id = new_id();
-            sqlx::query("INSERT INTO transfers (id, kind, memo, actor, created_at) VALUES ($1, 'adjustment', 'bench opening balances', 'demo', $2)")
+            crate::sql::query("INSERT INTO transfers (id, kind, memo, actor, created_at) VALUES ($1, 'adjustment', 'bench opening balances', 'demo', $2)")
                 .bind(&transfer_id)
                 .bind(ts)
                 .execute(&mut *tx)
@@ -404,7 +403,7 @@ impl Store {
                 "INSERT INTO accounts (id, currency, kind, balance_minor) {}",
                 values(width, 1, "(?, 'RUB', 'line', ?)")
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str()));
+            let mut query = crate::sql::query(sqlx::AssertSqlSafe(q.as_str()));
             for (id, ..) in &rows {
                 query = query.bind(accounts::line(id)).bind(balance);
             }
@@ -417,7 +416,7 @@ impl Store {
                     "(?, ?, 'physical', ?, NULL, ?, NULL, 'active', ?, ?, 'RUB', 0, NULL, $1, $1)"
                 )
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str())).bind(ts);
+            let mut query = crate::sql::query(sqlx::AssertSqlSafe(q.as_str())).bind(ts);
             for (id, op, msisdn, iccid) in &rows {
                 query = query
                     .bind(id.clone())
@@ -433,7 +432,8 @@ impl Store {
                 "INSERT INTO postings (transfer_id, account_id, amount_minor, currency) {}",
                 values(width + 1, 2, "($1, ?, ?, 'RUB')")
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str())).bind(transfer_id.clone());
+            let mut query =
+                crate::sql::query(sqlx::AssertSqlSafe(q.as_str())).bind(transfer_id.clone());
             for (id, ..) in &rows {
                 query = query.bind(accounts::line(id)).bind(balance);
             }
@@ -449,7 +449,7 @@ impl Store {
                 "INSERT INTO periods (id, line_id, plan_id, order_id, start_at, end_at) {}",
                 values(width, 3, "(?, ?, ?, NULL, $1, $2)")
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str()))
+            let mut query = crate::sql::query(sqlx::AssertSqlSafe(q.as_str()))
                 .bind(start_at)
                 .bind(end_at);
             for (id, op, ..) in &rows {
@@ -467,7 +467,7 @@ impl Store {
                     "(?, ?, ?, NULL, NULL, 'base', $1, $1, 0, 0, $2, $3, $4)"
                 )
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(q.as_str()))
+            let mut query = crate::sql::query(sqlx::AssertSqlSafe(q.as_str()))
                 .bind((30 * GB) as i64)
                 .bind(start_at)
                 .bind(end_at)

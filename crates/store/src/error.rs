@@ -7,6 +7,10 @@ use simrenew_core::{Currency, IdError, LedgerError, Money, MoneyError, OrderStat
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the transaction was not committed: {0}")]
+    CommitFailed(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{field}: {reason}")]
@@ -100,7 +104,15 @@ impl StoreError {
     }
     /// True for the unique-key violation that a concurrent duplicate request causes.
     pub fn is_unique_violation(&self) -> bool {
-        matches!(self, Self::Db(sqlx::Error::Database(e)) if e.is_unique_violation())
+        match self {
+            Self::Db(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ),
+            _ => false,
+        }
     }
 }
 

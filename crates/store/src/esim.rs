@@ -4,10 +4,9 @@
 
 use crate::db::{Backend, Store, new_id, now};
 use crate::error::{Result, StoreError};
+use crate::sql::Row;
 use simrenew_core::esim::ProfileState;
 use simrenew_core::{Iccid, Operator};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
 /// A profile in the inventory.
@@ -47,7 +46,7 @@ pub struct Holder<'a> {
 
 const COLUMNS: &str = "iccid, operator, profile_type, state, eid, matching_id, smdp_address, order_id, reissues, last_error, state_at, imei, confirmation_code, notify_email, notify_locale";
 
-fn profile(r: &AnyRow) -> Result<Profile> {
+fn profile(r: &Row) -> Result<Profile> {
     let iccid: String = r.try_get("iccid")?;
     let state: String = r.try_get("state")?;
     Ok(Profile {
@@ -83,7 +82,7 @@ impl Store {
         let mut tx = self.write.begin().await?;
         let mut added = 0;
         for i in iccids {
-            let done = sqlx::query("INSERT INTO esim_profiles (iccid, operator, profile_type, state, state_at, created_at) VALUES ($1, $2, $3, 'available', $4, $4) ON CONFLICT (iccid) DO NOTHING")
+            let done = crate::sql::query("INSERT INTO esim_profiles (iccid, operator, profile_type, state, state_at, created_at) VALUES ($1, $2, $3, 'available', $4, $4) ON CONFLICT (iccid) DO NOTHING")
                 .bind(i.as_str())
                 .bind(operator.code())
                 .bind(profile_type)
@@ -98,7 +97,7 @@ impl Store {
 
     /// How many profiles each operator has in each state.
     pub async fn profile_counts(&self) -> Result<Vec<(String, ProfileState, i64)>> {
-        let rows = sqlx::query("SELECT operator, state, CAST(COUNT(*) AS BIGINT) AS n FROM esim_profiles GROUP BY operator, state ORDER BY operator, state")
+        let rows = crate::sql::query("SELECT operator, state, CAST(COUNT(*) AS BIGINT) AS n FROM esim_profiles GROUP BY operator, state ORDER BY operator, state")
             .fetch_all(&self.read)
             .await?;
         rows.iter()
@@ -116,7 +115,7 @@ impl Store {
 
     pub async fn esim_profile(&self, iccid: &str) -> Result<Profile> {
         let sql = format!("SELECT {COLUMNS} FROM esim_profiles WHERE iccid = $1");
-        let r = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let r = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(iccid)
             .fetch_optional(&self.read)
             .await?
@@ -164,7 +163,7 @@ impl Store {
 
     /// Ties a profile reserved for a purchase to the order that pays for it (once).
     pub async fn bind_profile_order(&self, iccid: &str, order_id: &str) -> Result<bool> {
-        let done = sqlx::query("UPDATE esim_profiles SET order_id = $1 WHERE iccid = $2 AND state = 'allocated' AND order_id IS NULL")
+        let done = crate::sql::query("UPDATE esim_profiles SET order_id = $1 WHERE iccid = $2 AND state = 'allocated' AND order_id IS NULL")
             .bind(order_id)
             .bind(iccid)
             .execute(&self.write)
@@ -175,11 +174,11 @@ impl Store {
     /// Orders that paid for a reserved eSIM whose profile is not released yet (the
     /// buyer never came back to the order page: an API client, a closed tab).
     pub async fn paid_unreleased_esims(&self, limit: i64) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT o.id FROM esim_profiles p JOIN lines l ON l.iccid = p.iccid JOIN orders o ON o.line_id = l.id WHERE p.state = 'allocated' AND (p.order_id IS NULL OR p.order_id = o.id) AND o.status = 'fulfilled' AND o.fulfilled_at >= p.state_at ORDER BY o.fulfilled_at LIMIT $1")
+        let rows = crate::sql::query("SELECT o.id FROM esim_profiles p JOIN lines l ON l.iccid = p.iccid JOIN orders o ON o.line_id = l.id WHERE p.state = 'allocated' AND (p.order_id IS NULL OR p.order_id = o.id) AND o.status = 'fulfilled' AND o.fulfilled_at >= p.state_at ORDER BY o.fulfilled_at LIMIT $1")
             .bind(limit)
             .fetch_all(&self.read)
             .await?;
-        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+        rows.iter().map(|r| r.try_get("id")).collect()
     }
 
     /// Profiles reserved for a purchase longer than `older_than_secs` ago and never paid
@@ -214,7 +213,7 @@ impl Store {
             "UPDATE esim_profiles SET state = 'available', eid = NULL, imei = NULL, notify_email = NULL, notify_locale = NULL, state_at = $1 WHERE state = 'allocated' AND order_id IS NULL AND {filter} RETURNING iccid"
         );
         let mut tx = self.write.begin().await?;
-        let q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(at);
+        let q = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str())).bind(at);
         let q = match which {
             Unreserve::OlderThan(t) => q.bind(t),
             Unreserve::Iccid(i) => q.bind(i.to_string()),
@@ -239,7 +238,7 @@ impl Store {
     /// A line's eSIM profile (its ICCID is the line's), if the inventory has it.
     pub async fn profile_of_line(&self, line_iccid: &str) -> Result<Option<Profile>> {
         let sql = format!("SELECT {COLUMNS} FROM esim_profiles WHERE iccid = $1");
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(line_iccid)
             .fetch_optional(&self.read)
             .await?
@@ -253,7 +252,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM esim_profiles WHERE order_id = $1 ORDER BY CASE WHEN state = 'cancelled' THEN 1 ELSE 0 END, state_at DESC LIMIT 1"
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(order_id)
             .fetch_optional(&self.read)
             .await?
@@ -304,7 +303,7 @@ impl Store {
         );
         let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(order_id)
             .bind(holder.eid)
             .bind(at)
@@ -341,7 +340,7 @@ impl Store {
     /// next change, or when its time is up (a caller that died).
     pub async fn lease_release(&self, iccid: &str, secs: i64) -> Result<bool> {
         let at = now().unix_timestamp();
-        let done = sqlx::query("UPDATE esim_profiles SET release_lease_until = $1 WHERE iccid = $2 AND state = 'allocated' AND (release_lease_until IS NULL OR release_lease_until <= $3)")
+        let done = crate::sql::query("UPDATE esim_profiles SET release_lease_until = $1 WHERE iccid = $2 AND state = 'allocated' AND (release_lease_until IS NULL OR release_lease_until <= $3)")
             .bind(at + secs)
             .bind(iccid)
             .bind(at)
@@ -353,7 +352,7 @@ impl Store {
     /// Ends a release's lease early (the SM-DP+ could not be reached: the next caller
     /// may try at once).
     pub async fn end_release_lease(&self, iccid: &str) -> Result<()> {
-        sqlx::query("UPDATE esim_profiles SET release_lease_until = NULL WHERE iccid = $1")
+        crate::sql::query("UPDATE esim_profiles SET release_lease_until = NULL WHERE iccid = $1")
             .bind(iccid)
             .execute(&self.write)
             .await?;
@@ -372,7 +371,7 @@ impl Store {
         let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
         let sql = format!("SELECT {COLUMNS} FROM esim_profiles WHERE iccid = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(iccid)
             .fetch_optional(&mut *tx)
             .await?
@@ -384,7 +383,7 @@ impl Store {
         // Conditional on the state read: a concurrent change makes this one do nothing.
         // Back to allocated (a reissue), the old confirmation code goes with the old order;
         // any change ends a release's lease.
-        let done = sqlx::query("UPDATE esim_profiles SET release_lease_until = NULL, state = $1, state_at = $2, matching_id = COALESCE($3, matching_id), smdp_address = COALESCE($4, smdp_address), eid = COALESCE($5, eid), imei = COALESCE($6, imei), last_error = $7, reissues = reissues + $8, confirmation_code = CASE WHEN $1 = 'allocated' THEN NULL ELSE COALESCE($11, confirmation_code) END WHERE iccid = $9 AND state = $10")
+        let done = crate::sql::query("UPDATE esim_profiles SET release_lease_until = NULL, state = $1, state_at = $2, matching_id = COALESCE($3, matching_id), smdp_address = COALESCE($4, smdp_address), eid = COALESCE($5, eid), imei = COALESCE($6, imei), last_error = $7, reissues = reissues + $8, confirmation_code = CASE WHEN $1 = 'allocated' THEN NULL ELSE COALESCE($11, confirmation_code) END WHERE iccid = $9 AND state = $10")
             .bind(to.code())
             .bind(at)
             .bind(change.matching_id)
@@ -415,7 +414,7 @@ impl Store {
         &self,
         iccid: &str,
     ) -> Result<Vec<(String, String, Option<String>, OffsetDateTime)>> {
-        let rows = sqlx::query("SELECT from_state, to_state, detail, at FROM esim_events WHERE iccid = $1 ORDER BY at, id")
+        let rows = crate::sql::query("SELECT from_state, to_state, detail, at FROM esim_events WHERE iccid = $1 ORDER BY at, id")
             .bind(iccid)
             .fetch_all(&self.read)
             .await?;
@@ -459,14 +458,14 @@ pub struct ProfileChange<'a> {
 }
 
 async fn record(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut crate::sql::Tx,
     iccid: &str,
     from: ProfileState,
     to: ProfileState,
     detail: Option<&str>,
     at: i64,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO esim_events (id, iccid, from_state, to_state, detail, at) VALUES ($1, $2, $3, $4, $5, $6)")
+    crate::sql::query("INSERT INTO esim_events (id, iccid, from_state, to_state, detail, at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(new_id())
         .bind(iccid)
         .bind(from.code())

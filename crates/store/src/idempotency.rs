@@ -5,7 +5,7 @@
 
 use crate::db::{Store, now};
 use crate::error::Result;
-use sqlx::{Any, Row, Transaction};
+use crate::sql::Tx;
 
 /// A caller's claim on a key: who (scope), which key, and a hash of what was asked.
 #[derive(Debug, Clone)]
@@ -35,7 +35,7 @@ pub struct StoredResponse {
 impl Store {
     /// The stored answer for a key, if a request with it succeeded before.
     pub async fn stored_response(&self, scope: &str, key: &str) -> Result<Option<StoredResponse>> {
-        let row = sqlx::query("SELECT request_hash, status_code, body FROM idempotency_keys WHERE scope = $1 AND key = $2")
+        let row = crate::sql::query("SELECT request_hash, status_code, body FROM idempotency_keys WHERE scope = $1 AND key = $2")
             .bind(scope)
             .bind(key)
             .fetch_optional(&self.read)
@@ -53,14 +53,10 @@ impl Store {
 
 /// Stores the answer inside the transaction that made the change. A concurrent request
 /// with the same key makes one of the two fail here on the primary key, and roll back.
-pub(crate) async fn remember<T>(
-    tx: &mut Transaction<'static, Any>,
-    idem: Option<&Idem<'_, T>>,
-    result: &T,
-) -> Result<()> {
+pub(crate) async fn remember<T>(tx: &mut Tx, idem: Option<&Idem<'_, T>>, result: &T) -> Result<()> {
     let Some(idem) = idem else { return Ok(()) };
     let (status, body) = (idem.render)(result);
-    sqlx::query("INSERT INTO idempotency_keys (scope, key, request_hash, status_code, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+    crate::sql::query("INSERT INTO idempotency_keys (scope, key, request_hash, status_code, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&idem.claim.scope)
         .bind(&idem.claim.key)
         .bind(&idem.claim.request_hash)

@@ -5,8 +5,8 @@
 
 use crate::db::{Store, new_id, values};
 use crate::error::{Result, StoreError};
+use crate::sql::Tx;
 use simrenew_core::{Currency, Money, Transfer};
-use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
 /// Why a transfer happened, kept on the transfer row.
@@ -28,7 +28,7 @@ pub struct Overdraft {
 /// Writes `transfer` inside `tx`. `Ok(Err(overdraft))` when a line account would go
 /// negative: nothing of the transfer is written then, and the caller rolls back.
 pub async fn apply_transfer(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Tx,
     transfer: &Transfer,
     meta: &TransferMeta<'_>,
 ) -> Result<std::result::Result<String, Overdraft>> {
@@ -40,7 +40,7 @@ pub async fn apply_transfer(
         if !(p.account.starts_with("line:") || p.account.starts_with("partner:")) {
             continue;
         }
-        let done = sqlx::query(
+        let done = crate::sql::query(
             "UPDATE accounts SET balance_minor = balance_minor + $1
              WHERE id = $2 AND currency = $3 AND balance_minor + $1 >= 0",
         )
@@ -50,10 +50,11 @@ pub async fn apply_transfer(
         .execute(&mut **tx)
         .await?;
         if done.rows_affected() == 0 {
-            let row = sqlx::query("SELECT balance_minor, currency FROM accounts WHERE id = $1")
-                .bind(&p.account)
-                .fetch_optional(&mut **tx)
-                .await?;
+            let row =
+                crate::sql::query("SELECT balance_minor, currency FROM accounts WHERE id = $1")
+                    .bind(&p.account)
+                    .fetch_optional(&mut **tx)
+                    .await?;
             let Some(row) = row else {
                 return Err(StoreError::Corrupt(format!("no account {}", p.account)));
             };
@@ -71,7 +72,7 @@ pub async fn apply_transfer(
         }
     }
     let id = new_id();
-    sqlx::query("INSERT INTO transfers (id, kind, order_id, memo, actor, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+    crate::sql::query("INSERT INTO transfers (id, kind, order_id, memo, actor, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&id)
         .bind(meta.kind)
         .bind(meta.order_id)
@@ -85,7 +86,7 @@ pub async fn apply_transfer(
         "INSERT INTO postings (transfer_id, account_id, amount_minor, currency) {}",
         values(transfer.postings().len(), 2, "($1, ?, ?, ?)")
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&id);
+    let mut q = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&id);
     for p in transfer.postings() {
         q = q
             .bind(&p.account)
@@ -115,7 +116,7 @@ impl LedgerCheck {
 impl Store {
     /// Sums every posting per currency and compares each line balance with its postings.
     pub async fn check_ledger(&self) -> Result<LedgerCheck> {
-        let rows = sqlx::query("SELECT currency, CAST(SUM(amount_minor) AS BIGINT) AS s, CAST(COUNT(*) AS BIGINT) AS n FROM postings GROUP BY currency ORDER BY currency")
+        let rows = crate::sql::query("SELECT currency, CAST(SUM(amount_minor) AS BIGINT) AS s, CAST(COUNT(*) AS BIGINT) AS n FROM postings GROUP BY currency ORDER BY currency")
             .fetch_all(&self.read)
             .await?;
         let mut sums = Vec::new();
@@ -127,7 +128,7 @@ impl Store {
             ));
             postings += r.try_get::<i64, _>("n")?;
         }
-        let bad = sqlx::query(
+        let bad = crate::sql::query(
             "SELECT a.id FROM accounts a
              LEFT JOIN (SELECT account_id, CAST(SUM(amount_minor) AS BIGINT) AS s FROM postings GROUP BY account_id) p
                ON p.account_id = a.id
@@ -148,7 +149,7 @@ impl Store {
 
     /// An account's balance: kept for line accounts, summed for system ones.
     pub async fn account_balance(&self, account: &str) -> Result<Money> {
-        let row = sqlx::query(
+        let row = crate::sql::query(
             "SELECT a.currency, a.kind, a.balance_minor,
                     CAST(COALESCE((SELECT SUM(amount_minor) FROM postings WHERE account_id = a.id), 0) AS BIGINT) AS summed
              FROM accounts a WHERE a.id = $1",
@@ -188,7 +189,7 @@ impl OrderCheck {
 impl Store {
     /// Checks every order's effects against its status: fulfilled exactly once, or not at all.
     pub async fn check_orders(&self) -> Result<OrderCheck> {
-        let rows = sqlx::query(
+        let rows = crate::sql::query(
             "SELECT o.id, o.status,
                 CAST((SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id AND i.kind <> 'topup') AS BIGINT) AS plan_items,
                 CAST((SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id AND i.kind = 'topup') AS BIGINT) AS topups,

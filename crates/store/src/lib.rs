@@ -22,6 +22,7 @@ pub mod reconcile;
 pub mod refunds;
 pub mod reports;
 pub mod sims;
+pub mod sql;
 pub mod staff;
 pub mod testing;
 pub mod tills;

@@ -5,12 +5,11 @@
 use crate::db::{Backend, Store, from_unix, new_id, now};
 use crate::error::{Result, StoreError};
 use crate::ledger::{TransferMeta, apply_transfer};
+use crate::sql::{Row, Tx};
 use simrenew_core::ledger::accounts;
 use simrenew_core::{
     Currency, Iccid, Imsi, LineRef, Money, Msisdn, Operator, Period, Transfer, bucket, renewal,
 };
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +39,7 @@ impl Line {
 
 pub(crate) const LINE_COLUMNS: &str = "id, operator, kind, iccid, imsi, msisdn, status, owner_id, account_id, currency, auto_renew, usage_as_of";
 
-pub(crate) fn line_from_row(row: &AnyRow) -> Result<Line> {
+pub(crate) fn line_from_row(row: &Row) -> Result<Line> {
     let id: String = row.try_get("id")?;
     let corrupt = |what: &str| StoreError::Corrupt(format!("line {id}: {what}"));
     Ok(Line {
@@ -171,11 +170,11 @@ impl LineDetail {
 }
 
 pub(crate) async fn periods_of(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::sql::Conn,
     line_id: &str,
     after: OffsetDateTime,
 ) -> Result<Vec<PeriodRow>> {
-    let rows = sqlx::query("SELECT plan_id, order_id, start_at, end_at FROM periods WHERE line_id = $1 AND end_at > $2 ORDER BY start_at, end_at")
+    let rows = crate::sql::query("SELECT plan_id, order_id, start_at, end_at FROM periods WHERE line_id = $1 AND end_at > $2 ORDER BY start_at, end_at")
         .bind(line_id)
         .bind(after.unix_timestamp())
         .fetch_all(conn)
@@ -193,11 +192,11 @@ pub(crate) async fn periods_of(
 }
 
 pub(crate) async fn buckets_of(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::sql::Conn,
     line_id: &str,
     after: OffsetDateTime,
 ) -> Result<Vec<BucketRow>> {
-    let rows = sqlx::query(
+    let rows = crate::sql::query(
         "SELECT id, plan_id, kind, initial_bytes, remaining_bytes, unlimited, priority, valid_from, valid_until
          FROM buckets WHERE line_id = $1 AND valid_until > $2 ORDER BY valid_until, id",
     )
@@ -223,7 +222,7 @@ pub(crate) async fn buckets_of(
         .collect()
 }
 
-async fn detail_on(conn: &mut sqlx::AnyConnection, line: Line, balance: i64) -> Result<LineDetail> {
+async fn detail_on(conn: &mut crate::sql::Conn, line: Line, balance: i64) -> Result<LineDetail> {
     let at = now();
     let periods = periods_of(conn, &line.id, at).await?;
     let buckets = buckets_of(conn, &line.id, at).await?;
@@ -238,13 +237,9 @@ async fn detail_on(conn: &mut sqlx::AnyConnection, line: Line, balance: i64) -> 
 
 /// Locks the line for the rest of `tx` (PostgreSQL: row lock; SQLite: the one writer),
 /// so two renewals of one line never read the same periods, and returns it.
-pub(crate) async fn lock_line(
-    tx: &mut Transaction<'static, Any>,
-    line_id: &str,
-    at: OffsetDateTime,
-) -> Result<Line> {
+pub(crate) async fn lock_line(tx: &mut Tx, line_id: &str, at: OffsetDateTime) -> Result<Line> {
     let sql = format!("UPDATE lines SET updated_at = $1 WHERE id = $2 RETURNING {LINE_COLUMNS}");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+    let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(at.unix_timestamp())
         .bind(line_id)
         .fetch_optional(&mut **tx)
@@ -262,14 +257,14 @@ impl Store {
         let account = accounts::line(&id);
         let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
-        sqlx::query(
+        crate::sql::query(
             "INSERT INTO accounts (id, currency, kind, balance_minor) VALUES ($1, $2, 'line', 0)",
         )
         .bind(&account)
         .bind(new.currency.code())
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        crate::sql::query(
             "INSERT INTO lines (id, operator, kind, iccid, imsi, msisdn, puk, status, owner_id, account_id, currency, auto_renew, usage_as_of, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', NULL, $8, $9, 0, NULL, $10, $10)",
         )
@@ -304,7 +299,7 @@ impl Store {
     /// The line whose `column` (a constant of ours: id, msisdn or iccid) is `key`.
     async fn line_where(&self, column: &'static str, key: &str, shown: &str) -> Result<Line> {
         let sql = format!("SELECT {LINE_COLUMNS} FROM lines WHERE {column} = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(key)
             .fetch_optional(&self.read)
             .await?;
@@ -317,7 +312,7 @@ impl Store {
     /// Everything the owner sees of a line, read on one connection.
     pub async fn line_detail(&self, line: &Line) -> Result<LineDetail> {
         let mut conn = self.read.acquire().await?;
-        let balance: i64 = sqlx::query("SELECT balance_minor FROM accounts WHERE id = $1")
+        let balance: i64 = crate::sql::query("SELECT balance_minor FROM accounts WHERE id = $1")
             .bind(&line.account_id)
             .fetch_one(&mut *conn)
             .await?
@@ -355,7 +350,7 @@ impl Store {
              FROM lines l JOIN accounts a ON a.id = l.account_id WHERE l.{col} = $1"
         );
         let at = now();
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(key)
             .bind(at.unix_timestamp())
             .bind(
@@ -441,7 +436,7 @@ impl Store {
     pub async fn lines_of_user(&self, user_id: &str) -> Result<Vec<Line>> {
         let sql =
             format!("SELECT {LINE_COLUMNS} FROM lines WHERE owner_id = $1 ORDER BY created_at, id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let rows = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(user_id)
             .fetch_all(&self.read)
             .await?;
@@ -452,7 +447,7 @@ impl Store {
     pub async fn attach_line(&self, user_id: &str, r: &LineRef, puk: &str) -> Result<Line> {
         let line = self.find_line(r).await?;
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query("SELECT puk, owner_id FROM lines WHERE id = $1")
+        let row = crate::sql::query("SELECT puk, owner_id FROM lines WHERE id = $1")
             .bind(&line.id)
             .fetch_one(&mut *tx)
             .await?;
@@ -495,7 +490,7 @@ impl Store {
         }
         let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
-        let recent: i64 = sqlx::query(
+        let recent: i64 = crate::sql::query(
             "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM line_claims WHERE line_id = $1 AND created_at > $2",
         )
         .bind(&line.id)
@@ -507,7 +502,7 @@ impl Store {
             return Err(StoreError::TooManyCodes);
         }
         let code = crate::db::random_digits(6);
-        sqlx::query("INSERT INTO line_claims (id, line_id, user_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        crate::sql::query("INSERT INTO line_claims (id, line_id, user_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(new_id())
             .bind(&line.id)
             .bind(user_id)
@@ -527,7 +522,7 @@ impl Store {
         let line = self.find_line(r).await?;
         let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query("SELECT id, code_hash, attempts FROM line_claims WHERE line_id = $1 AND user_id = $2 AND used_at IS NULL AND expires_at > $3 ORDER BY created_at DESC LIMIT 1")
+        let row = crate::sql::query("SELECT id, code_hash, attempts FROM line_claims WHERE line_id = $1 AND user_id = $2 AND used_at IS NULL AND expires_at > $3 ORDER BY created_at DESC LIMIT 1")
             .bind(&line.id)
             .bind(user_id)
             .bind(at)
@@ -543,14 +538,14 @@ impl Store {
         let given: String = code.chars().filter(char::is_ascii_digit).collect();
         let stored: String = row.try_get("code_hash")?;
         if !subtle_eq::ct_eq(stored.as_bytes(), claim_hash(&line.id, &given).as_bytes()) {
-            sqlx::query("UPDATE line_claims SET attempts = attempts + 1 WHERE id = $1")
+            crate::sql::query("UPDATE line_claims SET attempts = attempts + 1 WHERE id = $1")
                 .bind(&id)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
             return Err(StoreError::WrongCode);
         }
-        sqlx::query("UPDATE line_claims SET used_at = $1 WHERE id = $2")
+        crate::sql::query("UPDATE line_claims SET used_at = $1 WHERE id = $2")
             .bind(at)
             .bind(&id)
             .execute(&mut *tx)
@@ -566,7 +561,7 @@ impl Store {
             return Err(StoreError::invalid("status", "use active or suspended"));
         }
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query("UPDATE lines SET status = $1, updated_at = $2 WHERE id = $3")
+        let done = crate::sql::query("UPDATE lines SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(status)
             .bind(now().unix_timestamp())
             .bind(line_id)
@@ -642,13 +637,13 @@ impl Store {
 
 /// Appends to the audit log inside the caller's transaction.
 pub(crate) async fn audit(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Tx,
     actor: &str,
     action: &str,
     subject: Option<&str>,
     detail: Option<&str>,
 ) -> Result<()> {
-    sqlx::query(
+    crate::sql::query(
         "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(now().unix_timestamp())
@@ -673,13 +668,8 @@ fn claim_hash(line_id: &str, code: &str) -> String {
 
 /// Gives a line to a user whose proof was just checked (PUK or SMS code), audited; fails
 /// when someone else got it first.
-async fn attach_in(
-    tx: &mut Transaction<'static, Any>,
-    user_id: &str,
-    line_id: &str,
-    proof: &str,
-) -> Result<()> {
-    let done = sqlx::query(
+async fn attach_in(tx: &mut Tx, user_id: &str, line_id: &str, proof: &str) -> Result<()> {
+    let done = crate::sql::query(
         "UPDATE lines SET owner_id = $1, updated_at = $2 WHERE id = $3 AND owner_id IS NULL",
     )
     .bind(user_id)

@@ -12,14 +12,13 @@ use crate::error::{Result, StoreError};
 use crate::idempotency::{Idem, remember};
 use crate::ledger::{TransferMeta, apply_transfer};
 use crate::lines::{Line, lock_line, periods_of};
+use crate::sql::{Row, Tx};
 use simrenew_core::ledger::accounts;
 use simrenew_core::promotion::{PromoCode, Promotion, check_code, price_item};
 use simrenew_core::renewal::{check_plan_for_line, plan_addon, plan_renewal};
 use simrenew_core::{
     Currency, FxRate, LineRef, Money, OrderStatus, Period, Plan, StartMode, Transfer,
 };
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
 /// The most items one order may hold, and the largest single top-up (minor units).
@@ -180,7 +179,7 @@ impl Store {
     /// fulfilment will grant them; each renewal queues after the ones before it.
     async fn price(
         &self,
-        conn: &mut sqlx::AnyConnection,
+        conn: &mut crate::sql::Conn,
         req: &OrderRequest,
         line: &Line,
         periods: &[crate::lines::PeriodRow],
@@ -359,7 +358,7 @@ impl Store {
             return out;
         }
         let attempt = async {
-            let mut tx = self.write.begin().await.map_err(|e| (0, e.into()))?;
+            let mut tx = self.write.begin().await.map_err(|e| (0, e))?;
             let mut placed = Vec::with_capacity(items.len());
             for (i, (req, idem)) in items.iter().enumerate() {
                 let found = self.find_line(&req.line).await.map_err(|e| (i, e))?;
@@ -374,7 +373,7 @@ impl Store {
                 }
                 placed.push(order);
             }
-            tx.commit().await.map_err(|e| (0, e.into()))?;
+            tx.commit().await.map_err(|e| (0, e))?;
             Ok::<_, (usize, StoreError)>(placed)
         };
         match attempt.await {
@@ -396,7 +395,7 @@ impl Store {
     /// The body of [`Store::create_order`] inside the caller's transaction.
     async fn create_order_in(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx,
         line_id: &str,
         req: &OrderRequest,
         idem: Option<&Idem<'_, Order>>,
@@ -420,7 +419,7 @@ impl Store {
             OrderStatus::PendingPayment
         };
         let done_at = pay_now.then_some(ts);
-        sqlx::query(
+        crate::sql::query(
             "INSERT INTO orders (id, line_id, channel, status, buyer_id, currency, total_minor, payment_method, created_at, paid_at, fulfilled_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
         )
@@ -533,7 +532,7 @@ impl Store {
 
     /// A line's orders, newest first.
     pub async fn orders_of_line(&self, line_id: &str, limit: i64) -> Result<Vec<Order>> {
-        let ids: Vec<String> = sqlx::query(
+        let ids: Vec<String> = crate::sql::query(
             "SELECT id FROM orders WHERE line_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
         )
         .bind(line_id)
@@ -553,10 +552,11 @@ impl Store {
 
     /// How many orders are in each status (for /metrics).
     pub async fn order_counts(&self) -> Result<Vec<(String, i64)>> {
-        let rows =
-            sqlx::query("SELECT status, CAST(COUNT(*) AS BIGINT) AS n FROM orders GROUP BY status")
-                .fetch_all(&self.read)
-                .await?;
+        let rows = crate::sql::query(
+            "SELECT status, CAST(COUNT(*) AS BIGINT) AS n FROM orders GROUP BY status",
+        )
+        .fetch_all(&self.read)
+        .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
             .collect()
@@ -601,7 +601,7 @@ impl Grants {
 /// Pending -> fulfilled inside the caller's transaction (see `Store::settle`): used by
 /// payments, whose own state moves in the same transaction.
 pub(crate) async fn settle_in(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Tx,
     order_id: &str,
     line_id: &str,
     source: Source<'_>,
@@ -612,7 +612,7 @@ pub(crate) async fn settle_in(
     if line.is_suspended() {
         return Err(StoreError::LineSuspended);
     }
-    let done = sqlx::query(
+    let done = crate::sql::query(
         "UPDATE orders SET status = 'fulfilled', paid_at = $1, fulfilled_at = $1, payment_method = $2
          WHERE id = $3 AND status = 'pending_payment'",
     )
@@ -622,7 +622,7 @@ pub(crate) async fn settle_in(
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() != 1 {
-        let status: String = sqlx::query("SELECT status FROM orders WHERE id = $1")
+        let status: String = crate::sql::query("SELECT status FROM orders WHERE id = $1")
             .bind(order_id)
             .fetch_optional(&mut **tx)
             .await?
@@ -671,7 +671,7 @@ pub(crate) async fn settle_in(
         shown.valid_until = p.valid_until;
         shown.data_bytes = p.data_bytes;
         if p.kind != "topup" {
-            sqlx::query("UPDATE order_items SET valid_from = $1, valid_until = $2, data_bytes = $3 WHERE order_id = $4 AND position = $5")
+            crate::sql::query("UPDATE order_items SET valid_from = $1, valid_until = $2, data_bytes = $3 WHERE order_id = $4 AND position = $5")
                 .bind(p.valid_from.map(|t| t.unix_timestamp()))
                 .bind(p.valid_until.map(|t| t.unix_timestamp()))
                 .bind(p.data_bytes.map(|b| b as i64))
@@ -721,13 +721,9 @@ fn order_item(position: i64, it: &PricedItem, granted: bool) -> OrderItem {
     }
 }
 
-async fn insert_items(
-    tx: &mut Transaction<'static, Any>,
-    order_id: &str,
-    items: &[OrderItem],
-) -> Result<()> {
+async fn insert_items(tx: &mut Tx, order_id: &str, items: &[OrderItem]) -> Result<()> {
     for it in items {
-        sqlx::query(
+        crate::sql::query(
             "INSERT INTO order_items (order_id, position, kind, plan_id, start_mode, price_minor, credit_minor, credit_currency, fx_rate, valid_from, valid_until, data_bytes, list_minor, promotion_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
@@ -755,7 +751,7 @@ async fn insert_items(
 /// plans, one per top-up), a period per renewal, a bucket per plan item (unique per order
 /// item, so it cannot be granted twice), and the outbox event.
 async fn apply_effects(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Tx,
     order_id: &str,
     line: &Line,
     items: &[PricedItem],
@@ -828,7 +824,7 @@ async fn apply_effects(
             )));
         };
         if item.kind == "renew" {
-            sqlx::query("INSERT INTO periods (id, line_id, plan_id, order_id, start_at, end_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            crate::sql::query("INSERT INTO periods (id, line_id, plan_id, order_id, start_at, end_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(new_id())
                 .bind(&line.id)
                 .bind(&plan.id)
@@ -839,7 +835,7 @@ async fn apply_effects(
                 .await?;
         }
         let renew = item.kind == "renew";
-        sqlx::query(
+        crate::sql::query(
             "INSERT INTO buckets (id, line_id, plan_id, order_id, item_position, kind, initial_bytes, remaining_bytes, unlimited, priority, valid_from, valid_until, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12)",
         )
@@ -859,7 +855,7 @@ async fn apply_effects(
         .await?;
     }
     let payload = serde_json::json!({ "order_id": order_id, "line_id": line.id, "msisdn": line.msisdn.as_str() }).to_string();
-    sqlx::query("INSERT INTO outbox (topic, payload, created_at, available_at) VALUES ('order.fulfilled', $1, $2, $2)")
+    crate::sql::query("INSERT INTO outbox (topic, payload, created_at, available_at) VALUES ('order.fulfilled', $1, $2, $2)")
         .bind(payload)
         .bind(ts)
         .execute(&mut **tx)
@@ -867,8 +863,8 @@ async fn apply_effects(
     Ok(())
 }
 
-pub(crate) async fn load_order(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Order> {
-    let row = sqlx::query(
+pub(crate) async fn load_order(conn: &mut crate::sql::Conn, id: &str) -> Result<Order> {
+    let row = crate::sql::query(
         "SELECT o.id, o.line_id, l.msisdn, o.channel, o.status, o.buyer_id, o.currency, o.total_minor, o.payment_method, o.created_at, o.paid_at, o.fulfilled_at
          FROM orders o JOIN lines l ON l.id = o.line_id WHERE o.id = $1",
     )
@@ -877,7 +873,7 @@ pub(crate) async fn load_order(conn: &mut sqlx::AnyConnection, id: &str) -> Resu
     .await?
     .ok_or_else(|| StoreError::OrderNotFound(id.to_string()))?;
     let currency: Currency = row.try_get::<String, _>("currency")?.parse()?;
-    let items = sqlx::query(
+    let items = crate::sql::query(
         "SELECT position, kind, plan_id, start_mode, price_minor, credit_minor, credit_currency, fx_rate, valid_from, valid_until, data_bytes, list_minor, promotion_id
          FROM order_items WHERE order_id = $1 ORDER BY position",
     )
@@ -909,7 +905,7 @@ pub(crate) async fn load_order(conn: &mut sqlx::AnyConnection, id: &str) -> Resu
     })
 }
 
-fn item_from_row(r: &AnyRow, currency: Currency) -> Result<OrderItem> {
+fn item_from_row(r: &Row, currency: Currency) -> Result<OrderItem> {
     let credit = match (
         r.try_get::<Option<i64>, _>("credit_minor")?,
         r.try_get::<Option<String>, _>("credit_currency")?,

@@ -6,8 +6,8 @@
 
 use crate::db::{Backend, Store, from_unix, now};
 use crate::error::Result;
+use crate::sql::Tx;
 use serde::{Deserialize, Serialize};
-use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
 /// Topics of messages to people.
@@ -69,13 +69,9 @@ pub fn backoff_secs(attempts: i64) -> i64 {
 }
 
 /// Queues a payload inside the caller's transaction.
-pub(crate) async fn queue(
-    tx: &mut Transaction<'static, Any>,
-    topic: &str,
-    payload: &str,
-) -> Result<()> {
+pub(crate) async fn queue(tx: &mut Tx, topic: &str, payload: &str) -> Result<()> {
     let at = now().unix_timestamp();
-    sqlx::query(
+    crate::sql::query(
         "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES ($1, $2, $3, $3)",
     )
     .bind(topic)
@@ -87,11 +83,7 @@ pub(crate) async fn queue(
 }
 
 /// Queues a message to a person inside the caller's transaction.
-pub(crate) async fn queue_message(
-    tx: &mut Transaction<'static, Any>,
-    topic: &str,
-    m: &Message,
-) -> Result<()> {
+pub(crate) async fn queue_message(tx: &mut Tx, topic: &str, m: &Message) -> Result<()> {
     let payload =
         serde_json::to_string(m).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
     queue(tx, topic, &payload).await
@@ -141,7 +133,7 @@ impl Store {
         let sql = format!(
             "UPDATE outbox SET available_at = $4, attempts = attempts + 1 WHERE id IN ({pick}) RETURNING id, topic, payload, attempts"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let rows = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(topic)
             .bind(at)
             .bind(limit)
@@ -164,7 +156,7 @@ impl Store {
     }
 
     pub async fn mark_delivered(&self, id: i64) -> Result<()> {
-        sqlx::query("UPDATE outbox SET delivered_at = $1, last_error = NULL WHERE id = $2")
+        crate::sql::query("UPDATE outbox SET delivered_at = $1, last_error = NULL WHERE id = $2")
             .bind(now().unix_timestamp())
             .bind(id)
             .execute(&self.write)
@@ -175,7 +167,7 @@ impl Store {
     /// Records a failed attempt; the row is due again after `retry_in_secs`.
     pub async fn mark_failed(&self, id: i64, error: &str, retry_in_secs: i64) -> Result<()> {
         let error: String = error.chars().take(500).collect();
-        sqlx::query("UPDATE outbox SET last_error = $1, available_at = $2 WHERE id = $3")
+        crate::sql::query("UPDATE outbox SET last_error = $1, available_at = $2 WHERE id = $3")
             .bind(error)
             .bind(now().unix_timestamp() + retry_in_secs)
             .bind(id)
@@ -188,7 +180,7 @@ impl Store {
     pub async fn recent_outbox(&self, topics: &[&str], limit: i64) -> Result<Vec<OutboxEntry>> {
         let mut out = Vec::new();
         for topic in topics {
-            let rows = sqlx::query("SELECT id, topic, payload, created_at, delivered_at, attempts, last_error FROM outbox WHERE topic = $1 ORDER BY id DESC LIMIT $2")
+            let rows = crate::sql::query("SELECT id, topic, payload, created_at, delivered_at, attempts, last_error FROM outbox WHERE topic = $1 ORDER BY id DESC LIMIT $2")
                 .bind(*topic)
                 .bind(limit)
                 .fetch_all(&self.read)

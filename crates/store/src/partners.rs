@@ -4,8 +4,7 @@
 
 use crate::db::{Store, new_id, now};
 use crate::error::{Result, StoreError};
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use crate::sql::{Row, Tx};
 use time::OffsetDateTime;
 
 /// A partner as the API checks it.
@@ -35,7 +34,7 @@ impl Partner {
     }
 }
 
-fn partner_of(r: &AnyRow) -> Result<Partner> {
+fn partner_of(r: &Row) -> Result<Partner> {
     let scopes: String = r.try_get("scopes")?;
     Ok(Partner {
         id: r.try_get("id")?,
@@ -74,7 +73,7 @@ impl Store {
         let account = deposit_account(&p.id, amount.currency);
         let at = now();
         let mut tx = self.write.begin().await?;
-        sqlx::query("INSERT INTO accounts (id, currency, kind) VALUES ($1, $2, 'system') ON CONFLICT (id) DO NOTHING")
+        crate::sql::query("INSERT INTO accounts (id, currency, kind) VALUES ($1, $2, 'system') ON CONFLICT (id) DO NOTHING")
             .bind(&account)
             .bind(amount.currency.code())
             .execute(&mut *tx)
@@ -97,10 +96,11 @@ impl Store {
         {
             return Err(StoreError::Corrupt("a deposit credit was refused".into()));
         }
-        let balance: i64 = sqlx::query_scalar("SELECT balance_minor FROM accounts WHERE id = $1")
-            .bind(&account)
-            .fetch_one(&mut *tx)
-            .await?;
+        let balance: i64 =
+            crate::sql::query_scalar("SELECT balance_minor FROM accounts WHERE id = $1")
+                .bind(&account)
+                .fetch_one(&mut *tx)
+                .await?;
         crate::staff::audit_change(
             &mut tx,
             actor,
@@ -121,7 +121,7 @@ impl Store {
         currency: simrenew_core::Currency,
     ) -> Result<simrenew_core::Money> {
         let balance: Option<i64> =
-            sqlx::query_scalar("SELECT balance_minor FROM accounts WHERE id = $1")
+            crate::sql::query_scalar("SELECT balance_minor FROM accounts WHERE id = $1")
                 .bind(deposit_account(partner_id, currency))
                 .fetch_optional(&self.read)
                 .await?;
@@ -152,7 +152,7 @@ impl Store {
             webhook_url: None,
         };
         let mut tx = self.write.begin().await?;
-        sqlx::query("INSERT INTO partners (id, name, key_id, secret_sealed, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        crate::sql::query("INSERT INTO partners (id, name, key_id, secret_sealed, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&p.id)
             .bind(&p.name)
             .bind(&p.key_id)
@@ -184,14 +184,14 @@ impl Store {
         }
         let mut tx = self.write.begin().await?;
         let before: Option<i64> =
-            sqlx::query_scalar("SELECT rate_per_minute FROM partners WHERE key_id = $1")
+            crate::sql::query_scalar("SELECT rate_per_minute FROM partners WHERE key_id = $1")
                 .bind(key_id)
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some(before) = before else {
             return Err(StoreError::invalid("key_id", "no such partner"));
         };
-        sqlx::query("UPDATE partners SET rate_per_minute = $1 WHERE key_id = $2")
+        crate::sql::query("UPDATE partners SET rate_per_minute = $1 WHERE key_id = $2")
             .bind(per_minute)
             .bind(key_id)
             .execute(&mut *tx)
@@ -211,7 +211,7 @@ impl Store {
 
     /// Replaces a partner's sealed secret (the demo reseals its partner's at each start).
     pub async fn reseal_partner(&self, key_id: &str, secret_sealed: &str) -> Result<bool> {
-        let done = sqlx::query("UPDATE partners SET secret_sealed = $1 WHERE key_id = $2")
+        let done = crate::sql::query("UPDATE partners SET secret_sealed = $1 WHERE key_id = $2")
             .bind(secret_sealed)
             .bind(key_id)
             .execute(&self.write)
@@ -221,7 +221,7 @@ impl Store {
 
     /// An active partner by key id.
     pub async fn partner_by_key(&self, key_id: &str) -> Result<Option<Partner>> {
-        let row = sqlx::query("SELECT id, name, key_id, secret_sealed, scopes, active, rate_per_minute, webhook_url FROM partners WHERE key_id = $1 AND active = 1")
+        let row = crate::sql::query("SELECT id, name, key_id, secret_sealed, scopes, active, rate_per_minute, webhook_url FROM partners WHERE key_id = $1 AND active = 1")
             .bind(key_id)
             .fetch_optional(&self.read)
             .await?;
@@ -233,11 +233,11 @@ impl Store {
     pub async fn use_nonce(&self, partner_id: &str, nonce: &str, keep_secs: i64) -> Result<bool> {
         let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
-        sqlx::query("DELETE FROM partner_nonces WHERE seen_at < $1")
+        crate::sql::query("DELETE FROM partner_nonces WHERE seen_at < $1")
             .bind(at - keep_secs)
             .execute(&mut *tx)
             .await?;
-        let res = sqlx::query(
+        let res = crate::sql::query(
             "INSERT INTO partner_nonces (partner_id, nonce, seen_at) VALUES ($1, $2, $3)",
         )
         .bind(partner_id)
@@ -245,7 +245,7 @@ impl Store {
         .bind(at)
         .execute(&mut *tx)
         .await;
-        match res.map_err(StoreError::from) {
+        match res {
             Err(e) if e.is_unique_violation() => Ok(false),
             Err(e) => Err(e),
             Ok(_) => {
@@ -274,7 +274,7 @@ pub struct PartnerEvent {
 const EVENT_COLUMNS: &str =
     "id, partner_id, type, payload, created_at, attempts, delivered_at, last_status, last_error";
 
-fn event_of(r: &AnyRow) -> Result<PartnerEvent> {
+fn event_of(r: &Row) -> Result<PartnerEvent> {
     Ok(PartnerEvent {
         id: r.try_get("id")?,
         partner_id: r.try_get("partner_id")?,
@@ -292,7 +292,7 @@ fn event_of(r: &AnyRow) -> Result<PartnerEvent> {
 
 /// Queues an event about `order` for the partner's webhook, in the caller's transaction.
 pub(crate) async fn queue_event(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Tx,
     partner_id: &str,
     kind: &str,
     order: &crate::orders::Order,
@@ -316,7 +316,7 @@ pub(crate) async fn queue_event(
             })).collect::<Vec<_>>(),
         },
     });
-    sqlx::query("INSERT INTO partner_events (id, partner_id, type, payload, created_at, available_at) VALUES ($1, $2, $3, $4, $5, $5)")
+    crate::sql::query("INSERT INTO partner_events (id, partner_id, type, payload, created_at, available_at) VALUES ($1, $2, $3, $4, $5, $5)")
         .bind(&id)
         .bind(partner_id)
         .bind(kind)
@@ -341,7 +341,7 @@ impl Store {
             return Err(StoreError::invalid("webhook_url", "must be an http(s) URL"));
         }
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query("UPDATE partners SET webhook_url = $1 WHERE key_id = $2")
+        let done = crate::sql::query("UPDATE partners SET webhook_url = $1 WHERE key_id = $2")
             .bind(url)
             .bind(key_id)
             .execute(&mut *tx)
@@ -364,7 +364,7 @@ impl Store {
 
     /// A partner by its id (the webhook sender's lookup; inactive ones too).
     pub async fn partner(&self, id: &str) -> Result<Option<Partner>> {
-        let row = sqlx::query("SELECT id, name, key_id, secret_sealed, scopes, active, rate_per_minute, webhook_url FROM partners WHERE id = $1")
+        let row = crate::sql::query("SELECT id, name, key_id, secret_sealed, scopes, active, rate_per_minute, webhook_url FROM partners WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
@@ -383,14 +383,14 @@ impl Store {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM partner_events WHERE delivered_at IS NULL AND available_at <= $1 ORDER BY available_at LIMIT $2"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let rows = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(at)
             .bind(limit)
             .fetch_all(&mut *tx)
             .await?;
         let events: Vec<PartnerEvent> = rows.iter().map(event_of).collect::<Result<_>>()?;
         for e in &events {
-            sqlx::query("UPDATE partner_events SET available_at = $1 WHERE id = $2")
+            crate::sql::query("UPDATE partner_events SET available_at = $1 WHERE id = $2")
                 .bind(at + lease_secs)
                 .bind(&e.id)
                 .execute(&mut *tx)
@@ -410,7 +410,7 @@ impl Store {
     ) -> Result<()> {
         let at = now().unix_timestamp();
         let delivered = error.is_none();
-        sqlx::query("UPDATE partner_events SET attempts = attempts + 1, last_status = $1, last_error = $2, delivered_at = $3, available_at = $4 WHERE id = $5")
+        crate::sql::query("UPDATE partner_events SET attempts = attempts + 1, last_status = $1, last_error = $2, delivered_at = $3, available_at = $4 WHERE id = $5")
             .bind(status)
             .bind(error)
             .bind(delivered.then_some(at))
@@ -426,7 +426,7 @@ impl Store {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM partner_events WHERE partner_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(partner_id)
             .bind(limit)
             .fetch_all(&self.read)

@@ -9,9 +9,8 @@
 use crate::db::{Store, from_unix, new_id, now};
 use crate::error::{Result, StoreError};
 use crate::orders::{Order, Source, settle_in};
+use crate::sql::Row;
 use simrenew_core::{Money, OrderStatus};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
 /// One attempt to pay an order through a provider.
@@ -55,7 +54,7 @@ pub enum Settlement {
 
 const COLUMNS: &str = "id, order_id, provider, method, provider_payment_id, amount_minor, currency, status, hold_reason, confirmation_url, recorded_by, created_at, updated_at";
 
-fn payment_from_row(r: &AnyRow) -> Result<Payment> {
+fn payment_from_row(r: &Row) -> Result<Payment> {
     let id: String = r.try_get("id")?;
     Ok(Payment {
         order_id: r.try_get("order_id")?,
@@ -93,7 +92,7 @@ impl Store {
         }
         let at = now();
         let id = new_id();
-        sqlx::query("INSERT INTO payments (id, order_id, provider, method, amount_minor, currency, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'created', $7, $7)")
+        crate::sql::query("INSERT INTO payments (id, order_id, provider, method, amount_minor, currency, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'created', $7, $7)")
             .bind(&id)
             .bind(order_id)
             .bind(provider)
@@ -113,7 +112,7 @@ impl Store {
         provider_payment_id: &str,
         confirmation_url: Option<&str>,
     ) -> Result<()> {
-        sqlx::query("UPDATE payments SET provider_payment_id = $1, confirmation_url = $2, status = 'pending', updated_at = $3 WHERE id = $4 AND status = 'created'")
+        crate::sql::query("UPDATE payments SET provider_payment_id = $1, confirmation_url = $2, status = 'pending', updated_at = $3 WHERE id = $4 AND status = 'created'")
             .bind(provider_payment_id)
             .bind(confirmation_url)
             .bind(now().unix_timestamp())
@@ -125,7 +124,7 @@ impl Store {
 
     pub async fn payment(&self, id: &str) -> Result<Payment> {
         let sql = format!("SELECT {COLUMNS} FROM payments WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(id)
             .fetch_optional(&self.read)
             .await?
@@ -142,7 +141,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM payments WHERE provider = $1 AND provider_payment_id = $2"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(provider)
             .bind(provider_payment_id)
             .fetch_optional(&self.read)
@@ -156,7 +155,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM payments WHERE order_id = $1 ORDER BY created_at DESC, id DESC"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let rows = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(order_id)
             .fetch_all(&self.read)
             .await?;
@@ -233,7 +232,7 @@ impl Store {
         if provider == "cash" {
             crate::tills::require_open(&mut tx, clerk, order.total.currency).await?;
         }
-        sqlx::query("INSERT INTO payments (id, order_id, provider, method, provider_payment_id, amount_minor, currency, status, recorded_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'succeeded', $8, $9, $9)")
+        crate::sql::query("INSERT INTO payments (id, order_id, provider, method, provider_payment_id, amount_minor, currency, status, recorded_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'succeeded', $8, $9, $9)")
             .bind(&id)
             .bind(order_id)
             .bind(provider)
@@ -292,7 +291,7 @@ impl Store {
     ) -> Result<Settlement> {
         let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
-        let claimed = sqlx::query("UPDATE payments SET status = 'succeeded', updated_at = $1 WHERE provider = $2 AND provider_payment_id = $3 AND status IN ('created', 'pending') RETURNING id, order_id, amount_minor, currency")
+        let claimed = crate::sql::query("UPDATE payments SET status = 'succeeded', updated_at = $1 WHERE provider = $2 AND provider_payment_id = $3 AND status IN ('created', 'pending') RETURNING id, order_id, amount_minor, currency")
             .bind(at)
             .bind(provider)
             .bind(provider_payment_id)
@@ -323,7 +322,7 @@ impl Store {
             )
             .await;
         }
-        let line_id: String = sqlx::query("SELECT line_id FROM orders WHERE id = $1")
+        let line_id: String = crate::sql::query("SELECT line_id FROM orders WHERE id = $1")
             .bind(&order_id)
             .fetch_one(&mut *tx)
             .await?
@@ -334,7 +333,7 @@ impl Store {
         match settled {
             Ok(order) => {
                 if let (Some((token, title)), Some(buyer)) = (keep, &order.buyer_id) {
-                    sqlx::query(KEEP_METHOD)
+                    crate::sql::query(KEEP_METHOD)
                         .bind(new_id())
                         .bind(buyer)
                         .bind(provider)
@@ -357,7 +356,7 @@ impl Store {
 
     /// A provider reported the attempt canceled or expired; the order stays payable.
     pub async fn payment_canceled(&self, provider: &str, provider_payment_id: &str) -> Result<()> {
-        sqlx::query("UPDATE payments SET status = 'canceled', updated_at = $1 WHERE provider = $2 AND provider_payment_id = $3 AND status IN ('created', 'pending')")
+        crate::sql::query("UPDATE payments SET status = 'canceled', updated_at = $1 WHERE provider = $2 AND provider_payment_id = $3 AND status IN ('created', 'pending')")
             .bind(now().unix_timestamp())
             .bind(provider)
             .bind(provider_payment_id)
@@ -372,7 +371,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM payments WHERE status = 'pending' AND updated_at <= $1 ORDER BY updated_at LIMIT $2"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let rows = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(now().unix_timestamp() - older_than_secs)
             .bind(limit)
             .fetch_all(&self.read)
@@ -382,12 +381,8 @@ impl Store {
 }
 
 /// Marks a succeeded payment held, in its transaction, and commits.
-async fn hold(
-    mut tx: sqlx::Transaction<'static, sqlx::Any>,
-    payment_id: &str,
-    reason: String,
-) -> Result<Settlement> {
-    sqlx::query("UPDATE payments SET status = 'held', hold_reason = $1 WHERE id = $2")
+async fn hold(mut tx: crate::sql::Tx, payment_id: &str, reason: String) -> Result<Settlement> {
+    crate::sql::query("UPDATE payments SET status = 'held', hold_reason = $1 WHERE id = $2")
         .bind(&reason)
         .bind(payment_id)
         .execute(&mut *tx)
@@ -415,7 +410,7 @@ pub struct SavedMethod {
 impl Store {
     /// The user's methods still kept, newest first.
     pub async fn saved_methods(&self, user_id: &str) -> Result<Vec<SavedMethod>> {
-        let rows = sqlx::query("SELECT id, user_id, provider, token, title, created_at FROM saved_methods WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id")
+        let rows = crate::sql::query("SELECT id, user_id, provider, token, title, created_at FROM saved_methods WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id")
             .bind(user_id)
             .fetch_all(&self.read)
             .await?;
@@ -435,7 +430,7 @@ impl Store {
 
     /// Forgets one of the user's methods; false when it was not theirs or already gone.
     pub async fn forget_method(&self, user_id: &str, id: &str) -> Result<bool> {
-        let done = sqlx::query("UPDATE saved_methods SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+        let done = crate::sql::query("UPDATE saved_methods SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
             .bind(now().unix_timestamp())
             .bind(id)
             .bind(user_id)

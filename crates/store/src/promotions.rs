@@ -4,10 +4,9 @@
 
 use crate::db::{Store, from_unix, new_id, now};
 use crate::error::{Result, StoreError};
+use crate::sql::{Row, Tx};
 use simrenew_core::promotion::{Discount, PromoCode, Promotion};
 use simrenew_core::{Localized, Money};
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
 const COLUMNS: &str = "id, code, names, discount_kind, percent, amount_minor, amount_currency, starts_at, ends_at, plans, channels, per_customer_limit, total_limit, redeemed";
@@ -31,7 +30,7 @@ fn limit(v: Option<i64>) -> Option<u32> {
     v.and_then(|n| u32::try_from(n).ok())
 }
 
-fn from_row(r: &AnyRow) -> Result<PromotionRow> {
+fn from_row(r: &Row) -> Result<PromotionRow> {
     let id: String = r.try_get("id")?;
     let corrupt = |what: &str| StoreError::Corrupt(format!("promotion {id}: {what}"));
     let discount = match r.try_get::<String, _>("discount_kind")?.as_str() {
@@ -75,7 +74,7 @@ fn from_row(r: &AnyRow) -> Result<PromotionRow> {
 /// runs (so a refusal can say "not valid now"); a code whose uses are taken is refused
 /// here, before anything is written.
 pub(crate) async fn pricing_promotions(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::sql::Conn,
     at: OffsetDateTime,
     code: Option<&PromoCode>,
     customer: &str,
@@ -85,7 +84,7 @@ pub(crate) async fn pricing_promotions(
          WHERE (code IS NULL AND starts_at <= $1 AND ends_at > $1) OR code = $2
          ORDER BY created_at, id"
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+    let rows = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(at.unix_timestamp())
         .bind(code.map(|c| c.as_str().to_string()))
         .fetch_all(&mut *conn)
@@ -117,15 +116,15 @@ pub(crate) async fn pricing_promotions(
     Ok(out)
 }
 
-async fn uses_by(conn: &mut sqlx::AnyConnection, promotion: &str, customer: &str) -> Result<i64> {
-    Ok(sqlx::query(
+async fn uses_by(conn: &mut crate::sql::Conn, promotion: &str, customer: &str) -> Result<i64> {
+    crate::sql::query(
         "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM promotion_redemptions WHERE promotion_id = $1 AND customer = $2",
     )
     .bind(promotion)
     .bind(customer)
     .fetch_one(conn)
     .await?
-    .try_get("n")?)
+    .try_get("n")
 }
 
 /// Counts one use of `promotion` by `customer` for `order_id`, inside the order's
@@ -133,12 +132,12 @@ async fn uses_by(conn: &mut sqlx::AnyConnection, promotion: &str, customer: &str
 /// is reached. The total moves by a conditional update, which also locks the promotion's
 /// row until commit, so the customer's count below is not raced either.
 pub(crate) async fn redeem(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Tx,
     promotion: &Promotion,
     order_id: &str,
     customer: &str,
 ) -> Result<()> {
-    let moved = sqlx::query(
+    let moved = crate::sql::query(
         "UPDATE promotions SET redeemed = redeemed + 1
          WHERE id = $1 AND (total_limit IS NULL OR redeemed < total_limit)",
     )
@@ -159,7 +158,7 @@ pub(crate) async fn redeem(
             limit: max,
         });
     }
-    sqlx::query(
+    crate::sql::query(
         "INSERT INTO promotion_redemptions (promotion_id, order_id, customer, created_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(&promotion.id)
@@ -194,7 +193,7 @@ impl Store {
         let names =
             serde_json::to_string(&p.names).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.write.begin().await?;
-        let inserted = sqlx::query(
+        let inserted = crate::sql::query(
             "INSERT INTO promotions (id, code, names, discount_kind, percent, amount_minor, amount_currency, starts_at, ends_at, plans, channels, per_customer_limit, total_limit, created_by, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
@@ -216,7 +215,7 @@ impl Store {
         .execute(&mut *tx)
         .await;
         if let Err(e) = inserted {
-            let e = StoreError::from(e);
+            let e = e;
             return Err(if e.is_unique_violation() {
                 StoreError::invalid("code", "another promotion already has this code")
             } else {
@@ -253,7 +252,7 @@ impl Store {
     pub async fn end_promotion(&self, actor: &str, id: &str) -> Result<()> {
         let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
-        let before: Option<i64> = sqlx::query("SELECT ends_at FROM promotions WHERE id = $1")
+        let before: Option<i64> = crate::sql::query("SELECT ends_at FROM promotions WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?
@@ -266,7 +265,7 @@ impl Store {
             // It ends now; one not started yet gets the second before now as its start, so
             // the window stays non-empty (ends_at > starts_at) and never covers an instant
             // from now on.
-            sqlx::query(
+            crate::sql::query(
                 "UPDATE promotions SET ends_at = $2,
                                        starts_at = CASE WHEN starts_at >= $2 THEN $2 - 1 ELSE starts_at END
                  WHERE id = $1",
@@ -294,7 +293,7 @@ impl Store {
     /// Every promotion, newest first, with its use count (the back office).
     pub async fn promotions(&self) -> Result<Vec<PromotionRow>> {
         let sql = format!("SELECT {COLUMNS} FROM promotions ORDER BY created_at DESC, id DESC");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let rows = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .fetch_all(&self.read)
             .await?;
         rows.iter().map(from_row).collect()
@@ -310,7 +309,7 @@ impl Store {
                AND (total_limit IS NULL OR redeemed < total_limit)
              ORDER BY created_at, id"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let rows = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(at.unix_timestamp())
             .fetch_all(&self.read)
             .await?;

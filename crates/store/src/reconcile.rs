@@ -6,7 +6,6 @@ use crate::ledger::{TransferMeta, apply_transfer};
 use simrenew_core::ledger::{Transfer, accounts};
 use simrenew_core::reconcile::{Entry, Recorded};
 use simrenew_core::{Currency, Money};
-use sqlx::Row;
 use time::OffsetDateTime;
 
 fn currency(s: &str, what: &str) -> Result<Currency> {
@@ -35,7 +34,7 @@ impl Store {
                 "SELECT r.id, r.provider_refund_id AS ext, r.amount_minor, r.currency FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.provider = $1 AND r.status = 'succeeded' AND r.updated_at >= $2 AND r.updated_at < $3 ORDER BY r.updated_at, r.id",
             ),
         ] {
-            let rows = sqlx::query(sql)
+            let rows = crate::sql::query(sql)
                 .bind(provider)
                 .bind(from)
                 .bind(to)
@@ -66,7 +65,7 @@ impl Store {
             return Ok(false);
         }
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query("UPDATE payments SET fee_minor = $1 WHERE id = $2 AND currency = $3 AND fee_minor IS NULL AND status IN ('succeeded', 'held') RETURNING order_id")
+        let row = crate::sql::query("UPDATE payments SET fee_minor = $1 WHERE id = $2 AND currency = $3 AND fee_minor IS NULL AND status IN ('succeeded', 'held') RETURNING order_id")
             .bind(fee.minor)
             .bind(payment_id)
             .bind(fee.currency.code())

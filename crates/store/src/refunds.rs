@@ -12,7 +12,6 @@ use crate::ledger::{TransferMeta, apply_transfer};
 use crate::lines::lock_line;
 use simrenew_core::ledger::accounts;
 use simrenew_core::{Money, Transfer, refund};
-use sqlx::Row;
 
 /// A refund as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +26,8 @@ pub struct Refund {
 
 /// What the policy allows to refund of an order's plan items at `at`, and the order's
 /// line: the sum of `refund::refundable` over its buckets.
-async fn policy_limit(conn: &mut sqlx::AnyConnection, order_id: &str, at: i64) -> Result<Money> {
-    let rows = sqlx::query(
+async fn policy_limit(conn: &mut crate::sql::Conn, order_id: &str, at: i64) -> Result<Money> {
+    let rows = crate::sql::query(
         "SELECT i.price_minor, o.currency, b.initial_bytes, b.remaining_bytes, b.valid_from, b.valid_until
          FROM order_items i JOIN orders o ON o.id = i.order_id
          JOIN buckets b ON b.order_id = i.order_id AND b.item_position = i.position
@@ -61,11 +60,11 @@ async fn policy_limit(conn: &mut sqlx::AnyConnection, order_id: &str, at: i64) -
 
 /// The refunds of a payment, summed: (pending, succeeded), leaving out `except`.
 async fn refunded(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::sql::Conn,
     payment_id: &str,
     except: &str,
 ) -> Result<(i64, i64)> {
-    let r = sqlx::query("SELECT CAST(COALESCE(SUM(CASE WHEN status = 'pending' THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS pending, CAST(COALESCE(SUM(CASE WHEN status = 'succeeded' THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS done FROM refunds WHERE payment_id = $1 AND id <> $2")
+    let r = crate::sql::query("SELECT CAST(COALESCE(SUM(CASE WHEN status = 'pending' THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS pending, CAST(COALESCE(SUM(CASE WHEN status = 'succeeded' THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS done FROM refunds WHERE payment_id = $1 AND id <> $2")
         .bind(payment_id)
         .bind(except)
         .fetch_one(&mut *conn)
@@ -77,7 +76,7 @@ async fn refunded(
 /// policy on the data left now (completed refunds already took their share of it) less
 /// what is being refunded, and never more than was paid less every refund.
 async fn limit(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::sql::Conn,
     p: &crate::payments::Payment,
     except: &str,
     at: i64,
@@ -114,7 +113,7 @@ impl Store {
                 format!("must be more than 0 {}", p.amount.currency),
             ));
         }
-        let line_id: String = sqlx::query("SELECT line_id FROM orders WHERE id = $1")
+        let line_id: String = crate::sql::query("SELECT line_id FROM orders WHERE id = $1")
             .bind(&p.order_id)
             .fetch_one(&self.read)
             .await?
@@ -130,7 +129,7 @@ impl Store {
             });
         }
         let id = new_id();
-        sqlx::query("INSERT INTO refunds (id, payment_id, amount_minor, currency, status, reason, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $6)")
+        crate::sql::query("INSERT INTO refunds (id, payment_id, amount_minor, currency, status, reason, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $6)")
             .bind(&id)
             .bind(payment_id)
             .bind(amount.minor)
@@ -159,7 +158,7 @@ impl Store {
         let at = now();
         let ts = at.unix_timestamp();
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query("UPDATE refunds SET status = 'succeeded', provider_refund_id = $1, updated_at = $2 WHERE id = $3 AND status = 'pending' RETURNING payment_id, amount_minor, currency")
+        let row = crate::sql::query("UPDATE refunds SET status = 'succeeded', provider_refund_id = $1, updated_at = $2 WHERE id = $3 AND status = 'pending' RETURNING payment_id, amount_minor, currency")
             .bind(provider_refund_id)
             .bind(ts)
             .bind(refund_id)
@@ -203,7 +202,7 @@ impl Store {
                 "UPDATE periods SET start_at = $1 - 1, end_at = $1 WHERE order_id = $2 AND start_at >= $1",
                 "UPDATE periods SET end_at = $1 WHERE order_id = $2 AND end_at > $1",
             ] {
-                sqlx::query(sql)
+                crate::sql::query(sql)
                     .bind(ts)
                     .bind(&p.order_id)
                     .execute(&mut *tx)
@@ -211,14 +210,15 @@ impl Store {
             }
         } else {
             // A part: the same part of the data left.
-            let rows = sqlx::query("SELECT id, remaining_bytes FROM buckets WHERE order_id = $1")
-                .bind(&p.order_id)
-                .fetch_all(&mut *tx)
-                .await?;
+            let rows =
+                crate::sql::query("SELECT id, remaining_bytes FROM buckets WHERE order_id = $1")
+                    .bind(&p.order_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
             for r in &rows {
                 let left = u128::try_from(r.try_get::<i64, _>("remaining_bytes")?).unwrap_or(0);
                 let take = (left * amount.minor as u128).div_ceil(before as u128) as i64;
-                sqlx::query(
+                crate::sql::query(
                     "UPDATE buckets SET remaining_bytes = remaining_bytes - $1 WHERE id = $2",
                 )
                 .bind(take.min(left as i64))
@@ -233,7 +233,7 @@ impl Store {
 
     /// The provider refused: the refund no longer counts against the payment.
     pub async fn fail_refund(&self, refund_id: &str) -> Result<()> {
-        sqlx::query("UPDATE refunds SET status = 'failed', updated_at = $1 WHERE id = $2 AND status = 'pending'")
+        crate::sql::query("UPDATE refunds SET status = 'failed', updated_at = $1 WHERE id = $2 AND status = 'pending'")
             .bind(now().unix_timestamp())
             .bind(refund_id)
             .execute(&self.write)
@@ -244,7 +244,7 @@ impl Store {
     /// Refunds still pending (the provider was not reached, or said "pending") after
     /// `older_than_secs`: asked again, with the same key, until they settle.
     pub async fn pending_refunds(&self, older_than_secs: i64, limit: i64) -> Result<Vec<Refund>> {
-        let ids = sqlx::query("SELECT id FROM refunds WHERE status = 'pending' AND updated_at <= $1 ORDER BY updated_at LIMIT $2")
+        let ids = crate::sql::query("SELECT id FROM refunds WHERE status = 'pending' AND updated_at <= $1 ORDER BY updated_at LIMIT $2")
             .bind(now().unix_timestamp() - older_than_secs)
             .bind(limit)
             .fetch_all(&self.read)
@@ -257,7 +257,7 @@ impl Store {
     }
 
     pub async fn refund(&self, id: &str) -> Result<Refund> {
-        let r = sqlx::query("SELECT id, payment_id, amount_minor, currency, status, provider_refund_id FROM refunds WHERE id = $1")
+        let r = crate::sql::query("SELECT id, payment_id, amount_minor, currency, status, provider_refund_id FROM refunds WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.read)
             .await?

@@ -4,7 +4,6 @@
 use crate::db::{Store, from_unix};
 use crate::error::Result;
 use simrenew_core::Money;
-use sqlx::Row;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -25,7 +24,7 @@ impl Store {
     /// Sales of orders fulfilled in [from, to), grouped by day, channel, operator, item
     /// and currency; sorted by those.
     pub async fn sales(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<SalesRow>> {
-        let rows = sqlx::query(
+        let rows = crate::sql::query(
             "SELECT o.id, o.fulfilled_at, o.channel, l.operator, o.currency, i.kind, i.plan_id, i.price_minor
              FROM orders o JOIN lines l ON l.id = o.line_id JOIN order_items i ON i.order_id = o.id
              WHERE o.status = 'fulfilled' AND o.fulfilled_at >= $1 AND o.fulfilled_at < $2",

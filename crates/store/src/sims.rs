@@ -7,7 +7,6 @@ use crate::db::{Backend, Store, new_id, now};
 use crate::error::{Result, StoreError};
 use crate::lines::NewLine;
 use simrenew_core::{Currency, Iccid, Msisdn, Operator};
-use sqlx::Row;
 
 /// The person a SIM is handed to, as their identity document names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +106,7 @@ impl Store {
                 currency,
             })
             .await?;
-            sqlx::query(
+            crate::sql::query(
                 "INSERT INTO sim_stock (iccid, operator, state) VALUES ($1, $2, 'available')",
             )
             .bind(iccid.as_str())
@@ -121,7 +120,7 @@ impl Store {
 
     /// SIMs on the shelf per operator: (operator, available).
     pub async fn sim_stock_counts(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT operator, CAST(COUNT(*) AS BIGINT) AS n FROM sim_stock WHERE state = 'available' GROUP BY operator ORDER BY operator")
+        let rows = crate::sql::query("SELECT operator, CAST(COUNT(*) AS BIGINT) AS n FROM sim_stock WHERE state = 'available' GROUP BY operator ORDER BY operator")
             .fetch_all(&self.read)
             .await?;
         rows.iter()
@@ -144,7 +143,7 @@ impl Store {
         let doc = doc.checked()?;
         let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
-        sqlx::query("INSERT INTO holders (id, doc_type, doc_country, doc_number, full_name, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (doc_type, doc_country, doc_number) DO NOTHING")
+        crate::sql::query("INSERT INTO holders (id, doc_type, doc_country, doc_number, full_name, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (doc_type, doc_country, doc_number) DO NOTHING")
             .bind(new_id())
             .bind(&doc.doc_type)
             .bind(&doc.doc_country)
@@ -153,7 +152,7 @@ impl Store {
             .bind(at)
             .execute(&mut *tx)
             .await?;
-        let holder: String = sqlx::query_scalar(
+        let holder: String = crate::sql::query_scalar(
             "SELECT id FROM holders WHERE doc_type = $1 AND doc_country = $2 AND doc_number = $3",
         )
         .bind(&doc.doc_type)
@@ -164,12 +163,12 @@ impl Store {
         // The person's row, locked (PostgreSQL) so two counters cannot both hand out
         // the last number they may hold.
         if self.backend() == Backend::Postgres {
-            sqlx::query("SELECT id FROM holders WHERE id = $1 FOR UPDATE")
+            crate::sql::query("SELECT id FROM holders WHERE id = $1 FOR UPDATE")
                 .bind(&holder)
                 .execute(&mut *tx)
                 .await?;
         }
-        let held: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM sim_stock WHERE holder_id = $1 AND state = 'issued'")
+        let held: i64 = crate::sql::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM sim_stock WHERE holder_id = $1 AND state = 'issued'")
             .bind(&holder)
             .fetch_one(&mut *tx)
             .await?;
@@ -192,7 +191,7 @@ impl Store {
         let sql = format!(
             "UPDATE sim_stock SET state = 'issued', holder_id = $1, imei = $2, issued_by = $3, issued_at = $4 WHERE state = 'available' AND iccid = ({pick}) RETURNING iccid"
         );
-        let iccid: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
+        let iccid: Option<String> = crate::sql::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(&holder)
             .bind(imei.as_str())
             .bind(clerk)
@@ -206,7 +205,7 @@ impl Store {
                 format!("no {} SIM card is left on the shelf", operator.code()),
             ));
         };
-        let row = sqlx::query("SELECT id, msisdn FROM lines WHERE iccid = $1")
+        let row = crate::sql::query("SELECT id, msisdn FROM lines WHERE iccid = $1")
             .bind(&iccid)
             .fetch_one(&mut *tx)
             .await?;

@@ -6,11 +6,10 @@
 
 use crate::db::{Store, from_unix, new_id, new_secret, now, sha256_hex};
 use crate::error::{Result, StoreError};
+use crate::sql::{Row, Tx};
 use crate::users::{check_password, decoy_hash, hash_password, normalize_email};
 use argon2::{Argon2, PasswordVerifier};
 use simrenew_core::staff::Role;
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
 /// A staff session ends this long after its last use…
@@ -52,7 +51,7 @@ pub struct AuditEntry {
 
 const COLUMNS: &str = "id, email, name, role, totp_secret, active";
 
-fn staff_of(r: &AnyRow) -> Result<Staff> {
+fn staff_of(r: &Row) -> Result<Staff> {
     let role: String = r.try_get("role")?;
     let secret: Option<String> = r.try_get("totp_secret")?;
     Ok(Staff {
@@ -76,14 +75,14 @@ fn snapshot(s: &Staff) -> String {
 /// Appends to the audit log inside the caller's transaction: who, what, on what, and the
 /// subject before and after (JSON), when the action changed one.
 pub(crate) async fn audit_change(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Tx,
     actor: &str,
     action: &str,
     subject: Option<&str>,
     before: Option<&str>,
     after: Option<&str>,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO audit_log (at, actor, action, subject, before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6)")
+    crate::sql::query("INSERT INTO audit_log (at, actor, action, subject, before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(now().unix_timestamp())
         .bind(actor)
         .bind(action)
@@ -121,7 +120,7 @@ impl Store {
             active: true,
         };
         let mut tx = self.write.begin().await?;
-        let res = sqlx::query("INSERT INTO staff (id, email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        let res = crate::sql::query("INSERT INTO staff (id, email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&staff.id)
             .bind(&staff.email)
             .bind(&staff.name)
@@ -130,7 +129,7 @@ impl Store {
             .bind(now().unix_timestamp())
             .execute(&mut *tx)
             .await;
-        match res.map_err(StoreError::from) {
+        match res {
             Err(e) if e.is_unique_violation() => return Err(StoreError::EmailTaken),
             Err(e) => return Err(e),
             Ok(_) => {}
@@ -151,7 +150,7 @@ impl Store {
     /// Every member of staff, by e-mail.
     pub async fn list_staff(&self) -> Result<Vec<Staff>> {
         let sql = format!("SELECT {COLUMNS} FROM staff ORDER BY email");
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .fetch_all(&self.read)
             .await?
             .iter()
@@ -171,7 +170,7 @@ impl Store {
         let email = normalize_email(email).map_err(|_| StoreError::BadCredentials)?;
         let sql =
             format!("SELECT {COLUMNS}, password_hash, totp_last_step FROM staff WHERE email = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(&email)
             .fetch_optional(&self.read)
             .await?;
@@ -217,7 +216,7 @@ impl Store {
             };
             // Remembered in the same transaction, conditionally: a code is good once,
             // even when two sign-ins race with it.
-            let done = sqlx::query("UPDATE staff SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)")
+            let done = crate::sql::query("UPDATE staff SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)")
                 .bind(step)
                 .bind(&staff.id)
                 .execute(&mut *tx)
@@ -230,7 +229,7 @@ impl Store {
         }
         let token = new_secret();
         let at = now().unix_timestamp();
-        sqlx::query("INSERT INTO staff_sessions (token_hash, staff_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)")
+        crate::sql::query("INSERT INTO staff_sessions (token_hash, staff_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)")
             .bind(sha256_hex(token.as_bytes()))
             .bind(&staff.id)
             .bind(at)
@@ -247,7 +246,7 @@ impl Store {
     pub async fn staff_by_token(&self, token: &str) -> Result<Option<Staff>> {
         let at = now().unix_timestamp();
         let hash = sha256_hex(token.as_bytes());
-        let row = sqlx::query("SELECT s.id, s.email, s.name, s.role, s.totp_secret, s.active FROM staff_sessions x JOIN staff s ON s.id = x.staff_id WHERE x.token_hash = $1 AND x.expires_at > $2 AND x.last_seen_at > $3 AND s.active = 1")
+        let row = crate::sql::query("SELECT s.id, s.email, s.name, s.role, s.totp_secret, s.active FROM staff_sessions x JOIN staff s ON s.id = x.staff_id WHERE x.token_hash = $1 AND x.expires_at > $2 AND x.last_seen_at > $3 AND s.active = 1")
             .bind(&hash)
             .bind(at)
             .bind(at - STAFF_IDLE_MINUTES * 60)
@@ -255,7 +254,7 @@ impl Store {
             .await?;
         let Some(r) = row else { return Ok(None) };
         // Kept alive at most once a minute (a write per page would be a write too many).
-        sqlx::query("UPDATE staff_sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $3")
+        crate::sql::query("UPDATE staff_sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $3")
             .bind(at)
             .bind(&hash)
             .bind(at - 60)
@@ -267,7 +266,7 @@ impl Store {
     /// Ends a session (audited).
     pub async fn staff_sign_out(&self, token: &str, staff: &Staff) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1")
+        crate::sql::query("DELETE FROM staff_sessions WHERE token_hash = $1")
             .bind(sha256_hex(token.as_bytes()))
             .execute(&mut *tx)
             .await?;
@@ -286,10 +285,11 @@ impl Store {
         keep_token: &str,
     ) -> Result<()> {
         check_password(new)?;
-        let stored: String = sqlx::query_scalar("SELECT password_hash FROM staff WHERE id = $1")
-            .bind(&staff.id)
-            .fetch_one(&self.read)
-            .await?;
+        let stored: String =
+            crate::sql::query_scalar("SELECT password_hash FROM staff WHERE id = $1")
+                .bind(&staff.id)
+                .fetch_one(&self.read)
+                .await?;
         let ok = argon2::PasswordHash::new(&stored)
             .map(|h| {
                 Argon2::default()
@@ -302,12 +302,12 @@ impl Store {
         }
         let hash = hash_password(new)?;
         let mut tx = self.write.begin().await?;
-        sqlx::query("UPDATE staff SET password_hash = $1 WHERE id = $2")
+        crate::sql::query("UPDATE staff SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(&staff.id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1 AND token_hash <> $2")
+        crate::sql::query("DELETE FROM staff_sessions WHERE staff_id = $1 AND token_hash <> $2")
             .bind(&staff.id)
             .bind(sha256_hex(keep_token.as_bytes()))
             .execute(&mut *tx)
@@ -339,19 +339,19 @@ impl Store {
         }
         let mut tx = self.write.begin().await?;
         let sql = format!("SELECT {COLUMNS} FROM staff WHERE email = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(&email)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| StoreError::invalid("email", "no member of staff has this address"))?;
         let before = staff_of(&row)?;
-        sqlx::query("UPDATE staff SET active = $1 WHERE id = $2")
+        crate::sql::query("UPDATE staff SET active = $1 WHERE id = $2")
             .bind(i64::from(active))
             .bind(&before.id)
             .execute(&mut *tx)
             .await?;
         if !active {
-            sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1")
+            crate::sql::query("DELETE FROM staff_sessions WHERE staff_id = $1")
                 .bind(&before.id)
                 .execute(&mut *tx)
                 .await?;
@@ -388,7 +388,7 @@ impl Store {
         let step = simrenew_core::totp::verify(&key, code, now().unix_timestamp(), None)
             .ok_or(StoreError::WrongTotp)?;
         let mut tx = self.write.begin().await?;
-        sqlx::query("UPDATE staff SET totp_secret = $1, totp_last_step = $2 WHERE id = $3")
+        crate::sql::query("UPDATE staff SET totp_secret = $1, totp_last_step = $2 WHERE id = $3")
             .bind(simrenew_core::totp::base32_encode(&key))
             .bind(step)
             .bind(&staff.id)
@@ -428,7 +428,7 @@ impl Store {
 
     /// The newest audit entries (at most `limit`), optionally of one actor or subject.
     pub async fn audit_entries(&self, limit: i64, who: Option<&str>) -> Result<Vec<AuditEntry>> {
-        let rows = sqlx::query("SELECT id, at, actor, action, subject, detail, before_json, after_json FROM audit_log WHERE ($1 IS NULL OR actor = $1 OR subject = $1) ORDER BY id DESC LIMIT $2")
+        let rows = crate::sql::query("SELECT id, at, actor, action, subject, detail, before_json, after_json FROM audit_log WHERE ($1 IS NULL OR actor = $1 OR subject = $1) ORDER BY id DESC LIMIT $2")
             .bind(who)
             .bind(limit)
             .fetch_all(&self.read)

@@ -77,20 +77,20 @@ pub async fn postgres() -> Option<TestDb> {
             return None;
         }
     };
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+    crate::sql::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&admin.write)
         .await
         .expect("create schema");
     // Schemas of test runs that ended before they could drop theirs: gone after an hour.
-    let old = sqlx::query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'")
+    let old = crate::sql::query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'")
         .fetch_all(&admin.write)
         .await
         .unwrap_or_default();
     for row in old {
-        let name: String = sqlx::Row::try_get(&row, "nspname").unwrap_or_default();
+        let name: String = row.try_get::<String, _>("nspname").unwrap_or_default();
         let stamp = name.split('_').nth(1).and_then(|s| s.parse::<u64>().ok());
         if stamp.is_some_and(|t| t + 3600 < born) {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            let _ = crate::sql::query(sqlx::AssertSqlSafe(format!(
                 "DROP SCHEMA IF EXISTS {name} CASCADE"
             )))
             .execute(&admin.write)
@@ -152,10 +152,10 @@ impl Drop for TestDb {
                         )
                         .await
                         {
-                            let _ = sqlx::query("SET lock_timeout = '10s'")
+                            let _ = crate::sql::query("SET lock_timeout = '10s'")
                                 .execute(&s.write)
                                 .await;
-                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            let _ = crate::sql::query(sqlx::AssertSqlSafe(format!(
                                 "DROP SCHEMA {schema} CASCADE"
                             )))
                             .execute(&s.write)
@@ -239,7 +239,7 @@ pub async fn assert_sound(store: &Store) {
 /// Runs a statement of the test's own on the database (to age a row, or to check that
 /// the database refuses a change): rows affected.
 pub async fn execute(store: &Store, sql: &str) -> crate::error::Result<u64> {
-    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+    Ok(crate::sql::query(sqlx::AssertSqlSafe(sql))
         .execute(&store.write)
         .await?
         .rows_affected())

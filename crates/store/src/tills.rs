@@ -6,9 +6,8 @@
 
 use crate::db::{Store, from_unix, new_id, now};
 use crate::error::{Result, StoreError};
+use crate::sql::{Row, Tx};
 use simrenew_core::{Currency, Money};
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
 /// A till, open or closed.
@@ -32,7 +31,7 @@ pub struct Till {
 
 const COLUMNS: &str = "id, clerk, currency, float_minor, opened_at, closed_at, counted_minor, note";
 
-async fn load(conn: &mut sqlx::AnyConnection, r: &AnyRow) -> Result<Till> {
+async fn load(conn: &mut crate::sql::Conn, r: &Row) -> Result<Till> {
     let currency: String = r.try_get("currency")?;
     let currency: Currency = currency
         .parse()
@@ -40,7 +39,7 @@ async fn load(conn: &mut sqlx::AnyConnection, r: &AnyRow) -> Result<Till> {
     let clerk: String = r.try_get("clerk")?;
     let opened: i64 = r.try_get("opened_at")?;
     let closed: Option<i64> = r.try_get("closed_at")?;
-    let taken = sqlx::query("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM payments WHERE provider = 'cash' AND status = 'succeeded' AND recorded_by = $1 AND currency = $2 AND created_at >= $3 AND ($4 IS NULL OR created_at <= $4)")
+    let taken = crate::sql::query("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM payments WHERE provider = 'cash' AND status = 'succeeded' AND recorded_by = $1 AND currency = $2 AND created_at >= $3 AND ($4 IS NULL OR created_at <= $4)")
         .bind(&clerk)
         .bind(currency.code())
         .bind(opened)
@@ -81,16 +80,13 @@ fn snapshot(t: &Till) -> String {
 }
 
 /// Refuses cash into no till: the clerk's open till must be in the cash's currency.
-pub(crate) async fn require_open(
-    tx: &mut Transaction<'static, Any>,
-    clerk: &str,
-    currency: Currency,
-) -> Result<()> {
-    let open: Option<String> =
-        sqlx::query_scalar("SELECT currency FROM tills WHERE clerk = $1 AND closed_at IS NULL")
-            .bind(clerk)
-            .fetch_optional(&mut **tx)
-            .await?;
+pub(crate) async fn require_open(tx: &mut Tx, clerk: &str, currency: Currency) -> Result<()> {
+    let open: Option<String> = crate::sql::query_scalar(
+        "SELECT currency FROM tills WHERE clerk = $1 AND closed_at IS NULL",
+    )
+    .bind(clerk)
+    .fetch_optional(&mut **tx)
+    .await?;
     match open {
         Some(c) if c == currency.code() => Ok(()),
         Some(c) => Err(StoreError::invalid(
@@ -109,7 +105,7 @@ impl Store {
     pub async fn open_till_of(&self, clerk: &str) -> Result<Option<Till>> {
         let mut conn = self.read.acquire().await?;
         let sql = format!("SELECT {COLUMNS} FROM tills WHERE clerk = $1 AND closed_at IS NULL");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(clerk)
             .fetch_optional(&mut *conn)
             .await?;
@@ -126,7 +122,7 @@ impl Store {
         }
         let mut tx = self.write.begin().await?;
         let id = new_id();
-        let res = sqlx::query("INSERT INTO tills (id, clerk, currency, float_minor, opened_at) VALUES ($1, $2, $3, $4, $5)")
+        let res = crate::sql::query("INSERT INTO tills (id, clerk, currency, float_minor, opened_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&id)
             .bind(clerk)
             .bind(float.currency.code())
@@ -134,7 +130,7 @@ impl Store {
             .bind(now().unix_timestamp())
             .execute(&mut *tx)
             .await;
-        match res.map_err(StoreError::from) {
+        match res {
             Err(e) if e.is_unique_violation() => {
                 return Err(StoreError::invalid("till", "your till is open already"));
             }
@@ -142,7 +138,7 @@ impl Store {
             Ok(_) => {}
         }
         let sql = format!("SELECT {COLUMNS} FROM tills WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(&id)
             .fetch_one(&mut *tx)
             .await?;
@@ -165,7 +161,7 @@ impl Store {
     pub async fn close_till(&self, clerk: &str, counted: Money, note: &str) -> Result<Till> {
         let mut tx = self.write.begin().await?;
         let sql = format!("SELECT {COLUMNS} FROM tills WHERE clerk = $1 AND closed_at IS NULL");
-        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let Some(row) = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(clerk)
             .fetch_optional(&mut *tx)
             .await?
@@ -181,7 +177,7 @@ impl Store {
         }
         let at = now().unix_timestamp();
         let note = note.trim();
-        sqlx::query("UPDATE tills SET closed_at = $1, expected_minor = $2, counted_minor = $3, note = $4 WHERE id = $5 AND closed_at IS NULL")
+        crate::sql::query("UPDATE tills SET closed_at = $1, expected_minor = $2, counted_minor = $3, note = $4 WHERE id = $5 AND closed_at IS NULL")
             .bind(at)
             .bind(before.expected.minor)
             .bind(counted.minor)
@@ -190,7 +186,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let sql = format!("SELECT {COLUMNS} FROM tills WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(&before.id)
             .fetch_one(&mut *tx)
             .await?;

@@ -8,7 +8,6 @@ use crate::error::{Result, StoreError};
 use crate::idempotency::{Idem, remember};
 use crate::lines::{buckets_of, lock_line};
 use simrenew_core::{LineRef, draw_usage};
-use sqlx::Row;
 use time::OffsetDateTime;
 
 /// The most events one report may carry.
@@ -74,7 +73,7 @@ impl Store {
         let mut tx = self.write.begin().await?;
         let mut out = Vec::with_capacity(events.len());
         for (e, line_id) in events.iter().zip(lines) {
-            let prior = sqlx::query("SELECT line_id, bytes, occurred_at, overage_bytes FROM usage_events WHERE event_id = $1")
+            let prior = crate::sql::query("SELECT line_id, bytes, occurred_at, overage_bytes FROM usage_events WHERE event_id = $1")
                 .bind(&e.event_id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -100,7 +99,7 @@ impl Store {
             let rows = buckets_of(&mut tx, &line_id, e.occurred_at).await?;
             let buckets: Vec<_> = rows.iter().map(|b| b.as_bucket()).collect();
             let draw = draw_usage(&buckets, e.bytes, e.occurred_at);
-            sqlx::query("INSERT INTO usage_events (event_id, line_id, bytes, overage_bytes, occurred_at, received_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            crate::sql::query("INSERT INTO usage_events (event_id, line_id, bytes, overage_bytes, occurred_at, received_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(&e.event_id)
                 .bind(&line_id)
                 .bind(e.bytes as i64)
@@ -110,7 +109,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             for (i, amount) in &draw.taken {
-                let done = sqlx::query("UPDATE buckets SET remaining_bytes = remaining_bytes - $1 WHERE id = $2 AND remaining_bytes >= $1")
+                let done = crate::sql::query("UPDATE buckets SET remaining_bytes = remaining_bytes - $1 WHERE id = $2 AND remaining_bytes >= $1")
                     .bind(*amount as i64)
                     .bind(&buckets[*i].id)
                     .execute(&mut *tx)
@@ -121,7 +120,7 @@ impl Store {
                         buckets[*i].id
                     )));
                 }
-                sqlx::query(
+                crate::sql::query(
                     "INSERT INTO usage_draws (event_id, bucket_id, bytes) VALUES ($1, $2, $3)",
                 )
                 .bind(&e.event_id)
@@ -130,7 +129,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            sqlx::query("UPDATE lines SET usage_as_of = $1 WHERE id = $2 AND (usage_as_of IS NULL OR usage_as_of < $1)")
+            crate::sql::query("UPDATE lines SET usage_as_of = $1 WHERE id = $2 AND (usage_as_of IS NULL OR usage_as_of < $1)")
                 .bind(e.occurred_at.unix_timestamp())
                 .bind(&line_id)
                 .execute(&mut *tx)
@@ -150,7 +149,7 @@ impl Store {
 
     /// The bytes a line used since `since` (reported events, overage included).
     pub async fn usage_since(&self, line_id: &str, since: OffsetDateTime) -> Result<u64> {
-        let used: i64 = sqlx::query("SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS used FROM usage_events WHERE line_id = $1 AND occurred_at >= $2")
+        let used: i64 = crate::sql::query("SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS used FROM usage_events WHERE line_id = $1 AND occurred_at >= $2")
             .bind(line_id)
             .bind(since.unix_timestamp())
             .fetch_one(&self.read)
@@ -165,7 +164,7 @@ impl Store {
         line_id: &str,
         limit: i64,
     ) -> Result<Vec<(String, u64, u64, OffsetDateTime)>> {
-        let rows = sqlx::query("SELECT event_id, bytes, overage_bytes, occurred_at FROM usage_events WHERE line_id = $1 ORDER BY occurred_at DESC, event_id LIMIT $2")
+        let rows = crate::sql::query("SELECT event_id, bytes, overage_bytes, occurred_at FROM usage_events WHERE line_id = $1 ORDER BY occurred_at DESC, event_id LIMIT $2")
             .bind(line_id)
             .bind(limit)
             .fetch_all(&self.read)

@@ -4,8 +4,8 @@
 
 use crate::db::{Store, new_id, new_secret, now, sha256_hex};
 use crate::error::{Result, StoreError};
+use crate::sql::Row;
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
-use sqlx::Row;
 use time::Duration;
 
 /// How long a session lasts without signing in again.
@@ -73,7 +73,7 @@ pub(crate) fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password(&new_secret()).unwrap_or_default())
 }
 
-fn user_of(r: &sqlx::any::AnyRow) -> Result<User> {
+fn user_of(r: &Row) -> Result<User> {
     Ok(User {
         id: r.try_get("id")?,
         email: r.try_get("email")?,
@@ -87,7 +87,7 @@ impl Store {
         check_password(password)?;
         let hash = hash_password(password)?;
         let id = new_id();
-        let res = sqlx::query("INSERT INTO users (id, email, password_hash, locale, created_at) VALUES ($1, $2, $3, $4, $5)")
+        let res = crate::sql::query("INSERT INTO users (id, email, password_hash, locale, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&id)
             .bind(&email)
             .bind(hash)
@@ -95,7 +95,7 @@ impl Store {
             .bind(now().unix_timestamp())
             .execute(&self.write)
             .await;
-        match res.map_err(StoreError::from) {
+        match res {
             Err(e) if e.is_unique_violation() => Err(StoreError::EmailTaken),
             Err(e) => Err(e),
             Ok(_) => Ok(User {
@@ -109,7 +109,7 @@ impl Store {
     /// Checks the password and opens a session; returns the bearer token (shown once).
     pub async fn sign_in(&self, email: &str, password: &str) -> Result<(String, User)> {
         let email = normalize_email(email).map_err(|_| StoreError::BadCredentials)?;
-        let row = sqlx::query("SELECT id, password_hash, locale FROM users WHERE email = $1")
+        let row = crate::sql::query("SELECT id, password_hash, locale FROM users WHERE email = $1")
             .bind(&email)
             .fetch_optional(&self.read)
             .await?;
@@ -139,7 +139,7 @@ impl Store {
     pub async fn open_session(&self, user_id: &str) -> Result<String> {
         let token = new_secret();
         let at = now();
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        crate::sql::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(sha256_hex(token.as_bytes()))
             .bind(user_id)
             .bind(at.unix_timestamp())
@@ -154,7 +154,7 @@ impl Store {
         let Ok(email) = normalize_email(email) else {
             return Ok(None);
         };
-        let row = sqlx::query("SELECT id, email, locale FROM users WHERE email = $1")
+        let row = crate::sql::query("SELECT id, email, locale FROM users WHERE email = $1")
             .bind(&email)
             .fetch_optional(&self.read)
             .await?;
@@ -163,7 +163,7 @@ impl Store {
 
     /// The user a bearer token belongs to, if the session is live.
     pub async fn user_by_token(&self, token: &str) -> Result<Option<User>> {
-        let row = sqlx::query(
+        let row = crate::sql::query(
             "SELECT u.id, u.email, u.locale FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
@@ -186,7 +186,7 @@ impl Store {
         let Ok(email) = normalize_email(email) else {
             return Ok(());
         };
-        let row = sqlx::query("SELECT id, locale FROM users WHERE email = $1")
+        let row = crate::sql::query("SELECT id, locale FROM users WHERE email = $1")
             .bind(&email)
             .fetch_optional(&self.read)
             .await?;
@@ -199,7 +199,7 @@ impl Store {
         let token = new_secret();
         let at = now();
         let mut tx = self.write.begin().await?;
-        sqlx::query("INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        crate::sql::query("INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(sha256_hex(token.as_bytes()))
             .bind(&user.id)
             .bind(at.unix_timestamp())
@@ -214,7 +214,7 @@ impl Store {
     /// Whether a reset token is live (unused, unexpired): the page asks before showing
     /// the new-password form.
     pub async fn reset_token_valid(&self, token: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT 1 AS ok FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
+        let row = crate::sql::query("SELECT 1 AS ok FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
             .bind(sha256_hex(token.as_bytes()))
             .bind(now().unix_timestamp())
             .fetch_optional(&self.read)
@@ -230,7 +230,7 @@ impl Store {
         let hash = hash_password(password)?;
         let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query("UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id")
+        let row = crate::sql::query("UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id")
             .bind(at)
             .bind(sha256_hex(token.as_bytes()))
             .fetch_optional(&mut *tx)
@@ -239,12 +239,12 @@ impl Store {
             return Err(StoreError::ResetTokenInvalid);
         };
         let user_id: String = row.try_get("user_id")?;
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        crate::sql::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(&user_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        crate::sql::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(&user_id)
             .execute(&mut *tx)
             .await?;
@@ -254,7 +254,7 @@ impl Store {
 
     /// Remembers the language a user chose (pages and messages use it).
     pub async fn set_user_locale(&self, user_id: &str, locale: &str) -> Result<()> {
-        sqlx::query("UPDATE users SET locale = $1 WHERE id = $2")
+        crate::sql::query("UPDATE users SET locale = $1 WHERE id = $2")
             .bind(locale)
             .bind(user_id)
             .execute(&self.write)
@@ -266,12 +266,12 @@ impl Store {
     /// returns how many of each went.
     pub async fn purge_expired(&self) -> Result<(u64, u64)> {
         let at = now().unix_timestamp();
-        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        let sessions = crate::sql::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(at)
             .execute(&self.write)
             .await?
             .rows_affected();
-        let keys = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+        let keys = crate::sql::query("DELETE FROM idempotency_keys WHERE created_at < $1")
             .bind(at - IDEMPOTENCY_HOURS * 3600)
             .execute(&self.write)
             .await?
@@ -280,7 +280,7 @@ impl Store {
     }
 
     pub async fn sign_out(&self, token: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        crate::sql::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(sha256_hex(token.as_bytes()))
             .execute(&self.write)
             .await?;

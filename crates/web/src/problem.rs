@@ -327,6 +327,8 @@ impl From<StoreError> for Problem {
             ),
             StoreError::Ledger(_)
             | StoreError::Db(_)
+            | StoreError::Sqlite(_)
+            | StoreError::CommitFailed(_)
             | StoreError::Migrate(_)
             | StoreError::Corrupt(_) => {
                 tracing::error!(error = %d, "internal error");
