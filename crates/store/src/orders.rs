@@ -420,8 +420,8 @@ impl Store {
         };
         let done_at = pay_now.then_some(ts);
         crate::sql::query(
-            "INSERT INTO orders (id, line_id, channel, status, buyer_id, currency, total_minor, payment_method, created_at, paid_at, fulfilled_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+            "INSERT INTO orders (id, line_id, channel, status, buyer_id, currency, total_minor, payment_method, created_at, paid_at, fulfilled_at, partner_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
         )
         .bind(&id)
         .bind(&line.id)
@@ -433,6 +433,10 @@ impl Store {
         .bind(source.map(|s| s.method()))
         .bind(ts)
         .bind(done_at)
+        .bind(match &req.payment {
+            Payment::Deposit(account) => crate::partners::partner_of_deposit(account),
+            _ => None,
+        })
         .execute(&mut **tx)
         .await?;
         // Items carry their grants only once fulfilled; a pending order's are computed at payment.

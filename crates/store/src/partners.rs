@@ -6,6 +6,7 @@ use crate::db::{Store, new_id, now};
 use crate::error::{Result, StoreError};
 use crate::sql::{Row, Tx};
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// A partner as the API checks it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +52,14 @@ fn partner_of(r: &Row) -> Result<Partner> {
 /// The ledger account of a partner's prepaid deposit in `currency`.
 pub fn deposit_account(partner_id: &str, currency: simrenew_core::Currency) -> String {
     format!("partner:{partner_id}:{currency}")
+}
+
+/// The partner whose deposit account `account` is (`partner:<id>:<currency>`).
+pub fn partner_of_deposit(account: &str) -> Option<&str> {
+    account
+        .strip_prefix("partner:")
+        .and_then(|rest| rest.rsplit_once(':'))
+        .map(|(id, _)| id)
 }
 
 impl Store {
@@ -297,24 +306,36 @@ pub(crate) async fn queue_event(
     kind: &str,
     order: &crate::orders::Order,
 ) -> Result<()> {
+    let data = serde_json::json!({
+        "order_id": order.id,
+        "status": order.status.code(),
+        "msisdn": format!("+{}", order.msisdn.trim_start_matches('+')),
+        "total": {"minor": order.total.minor, "currency": order.total.currency.code()},
+        "items": order.items.iter().map(|i| serde_json::json!({
+            "type": i.kind,
+            "plan_id": i.plan_id,
+            "valid_from": i.valid_from.and_then(|t| t.format(&Rfc3339).ok()),
+            "valid_until": i.valid_until.and_then(|t| t.format(&Rfc3339).ok()),
+        })).collect::<Vec<_>>(),
+    });
+    queue(tx, partner_id, kind, data).await
+}
+
+/// Queues an event of `kind` with `data` for the partner's webhook, in the caller's
+/// transaction: `{"id", "type", "created_at", "data"}`.
+pub(crate) async fn queue(
+    tx: &mut Tx,
+    partner_id: &str,
+    kind: &str,
+    data: serde_json::Value,
+) -> Result<()> {
     let id = new_id();
     let at = now();
     let payload = serde_json::json!({
         "id": id,
         "type": kind,
-        "created_at": at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-        "data": {
-            "order_id": order.id,
-            "status": order.status.code(),
-            "msisdn": format!("+{}", order.msisdn.trim_start_matches('+')),
-            "total": {"minor": order.total.minor, "currency": order.total.currency.code()},
-            "items": order.items.iter().map(|i| serde_json::json!({
-                "type": i.kind,
-                "plan_id": i.plan_id,
-                "valid_from": i.valid_from.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
-                "valid_until": i.valid_until.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
-            })).collect::<Vec<_>>(),
-        },
+        "created_at": at.format(&Rfc3339).unwrap_or_default(),
+        "data": data,
     });
     crate::sql::query("INSERT INTO partner_events (id, partner_id, type, payload, created_at, available_at) VALUES ($1, $2, $3, $4, $5, $5)")
         .bind(&id)
@@ -327,7 +348,58 @@ pub(crate) async fn queue_event(
     Ok(())
 }
 
+/// How long before a partner's line runs out of plan (its last period ends, none queued
+/// after it) the partner's `plan.ending` event is queued.
+pub const PLAN_ENDING_NOTICE: time::Duration = time::Duration::hours(24);
+
 impl Store {
+    /// Queues `plan.ending` for every period a partner's order brought that ends within
+    /// [`PLAN_ENDING_NOTICE`] of `at` with no period queued after it on the line, once per
+    /// period (the partner's webhook, when it has one). Returns how many were queued.
+    pub async fn queue_plan_endings(&self, at: OffsetDateTime) -> Result<usize> {
+        let rows = crate::sql::query(
+            "SELECT p.id, p.plan_id, p.end_at, o.id AS order_id, o.partner_id, l.msisdn, l.iccid
+             FROM periods p JOIN orders o ON o.id = p.order_id
+             JOIN partners pa ON pa.id = o.partner_id JOIN lines l ON l.id = p.line_id
+             WHERE p.ending_noticed_at IS NULL AND p.order_id IS NOT NULL
+               AND p.end_at > $1 AND p.end_at <= $2 AND pa.webhook_url IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM periods q WHERE q.line_id = p.line_id AND q.end_at > p.end_at)
+             ORDER BY p.end_at LIMIT 500",
+        )
+        .bind(at.unix_timestamp())
+        .bind((at + PLAN_ENDING_NOTICE).unix_timestamp())
+        .fetch_all(&self.read)
+        .await?;
+        let mut queued = 0;
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let mut tx = self.write.begin().await?;
+            let claimed = crate::sql::query(
+                "UPDATE periods SET ending_noticed_at = $1 WHERE id = $2 AND ending_noticed_at IS NULL",
+            )
+            .bind(at.unix_timestamp())
+            .bind(&id)
+            .execute(&mut tx)
+            .await?;
+            if claimed.rows_affected() != 1 {
+                continue;
+            }
+            let end = crate::db::from_unix(r.try_get("end_at")?);
+            let data = serde_json::json!({
+                "msisdn": format!("+{}", r.try_get::<String, _>("msisdn")?),
+                "iccid": r.try_get::<String, _>("iccid")?,
+                "order_id": r.try_get::<String, _>("order_id")?,
+                "plan_id": r.try_get::<String, _>("plan_id")?,
+                "ends_at": end.format(&Rfc3339).unwrap_or_default(),
+            });
+            let partner: String = r.try_get("partner_id")?;
+            queue(&mut tx, &partner, "plan.ending", data).await?;
+            tx.commit().await?;
+            queued += 1;
+        }
+        Ok(queued)
+    }
+
     /// Sets (or clears) where a partner's events are posted (audited).
     pub async fn set_partner_webhook(
         &self,

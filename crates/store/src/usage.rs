@@ -34,6 +34,68 @@ pub struct UsageResult {
     pub overage_bytes: u64,
 }
 
+/// The partner events a draw of `amount` from `bucket` causes: `data.80_percent_used`
+/// when it crosses four fifths of the bucket used, `data.used_up` when it empties it;
+/// each at most once per bucket, as a bucket's remaining data only goes down. Only for
+/// buckets an order of a partner with a webhook brought (unlimited ones have no such
+/// thresholds).
+async fn data_events(
+    tx: &mut crate::sql::Tx,
+    bucket: &crate::lines::BucketRow,
+    amount: u64,
+    at: OffsetDateTime,
+) -> Result<()> {
+    if bucket.unlimited || bucket.initial_bytes == 0 || amount == 0 {
+        return Ok(());
+    }
+    let initial = u128::from(bucket.initial_bytes);
+    let used = |remaining: u64| initial - u128::from(remaining);
+    let before = bucket.remaining_bytes;
+    let after = before.saturating_sub(amount);
+    let mut kinds = Vec::new();
+    if used(before) * 5 < initial * 4 && used(after) * 5 >= initial * 4 {
+        kinds.push("data.80_percent_used");
+    }
+    if before > 0 && after == 0 {
+        kinds.push("data.used_up");
+    }
+    if kinds.is_empty() {
+        return Ok(());
+    }
+    let Some(row) = crate::sql::query(
+        "SELECT o.partner_id, o.id AS order_id, l.msisdn, l.iccid FROM buckets b
+         JOIN orders o ON o.id = b.order_id JOIN partners p ON p.id = o.partner_id
+         JOIN lines l ON l.id = b.line_id
+         WHERE b.id = $1 AND p.webhook_url IS NOT NULL",
+    )
+    .bind(&bucket.id)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(());
+    };
+    let partner: String = row.try_get("partner_id")?;
+    let rfc = |t: OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    for kind in kinds {
+        let data = serde_json::json!({
+            "msisdn": format!("+{}", row.try_get::<String, _>("msisdn")?),
+            "iccid": row.try_get::<String, _>("iccid")?,
+            "order_id": row.try_get::<String, _>("order_id")?,
+            "plan_id": bucket.plan_id,
+            "bucket": bucket.kind,
+            "initial_bytes": bucket.initial_bytes,
+            "remaining_bytes": after,
+            "valid_until": rfc(bucket.valid_until),
+            "usage_as_of": rfc(at),
+        });
+        crate::partners::queue(tx, &partner, kind, data).await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Records a batch of usage events in one transaction: all or none.
     pub async fn record_usage(
@@ -128,6 +190,7 @@ impl Store {
                 .bind(*amount as i64)
                 .execute(&mut *tx)
                 .await?;
+                data_events(&mut tx, &rows[*i], *amount, e.occurred_at).await?;
             }
             crate::sql::query("UPDATE lines SET usage_as_of = $1 WHERE id = $2 AND (usage_as_of IS NULL OR usage_as_of < $1)")
                 .bind(e.occurred_at.unix_timestamp())

@@ -20,6 +20,18 @@ struct Signed<'a> {
 
 /// A request signed as a partner's client signs it (`sign_as`: sign another path or
 /// body than the one sent, to forge).
+impl<'a> Signed<'a> {
+    /// Signed now, with `nonce`.
+    fn now(key: &'a str, secret: &'a str, nonce: &str) -> Self {
+        Signed {
+            key,
+            secret,
+            ts: time::OffsetDateTime::now_utc().unix_timestamp(),
+            nonce: nonce.into(),
+        }
+    }
+}
+
 fn signed_request(
     http: &Client,
     base: &str,
@@ -533,29 +545,59 @@ async fn webhook_endpoint() -> (String, Received) {
     (format!("{base}/hook?shop=1"), got)
 }
 
+/// A delivery to the webhook carries a signature the partner's secret verifies.
+fn assert_signed(h: &reqwest::header::HeaderMap, body: &str, secret: &str) {
+    let hv = |n: &str| h[n].to_str().unwrap().to_string();
+    let c = partner::canonical(
+        "POST",
+        "/hook?shop=1",
+        &hv("x-simrenew-timestamp"),
+        &hv("x-simrenew-nonce"),
+        body.as_bytes(),
+    );
+    assert_eq!(
+        partner::verify(secret.as_bytes(), &c, &hv("x-simrenew-signature")),
+        Ok(())
+    );
+}
+
+/// The state the webhook sender runs with: the same store and server secret.
+fn sender_state(store: &simrenew_store::Store) -> simrenew_web::AppState {
+    simrenew_web::AppState::new(
+        store.clone(),
+        simrenew_web::WebConfig {
+            secret: SERVER_SECRET.to_vec(),
+            ..Default::default()
+        },
+    )
+}
+
+/// A partner allowed to order, with 5,000 RUB on deposit and its webhook endpoint set.
+async fn seller_with_webhook(
+    store: &simrenew_store::Store,
+) -> (simrenew_store::partners::Partner, String, String, Received) {
+    use simrenew_core::{Currency, Money};
+    let (p, key, secret) = partner_with(store, "Seller", &["orders:write"]).await;
+    let (url, got) = webhook_endpoint().await;
+    store
+        .set_partner_webhook("cli:test", &key, Some(&url))
+        .await
+        .unwrap();
+    store
+        .credit_partner("cli:ops", &key, Money::new(5_000_00, Currency::Rub), "t-1")
+        .await
+        .unwrap();
+    (p, key, secret, got)
+}
+
 #[tokio::test]
 async fn a_fulfilled_order_is_posted_to_the_partner_signed_retried_and_logged() {
-    use simrenew_core::{Currency, Money};
     for app in common::serve_all(|c| c.secret = SERVER_SECRET.to_vec()).await {
         let store = &app._db.store;
-        let (_p, key, secret) = partner_with(store, "Seller", &["orders:write"]).await;
-        let (url, got) = webhook_endpoint().await;
-        store
-            .set_partner_webhook("cli:test", &key, Some(&url))
-            .await
-            .unwrap();
-        store
-            .credit_partner("cli:ops", &key, Money::new(5_000_00, Currency::Rub), "t-1")
-            .await
-            .unwrap();
+        let (_p, key, secret, got) = seller_with_webhook(store).await;
         let http = Client::new();
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let s = Signed {
-            key: &key,
-            secret: &secret,
-            ts: now,
-            nonce: "hook-0001".into(),
-        };
+        let s = Signed::now(&key, &secret, "hook-0001");
         let body = serde_json::json!({"line": "+79161234562", "items": [{"type": "renew", "plan_id": "mts-month-30gb"}]});
         let (st, order, _) = post_signed(
             &http,
@@ -569,13 +611,7 @@ async fn a_fulfilled_order_is_posted_to_the_partner_signed_retried_and_logged() 
         assert_eq!(st, StatusCode::CREATED, "{order}");
 
         // The sender serve runs, over the same store and server secret.
-        let state = simrenew_web::AppState::new(
-            store.clone(),
-            simrenew_web::WebConfig {
-                secret: SERVER_SECRET.to_vec(),
-                ..Default::default()
-            },
-        );
+        let state = sender_state(store);
         let sender = Client::new();
         assert_eq!(
             simrenew_web::routes::partner::deliver_events(&state, &sender).await,
@@ -612,17 +648,7 @@ async fn a_fulfilled_order_is_posted_to_the_partner_signed_retried_and_logged() 
             let hv = |n: &str| h[n].to_str().unwrap().to_string();
             assert_eq!(hv("x-simrenew-key"), key);
             assert_eq!(hv("x-simrenew-event"), "order.fulfilled");
-            let c = partner::canonical(
-                "POST",
-                "/hook?shop=1",
-                &hv("x-simrenew-timestamp"),
-                &hv("x-simrenew-nonce"),
-                body.as_bytes(),
-            );
-            assert_eq!(
-                partner::verify(secret.as_bytes(), &c, &hv("x-simrenew-signature")),
-                Ok(())
-            );
+            assert_signed(h, body, &secret);
             let event: Value = serde_json::from_str(body).unwrap();
             assert_eq!(event["data"]["order_id"], order["id"]);
             assert_eq!(event["data"]["status"], "fulfilled");
@@ -1047,4 +1073,141 @@ async fn renew_with_code(
     ];
     let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     buyer.post("/renew/79161234562", &f).await
+}
+
+#[tokio::test]
+async fn a_partners_line_crossing_80_percent_using_up_its_data_and_ending_its_plan_is_posted_once_each()
+ {
+    use simrenew_core::{LineRef, Msisdn};
+    use simrenew_store::usage::UsageEvent;
+    const GB: u64 = 1 << 30; // the demo's plans count binary gigabytes
+    for app in common::serve_all(|c| c.secret = SERVER_SECRET.to_vec()).await {
+        let store = &app._db.store;
+        let (p, key, secret, got) = seller_with_webhook(store).await;
+        // The demo line's own data is used up already: what follows draws from the
+        // partner's plan only.
+        simrenew_store::testing::execute(store, "UPDATE buckets SET remaining_bytes = 0")
+            .await
+            .unwrap();
+        let http = Client::new();
+        let s = Signed::now(&key, &secret, "data-0001");
+        let body = serde_json::json!({"line": "+79161234563", "items": [{"type": "renew", "plan_id": "mts-week-10gb", "start": "now"}]});
+        let (st, order, _) = post_signed(
+            &http,
+            &app.base,
+            "/partner/v1/orders",
+            &s,
+            Some("d-1"),
+            &body,
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{order}");
+
+        let line = LineRef::Msisdn(Msisdn::parse("+79161234563").unwrap());
+        let at = time::OffsetDateTime::now_utc();
+        let report = |id: &str, bytes: u64| {
+            let line = line.clone();
+            let id = id.to_string();
+            async move {
+                store
+                    .record_usage(
+                        &[UsageEvent {
+                            event_id: id,
+                            line,
+                            bytes,
+                            occurred_at: at,
+                            occurred_at_stated: true,
+                        }],
+                        None,
+                    )
+                    .await
+                    .unwrap()
+            }
+        };
+        let types = || async {
+            let mut t: Vec<String> = store
+                .partner_events(&p.id, 50)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.kind)
+                .collect();
+            t.reverse();
+            t
+        };
+        let fulfilled = vec!["order.fulfilled".to_string()];
+        report("u-1", 7 * GB).await;
+        assert_eq!(types().await, fulfilled, "70% used: nothing yet");
+        report("u-2", GB + GB / 2).await;
+        assert_eq!(
+            types().await,
+            ["order.fulfilled", "data.80_percent_used"],
+            "85% used, {}",
+            app.db
+        );
+        report("u-2", GB + GB / 2).await; // a retried event draws nothing again
+        report("u-3", 3 * GB).await; // 1.5 GB drawn, the rest is overage
+        report("u-4", GB).await; // all overage
+        assert_eq!(
+            types().await,
+            ["order.fulfilled", "data.80_percent_used", "data.used_up"]
+        );
+        let events = store.partner_events(&p.id, 50).await.unwrap();
+        let used_up: Value = serde_json::from_str(&events[0].payload).unwrap();
+        assert_eq!(used_up["data"]["msisdn"], "+79161234563");
+        assert_eq!(used_up["data"]["order_id"], order["id"]);
+        assert_eq!(used_up["data"]["plan_id"], "mts-week-10gb");
+        assert_eq!(used_up["data"]["remaining_bytes"], 0);
+
+        // The plan's end comes near: the line has nothing after the partner's week.
+        let order_id = order["id"].as_str().unwrap();
+        simrenew_store::testing::execute(
+            store,
+            &format!(
+                "UPDATE periods SET end_at = start_at + 1 WHERE order_id IS NULL OR order_id <> '{order_id}'"
+            ),
+        )
+        .await
+        .unwrap();
+        let soon = time::OffsetDateTime::now_utc() + time::Duration::days(6);
+        assert_eq!(
+            store
+                .queue_plan_endings(soon - time::Duration::days(1))
+                .await
+                .unwrap(),
+            0,
+            "two days before its end: not yet"
+        );
+        assert_eq!(store.queue_plan_endings(soon).await.unwrap(), 1);
+        assert_eq!(store.queue_plan_endings(soon).await.unwrap(), 0, "once");
+        let events = store.partner_events(&p.id, 50).await.unwrap();
+        assert_eq!(events[0].kind, "plan.ending");
+        let ending: Value = serde_json::from_str(&events[0].payload).unwrap();
+        assert_eq!(ending["data"]["order_id"], order["id"]);
+        assert_eq!(ending["data"]["plan_id"], "mts-week-10gb");
+        assert_eq!(
+            ending["data"]["ends_at"], order["items"][0]["valid_until"],
+            "{order}"
+        );
+
+        // Delivered like every partner event: signed, its type in a header.
+        let state = sender_state(store);
+        let sender = Client::new();
+        simrenew_web::routes::partner::deliver_events(&state, &sender).await;
+        simrenew_store::testing::execute(store, "UPDATE partner_events SET available_at = 0")
+            .await
+            .unwrap();
+        simrenew_web::routes::partner::deliver_events(&state, &sender).await;
+        let got = got.lock().unwrap().clone();
+        let posted: Vec<&str> = got
+            .iter()
+            .map(|(h, _)| h["x-simrenew-event"].to_str().unwrap())
+            .collect();
+        assert!(posted.contains(&"data.80_percent_used"), "{posted:?}");
+        assert!(posted.contains(&"data.used_up"), "{posted:?}");
+        assert!(posted.contains(&"plan.ending"), "{posted:?}");
+        for (h, body) in &got {
+            assert_signed(h, body, &secret);
+        }
+    }
 }

@@ -761,8 +761,17 @@ pub fn spawn_webhooks(s: AppState) -> tokio::task::JoinHandle<()> {
         };
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_scan: Option<std::time::Instant> = None;
         loop {
             tick.tick().await;
+            if last_scan.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(60)) {
+                last_scan = Some(std::time::Instant::now());
+                match s.store.queue_plan_endings(simrenew_store::db::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(queued = n, "partner plan.ending events"),
+                    Err(e) => tracing::warn!(error = %e, "partner plan.ending scan"),
+                }
+            }
             let n = deliver_events(&s, &http).await;
             if n > 0 {
                 tracing::info!(delivered = n, "partner webhooks");
