@@ -741,3 +741,80 @@ async fn each_way_the_smdp_answers_shows_through_the_api() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_promo_code_prices_a_new_esim_and_a_refused_one_takes_no_number() {
+    use simrenew_core::promotion::{Discount, PromoCode, Promotion};
+    use simrenew_core::{Currency, Localized, Money};
+    let smdps = smdps().await;
+    let apps = common::serve_all_with_sandbox_and(|c| configure(&smdps, c)).await;
+    let http = Client::new();
+    for (app, smdp) in apps.iter().zip(&smdps.stands) {
+        let store = &app._db.store;
+        stock(app, smdp, 7400, 2).await;
+        let now = time::OffsetDateTime::now_utc();
+        store
+            .add_promotion(
+                "test",
+                &Promotion {
+                    id: String::new(),
+                    code: Some(PromoCode::parse("TRAVEL100").unwrap()),
+                    names: Localized::new("Travel", "Путешествие", "旅行"),
+                    discount: Discount::fixed(Money::new(100_00, Currency::Rub)).unwrap(),
+                    starts_at: now - time::Duration::days(1),
+                    ends_at: now + time::Duration::days(1),
+                    plans: vec!["mts-month-30gb".into()],
+                    channels: vec![],
+                    per_customer_limit: None,
+                    total_limit: None,
+                },
+            )
+            .await
+            .unwrap();
+        let available = || async {
+            store
+                .profile_counts()
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|(o, st, _)| {
+                    o == "mts" && *st == simrenew_core::esim::ProfileState::Available
+                })
+                .map(|(_, _, n)| n)
+                .sum::<i64>()
+        };
+        let url = format!("{}/api/v1/esims", app.base);
+        let (st, p, _) = post(
+            &http,
+            &url,
+            Some("promo-1"),
+            &json!({"operator": "mts", "plan_id": "mts-month-30gb", "currency": "RUB", "promo_code": "NOSUCH"}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{}: {p}", app.db);
+        assert_eq!(p["type"], "/problems/promo-code-unknown", "{p}");
+        assert_eq!(fields(&p), ["promo_code"]);
+        assert_eq!(
+            available().await,
+            2,
+            "the refused order gave its number back"
+        );
+
+        let (st, p, _) = post(
+            &http,
+            &url,
+            Some("promo-2"),
+            &json!({"operator": "mts", "plan_id": "mts-month-30gb", "currency": "RUB", "promo_code": "travel100"}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{}: {p}", app.db);
+        let item = &p["order"]["items"][0];
+        assert_eq!(
+            p["order"]["total"]["minor"].as_i64().unwrap(),
+            item["list_price"]["minor"].as_i64().unwrap() - 100_00,
+            "{p}"
+        );
+        assert!(item["promotion_id"].is_string(), "{p}");
+        assert_eq!(available().await, 1);
+    }
+}

@@ -51,6 +51,11 @@ pub struct EsimInput {
     #[serde(default)]
     #[schema(pattern = "^(en|ru|zh-CN)$")]
     pub locale: Option<String>,
+    /// A promo code (3 to 32 letters, digits or `-`, any case), priced as on every
+    /// channel: the lowest of the code and any running campaign, never both.
+    #[serde(default)]
+    #[schema(example = "SPRING27", pattern = "^\\s*[A-Za-z0-9-]{3,32}\\s*$")]
+    pub promo_code: Option<String>,
 }
 
 /// A new eSIM's order: pay it (`POST /api/v1/orders/{id}/payments`), then follow the
@@ -149,6 +154,7 @@ pub async fn buy_esim(
             .parse::<Locale>()
             .map_err(|_| Problem::invalid("locale", "must be en, ru or zh-CN"))?,
     };
+    let promo_code = super::orders::promo_code(input.promo_code.as_deref())?;
     // The plan is checked before a number is taken for it.
     let plan = s.store.plan(&input.plan_id).await?;
     if plan.operator != want.operator {
@@ -196,7 +202,7 @@ pub async fn buy_esim(
         channel: super::orders::CHANNEL.into(),
         buyer: user.as_ref().map(|u| u.id.clone()),
         payment: Payment::External,
-        promo_code: None,
+        promo_code,
     };
     let public_url = s.config.public_url.clone();
     let render = |o: &Order| {
