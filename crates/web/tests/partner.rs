@@ -1013,6 +1013,15 @@ async fn a_promo_code_and_a_campaign_price_the_same_on_every_channel() {
             "{}",
             app.db
         );
+        // The printed receipt strikes the list price beside what the customer paid.
+        let printed = clerk.get(sold.location()).await;
+        let list = counter_order.items[0].list_price;
+        assert!(list.minor > coded, "{list}");
+        assert!(
+            printed.has("<s class=\"was\">") && printed.has(&format!("{}</s>", list.minor / 100)),
+            "{}",
+            printed.body
+        );
 
         // A partner's order with the code, paid from its deposit.
         let (_, key, secret) = partner_with(store, "Seller", &["lines:read", "orders:write"]).await;

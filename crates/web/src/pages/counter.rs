@@ -428,7 +428,7 @@ struct ReceiptPage {
     change: Option<String>,
     /// `&change=…` for the other paper's link, so the change shows there too.
     change_query: String,
-    items: Vec<(String, String, String, String)>,
+    items: Vec<super::orders::ItemRow>,
     paper_80: bool,
     lang: String,
     shop: String,

@@ -52,12 +52,19 @@ pub fn what_text(t: &Tr, o: &Order, names: &super::plans::PlanNames) -> String {
         .join(", ")
 }
 
-/// An order's items for a receipt: (what, period or credit, data, price).
-pub fn item_rows(
-    t: &Tr,
-    order: &Order,
-    names: &super::plans::PlanNames,
-) -> Vec<(String, String, String, String)> {
+/// One item of an order as a receipt or the order page shows it.
+pub struct ItemRow {
+    pub what: String,
+    /// The period it grants, or the credit a top-up brings.
+    pub period: String,
+    pub data: String,
+    pub price: String,
+    /// The list price when a promotion lowered it (struck through beside the price).
+    pub was: String,
+}
+
+/// An order's items for a receipt.
+pub fn item_rows(t: &Tr, order: &Order, names: &super::plans::PlanNames) -> Vec<ItemRow> {
     order
         .items
         .iter()
@@ -74,7 +81,18 @@ pub fn item_rows(
                 _ => String::new(),
             };
             let data = i.data_bytes.map(|b| t.bytes(b)).unwrap_or_default();
-            (what, period, data, t.money(i.price))
+            let was = if i.list_price == i.price {
+                String::new()
+            } else {
+                t.money(i.list_price)
+            };
+            ItemRow {
+                what,
+                period,
+                data,
+                price: t.money(i.price),
+                was,
+            }
         })
         .collect()
 }
@@ -108,7 +126,7 @@ struct OrderPage {
     method: Option<String>,
     total: String,
     /// (what, period or credit, data, price)
-    items: Vec<(String, String, String, String)>,
+    items: Vec<ItemRow>,
     owner: bool,
     /// Provider methods this order can be paid with: (value, label).
     providers: Vec<(String, String)>,
