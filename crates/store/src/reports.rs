@@ -20,7 +20,58 @@ pub struct SalesRow {
     pub total: Money,
 }
 
+/// How many plan periods ended in a window, per operator, and how many of them were
+/// renewed: the line had a next period starting no later than [`RENEWAL_GRACE`] after the
+/// end (queued beforehand, or bought after a short lapse). As of now: a period that ended
+/// in the last few days may still be renewed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewalRow {
+    pub operator: String,
+    pub ended: i64,
+    pub renewed: i64,
+}
+
+impl RenewalRow {
+    /// Renewed as a whole percentage of those ended (rounded down), when any ended.
+    pub fn percent(&self) -> Option<i64> {
+        (self.ended > 0).then(|| self.renewed * 100 / self.ended)
+    }
+}
+
+/// How long after a period's end a new one still counts as its renewal.
+pub const RENEWAL_GRACE: time::Duration = time::Duration::days(7);
+
 impl Store {
+    /// The renewal rate of periods that ended in [from, to), per operator.
+    pub async fn renewal_rate(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<RenewalRow>> {
+        let rows = crate::sql::query(
+            "SELECT l.operator, CAST(COUNT(*) AS BIGINT) AS ended,
+               CAST(SUM(CASE WHEN EXISTS (SELECT 1 FROM periods q WHERE q.line_id = p.line_id
+                   AND q.start_at > p.start_at AND q.start_at <= p.end_at + $3) THEN 1 ELSE 0 END) AS BIGINT) AS renewed
+             FROM periods p JOIN lines l ON l.id = p.line_id
+             WHERE p.end_at >= $1 AND p.end_at < $2
+             GROUP BY l.operator ORDER BY l.operator",
+        )
+        .bind(from.unix_timestamp())
+        .bind(to.unix_timestamp())
+        .bind(RENEWAL_GRACE.whole_seconds())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RenewalRow {
+                    operator: r.try_get("operator")?,
+                    ended: r.try_get("ended")?,
+                    renewed: r.try_get("renewed")?,
+                })
+            })
+            .collect()
+    }
+
     /// Sales of orders fulfilled in [from, to), grouped by day, channel, operator, item
     /// and currency; sorted by those.
     pub async fn sales(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<SalesRow>> {

@@ -817,3 +817,44 @@ mod promotions {
         }
     }
 }
+
+#[tokio::test]
+async fn the_renewal_rate_counts_periods_ended_and_those_the_line_renewed() {
+    for db in testing::all().await {
+        let s = &db.store;
+        let renewed = fixture(s, 70, 5000_00).await;
+        let lapsed = fixture(s, 71, 5000_00).await;
+        // Both lines buy a week now; only the first queues a second week after it.
+        for f in [&renewed, &lapsed] {
+            s.create_order(&renew(f, "mts-week-10gb", StartMode::Queued), None)
+                .await
+                .unwrap();
+        }
+        s.create_order(&renew(&renewed, "mts-week-10gb", StartMode::Queued), None)
+            .await
+            .unwrap();
+        let now = OffsetDateTime::now_utc();
+        let week1 = s
+            .renewal_rate(now + Duration::days(6), now + Duration::days(8))
+            .await
+            .unwrap();
+        assert_eq!(week1.len(), 1, "{}: {week1:?}", db.name);
+        assert_eq!(
+            (week1[0].operator.as_str(), week1[0].ended, week1[0].renewed),
+            ("mts", 2, 1),
+            "{}",
+            db.name
+        );
+        assert_eq!(week1[0].percent(), Some(50));
+        // The second week ends with nothing after it.
+        let week2 = s
+            .renewal_rate(now + Duration::days(13), now + Duration::days(15))
+            .await
+            .unwrap();
+        assert_eq!((week2[0].ended, week2[0].renewed), (1, 0));
+        assert_eq!(week2[0].percent(), Some(0));
+        // Nothing ended in the past hour.
+        let none = s.renewal_rate(now - Duration::hours(1), now).await.unwrap();
+        assert!(none.is_empty(), "{none:?}");
+    }
+}

@@ -850,6 +850,37 @@ async fn sales_per_day_channel_operator_and_plan_with_a_chart_and_csv() {
             30,
             "a bar a day"
         );
+        // The renewal rate of the demo's periods ending in the coming two months, as the
+        // store counts it (its rule is tested in the store's tests).
+        let today = time::OffsetDateTime::now_utc().date();
+        let ahead = admin
+            .get(&format!(
+                "/admin/reports?from={today}&to={}",
+                today + time::Duration::days(60)
+            ))
+            .await;
+        let renewals = ahead.body.split("id=\"renewals\"").nth(1).unwrap_or("");
+        let mts = renewals.split("<td>mts</td>").nth(1).unwrap_or("");
+        let cells: Vec<i64> = mts
+            .split("<td class=\"num\">")
+            .skip(1)
+            .take(2)
+            .map(|c| c.split('<').next().unwrap().parse().unwrap())
+            .collect();
+        let moscow = time::UtcOffset::from_hms(3, 0, 0).unwrap();
+        let start = today.midnight().assume_offset(moscow);
+        let counted = store
+            .renewal_rate(start, start + time::Duration::days(61))
+            .await
+            .unwrap();
+        let mts_counted = counted.iter().find(|r| r.operator == "mts").unwrap();
+        assert!(mts_counted.ended > 0);
+        assert_eq!(
+            cells,
+            [mts_counted.ended, mts_counted.renewed],
+            "{}",
+            ahead.body
+        );
         let csv = admin.get("/admin/reports.csv").await;
         assert_eq!(csv.status, StatusCode::OK);
         assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");

@@ -161,3 +161,7 @@ admin-promo-err-window = Choose a first and a last day, the first not after the 
 admin-promo-err-limit = A limit is a whole number of at least 1, or empty.
 admin-promo-err-code-taken = Another promotion already has this code.
 admin-promo-err-plans = One of these plans is not in the catalog.
+admin-renewal-rate = Renewal rate
+admin-renewal-ended = Plans ended
+admin-renewal-renewed = Renewed
+admin-renewal-rate-note = Plan periods that ended in these days, and how many of them the line renewed: a next period starting at most 7 days after the end. Periods that ended lately may still be renewed.

@@ -149,3 +149,7 @@ admin-promo-err-window = 请选择开始和结束日期，开始不晚于结束�
 admin-promo-err-limit = 限制为不小于 1 的整数，或留空。
 admin-promo-err-code-taken = 已有其他促销使用此优惠码。
 admin-promo-err-plans = 其中有套餐不在目录中。
+admin-renewal-rate = 续费率
+admin-renewal-ended = 到期套餐
+admin-renewal-renewed = 已续费
+admin-renewal-rate-note = 在这些日期内到期的套餐周期，以及其中多少已续费：下一个周期在到期后 7 天内开始。最近到期的仍可能续费。

@@ -993,6 +993,8 @@ struct ReportsPage {
     chart: String,
     csv_link: String,
     error: Option<String>,
+    /// (operator, periods ended, renewed, rate) for periods that ended in the period.
+    renewals: Vec<(String, i64, i64, String)>,
 }
 
 /// Daily totals of one currency as an SVG bar chart (one bar per day of the period).
@@ -1033,12 +1035,16 @@ async fn reports(State(s): State<AppState>, st: StaffCtx, Query(q): Query<Period
                 chart: String::new(),
                 csv_link: String::new(),
                 error: Some(t.t("admin-reports-period-wrong")),
+                renewals: Vec::new(),
             },
         );
     };
-    let sales = match s.store.sales(start, end).await {
-        Ok(r) => r,
-        Err(e) => {
+    let (sales, renewals) = match (
+        s.store.sales(start, end).await,
+        s.store.renewal_rate(start, end).await,
+    ) {
+        (Ok(r), Ok(n)) => (r, n),
+        (Err(e), _) | (_, Err(e)) => {
             tracing::error!(error = %e, "reports");
             return site::unavailable(&st.ctx);
         }
@@ -1075,6 +1081,13 @@ async fn reports(State(s): State<AppState>, st: StaffCtx, Query(q): Query<Period
                     r.orders,
                     t.money(r.total),
                 )
+            })
+            .collect(),
+        renewals: renewals
+            .iter()
+            .map(|r| {
+                let rate = r.percent().map(|p| format!("{p} %")).unwrap_or_default();
+                (r.operator.clone(), r.ended, r.renewed, rate)
             })
             .collect(),
         csv_link: format!("/admin/reports.csv?from={from}&to={to}"),
