@@ -334,7 +334,7 @@ pub(crate) async fn queue(
     let payload = serde_json::json!({
         "id": id,
         "type": kind,
-        "created_at": at.format(&Rfc3339).unwrap_or_default(),
+        "created_at": rfc3339(at),
         "data": data,
     });
     crate::sql::query("INSERT INTO partner_events (id, partner_id, type, payload, created_at, available_at) VALUES ($1, $2, $3, $4, $5, $5)")
@@ -346,6 +346,28 @@ pub(crate) async fn queue(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// The fields every event about one of a partner's lines carries, from a row with the
+/// line's `msisdn` and `iccid` and the partner's `order_id` that brought the plan; the
+/// caller adds what its event is about.
+pub(crate) fn line_event_data(r: &Row) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let mut data = serde_json::Map::new();
+    data.insert(
+        "msisdn".into(),
+        format!("+{}", r.try_get::<String, _>("msisdn")?).into(),
+    );
+    data.insert("iccid".into(), r.try_get::<String, _>("iccid")?.into());
+    data.insert(
+        "order_id".into(),
+        r.try_get::<String, _>("order_id")?.into(),
+    );
+    Ok(data)
+}
+
+/// RFC 3339, as every partner event gives instants.
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
 }
 
 /// How long before a partner's line runs out of plan (its last period ends, none queued
@@ -384,16 +406,12 @@ impl Store {
             if claimed.rows_affected() != 1 {
                 continue;
             }
+            let mut data = line_event_data(r)?;
+            data.insert("plan_id".into(), r.try_get::<String, _>("plan_id")?.into());
             let end = crate::db::from_unix(r.try_get("end_at")?);
-            let data = serde_json::json!({
-                "msisdn": format!("+{}", r.try_get::<String, _>("msisdn")?),
-                "iccid": r.try_get::<String, _>("iccid")?,
-                "order_id": r.try_get::<String, _>("order_id")?,
-                "plan_id": r.try_get::<String, _>("plan_id")?,
-                "ends_at": end.format(&Rfc3339).unwrap_or_default(),
-            });
+            data.insert("ends_at".into(), rfc3339(end).into());
             let partner: String = r.try_get("partner_id")?;
-            queue(&mut tx, &partner, "plan.ending", data).await?;
+            queue(&mut tx, &partner, "plan.ending", data.into()).await?;
             tx.commit().await?;
             queued += 1;
         }

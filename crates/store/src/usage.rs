@@ -75,23 +75,18 @@ async fn data_events(
         return Ok(());
     };
     let partner: String = row.try_get("partner_id")?;
-    let rfc = |t: OffsetDateTime| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default()
-    };
+    let mut data = crate::partners::line_event_data(&row)?;
+    data.insert("plan_id".into(), bucket.plan_id.clone().into());
+    data.insert("bucket".into(), bucket.kind.clone().into());
+    data.insert("initial_bytes".into(), bucket.initial_bytes.into());
+    data.insert("remaining_bytes".into(), after.into());
+    data.insert(
+        "valid_until".into(),
+        crate::partners::rfc3339(bucket.valid_until).into(),
+    );
+    data.insert("usage_as_of".into(), crate::partners::rfc3339(at).into());
     for kind in kinds {
-        let data = serde_json::json!({
-            "msisdn": format!("+{}", row.try_get::<String, _>("msisdn")?),
-            "iccid": row.try_get::<String, _>("iccid")?,
-            "order_id": row.try_get::<String, _>("order_id")?,
-            "plan_id": bucket.plan_id,
-            "bucket": bucket.kind,
-            "initial_bytes": bucket.initial_bytes,
-            "remaining_bytes": after,
-            "valid_until": rfc(bucket.valid_until),
-            "usage_as_of": rfc(at),
-        });
-        crate::partners::queue(tx, &partner, kind, data).await?;
+        crate::partners::queue(tx, &partner, kind, data.clone().into()).await?;
     }
     Ok(())
 }
