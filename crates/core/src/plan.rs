@@ -64,7 +64,7 @@ impl FromStr for Locale {
     }
 }
 
-/// A text in each of our languages, falling back to English.
+/// A text in each of our languages, falling back to English, then to any language given.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Localized(pub BTreeMap<Locale, String>);
 
@@ -79,7 +79,9 @@ impl Localized {
     pub fn get(&self, l: Locale) -> &str {
         self.0
             .get(&l)
-            .or_else(|| self.0.get(&Locale::En))
+            .filter(|t| !t.trim().is_empty())
+            .or_else(|| self.0.get(&Locale::En).filter(|t| !t.trim().is_empty()))
+            .or_else(|| self.0.values().find(|t| !t.trim().is_empty()))
             .map_or("", String::as_str)
     }
 }
@@ -165,6 +167,88 @@ impl Plan {
     pub fn sold_on(&self, channel: &str) -> bool {
         self.channels.iter().any(|c| c == channel)
     }
+
+    /// Whether this plan may go into the catalog: the first field at fault and why.
+    /// The back office's form and the store both ask it, so a plan that cannot be sold
+    /// sensibly (no price, no channel, no name, a zero allowance) never gets in.
+    pub fn check(&self) -> Result<(), PlanError> {
+        let bad = |field: &'static str, reason: &str| {
+            Err(PlanError {
+                field,
+                reason: reason.to_string(),
+            })
+        };
+        if !valid_plan_id(&self.id) {
+            return bad(
+                "id",
+                "3 to 64 characters: lowercase letters, digits and single hyphens",
+            );
+        }
+        if Locale::ALL
+            .iter()
+            .all(|l| self.names.0.get(l).is_none_or(|n| n.trim().is_empty()))
+        {
+            return bad("names", "give the plan a name in at least one language");
+        }
+        if self.names.0.values().any(|n| n.chars().count() > 120) {
+            return bad("names", "a name is at most 120 characters");
+        }
+        if self.data.bucket_bytes() == 0 {
+            return bad(
+                "data",
+                "a plan brings some data (a fair-use amount when unlimited)",
+            );
+        }
+        if self.data.bucket_bytes() > MAX_PLAN_BYTES {
+            return bad("data", "at most 10 TB");
+        }
+        if self.prices.is_empty() {
+            return bad("prices", "give at least one price");
+        }
+        if self
+            .prices
+            .values()
+            .any(|m| *m <= 0 || *m > MAX_PLAN_PRICE_MINOR)
+        {
+            return bad("prices", "a price is more than 0 and at most 1,000,000.00");
+        }
+        if self.channels.is_empty() {
+            return bad("channels", "choose at least one channel that sells it");
+        }
+        if let Some(c) = self
+            .channels
+            .iter()
+            .find(|c| !CHANNELS.contains(&c.as_str()))
+        {
+            return bad("channels", &format!("unknown channel {c:?}"));
+        }
+        Ok(())
+    }
+}
+
+/// The largest allowance a plan may bring: 10 TB.
+pub const MAX_PLAN_BYTES: u64 = 10_000_000_000_000;
+/// The largest price a plan may have, in minor units (1,000,000.00).
+pub const MAX_PLAN_PRICE_MINOR: i64 = 100_000_000;
+
+/// A plan the catalog refuses: which field and why (English; pages say it in the
+/// reader's language by the field).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct PlanError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+/// A plan id as URLs and partners carry it: `mts-month-30gb`.
+pub fn valid_plan_id(id: &str) -> bool {
+    (3..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+        && !id.contains("--")
 }
 
 #[cfg(test)]
@@ -178,5 +262,59 @@ mod tests {
         assert_eq!(Locale::negotiate("fr"), Locale::En);
         assert_eq!(Locale::negotiate("en;q=0.1, ru"), Locale::Ru);
         assert_eq!(Locale::negotiate(""), Locale::En);
+    }
+
+    fn plan() -> Plan {
+        Plan {
+            id: "mts-month-30gb".into(),
+            operator: Operator::Mts,
+            kind: PlanKind::Base,
+            validity: Validity::Month,
+            data: DataAllowance::Bytes {
+                bytes: 30_000_000_000,
+            },
+            names: Localized::new("30 GB", "30 ГБ", "30 GB"),
+            prices: BTreeMap::from([(Currency::Rub, 60_000)]),
+            renewable: true,
+            channels: vec!["web".into()],
+        }
+    }
+
+    #[test]
+    fn a_plan_the_catalog_refuses_names_the_field() {
+        assert_eq!(plan().check(), Ok(()));
+        let field = |f: fn(&mut Plan)| {
+            let mut p = plan();
+            f(&mut p);
+            p.check().map_err(|e| e.field)
+        };
+        assert_eq!(field(|p| p.id = "MTS month".into()), Err("id"));
+        assert_eq!(field(|p| p.id = "mts--x".into()), Err("id"));
+        assert_eq!(field(|p| p.id = "-mts".into()), Err("id"));
+        assert_eq!(field(|p| p.names = Localized::default()), Err("names"));
+        assert_eq!(
+            field(|p| p.names = Localized::new(" ", "", "")),
+            Err("names")
+        );
+        assert_eq!(
+            field(|p| p.data = DataAllowance::Unlimited { fair_use_bytes: 0 }),
+            Err("data")
+        );
+        assert_eq!(field(|p| p.prices.clear()), Err("prices"));
+        assert_eq!(
+            field(|p| {
+                p.prices.insert(Currency::Cny, 0);
+            }),
+            Err("prices")
+        );
+        assert_eq!(field(|p| p.channels.clear()), Err("channels"));
+        assert_eq!(field(|p| p.channels.push("fax".into())), Err("channels"));
+        // A name in one language is enough: the others fall back to it.
+        assert_eq!(
+            field(|p| p.names = Localized(BTreeMap::from([(Locale::Zh, "套餐".into())]))),
+            Ok(())
+        );
+        let zh_only = Localized(BTreeMap::from([(Locale::Zh, "套餐".into())]));
+        assert_eq!(zh_only.get(Locale::Ru), "套餐");
     }
 }

@@ -37,6 +37,8 @@ pub enum Permission {
     Reports,
     /// Promo codes and festival campaigns: add one, end one.
     Promotions,
+    /// The catalog: add, change, retire and restore plans and add-ons.
+    Catalog,
 }
 
 impl Role {

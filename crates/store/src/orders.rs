@@ -123,6 +123,10 @@ pub struct OrderItem {
     pub valid_from: Option<OffsetDateTime>,
     pub valid_until: Option<OffsetDateTime>,
     pub data_bytes: Option<u64>,
+    /// The plan as it was when the order was placed: what payment fulfils and what the
+    /// receipt names, whatever the catalog says now. None for top-ups, and for items
+    /// stored before plans were kept with their orders.
+    pub terms: Option<Plan>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -640,9 +644,12 @@ pub(crate) async fn settle_in(
     let mut grants = Grants::new(&periods_of(&mut *tx, &line.id, at).await?, at);
     let mut priced = Vec::with_capacity(order.items.len());
     for item in &order.items {
-        let plan = match &item.plan_id {
-            Some(id) => Some(plan_in(&mut *tx, id).await?),
-            None => None,
+        // The terms the buyer was quoted and agreed to; a catalog edit or a retired plan
+        // since then changes nothing of this order.
+        let plan = match (&item.terms, &item.plan_id) {
+            (Some(terms), _) => Some(terms.clone()),
+            (None, Some(id)) => Some(crate::catalog::any_plan_in(&mut *tx, id).await?),
+            (None, None) => None,
         };
         let (valid_from, valid_until, data_bytes) = match (item.kind.as_str(), &plan) {
             ("topup", None) => (None, None, None),
@@ -722,14 +729,15 @@ fn order_item(position: i64, it: &PricedItem, granted: bool) -> OrderItem {
         valid_from: it.valid_from.filter(|_| granted),
         valid_until: it.valid_until.filter(|_| granted),
         data_bytes: it.data_bytes.filter(|_| granted),
+        terms: it.plan.clone(),
     }
 }
 
 async fn insert_items(tx: &mut Tx, order_id: &str, items: &[OrderItem]) -> Result<()> {
     for it in items {
         crate::sql::query(
-            "INSERT INTO order_items (order_id, position, kind, plan_id, start_mode, price_minor, credit_minor, credit_currency, fx_rate, valid_from, valid_until, data_bytes, list_minor, promotion_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            "INSERT INTO order_items (order_id, position, kind, plan_id, start_mode, price_minor, credit_minor, credit_currency, fx_rate, valid_from, valid_until, data_bytes, list_minor, promotion_id, plan_terms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(order_id)
         .bind(it.position)
@@ -745,6 +753,13 @@ async fn insert_items(tx: &mut Tx, order_id: &str, items: &[OrderItem]) -> Resul
         .bind(it.data_bytes.map(|b| b as i64))
         .bind(it.list_price.minor)
         .bind(it.promotion_id.clone())
+        .bind(
+            it.terms
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        )
         .execute(&mut **tx)
         .await?;
     }
@@ -878,7 +893,7 @@ pub(crate) async fn load_order(conn: &mut crate::sql::Conn, id: &str) -> Result<
     .ok_or_else(|| StoreError::OrderNotFound(id.to_string()))?;
     let currency: Currency = row.try_get::<String, _>("currency")?.parse()?;
     let items = crate::sql::query(
-        "SELECT position, kind, plan_id, start_mode, price_minor, credit_minor, credit_currency, fx_rate, valid_from, valid_until, data_bytes, list_minor, promotion_id
+        "SELECT position, kind, plan_id, start_mode, price_minor, credit_minor, credit_currency, fx_rate, valid_from, valid_until, data_bytes, list_minor, promotion_id, plan_terms
          FROM order_items WHERE order_id = $1 ORDER BY position",
     )
     .bind(id)
@@ -938,5 +953,10 @@ fn item_from_row(r: &Row, currency: Currency) -> Result<OrderItem> {
         valid_from: r.try_get::<Option<i64>, _>("valid_from")?.map(from_unix),
         valid_until: r.try_get::<Option<i64>, _>("valid_until")?.map(from_unix),
         data_bytes: r.try_get::<Option<i64>, _>("data_bytes")?.map(|b| b as u64),
+        terms: r
+            .try_get::<Option<String>, _>("plan_terms")?
+            .map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("an order's plan terms: {e}")))?,
     })
 }

@@ -2,7 +2,7 @@
 //! and the ledger staying balanced through all of them.
 
 use simrenew_core::{
-    Currency, FxRate, LineRef, Money, Operator, OrderStatus, RenewalError, StartMode,
+    Currency, DataAllowance, FxRate, LineRef, Money, Operator, OrderStatus, RenewalError, StartMode,
 };
 use simrenew_store::demo::demo_iccid;
 use simrenew_store::lines::NewLine;
@@ -856,5 +856,113 @@ async fn the_renewal_rate_counts_periods_ended_and_those_the_line_renewed() {
         // Nothing ended in the past hour.
         let none = s.renewal_rate(now - Duration::hours(1), now).await.unwrap();
         assert!(none.is_empty(), "{none:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_catalog_edit_or_retirement_changes_no_order_already_placed() {
+    for db in testing::all().await {
+        let s = &db.store;
+        for p in simrenew_store::demo::demo_plans() {
+            p.check().unwrap();
+        }
+        let f = fixture(s, 80, 0).await;
+        // A traveller orders the 30 GB month to pay by card later.
+        let mut req = renew(&f, "mts-month-30gb", StartMode::Queued);
+        req.payment = Payment::External;
+        req.buyer = None;
+        let placed = s.create_order(&req, None).await.unwrap();
+        let mut plan = s.plan("mts-month-30gb").await.unwrap();
+        let (old_bytes, old_price) = (plan.data.bucket_bytes(), plan.price(Currency::Rub).unwrap());
+        // The back office then doubles the price, halves the data and renames it ...
+        plan.data = DataAllowance::Bytes {
+            bytes: old_bytes / 2,
+        };
+        plan.prices.insert(Currency::Rub, old_price.minor * 2);
+        plan.names = simrenew_core::Localized::new("Half month", "Пол-месяца", "半月");
+        s.save_plan("staff:olga", &plan, 3, false).await.unwrap();
+        assert_eq!(
+            s.plan("mts-month-30gb").await.unwrap().price(Currency::Rub),
+            Some(Money::new(old_price.minor * 2, Currency::Rub)),
+            "{}: the catalog changed",
+            db.name
+        );
+        // ... and stops selling it.
+        s.set_plan_active("staff:olga", "mts-month-30gb", false)
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.plan("mts-month-30gb").await,
+            Err(StoreError::PlanNotFound(_))
+        ));
+        let refused = s.create_order(&req, None).await.unwrap_err();
+        assert!(
+            matches!(refused, StoreError::PlanNotFound(_)),
+            "{}: a retired plan is not sold: {refused}",
+            db.name
+        );
+        // The order placed before is paid and brings what it was placed for.
+        let paid = s.settle_external(&placed.id, "alipay", None).await.unwrap();
+        assert_eq!(paid.total, old_price, "{}", db.name);
+        assert_eq!(paid.items[0].data_bytes, Some(old_bytes), "{}", db.name);
+        let terms = paid.items[0].terms.as_ref().unwrap();
+        assert_eq!(
+            terms.names.get(simrenew_core::Locale::En),
+            "MTS Month 30 GB"
+        );
+        let detail = s
+            .line_detail(&s.line(&f.line_id).await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(detail.buckets.len(), 1);
+        assert_eq!(detail.buckets[0].remaining_bytes, old_bytes, "{}", db.name);
+        // Selling it again sells the edited terms; the audit log has each change.
+        s.set_plan_active("staff:olga", "mts-month-30gb", true)
+            .await
+            .unwrap();
+        let q = s.quote(&req).await.unwrap();
+        assert_eq!(q.items[0].data_bytes, Some(old_bytes / 2));
+        let log = s.audit_entries(10, Some("staff:olga")).await.unwrap();
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            ["plan.restore", "plan.retire", "plan.change"],
+            "{}",
+            db.name
+        );
+        assert!(
+            log[2]
+                .before
+                .as_deref()
+                .unwrap()
+                .contains("\"MTS Month 30 GB\"")
+        );
+        assert!(log[2].after.as_deref().unwrap().contains("\"Half month\""));
+        // An edit may not move a plan to another operator, nor take an id in use.
+        plan.operator = Operator::Beeline;
+        let e = s
+            .save_plan("staff:olga", &plan, 3, false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Invalid { field, .. } if field == "operator"),
+            "{e}"
+        );
+        plan.operator = Operator::Mts;
+        let e = s.save_plan("staff:olga", &plan, 3, true).await.unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Invalid { field, .. } if field == "id"),
+            "{e}"
+        );
+        plan.prices.clear();
+        let e = s
+            .save_plan("staff:olga", &plan, 3, false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Invalid { field, .. } if field == "prices"),
+            "{e}"
+        );
+        assert_ledger_sound(s).await;
     }
 }

@@ -15,7 +15,7 @@ async fn staff(app: &common::Served, email: &str) -> Visitor {
 }
 
 /// Who may open what: (path, admin, clerk, support).
-const PAGES: [(&str, bool, bool, bool); 11] = [
+const PAGES: [(&str, bool, bool, bool); 14] = [
     ("/admin", true, true, true),
     ("/admin/counter?q=%2B7+916+123-45-61", true, true, false),
     (
@@ -32,6 +32,9 @@ const PAGES: [(&str, bool, bool, bool); 11] = [
     ("/admin/inventory", true, false, false),
     ("/admin/reports", true, false, false),
     ("/admin/promotions", true, false, false),
+    ("/admin/catalog", true, false, false),
+    ("/admin/catalog/new", true, false, false),
+    ("/admin/catalog/plans/mts-month-30gb", true, false, false),
 ];
 
 #[tokio::test]
@@ -905,5 +908,205 @@ async fn sales_per_day_channel_operator_and_plan_with_a_chart_and_csv() {
             .await;
         assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(wrong.has("id=\"form-error\""));
+    }
+}
+
+/// The plan form's fields as an admin fills them to add `id`.
+fn plan_fields(csrf: &str, id: &str, rub: &str) -> Vec<(&'static str, String)> {
+    [
+        ("csrf", csrf),
+        ("id", id),
+        ("operator", "beeline"),
+        ("kind", "base"),
+        ("unit", "days"),
+        ("days", "15"),
+        ("amount", "1,5"),
+        ("data_unit", "GB"),
+        ("renewable", "1"),
+        ("name_zh", "旅行 15 天"),
+        ("name_ru", "Поездка 15 дней"),
+        ("name_en", "Trip 15 days"),
+        ("price_RUB", rub),
+        ("price_CNY", "35"),
+        ("ch_web", "1"),
+        ("ch_counter", "1"),
+        ("sort", "5"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_string()))
+    .collect()
+}
+
+fn with<'a>(
+    fields: &'a [(&'static str, String)],
+    change: &[(&'static str, &'a str)],
+) -> Vec<(&'static str, &'a str)> {
+    let mut out: Vec<(&str, &str)> = fields
+        .iter()
+        .filter(|(k, _)| !change.iter().any(|(c, _)| c == k))
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    out.extend(change.iter().filter(|(_, v)| !v.is_empty()).copied());
+    out
+}
+
+#[tokio::test]
+async fn an_admin_adds_changes_and_retires_a_plan_and_buyers_see_each_change() {
+    for app in common::serve_all(|_| {}).await {
+        app._db.store.seed_demo_staff().await.unwrap();
+        let mut admin = staff(&app, DEMO_STAFF[0].0).await;
+        let mut clerk = staff(&app, DEMO_STAFF[1].0).await;
+        let http = reqwest::Client::new();
+        let api_plans = |q: &'static str| {
+            let (http, base) = (http.clone(), app.base.clone());
+            async move {
+                let v: serde_json::Value = http
+                    .get(format!("{base}/api/v1/plans?{q}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                v
+            }
+        };
+        let form = admin.get("/admin/catalog/new").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = form.input("csrf");
+        let good = plan_fields(&csrf, "beeline-trip-15d", "290");
+        // Refusals are said beside their field, in the reader's language, and add nothing.
+        for (change, field) in [
+            (vec![("id", "Beeline Trip")], "id-error"),
+            (vec![("price_RUB", ""), ("price_CNY", "")], "prices-error"),
+            (vec![("price_RUB", "-5")], "prices-error"),
+            (vec![("amount", "0")], "data-error"),
+            (vec![("days", "400")], "validity-error"),
+            (
+                vec![("name_zh", ""), ("name_ru", ""), ("name_en", " ")],
+                "names-error",
+            ),
+            (vec![("ch_web", ""), ("ch_counter", "")], "channels-error"),
+            (vec![("id", "mts-month-30gb")], "id-error"),
+        ] {
+            let refused = admin
+                .post("/admin/catalog/plans", &with(&good, &change))
+                .await;
+            assert_eq!(
+                refused.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{}: {change:?}",
+                app.db
+            );
+            assert!(
+                refused.has(&format!("id=\"{field}\"")),
+                "{change:?}: {}",
+                refused.body
+            );
+        }
+        assert!(
+            app._db
+                .store
+                .catalog()
+                .await
+                .unwrap()
+                .iter()
+                .all(|e| e.plan.id != "beeline-trip-15d")
+        );
+        // A clerk may not add one.
+        let clerk_csrf = clerk.get("/admin").await.input("csrf");
+        let by_clerk = plan_fields(&clerk_csrf, "beeline-trip-15d", "290");
+        let refused = clerk
+            .post("/admin/catalog/plans", &with(&by_clerk, &[]))
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+        let added = admin.post("/admin/catalog/plans", &with(&good, &[])).await;
+        assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+        let listed = admin.get(added.location()).await;
+        assert!(
+            listed.has("id=\"catalog-result\"") && listed.has("id=\"plan-beeline-trip-15d\""),
+            "{}",
+            listed.body
+        );
+        // Buyers see it: in the API with its names, data and prices, on the web's list.
+        let plans = api_plans("operator=beeline&period=days").await;
+        let p = plans["plans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == "beeline-trip-15d")
+            .unwrap_or_else(|| panic!("{}: {plans}", app.db))
+            .clone();
+        assert_eq!(p["names"]["zh-CN"], "旅行 15 天");
+        assert_eq!(p["data"]["bytes"], 3 * (1u64 << 30) / 2);
+        let mut web = Visitor::new(&app.base, "ru");
+        let page = web.get("/plans?operator=beeline").await;
+        assert!(page.has("Поездка 15 дней"), "{}", page.body);
+        // Not on the app channel: not sold there.
+        let app_only = api_plans("operator=beeline&channel=app").await;
+        assert!(!app_only.to_string().contains("beeline-trip-15d"));
+
+        // The edit form shows the plan as saved; a new price takes effect for buyers.
+        let edit = admin.get("/admin/catalog/plans/beeline-trip-15d").await;
+        assert_eq!(edit.input("price_RUB"), "290.00");
+        assert_eq!(edit.input("amount"), "1536", "1.5 GB shown in MB");
+        let changed = admin
+            .post(
+                "/admin/catalog/plans",
+                &with(&good, &[("editing", "1"), ("price_RUB", "310")]),
+            )
+            .await;
+        assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+        let plans = api_plans("operator=beeline&period=days").await;
+        assert!(plans.to_string().contains("31000"), "{plans}");
+        // Its operator cannot change.
+        let moved = admin
+            .post(
+                "/admin/catalog/plans",
+                &with(&good, &[("editing", "1"), ("operator", "mts")]),
+            )
+            .await;
+        assert_eq!(moved.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(moved.has("id=\"operator-error\""), "{}", moved.body);
+
+        // Retired: no longer listed for buyers; sold again: listed.
+        let csrf = admin.get("/admin/catalog").await.input("csrf");
+        let retired = admin
+            .post(
+                "/admin/catalog/active",
+                &[("csrf", &csrf), ("id", "beeline-trip-15d"), ("active", "0")],
+            )
+            .await;
+        assert_eq!(retired.status, StatusCode::SEE_OTHER);
+        assert!(
+            !api_plans("operator=beeline")
+                .await
+                .to_string()
+                .contains("beeline-trip-15d")
+        );
+        let shown = admin.get("/admin/catalog").await;
+        assert!(
+            shown.has("id=\"plan-beeline-trip-15d\" class=\"muted\""),
+            "{}",
+            shown.body
+        );
+        admin
+            .post(
+                "/admin/catalog/active",
+                &[("csrf", &csrf), ("id", "beeline-trip-15d"), ("active", "1")],
+            )
+            .await;
+        assert!(
+            api_plans("operator=beeline")
+                .await
+                .to_string()
+                .contains("beeline-trip-15d")
+        );
+        // Each change is in the audit log, by whom.
+        let log = admin.get("/admin/audit").await;
+        for action in ["plan.add", "plan.change", "plan.retire", "plan.restore"] {
+            assert!(log.has(action), "{action}: {}", log.body);
+        }
     }
 }

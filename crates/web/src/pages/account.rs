@@ -15,7 +15,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use simrenew_store::StoreError;
-use simrenew_store::catalog::PlanFilter;
 use std::collections::HashMap;
 
 pub fn router() -> Router<AppState> {
@@ -196,7 +195,7 @@ async fn account(State(s): State<AppState>, ctx: Ctx) -> Response {
     };
     let loaded = async {
         let lines = s.store.lines_of_user(&user.id).await?;
-        let plans = s.store.list_plans(&PlanFilter::default()).await?;
+        let plans = s.store.all_plans().await?;
         let mut details = Vec::with_capacity(lines.len());
         for l in &lines {
             details.push(s.store.line_detail(l).await?);

@@ -250,6 +250,7 @@ struct Dashboard {
     inventory: bool,
     reports: bool,
     promotions: bool,
+    catalog: bool,
 }
 
 async fn dashboard(st: StaffCtx) -> Response {
@@ -264,6 +265,7 @@ async fn dashboard(st: StaffCtx) -> Response {
         inventory: st.may(Permission::Inventory),
         reports: st.may(Permission::Reports),
         promotions: st.may(Permission::Promotions),
+        catalog: st.may(Permission::Catalog),
         role_text: st.ctx.t.t(&format!("admin-role-{}", st.staff.role.code())),
         ctx: st.ctx,
         staff: st.staff,

@@ -460,9 +460,7 @@ async fn receipt(
     };
     let (line, plans, payments) = match (
         s.store.line(&order.line_id).await,
-        s.store
-            .list_plans(&simrenew_store::catalog::PlanFilter::default())
-            .await,
+        s.store.all_plans().await,
         s.store.payments_of_order(&id).await,
     ) {
         (Ok(l), Ok(p), Ok(pay)) => (l, p, pay),

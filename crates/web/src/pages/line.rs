@@ -633,8 +633,9 @@ async fn line_page(State(s): State<AppState>, ctx: Ctx, Path(key): Path<String>)
         ..PlanFilter::default()
     };
     let window = detail.as_of - time::Duration::days(i64::from(advice::WINDOW_DAYS));
-    let (plans, orders, usage, used_30d) = match tokio::try_join!(
+    let (plans, all_plans, orders, usage, used_30d) = match tokio::try_join!(
         s.store.list_plans(&filter),
+        s.store.all_plans(),
         s.store.orders_of_line(&detail.line.id, 20),
         s.store.usage_of_line(&detail.line.id, 200),
         s.store.usage_since(&detail.line.id, window),
@@ -647,7 +648,7 @@ async fn line_page(State(s): State<AppState>, ctx: Ctx, Path(key): Path<String>)
     };
     let t = ctx.t;
     let advice = advice_text(&t, &detail, &plans, used_30d, ctx.currency);
-    let names = super::plans::PlanNames::new(plans, t.locale);
+    let names = super::plans::PlanNames::new(all_plans, t.locale);
     let view = line_view(&t, &detail, &names, &usage);
     let esim_profile = match s.store.profile_of_line(detail.line.iccid.as_str()).await {
         Ok(Some(p)) => Some((

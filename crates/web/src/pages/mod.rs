@@ -6,6 +6,7 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod catalog;
 pub mod counter;
 pub mod esim;
 pub mod i18n;
@@ -41,6 +42,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(account::router())
         .merge(admin::router())
         .merge(promotions::router())
+        .merge(catalog::router())
         .merge(counter::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -45,8 +45,7 @@ pub fn what_text(t: &Tr, o: &Order, names: &super::plans::PlanNames) -> String {
                 "amount",
                 &t.money(i.credit.unwrap_or(i.price)),
             ),
-            (_, Some(p)) => names.name(p),
-            (k, None) => k.to_string(),
+            _ => names.item(i),
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -69,11 +68,10 @@ pub fn item_rows(t: &Tr, order: &Order, names: &super::plans::PlanNames) -> Vec<
         .items
         .iter()
         .map(|i| {
-            let what = match (&i.plan_id, i.kind.as_str()) {
-                (_, "topup") => t.t("item-topup-title"),
-                (Some(p), "addon") => format!("{} ({})", names.name(p), t.t("addon")),
-                (Some(p), _) => names.name(p),
-                (None, k) => k.to_string(),
+            let what = match i.kind.as_str() {
+                "topup" => t.t("item-topup-title"),
+                "addon" => format!("{} ({})", names.item(i), t.t("addon")),
+                _ => names.item(i),
             };
             let period = match (i.valid_from, i.valid_until, i.credit) {
                 (Some(f), Some(u), _) => format!("{} – {}", t.date(f), t.date(u)),
@@ -185,11 +183,7 @@ async fn order_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>)
             return site::unavailable(&ctx);
         }
     };
-    let plans = match s
-        .store
-        .list_plans(&simrenew_store::catalog::PlanFilter::default())
-        .await
-    {
+    let plans = match s.store.all_plans().await {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(error = %e, "order page");

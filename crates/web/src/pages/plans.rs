@@ -37,6 +37,15 @@ impl PlanNames {
             .find(|p| p.id == id)
             .map_or_else(|| id.to_string(), |p| p.names.get(self.locale).to_string())
     }
+    /// An order item's plan by the name it was sold under (the catalog may have renamed
+    /// or retired it since).
+    pub fn item(&self, item: &simrenew_store::orders::OrderItem) -> String {
+        match (&item.terms, &item.plan_id) {
+            (Some(t), _) => t.names.get(self.locale).to_string(),
+            (None, Some(id)) => self.name(id),
+            (None, None) => item.kind.clone(),
+        }
+    }
 }
 
 /// A plan as a buyer reads it, in their language and currency.
