@@ -298,20 +298,19 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
 /// A plan by id whether sold or retired, on the caller's connection: what an order
 /// placed before plans were kept with their orders is fulfilled from.
 pub(crate) async fn any_plan_in(conn: &mut crate::sql::Conn, id: &str) -> Result<Plan> {
-    let sql = format!("SELECT {PLAN_COLUMNS} FROM plans WHERE id = $1");
-    let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref()
-        .map(plan_from_row)
-        .transpose()?
-        .ok_or_else(|| StoreError::PlanNotFound(id.to_string()))
+    plan_where(conn, id, false).await
 }
 
 /// One active plan by id, read on the caller's connection (inside its transaction).
 pub(crate) async fn plan_in(conn: &mut crate::sql::Conn, id: &str) -> Result<Plan> {
-    let sql = format!("SELECT {PLAN_COLUMNS} FROM plans WHERE id = $1 AND active = 1");
+    plan_where(conn, id, true).await
+}
+
+async fn plan_where(conn: &mut crate::sql::Conn, id: &str, sold_only: bool) -> Result<Plan> {
+    let sql = format!(
+        "SELECT {PLAN_COLUMNS} FROM plans WHERE id = $1{}",
+        if sold_only { " AND active = 1" } else { "" }
+    );
     let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(id)
         .fetch_optional(conn)
