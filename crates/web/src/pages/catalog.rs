@@ -284,7 +284,7 @@ impl PlanForm {
         if errors.is_empty()
             && let Err(e) = plan.check()
         {
-            errors.push(plan_error(t, e.field, &e.reason));
+            errors.push(plan_error(t, e.field));
         }
         if errors.is_empty() {
             Ok((plan, sort_key))
@@ -316,10 +316,9 @@ fn parse_amount(text: &str, unit: u64) -> Option<u64> {
     (bytes > 0).then_some(bytes)
 }
 
-/// A refusal of the plan rule or the store, said beside its field.
-fn plan_error(t: &Tr, field: &str, reason: &str) -> (&'static str, String) {
+/// A refusal of the plan rule (`Plan::check`), said beside its field.
+fn plan_error(t: &Tr, field: &str) -> (&'static str, String) {
     match field {
-        "id" if reason.contains("exists") => ("id", t.t("admin-plan-err-id-taken")),
         "id" => ("id", t.t("admin-plan-err-id")),
         "names" => ("names", t.t("admin-plan-err-names")),
         "data" => ("data", t.t("admin-plan-err-data")),
@@ -469,8 +468,14 @@ async fn save(State(s): State<AppState>, req: axum::extract::Request) -> Respons
             "/admin/catalog?saved={}",
             super::urlencode(&plan.id)
         )),
-        Err(StoreError::Invalid { field, reason }) => {
-            let e = plan_error(&t, &field, &reason);
+        Err(StoreError::Invalid { field, .. }) => {
+            // The form asked the plan rule already; what only the store can see is
+            // an id another plan has.
+            let e = if field == "id" {
+                ("id", t.t("admin-plan-err-id-taken"))
+            } else {
+                plan_error(&t, &field)
+            };
             plan_view(&st, typed, vec![e], StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(StoreError::PlanNotFound(_)) => super::site::not_found(st.ctx.clone()),

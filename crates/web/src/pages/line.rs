@@ -633,9 +633,8 @@ async fn line_page(State(s): State<AppState>, ctx: Ctx, Path(key): Path<String>)
         ..PlanFilter::default()
     };
     let window = detail.as_of - time::Duration::days(i64::from(advice::WINDOW_DAYS));
-    let (plans, all_plans, orders, usage, used_30d) = match tokio::try_join!(
-        s.store.list_plans(&filter),
-        s.store.all_plans(),
+    let (catalog, orders, usage, used_30d) = match tokio::try_join!(
+        s.store.catalog(),
         s.store.orders_of_line(&detail.line.id, 20),
         s.store.usage_of_line(&detail.line.id, 200),
         s.store.usage_since(&detail.line.id, window),
@@ -646,9 +645,17 @@ async fn line_page(State(s): State<AppState>, ctx: Ctx, Path(key): Path<String>)
             return site::unavailable(&ctx);
         }
     };
+    // One read of the catalog: the plans on sale for the advice, every plan (retired
+    // ones too) for naming the line's periods and orders.
+    let plans: Vec<_> = catalog
+        .iter()
+        .filter(|e| e.active && filter.matches(&e.plan))
+        .map(|e| e.plan.clone())
+        .collect();
     let t = ctx.t;
     let advice = advice_text(&t, &detail, &plans, used_30d, ctx.currency);
-    let names = super::plans::PlanNames::new(all_plans, t.locale);
+    let names =
+        super::plans::PlanNames::new(catalog.into_iter().map(|e| e.plan).collect(), t.locale);
     let view = line_view(&t, &detail, &names, &usage);
     let esim_profile = match s.store.profile_of_line(detail.line.iccid.as_str()).await {
         Ok(Some(p)) => Some((
