@@ -1,4 +1,4 @@
-//! Phone numbers, ICCIDs, EIDs, IMEIs and stock files as people type and send them: parsing never panics, and whatever
+//! Phone numbers, ICCIDs, EIDs, IMEIs, stock files and partner price lists as people type and send them: parsing never panics, and whatever
 //! parses formats back to itself.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
@@ -34,5 +34,16 @@ fuzz_target!(|data: &[u8]| {
             .map(|(i, m)| format!("{},{}\n", i.as_str(), m.e164()))
             .collect();
         assert_eq!(parse_stock_csv(&again).as_ref(), Ok(&rows));
+    }
+    // A partner's price list: the same.
+    if let Ok(rows) = simrenew_core::partner::parse_price_list(s) {
+        let again: String = rows
+            .iter()
+            .map(|(p, m)| format!("{p},{},{}\n", m.currency, m.major_string()))
+            .collect();
+        assert_eq!(
+            simrenew_core::partner::parse_price_list(&again).as_ref(),
+            Ok(&rows)
+        );
     }
 });

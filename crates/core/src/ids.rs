@@ -270,34 +270,42 @@ impl Imei {
     }
 }
 
-/// Why a stock file (`ICCID,number` per line) was refused: the line (from 1) and why.
+/// Why a file of records (a stock list, a price list) was refused: the line (from 1)
+/// and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {reason}")]
-pub struct StockCsvError {
+pub struct CsvError {
     pub line: usize,
     pub reason: String,
+}
+
+/// The records of a small CSV-like file as people export them from a spreadsheet: one
+/// record per line, fields separated by `,`, `;` or a tab and trimmed, blank lines and
+/// a byte-order mark skipped; each with its line number (from 1). Quoting is not
+/// supported: none of our fields may hold a separator.
+pub fn csv_records(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
+    text.lines().enumerate().filter_map(|(n, line)| {
+        let line = line.trim_start_matches('\u{feff}').trim();
+        (!line.is_empty()).then(|| (n + 1, line.split([',', ';', '\t']).map(str::trim).collect()))
+    })
 }
 
 /// Reads a stock file as the SIM supplier or the SM-DP+ batch gives it: one
 /// `ICCID,number` per line (blank lines and a first header line that does not start
 /// with a digit are skipped; `;` or a tab also separate), each checked.
-pub fn parse_stock_csv(text: &str) -> Result<Vec<(Iccid, Msisdn)>, StockCsvError> {
+pub fn parse_stock_csv(text: &str) -> Result<Vec<(Iccid, Msisdn)>, CsvError> {
     let mut rows = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim().trim_start_matches('\u{feff}');
-        if line.is_empty() || (n == 0 && !line.starts_with(|c: char| c.is_ascii_digit())) {
+    for (line, fields) in csv_records(text) {
+        if line == 1 && !fields[0].starts_with(|c: char| c.is_ascii_digit()) {
             continue;
         }
-        let err = |reason: String| StockCsvError {
-            line: n + 1,
-            reason,
+        let err = |reason: String| CsvError { line, reason };
+        let [iccid, number, ..] = fields[..] else {
+            return Err(err("expected ICCID,number".into()));
         };
-        let (iccid, number) = line
-            .split_once([',', ';', '\t'])
-            .ok_or_else(|| err("expected ICCID,number".into()))?;
         rows.push((
-            Iccid::parse(iccid.trim()).map_err(|e| err(format!("ICCID: {e}")))?,
-            Msisdn::parse(number.trim()).map_err(|e| err(format!("number: {e}")))?,
+            Iccid::parse(iccid).map_err(|e| err(format!("ICCID: {e}")))?,
+            Msisdn::parse(number).map_err(|e| err(format!("number: {e}")))?,
         ));
     }
     Ok(rows)

@@ -23,7 +23,9 @@ pub mod staff;
 pub mod totp;
 
 pub use bucket::{Bucket, Draw, draw_usage};
-pub use ids::{Eid, Iccid, IdError, Imei, Imsi, LineRef, Msisdn, StockCsvError, parse_stock_csv};
+pub use ids::{
+    CsvError, Eid, Iccid, IdError, Imei, Imsi, LineRef, Msisdn, csv_records, parse_stock_csv,
+};
 pub use ledger::{LedgerError, Posting, Transfer};
 pub use money::{Currency, FxRate, Money, MoneyError};
 pub use operator::Operator;

@@ -85,6 +85,36 @@ pub fn verify(secret: &[u8], canonical: &str, given: &str) -> Result<(), Signatu
         .map_err(|_| SignatureError::Mismatch)
 }
 
+/// Reads a partner's wholesale price list as an operator keeps it in a spreadsheet: one
+/// `plan_id,currency,price` per line, the price in major units (`500`, `499.50`); blank
+/// lines and a first header line (neither a plan id nor a price) are skipped. Each plan id
+/// is checked for its form (the store checks that it exists).
+pub fn parse_price_list(text: &str) -> Result<Vec<(String, crate::Money)>, crate::CsvError> {
+    let mut rows = Vec::new();
+    for (line, fields) in crate::csv_records(text) {
+        let err = |reason: String| crate::CsvError { line, reason };
+        let [plan, currency, price, ..] = fields[..] else {
+            return Err(err("expected plan_id,currency,price".into()));
+        };
+        let is_header = line == 1
+            && !crate::plan::valid_plan_id(plan)
+            && !price.starts_with(|c: char| c.is_ascii_digit());
+        if is_header {
+            continue;
+        }
+        if !crate::plan::valid_plan_id(plan) {
+            return Err(err(format!("plan id {plan:?} is not a plan id")));
+        }
+        let currency: crate::Currency = currency
+            .parse()
+            .map_err(|e| err(format!("currency: {e}")))?;
+        let price =
+            crate::Money::parse_major(price, currency).map_err(|e| err(format!("price: {e}")))?;
+        rows.push((plan.to_string(), price));
+    }
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +201,51 @@ mod tests {
             let changed = canonical(&p[0], &p[1], &p[2], &p[3], &b);
             prop_assert_eq!(verify(b"k", &changed, &sig), Err(SignatureError::Mismatch));
             prop_assert_eq!(verify(b"k", &c, &sig), Ok(()));
+        }
+    }
+
+    #[test]
+    fn a_price_list_reads_as_a_spreadsheet_exports_it() {
+        use crate::{Currency, Money};
+        let text = "\u{feff}plan_id;currency;price\nmts-month-30gb;RUB;500\n\n mts-week-10gb , cny , 29.90 \n";
+        assert_eq!(
+            parse_price_list(text).unwrap(),
+            vec![
+                (
+                    "mts-month-30gb".to_string(),
+                    Money::new(500_00, Currency::Rub)
+                ),
+                (
+                    "mts-week-10gb".to_string(),
+                    Money::new(29_90, Currency::Cny)
+                ),
+            ]
+        );
+        for (bad, line, says) in [
+            ("mts-month-30gb,RUB", 1, "expected plan_id"),
+            ("mts-a,RUB,1\nMTS MONTH,RUB,5", 2, "not a plan id"),
+            ("mts-month-30gb,XXX,5", 1, "currency"),
+            ("mts-month-30gb,RUB,zero", 1, "price"),
+            ("mts-month-30gb,RUB,5\nmts-week-10gb,RUB,cheap", 2, "price"),
+        ] {
+            let e = parse_price_list(bad).unwrap_err();
+            assert_eq!(e.line, line, "{bad}");
+            assert!(e.reason.contains(says), "{bad}: {e}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_price_list_written_out_reads_back(rows in proptest::collection::vec(("[a-z]{3,8}(-[a-z0-9]{1,8}){0,3}", 1i64..100_000_000), 0..20)) {
+            use crate::{Currency, Money};
+            let text: String = rows.iter().map(|(p, m)| format!("{p},RUB,{}\n", Money::new(*m, Currency::Rub).major_string())).collect();
+            let want: Vec<_> = rows.iter().map(|(p, m)| (p.clone(), Money::new(*m, Currency::Rub))).collect();
+            proptest::prop_assert_eq!(parse_price_list(&text).unwrap(), want);
+        }
+
+        #[test]
+        fn junk_never_panics_a_price_list(s in "\\PC{0,200}") {
+            let _ = parse_price_list(&s);
         }
     }
 }

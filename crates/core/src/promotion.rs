@@ -259,6 +259,29 @@ pub fn price_item<'a>(
     Some(best)
 }
 
+/// A reseller's price for an item: the lower of its wholesale price and the retail price
+/// of [`price_item`] (a promotion included). A promotion that loses to the wholesale
+/// price prices nothing (and is not used); a plan without a retail price in the currency
+/// sells at the wholesale price alone. None when there is neither.
+pub fn with_wholesale(
+    retail: Option<ItemPrice<'_>>,
+    wholesale: Option<Money>,
+) -> Option<ItemPrice<'_>> {
+    match (retail, wholesale) {
+        (Some(r), Some(w)) if w.minor < r.price.minor => Some(ItemPrice {
+            list: r.list,
+            price: w,
+            promotion: None,
+        }),
+        (None, Some(w)) => Some(ItemPrice {
+            list: w,
+            price: w,
+            promotion: None,
+        }),
+        (retail, _) => retail,
+    }
+}
+
 /// Whether `code` could price anything in `items` (plans of one order in `currency` on
 /// `channel`): `Ok` when it applies to at least one, otherwise why not (a fixed discount
 /// in another currency applies to nothing).
@@ -374,6 +397,40 @@ mod tests {
         let cny = price_item(&p, Currency::Cny, "web", DURING, &promos, Some(&code)).unwrap();
         assert_eq!(cny.price.minor, 4166 - 416);
         assert_eq!(cny.promotion.map(|p| p.id.as_str()), Some("cny"));
+    }
+
+    #[test]
+    fn a_reseller_pays_the_lower_of_its_wholesale_and_the_retail_price() {
+        let p = plan("mts-month", 500_00);
+        let rub = |m| Money::new(m, Currency::Rub);
+        let promos = [promo("cny", None, Discount::percent(20).unwrap())];
+        let retail = || price_item(&p, Currency::Rub, "partner", DURING, &promos, None);
+        // 450 wholesale beats 500 list, but not the campaign's 400.
+        let before = price_item(
+            &p,
+            Currency::Rub,
+            "partner",
+            promos[0].starts_at - time::Duration::DAY,
+            &promos,
+            None,
+        );
+        let w = with_wholesale(before, Some(rub(450_00))).unwrap();
+        assert_eq!(
+            (w.price, w.list, w.promotion),
+            (rub(450_00), rub(500_00), None)
+        );
+        let c = with_wholesale(retail(), Some(rub(450_00))).unwrap();
+        assert_eq!(c.price, rub(400_00));
+        assert_eq!(c.promotion.map(|p| p.id.as_str()), Some("cny"));
+        // Below the campaign the wholesale price wins and the campaign is not used.
+        let w = with_wholesale(retail(), Some(rub(300_00))).unwrap();
+        assert_eq!((w.price, w.promotion), (rub(300_00), None));
+        // No retail price in the currency: the wholesale price alone; neither: nothing.
+        let usd = Money::new(5_00, Currency::Usd);
+        let alone = with_wholesale(None, Some(usd)).unwrap();
+        assert_eq!((alone.price, alone.list), (usd, usd));
+        assert_eq!(with_wholesale(None, None), None);
+        assert_eq!(with_wholesale(retail(), None), retail());
     }
 
     #[test]

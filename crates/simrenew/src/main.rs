@@ -167,6 +167,17 @@ enum PartnerAction {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Replaces a partner's wholesale price list with a file of `plan_id,currency,price`
+    /// lines (price in major units), clears it with --clear, or prints it. A plan not
+    /// listed is sold to the partner at the retail price.
+    Prices {
+        #[arg(long)]
+        key: String,
+        #[arg(long, conflicts_with = "clear")]
+        file: Option<std::path::PathBuf>,
+        #[arg(long)]
+        clear: bool,
+    },
     /// Sets how many requests a minute a partner may send (default 120).
     Rate {
         #[arg(long)]
@@ -897,6 +908,51 @@ async fn partner_command(config: &Config, action: PartnerAction) -> anyhow::Resu
                 .set_partner_webhook(&actor(None), &key, url.as_deref())
                 .await?;
             println!("{key}: webhook {}", url.as_deref().unwrap_or("off"));
+            return Ok(());
+        }
+        PartnerAction::Prices { key, file, clear } => {
+            let store = open(config).await?;
+            if clear {
+                store.set_wholesale_prices(&actor(None), &key, &[]).await?;
+            }
+            if let Some(file) = file {
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                let rows = simrenew_core::partner::parse_price_list(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                if rows.is_empty() {
+                    anyhow::bail!(
+                        "{}: no prices in it (to clear the list, use --clear)",
+                        file.display()
+                    );
+                }
+                let list: Vec<_> = rows
+                    .iter()
+                    .map(
+                        |(plan_id, price)| simrenew_store::partners::WholesalePrice {
+                            plan_id,
+                            price: *price,
+                        },
+                    )
+                    .collect();
+                store
+                    .set_wholesale_prices(&actor(None), &key, &list)
+                    .await?;
+            }
+            let p = store
+                .partner_by_key(&key)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("--key: no active partner {key}"))?;
+            let list = store.wholesale_prices(&p.id).await?;
+            println!("{key}: {} wholesale prices", list.len());
+            for l in list {
+                println!(
+                    "{},{},{}",
+                    l.plan_id,
+                    l.price.currency,
+                    l.price.major_string()
+                );
+            }
             return Ok(());
         }
         PartnerAction::Rate { key, per_minute } => {

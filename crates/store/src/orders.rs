@@ -14,7 +14,7 @@ use crate::ledger::{TransferMeta, apply_transfer};
 use crate::lines::{Line, lock_line, periods_of};
 use crate::sql::{Row, Tx};
 use simrenew_core::ledger::accounts;
-use simrenew_core::promotion::{PromoCode, Promotion, check_code, price_item};
+use simrenew_core::promotion::{PromoCode, Promotion, check_code, price_item, with_wholesale};
 use simrenew_core::renewal::{check_plan_for_line, plan_addon, plan_renewal};
 use simrenew_core::{
     Currency, FxRate, LineRef, Money, OrderStatus, Period, Plan, StartMode, Transfer,
@@ -215,6 +215,14 @@ impl Store {
             &req.customer(&line.id),
         )
         .await?;
+        // A partner paying from its deposit pays its wholesale price where that is lower.
+        let wholesale = match &req.payment {
+            Payment::Deposit(account) => match crate::partners::partner_of_deposit(account) {
+                Some(partner) => crate::partners::wholesale_in(conn, partner, currency).await?,
+                None => Default::default(),
+            },
+            _ => Default::default(),
+        };
         let mut out = Vec::with_capacity(req.items.len());
         let mut total = Money::zero(currency);
         for (i, item) in req.items.iter().enumerate() {
@@ -227,25 +235,27 @@ impl Store {
                     };
                     let plan = plan_in(conn, plan_id).await?;
                     check_plan_for_line(&plan, line.operator, &req.channel)?;
-                    let priced = price_item(
+                    let retail = price_item(
                         &plan,
                         currency,
                         &req.channel,
                         at,
                         &promotions,
                         req.promo_code.as_ref(),
-                    )
-                    .ok_or_else(|| StoreError::CurrencyNotOffered {
-                        plan: plan.id.clone(),
-                        currency,
-                    })?;
+                    );
+                    let priced = with_wholesale(retail, wholesale.get(&plan.id).copied())
+                        .ok_or_else(|| StoreError::CurrencyNotOffered {
+                            plan: plan.id.clone(),
+                            currency,
+                        })?;
+                    let (price, list_price) = (priced.price, priced.list);
                     let promotion = priced.promotion.cloned();
                     let (valid_from, valid_until, bytes) = grants.grant(kind, &plan, start_mode)?;
                     PricedItem {
                         kind: kind.into(),
                         start_mode,
-                        price: priced.price,
-                        list_price: priced.list,
+                        price,
+                        list_price,
                         promotion,
                         valid_from: Some(valid_from),
                         valid_until: Some(valid_until),

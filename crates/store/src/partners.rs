@@ -526,3 +526,162 @@ impl Store {
             .collect()
     }
 }
+
+/// One line of a partner's wholesale price list: what the partner pays from its deposit
+/// for `plan_id`, in the price's currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WholesalePrice<'a> {
+    pub plan_id: &'a str,
+    pub price: simrenew_core::Money,
+}
+
+/// A partner's wholesale prices in `currency`, by plan id: what [`Store::price`] charges
+/// its deposit when lower than the retail price.
+pub(crate) async fn wholesale_in(
+    conn: &mut crate::sql::Conn,
+    partner_id: &str,
+    currency: simrenew_core::Currency,
+) -> Result<std::collections::HashMap<String, simrenew_core::Money>> {
+    let rows = crate::sql::query(
+        "SELECT plan_id, price_minor FROM partner_prices WHERE partner_id = $1 AND currency = $2",
+    )
+    .bind(partner_id)
+    .bind(currency.code())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<String, _>("plan_id")?,
+                simrenew_core::Money::new(r.try_get("price_minor")?, currency),
+            ))
+        })
+        .collect()
+}
+
+/// A stored wholesale price, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPrice {
+    pub plan_id: String,
+    pub price: simrenew_core::Money,
+}
+
+impl Store {
+    /// Replaces a partner's whole wholesale price list with `prices` (an empty list
+    /// clears it), audited with the list before and after. Refused whole, naming the
+    /// entry, when a plan is unknown, a price is not above zero or above the catalog's
+    /// largest price, or a plan is listed twice in one currency.
+    pub async fn set_wholesale_prices(
+        &self,
+        actor: &str,
+        key_id: &str,
+        prices: &[WholesalePrice<'_>],
+    ) -> Result<usize> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, w) in prices.iter().enumerate() {
+            if w.price.minor <= 0 || w.price.minor > simrenew_core::plan::MAX_PLAN_PRICE_MINOR {
+                return Err(StoreError::invalid(
+                    &format!("prices[{i}].price"),
+                    format!(
+                        "must be more than 0 and at most {}",
+                        simrenew_core::Money::new(
+                            simrenew_core::plan::MAX_PLAN_PRICE_MINOR,
+                            w.price.currency
+                        )
+                    ),
+                ));
+            }
+            if !seen.insert((w.plan_id, w.price.currency)) {
+                return Err(StoreError::invalid(
+                    &format!("prices[{i}].plan_id"),
+                    format!("{} is listed twice in {}", w.plan_id, w.price.currency),
+                ));
+            }
+        }
+        let mut tx = self.write.begin().await?;
+        let partner_id: Option<String> =
+            crate::sql::query_scalar("SELECT id FROM partners WHERE key_id = $1")
+                .bind(key_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(partner_id) = partner_id else {
+            return Err(StoreError::invalid("key_id", "no such partner"));
+        };
+        let before = listed_in(&mut tx, &partner_id).await?;
+        for (i, w) in prices.iter().enumerate() {
+            let known: Option<String> =
+                crate::sql::query_scalar("SELECT id FROM plans WHERE id = $1")
+                    .bind(w.plan_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if known.is_none() {
+                return Err(StoreError::invalid(
+                    &format!("prices[{i}].plan_id"),
+                    format!("no plan {}", w.plan_id),
+                ));
+            }
+        }
+        crate::sql::query("DELETE FROM partner_prices WHERE partner_id = $1")
+            .bind(&partner_id)
+            .execute(&mut *tx)
+            .await?;
+        for w in prices {
+            crate::sql::query("INSERT INTO partner_prices (partner_id, plan_id, currency, price_minor) VALUES ($1, $2, $3, $4)")
+                .bind(&partner_id)
+                .bind(w.plan_id)
+                .bind(w.price.currency.code())
+                .bind(w.price.minor)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let shown = |list: &[ListedPrice]| {
+            serde_json::Value::from(
+                list.iter()
+                    .map(
+                        |l| serde_json::json!({"plan_id": l.plan_id, "price": l.price.to_string()}),
+                    )
+                    .collect::<Vec<_>>(),
+            )
+            .to_string()
+        };
+        let after = listed_in(&mut tx, &partner_id).await?;
+        crate::staff::audit_change(
+            &mut tx,
+            actor,
+            "partner.prices",
+            Some(&format!("partner:{key_id}")),
+            Some(&shown(&before)),
+            Some(&shown(&after)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after.len())
+    }
+
+    /// A partner's wholesale price list, by plan and currency.
+    pub async fn wholesale_prices(&self, partner_id: &str) -> Result<Vec<ListedPrice>> {
+        let mut conn = self.read.acquire().await?;
+        listed_in(&mut conn, partner_id).await
+    }
+}
+
+async fn listed_in(conn: &mut crate::sql::Conn, partner_id: &str) -> Result<Vec<ListedPrice>> {
+    let rows = crate::sql::query(
+        "SELECT plan_id, currency, price_minor FROM partner_prices WHERE partner_id = $1 ORDER BY plan_id, currency",
+    )
+    .bind(partner_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let code: String = r.try_get("currency")?;
+            let currency = code
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("wholesale price in {code}")))?;
+            Ok(ListedPrice {
+                plan_id: r.try_get("plan_id")?,
+                price: simrenew_core::Money::new(r.try_get("price_minor")?, currency),
+            })
+        })
+        .collect()
+}

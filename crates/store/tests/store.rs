@@ -966,3 +966,204 @@ async fn a_catalog_edit_or_retirement_changes_no_order_already_placed() {
         assert_ledger_sound(s).await;
     }
 }
+
+#[tokio::test]
+async fn a_partner_deposit_pays_the_wholesale_price_or_retail_when_lower() {
+    use simrenew_core::Localized;
+    use simrenew_core::promotion::{Discount, Promotion};
+    use simrenew_store::partners::WholesalePrice;
+    for db in testing::all().await {
+        let s = &db.store;
+        let f = fixture(s, 70, 0).await;
+        let p = s
+            .add_partner("test", "Seller", "pk_seller", "sealed", &["orders:write"])
+            .await
+            .unwrap();
+        s.credit_partner(
+            "test",
+            "pk_seller",
+            Money::new(5_000_00, Currency::Rub),
+            "t",
+        )
+        .await
+        .unwrap();
+        let rub = |minor| Money::new(minor, Currency::Rub);
+        // Refused whole, naming the entry: nothing of the list is kept.
+        for (bad, field) in [
+            (
+                vec![
+                    WholesalePrice {
+                        plan_id: "mts-month-30gb",
+                        price: rub(500_00),
+                    },
+                    WholesalePrice {
+                        plan_id: "no-such-plan",
+                        price: rub(1_00),
+                    },
+                ],
+                "prices[1].plan_id",
+            ),
+            (
+                vec![WholesalePrice {
+                    plan_id: "mts-month-30gb",
+                    price: rub(0),
+                }],
+                "prices[0].price",
+            ),
+            (
+                vec![
+                    WholesalePrice {
+                        plan_id: "mts-month-30gb",
+                        price: rub(500_00),
+                    },
+                    WholesalePrice {
+                        plan_id: "mts-month-30gb",
+                        price: rub(400_00),
+                    },
+                ],
+                "prices[1].plan_id",
+            ),
+        ] {
+            let err = s
+                .set_wholesale_prices("test", "pk_seller", &bad)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, StoreError::Invalid { field: f, .. } if f == field),
+                "{}: {err:?}",
+                db.name
+            );
+        }
+        assert!(s.wholesale_prices(&p.id).await.unwrap().is_empty());
+        let err = s
+            .set_wholesale_prices("test", "pk_nobody", &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid { field, .. } if field == "key_id"));
+
+        // 500 for the month (retail 750); 380 for the week (retail 390).
+        let n = s
+            .set_wholesale_prices(
+                "ops",
+                "pk_seller",
+                &[
+                    WholesalePrice {
+                        plan_id: "mts-month-30gb",
+                        price: rub(500_00),
+                    },
+                    WholesalePrice {
+                        plan_id: "mts-week-10gb",
+                        price: rub(380_00),
+                    },
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        let deposit = simrenew_store::partners::deposit_account(&p.id, Currency::Rub);
+        let by_partner = |plan: &str| OrderRequest {
+            buyer: None,
+            channel: "partner".into(),
+            payment: Payment::Deposit(deposit.clone()),
+            ..renew(&f, plan, StartMode::Queued)
+        };
+        let month = s
+            .create_partner_order(&p, &by_partner("mts-month-30gb"), None)
+            .await
+            .unwrap();
+        assert_eq!(month.total, rub(500_00), "{}", db.name);
+        assert_eq!(month.items[0].list_price, rub(750_00));
+        assert_eq!(
+            s.partner_deposit(&p.id, Currency::Rub).await.unwrap(),
+            rub(4_500_00)
+        );
+        // The same plan bought by anyone else still costs the retail price.
+        let retail = s
+            .quote(&OrderRequest {
+                payment: Payment::External,
+                buyer: None,
+                ..renew(&f, "mts-month-30gb", StartMode::Queued)
+            })
+            .await
+            .unwrap();
+        assert_eq!(retail.total, rub(750_00));
+
+        // A campaign of 20% makes the week 312, below the partner's 380: retail wins and
+        // the campaign is used; the month stays at 500 (600 with the campaign) and the
+        // campaign is not used by it.
+        let now = OffsetDateTime::now_utc();
+        let campaign = s
+            .add_promotion(
+                "test",
+                &Promotion {
+                    id: String::new(),
+                    code: None,
+                    names: Localized::new("Golden Week", "Золотая неделя", "黄金周"),
+                    discount: Discount::percent(20).unwrap(),
+                    starts_at: now - Duration::days(1),
+                    ends_at: now + Duration::days(5),
+                    plans: vec![],
+                    channels: vec![],
+                    per_customer_limit: None,
+                    total_limit: None,
+                },
+            )
+            .await
+            .unwrap();
+        let week = s
+            .create_partner_order(&p, &by_partner("mts-week-10gb"), None)
+            .await
+            .unwrap();
+        assert_eq!(week.total, rub(312_00), "{}", db.name);
+        assert_eq!(
+            week.items[0].promotion_id.as_deref(),
+            Some(campaign.as_str())
+        );
+        let month2 = s
+            .create_partner_order(&p, &by_partner("mts-month-30gb"), None)
+            .await
+            .unwrap();
+        assert_eq!(month2.total, rub(500_00));
+        assert_eq!(month2.items[0].promotion_id, None);
+        let used = s
+            .promotions()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.promotion.id == campaign)
+            .unwrap()
+            .redeemed;
+        assert_eq!(used, 1, "{}: only the order it priced used it", db.name);
+        // A plan not on the list: the retail price (with the campaign).
+        let day = s
+            .create_partner_order(&p, &by_partner("mts-day-unlim"), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            (day.total, day.items[0].list_price),
+            (rub(120_00), rub(150_00))
+        );
+
+        // The list is audited, before and after, and can be cleared.
+        let audit = s.audit_entries(10, None).await.unwrap();
+        let set = audit.iter().find(|e| e.action == "partner.prices").unwrap();
+        assert_eq!(set.actor, "ops");
+        assert!(set.after.as_deref().unwrap().contains("mts-week-10gb"));
+        assert_eq!(
+            s.set_wholesale_prices("ops", "pk_seller", &[])
+                .await
+                .unwrap(),
+            0
+        );
+        let cleared = s
+            .create_partner_order(&p, &by_partner("mts-month-30gb"), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            cleared.total,
+            rub(600_00),
+            "cleared: retail with the campaign"
+        );
+        assert_ledger_sound(s).await;
+    }
+}

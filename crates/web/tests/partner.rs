@@ -1220,3 +1220,134 @@ async fn a_partners_line_crossing_80_percent_using_up_its_data_and_ending_its_pl
         }
     }
 }
+
+#[tokio::test]
+async fn a_partner_sees_and_pays_its_wholesale_prices_and_others_pay_retail() {
+    use simrenew_core::{Currency, Money};
+    use simrenew_store::partners::WholesalePrice;
+    for app in common::serve_all(|c| c.secret = SERVER_SECRET.to_vec()).await {
+        let store = &app._db.store;
+        let (seller, key, secret) = partner_with(store, "Seller", &["orders:write"]).await;
+        let (_, other_key, other_secret) = partner_with(store, "Other", &["orders:write"]).await;
+        let rub = |m| Money::new(m, Currency::Rub);
+        store
+            .set_wholesale_prices(
+                "cli:ops",
+                &key,
+                &[
+                    WholesalePrice {
+                        plan_id: "mts-month-30gb",
+                        price: rub(500_00),
+                    },
+                    WholesalePrice {
+                        plan_id: "mts-month-30gb",
+                        price: Money::new(40_00, Currency::Cny),
+                    },
+                ],
+            )
+            .await
+            .unwrap();
+        store
+            .credit_partner("cli:ops", &key, rub(2_000_00), "t-1")
+            .await
+            .unwrap();
+        let http = Client::new();
+        let path = "/partner/v1/plans?currency=RUB&lang=ru";
+        let list = |k: &'static str, v: &Value| -> Value {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["plan"]["id"] == k)
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        let (st, mine) = send(
+            &http,
+            &app.base,
+            Method::GET,
+            path,
+            b"",
+            &Signed::now(&key, &secret, "plans-0001"),
+            None,
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{}: {mine}", app._db.name);
+        let month = list("mts-month-30gb", &mine);
+        assert_eq!(month["your_price"]["price"]["minor"], 500_00, "{month}");
+        assert_eq!(month["your_price"]["list_price"]["minor"], 750_00);
+        assert_eq!(month["your_price"]["basis"], "wholesale");
+        assert_eq!(month["wholesale_prices"].as_array().unwrap().len(), 2);
+        assert_eq!(month["plan"]["name"], "МТС Месяц 30 ГБ", "{month}");
+        let week = list("mts-week-10gb", &mine);
+        assert_eq!(week["your_price"]["price"]["minor"], 390_00);
+        assert_eq!(week["your_price"]["basis"], "list");
+        // Only plans sold to partners are listed.
+        assert!(mine.as_array().unwrap().iter().all(|p| {
+            p["plan"]["channels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == "partner")
+        }));
+        // Another partner sees the retail price and nothing of the first one's list.
+        let (_, theirs) = send(
+            &http,
+            &app.base,
+            Method::GET,
+            path,
+            b"",
+            &Signed::now(&other_key, &other_secret, "plans-0002"),
+            None,
+        )
+        .await;
+        let month_other = list("mts-month-30gb", &theirs);
+        assert_eq!(month_other["your_price"]["price"]["minor"], 750_00);
+        assert_eq!(month_other["wholesale_prices"], serde_json::json!([]));
+        // Bad input and forged signatures are refused by name.
+        let (st, bad) = send(
+            &http,
+            &app.base,
+            Method::GET,
+            "/partner/v1/plans?currency=GBP",
+            b"",
+            &Signed::now(&key, &secret, "plans-0003"),
+            None,
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(bad.to_string().contains("currency"), "{bad}");
+        let (st, _) = send(
+            &http,
+            &app.base,
+            Method::GET,
+            path,
+            b"",
+            &Signed::now(&key, &secret, "plans-0004"),
+            Some(("/partner/v1/plans?currency=CNY", b"")),
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+
+        // The order charges the deposit what the list said.
+        let body = serde_json::json!({"line": "+7 916 123-45-62", "items": [{"type": "renew", "plan_id": "mts-month-30gb"}]});
+        let (st, order, _) = post_signed(
+            &http,
+            &app.base,
+            "/partner/v1/orders",
+            &Signed::now(&key, &secret, "order-0001"),
+            Some("w-1"),
+            &body,
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{}: {order}", app._db.name);
+        assert_eq!(order["total"]["minor"], 500_00, "{order}");
+        assert_eq!(order["items"][0]["list_price"]["minor"], 750_00);
+        assert_eq!(
+            store
+                .partner_deposit(&seller.id, Currency::Rub)
+                .await
+                .unwrap(),
+            rub(1_500_00)
+        );
+    }
+}

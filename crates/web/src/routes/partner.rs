@@ -22,11 +22,15 @@ use base64::Engine;
 use simrenew_core::partner::{self, SignatureError};
 use simrenew_store::partners::Partner;
 
+/// The sales channel of every partner order.
+const CHANNEL: &str = "partner";
+
 pub fn router() -> Router<AppState> {
     let (routes, spec) = utoipa_axum::router::OpenApiRouter::with_openapi(
         <PartnerDoc as utoipa::OpenApi>::openapi(),
     )
     .routes(utoipa_axum::routes!(line_status))
+    .routes(utoipa_axum::routes!(plans))
     .routes(utoipa_axum::routes!(create_order))
     .routes(utoipa_axum::routes!(bulk_orders))
     .routes(utoipa_axum::routes!(deposit))
@@ -401,7 +405,7 @@ async fn partner_request(
     let line = s.store.find_line(&req.line).await?;
     let currency = req.currency.unwrap_or(line.currency);
     req.currency = Some(currency);
-    req.channel = "partner".into();
+    req.channel = CHANNEL.into();
     req.payment = simrenew_store::orders::Payment::Deposit(
         simrenew_store::partners::deposit_account(&p.id, currency),
     );
@@ -587,6 +591,118 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<String> {
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct DepositDto {
     pub balances: Vec<crate::dto::MoneyDto>,
+}
+
+/// What `GET /partner/v1/plans` takes.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerPlansQuery {
+    /// The currency to price in (RUB, CNY, USD, EUR); without it only the lists are given.
+    #[param(pattern = "^(RUB|CNY|USD|EUR)$")]
+    pub currency: Option<String>,
+    /// en, ru or zh-CN: the language of each plan's `name` (all are in `names`).
+    #[param(pattern = "^(en|ru|zh-CN)$")]
+    pub lang: Option<String>,
+}
+
+/// A plan as this partner buys it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PartnerPlanDto {
+    /// The plan as the public catalog shows it (retail prices, running campaign).
+    pub plan: crate::dto::PlanDto,
+    /// This partner's wholesale prices, per currency (empty: retail only).
+    pub wholesale_prices: Vec<crate::dto::MoneyDto>,
+    /// What an order of it paid from the deposit costs now in the currency asked for:
+    /// the lower of the wholesale price and the retail price with any campaign, as
+    /// `POST /partner/v1/orders` will charge it (a promo code may still lower it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub your_price: Option<PartnerPriceDto>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PartnerPriceDto {
+    pub price: crate::dto::MoneyDto,
+    /// The catalog's retail price (equal to `price` when nothing lowers it).
+    pub list_price: crate::dto::MoneyDto,
+    /// `wholesale`, `campaign` or `list`: what made `price`.
+    #[schema(pattern = "^(wholesale|campaign|list)$")]
+    pub basis: String,
+    /// The campaign, when `basis` is `campaign`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion_id: Option<String>,
+}
+
+/// The plans sold to partners, each with this partner's wholesale prices and, for the
+/// currency asked for, the price its deposit pays now (any scope).
+#[utoipa::path(get, path = "/partner/v1/plans", tag = "partner", security(("partner_key" = [])),
+    params(PartnerPlansQuery,
+        ("X-Simrenew-Timestamp" = String, Header, description = "Unix seconds", pattern = "^[0-9]{1,12}$"),
+        ("X-Simrenew-Nonce" = String, Header, description = "New for every request", pattern = "^[!-~]{8,64}$"),
+        ("X-Simrenew-Signature" = String, Header, description = "Lowercase hex HMAC-SHA256 (the query is part of the signed path)", pattern = "^[0-9a-f]{64}$")),
+    responses((status = 200, body = Vec<PartnerPlanDto>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json")))]
+pub async fn plans(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+) -> ApiResult<Json<Vec<PartnerPlanDto>>> {
+    let uri = req.uri().clone();
+    let (p, _) = signed(&s, req, "").await?;
+    let axum::extract::Query(q) = axum::extract::Query::<PartnerPlansQuery>::try_from_uri(&uri)
+        .map_err(|e| Problem::invalid("query", e.body_text()))?;
+    let currency = q
+        .currency
+        .as_deref()
+        .map(str::parse::<simrenew_core::Currency>)
+        .transpose()
+        .map_err(|e| Problem::invalid("currency", e.to_string()))?;
+    let lang = match q.lang.as_deref() {
+        None => simrenew_core::Locale::En,
+        Some(l) => l
+            .parse()
+            .map_err(|_| Problem::invalid("lang", "use en, ru or zh-CN"))?,
+    };
+    let filter = simrenew_store::catalog::PlanFilter {
+        channel: Some(CHANNEL.into()),
+        ..Default::default()
+    };
+    let at = simrenew_store::db::now();
+    let (catalog, campaigns, wholesale) = tokio::try_join!(
+        s.store.list_plans(&filter),
+        s.store.running_campaigns(at),
+        s.store.wholesale_prices(&p.id)
+    )?;
+    let out = catalog
+        .iter()
+        .map(|plan| {
+            let listed = || wholesale.iter().filter(|w| w.plan_id == plan.id);
+            let your_price = currency.and_then(|c| {
+                let retail =
+                    simrenew_core::promotion::price_item(plan, c, CHANNEL, at, &campaigns, None);
+                let own = listed().find(|w| w.price.currency == c).map(|w| w.price);
+                let priced = simrenew_core::promotion::with_wholesale(retail, own)?;
+                let basis = match priced.promotion {
+                    Some(_) => "campaign",
+                    None if Some(priced.price) == own => "wholesale",
+                    None => "list",
+                };
+                Some(PartnerPriceDto {
+                    price: priced.price.into(),
+                    list_price: priced.list.into(),
+                    basis: basis.into(),
+                    promotion_id: priced.promotion.map(|c| c.id.clone()),
+                })
+            });
+            PartnerPlanDto {
+                plan: crate::dto::PlanDto::offered(plan, lang, currency, &campaigns, CHANNEL, at),
+                wholesale_prices: listed().map(|w| w.price.into()).collect(),
+                your_price,
+            }
+        })
+        .collect();
+    Ok(Json(out))
 }
 
 /// The partner's prepaid deposit (any scope).
