@@ -685,3 +685,19 @@ async fn listed_in(conn: &mut crate::sql::Conn, partner_id: &str) -> Result<Vec<
         })
         .collect()
 }
+
+impl Store {
+    /// Whether `partner_id` has sold to the line: an order of it, paid from the partner's
+    /// deposit. Such a partner sees the line as its owner does (the customer bought
+    /// through it); any other partner sees what anyone sees.
+    pub async fn partner_sold_to(&self, partner_id: &str, line_id: &str) -> Result<bool> {
+        let found: Option<String> = crate::sql::query_scalar(
+            "SELECT id FROM orders WHERE partner_id = $1 AND line_id = $2 LIMIT 1",
+        )
+        .bind(partner_id)
+        .bind(line_id)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(found.is_some())
+    }
+}

@@ -189,6 +189,36 @@ pub struct LinePublic {
     pub owner_view: bool,
 }
 
+impl LinePublic {
+    /// What anyone may see of a line.
+    pub fn new(line: &simrenew_store::lines::Line, lang: Locale) -> Self {
+        Self {
+            msisdn_masked: mask(line),
+            operator: line.operator.code().into(),
+            operator_name: line.operator.name(lang).into(),
+            kind: line.kind.clone(),
+            status: line.status.clone(),
+            owner_view: false,
+        }
+    }
+}
+
+/// A number as a stranger may see it: `+7 916 ***-**-67`.
+pub fn mask(line: &simrenew_store::lines::Line) -> String {
+    let d = line.msisdn.display();
+    let n = d.len();
+    if n > 8 && d.starts_with("+7 ") {
+        format!("{}***-**-{}", &d[..7], &d[n - 2..])
+    } else {
+        let e = line.msisdn.e164();
+        format!(
+            "{}****{}",
+            &e[..e.len().min(4)],
+            &e[e.len().saturating_sub(2)..]
+        )
+    }
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PeriodDto {
     pub plan_id: String,
@@ -590,6 +620,23 @@ pub struct UsageEventDto {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UsageList {
     pub events: Vec<UsageEventDto>,
+}
+
+impl UsageList {
+    /// From the store's (event id, bytes, overage, occurred at), newest first.
+    pub fn new(events: Vec<(String, u64, u64, OffsetDateTime)>) -> Self {
+        Self {
+            events: events
+                .into_iter()
+                .map(|(event_id, bytes, overage_bytes, at)| UsageEventDto {
+                    event_id,
+                    bytes,
+                    overage_bytes,
+                    occurred_at: ts(at),
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]

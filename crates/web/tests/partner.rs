@@ -154,7 +154,9 @@ async fn signed_requests_answer_and_each_forgery_is_refused_by_name() {
         let (st, line) = get(&http, &app.base, &fresh("0001")).await;
         assert_eq!(st, StatusCode::OK, "{}: {line}", app.db);
         assert_eq!(line["operator"], "mts");
-        assert!(line["balance"].is_object(), "{line}");
+        // This partner sold nothing to the line: what anyone sees, not the balance.
+        assert_eq!(line["owner_view"], false, "{line}");
+        assert!(line.get("balance").is_none(), "{line}");
         // The same request again: a replay.
         let (st, p) = get(&http, &app.base, &fresh("0001")).await;
         assert_eq!(
@@ -1348,6 +1350,107 @@ async fn a_partner_sees_and_pays_its_wholesale_prices_and_others_pay_retail() {
                 .await
                 .unwrap(),
             rub(1_500_00)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_partner_sees_the_balance_and_usage_only_of_lines_it_sold_to() {
+    use simrenew_core::{Currency, Money};
+    for app in common::serve_all(|c| c.secret = SERVER_SECRET.to_vec()).await {
+        let store = &app._db.store;
+        let (_, key, secret) = partner_with(store, "Seller", &["lines:read", "orders:write"]).await;
+        let (_, other, other_secret) = partner_with(store, "Other", &["lines:read"]).await;
+        store
+            .credit_partner("cli:ops", &key, Money::new(2_000_00, Currency::Rub), "t-1")
+            .await
+            .unwrap();
+        let http = Client::new();
+        // By ICCID or by number, in the forms people write them.
+        let line = store
+            .find_line(&simrenew_core::LineRef::parse("+7 916 123-45-63").unwrap())
+            .await
+            .unwrap();
+        let by_iccid = format!("/partner/v1/lines/{}", line.iccid.as_str());
+        let usage = "/partner/v1/lines/79161234563/usage";
+        let call = |path: String, who: u8, n: &'static str| {
+            let http = http.clone();
+            let base = app.base.clone();
+            let (k, sec) = if who == 0 {
+                (key.clone(), secret.clone())
+            } else {
+                (other.clone(), other_secret.clone())
+            };
+            async move {
+                send(
+                    &http,
+                    &base,
+                    Method::GET,
+                    &path,
+                    b"",
+                    &Signed::now(&k, &sec, n),
+                    None,
+                )
+                .await
+            }
+        };
+        let (st, before) = call(by_iccid.clone(), 0, "line-00001").await;
+        assert_eq!(st, StatusCode::OK, "{}: {before}", app._db.name);
+        assert_eq!(before["owner_view"], false, "{before}");
+        let (st, p) = call(usage.into(), 0, "line-00002").await;
+        assert_eq!(
+            (st, kind(&p)),
+            (StatusCode::FORBIDDEN, "partner-line-not-sold"),
+            "{p}"
+        );
+
+        // It sells the customer a month, and the customer uses 1.5 GB.
+        let body = serde_json::json!({"line": "+7 916 123-45-63", "items": [{"type": "renew", "plan_id": "mts-month-30gb", "start": "now"}]});
+        let (st, order, _) = post_signed(
+            &http,
+            &app.base,
+            "/partner/v1/orders",
+            &Signed::now(&key, &secret, "order-00001"),
+            Some("u-1"),
+            &body,
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{order}");
+        store
+            .record_usage(
+                &[simrenew_store::usage::UsageEvent {
+                    event_id: "feed-77".into(),
+                    line: simrenew_core::LineRef::parse("9161234563").unwrap(),
+                    bytes: 3 << 29,
+                    occurred_at: time::OffsetDateTime::now_utc(),
+                    occurred_at_stated: true,
+                }],
+                None,
+            )
+            .await
+            .unwrap();
+        let (st, after) = call(by_iccid.clone(), 0, "line-00003").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(after["balance"].is_object(), "{after}");
+        assert!(
+            after["periods"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["plan_id"] == "mts-month-30gb"),
+            "{after}"
+        );
+        let (st, used) = call(usage.into(), 0, "line-00004").await;
+        assert_eq!(st, StatusCode::OK, "{used}");
+        assert_eq!(used["events"][0]["event_id"], "feed-77", "{used}");
+        assert_eq!(used["events"][0]["bytes"], 3u64 << 29);
+        // The other partner still sees only the public view, and no usage.
+        let (_, theirs) = call(by_iccid.clone(), 1, "line-00005").await;
+        assert_eq!(theirs["owner_view"], false, "{theirs}");
+        let (st, p) = call(usage.into(), 1, "line-00006").await;
+        assert_eq!(
+            (st, kind(&p)),
+            (StatusCode::FORBIDDEN, "partner-line-not-sold")
         );
     }
 }

@@ -3,31 +3,13 @@
 
 use super::line_ref;
 use crate::AppState;
-use crate::dto::{
-    LineOwnerView, LinePublic, LineView, OrderDto, OrderList, UsageEventDto, UsageList, ts,
-};
+use crate::dto::{LineOwnerView, LinePublic, LineView, OrderDto, OrderList, UsageList};
 use crate::extract::{Lang, SessionToken, SignedIn};
 use crate::problem::{ApiResult, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
 use simrenew_store::StoreError;
 use simrenew_store::lines::Line;
-
-/// The number with the middle hidden: `+7 916 ***-**-67`.
-pub fn mask(line: &Line) -> String {
-    let d = line.msisdn.display();
-    let n = d.len();
-    if n > 8 && d.starts_with("+7 ") {
-        format!("{}***-**-{}", &d[..7], &d[n - 2..])
-    } else {
-        let e = line.msisdn.e164();
-        format!(
-            "{}****{}",
-            &e[..e.len().min(4)],
-            &e[e.len().saturating_sub(2)..]
-        )
-    }
-}
 
 /// The line, checked to belong to the signed-in user.
 async fn owned(s: &AppState, user: &simrenew_store::users::User, raw: &str) -> ApiResult<Line> {
@@ -74,15 +56,7 @@ pub async fn get_line(
         }
         return Ok(Json(LineView::Owner(Box::new(view))));
     }
-    let line = found.line;
-    Ok(Json(LineView::Public(LinePublic {
-        msisdn_masked: mask(&line),
-        operator: line.operator.code().into(),
-        operator_name: line.operator.name(lang).into(),
-        kind: line.kind.clone(),
-        status: line.status.clone(),
-        owner_view: false,
-    })))
+    Ok(Json(LineView::Public(LinePublic::new(&found.line, lang))))
 }
 
 /// The line's orders, newest first (owner only).
@@ -114,15 +88,5 @@ pub async fn line_usage(
 ) -> ApiResult<Json<UsageList>> {
     let line = owned(&s, &user, &raw).await?;
     let events = s.store.usage_of_line(&line.id, 200).await?;
-    Ok(Json(UsageList {
-        events: events
-            .into_iter()
-            .map(|(event_id, bytes, overage_bytes, at)| UsageEventDto {
-                event_id,
-                bytes,
-                overage_bytes,
-                occurred_at: ts(at),
-            })
-            .collect(),
-    }))
+    Ok(Json(UsageList::new(events)))
 }

@@ -6,11 +6,11 @@
 //! (AES-256-GCM under a key derived from the server's `secret_key`), since HMAC needs it
 //! in the clear to check a signature.
 //!
-//! Today: line status by ICCID or number. Orders, deposits, bulk, rate limits and
-//! webhooks come next (see the issue).
+//! Line status and usage, plans with the partner's wholesale prices, orders one at a
+//! time or in bulk paid from a prepaid deposit, the deposit, and the webhook log.
 
 use crate::AppState;
-use crate::dto::LineOwnerView;
+use crate::dto::{LineOwnerView, LinePublic, LineView, UsageList};
 use crate::problem::{ApiResult, Problem};
 use axum::Json;
 use axum::Router;
@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         <PartnerDoc as utoipa::OpenApi>::openapi(),
     )
     .routes(utoipa_axum::routes!(line_status))
+    .routes(utoipa_axum::routes!(line_usage))
     .routes(utoipa_axum::routes!(plans))
     .routes(utoipa_axum::routes!(create_order))
     .routes(utoipa_axum::routes!(bulk_orders))
@@ -258,15 +259,16 @@ pub async fn authenticate(
     Ok(p)
 }
 
-/// A line's status, plan, balance and data left, by ICCID or number (scope
-/// `lines:read`).
+/// A line by ICCID or number (scope `lines:read`): to a partner that has sold to it (an
+/// order paid from its deposit), the owner's view — status, periods, balance, data left
+/// per bucket —; to any other partner, what anyone may see (operator, kind, status).
 #[utoipa::path(get, path = "/partner/v1/lines/{line}", tag = "partner", security(("partner_key" = [])),
     params(
         ("line" = String, Path, description = "Phone number or ICCID in any usual form"),
         ("X-Simrenew-Timestamp" = String, Header, description = "Unix seconds; within 300 s of the server's clock", pattern = "^[0-9]{1,12}$"),
         ("X-Simrenew-Nonce" = String, Header, description = "New for every request", pattern = "^[!-~]{8,64}$"),
         ("X-Simrenew-Signature" = String, Header, description = "Lowercase hex HMAC-SHA256 of the canonical string", pattern = "^[0-9a-f]{64}$")),
-    responses((status = 200, body = LineOwnerView),
+    responses((status = 200, description = "LineOwnerView for a line the partner sold to, LinePublic otherwise", body = LineView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -276,11 +278,64 @@ pub async fn line_status(
     State(s): State<AppState>,
     Path(raw): Path<String>,
     req: axum::extract::Request,
-) -> ApiResult<Json<LineOwnerView>> {
-    signed(&s, req, "lines:read").await?;
-    let line = s.store.find_line(&super::line_ref("line", &raw)?).await?;
+) -> ApiResult<Json<LineView>> {
+    let (line, sold) = partner_line(&s, req, &raw).await?;
+    if !sold {
+        return Ok(Json(LineView::Public(LinePublic::new(
+            &line,
+            simrenew_core::Locale::En,
+        ))));
+    }
     let detail = s.store.line_detail(&line).await?;
-    Ok(Json(LineOwnerView::new(&detail, simrenew_core::Locale::En)))
+    Ok(Json(LineView::Owner(Box::new(LineOwnerView::new(
+        &detail,
+        simrenew_core::Locale::En,
+    )))))
+}
+
+/// A line's recent usage events, newest first, for a partner that has sold to it (scope
+/// `lines:read`); any other partner is refused with `partner-line-not-sold`.
+#[utoipa::path(get, path = "/partner/v1/lines/{line}/usage", tag = "partner", security(("partner_key" = [])),
+    params(
+        ("line" = String, Path, description = "Phone number or ICCID in any usual form"),
+        ("X-Simrenew-Timestamp" = String, Header, description = "Unix seconds", pattern = "^[0-9]{1,12}$"),
+        ("X-Simrenew-Nonce" = String, Header, description = "New for every request", pattern = "^[!-~]{8,64}$"),
+        ("X-Simrenew-Signature" = String, Header, description = "Lowercase hex HMAC-SHA256", pattern = "^[0-9a-f]{64}$")),
+    responses((status = 200, body = UsageList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json")))]
+pub async fn line_usage(
+    State(s): State<AppState>,
+    Path(raw): Path<String>,
+    req: axum::extract::Request,
+) -> ApiResult<Json<UsageList>> {
+    let (line, sold) = partner_line(&s, req, &raw).await?;
+    if !sold {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "partner-line-not-sold",
+            "Not your customer's line",
+            "this partner has sold nothing to this line: its usage is its owner's to see",
+        ));
+    }
+    Ok(Json(UsageList::new(
+        s.store.usage_of_line(&line.id, 200).await?,
+    )))
+}
+
+/// The line a `lines:read` request names, and whether the partner has sold to it.
+async fn partner_line(
+    s: &AppState,
+    req: axum::extract::Request,
+    raw: &str,
+) -> ApiResult<(simrenew_store::lines::Line, bool)> {
+    let (p, _) = signed(s, req, "lines:read").await?;
+    let line = s.store.find_line(&super::line_ref("line", raw)?).await?;
+    let sold = s.store.partner_sold_to(&p.id, &line.id).await?;
+    Ok((line, sold))
 }
 
 /// Authenticates a whole request (its body is part of the signature); the partner and
