@@ -1110,3 +1110,95 @@ async fn an_admin_adds_changes_and_retires_a_plan_and_buyers_see_each_change() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_clerk_changes_a_lines_plan_today_and_the_old_data_stays_until_its_end() {
+    for app in common::serve_all(|_| {}).await {
+        let store = &app._db.store;
+        store.seed_demo_staff().await.unwrap();
+        let mut clerk = staff(&app, DEMO_STAFF[1].0).await;
+        let found = clerk.get("/admin/counter?q=%2B7+916+123-45-61").await;
+        let sale_path = found.link_to("/admin/counter/lines/");
+        let line_id = sale_path.rsplit('/').next().unwrap().to_string();
+        let line = store.line(&line_id).await.unwrap();
+        let before = store.line_detail(&line).await.unwrap();
+        let month = before.current_period().unwrap().clone();
+        assert_eq!(month.plan_id, "mts-month-30gb");
+        let page = clerk.get(&sale_path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(
+            text_of(&page.body, "current-plan").contains("Month 30 GB"),
+            "{}",
+            page.body
+        );
+        // A renewal queues by default.
+        assert!(page.has("value=\"queued\" checked"), "{}", page.body);
+        clerk.open_till("1000").await;
+        // Periods are kept to the second: let the demo's month start a second earlier
+        // than the change, as it would have days before in a shop.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let sold = clerk
+            .post(
+                &sale_path,
+                &[
+                    ("csrf", &page.input("csrf")),
+                    ("idem", &page.input("idem")),
+                    ("plan", "mts-week-10gb"),
+                    ("start", "now"),
+                    ("currency", "RUB"),
+                    ("lang", "ru"),
+                    ("pay", "cash"),
+                    ("received", "500"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            sold.status,
+            StatusCode::SEE_OTHER,
+            "{}: {}",
+            app.db,
+            sold.body
+        );
+        let receipt = clerk.get(sold.location()).await;
+        assert!(receipt.has("Неделя 10 ГБ"), "{}", receipt.body);
+
+        // The week runs from now; the month's data stays usable until the month's end.
+        let after = store.line_detail(&line).await.unwrap();
+        let now = after.current_period().unwrap();
+        assert_eq!(now.plan_id, "mts-week-10gb", "{}", app.db);
+        assert!(
+            (time::OffsetDateTime::now_utc() - now.start)
+                .whole_seconds()
+                .abs()
+                < 60,
+            "starts now: {:?}",
+            now.start
+        );
+        assert!(
+            after
+                .periods
+                .iter()
+                .any(|p| p.plan_id == "mts-month-30gb" && p.end == month.end)
+        );
+        let month_data = before
+            .buckets
+            .iter()
+            .find(|b| b.valid_until == month.end)
+            .map(|b| b.remaining_bytes);
+        assert_eq!(
+            after
+                .buckets
+                .iter()
+                .find(|b| b.valid_until == month.end)
+                .map(|b| b.remaining_bytes),
+            month_data,
+            "the month's data is kept"
+        );
+        let page = clerk.get(&sale_path).await;
+        assert!(
+            text_of(&page.body, "current-plan").contains("Week 10 GB"),
+            "{}",
+            page.body
+        );
+    }
+}

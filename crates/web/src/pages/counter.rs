@@ -39,6 +39,8 @@ struct SalePage {
     number: String,
     operator: String,
     balance: String,
+    /// The plan running now and until when, if any.
+    current: Option<(String, String)>,
     /// (plan id, name, kind text, price)
     plans: Vec<(String, String, String, String)>,
     form: SaleForm,
@@ -69,6 +71,9 @@ struct SaleForm {
     reference: String,
     /// A promo code the customer gives (priced by the same rule as every channel).
     promo: String,
+    /// `now` changes the line's plan today (a renewal that starts now); anything else
+    /// queues the renewal after the current plan.
+    start: String,
 }
 
 async fn sale_view(
@@ -107,6 +112,16 @@ async fn sale_view(
             return site::unavailable(&ctx);
         }
     };
+    let current = match detail.current_period() {
+        None => None,
+        Some(p) => {
+            let name = match s.store.plan(&p.plan_id).await {
+                Ok(plan) => plan.names.get(t.locale).to_string(),
+                Err(_) => p.plan_id.clone(),
+            };
+            Some((name, t.datetime(p.end)))
+        }
+    };
     let currency = form.currency.parse().unwrap_or(line.currency);
     let plans = plans
         .iter()
@@ -136,6 +151,7 @@ async fn sale_view(
             number: line.msisdn.display(),
             operator: line.operator.name(t.locale).to_string(),
             balance: t.money(detail.balance),
+            current,
             plans,
             form: SaleForm {
                 currency: currency.code().to_string(),
@@ -177,6 +193,7 @@ struct Sale {
     currency: Currency,
     how: CounterPayment,
     lang: Locale,
+    start: simrenew_core::StartMode,
 }
 
 fn check(t: &super::i18n::Tr, f: &SaleForm) -> Result<Sale, Vec<(&'static str, String)>> {
@@ -213,6 +230,13 @@ fn check(t: &super::i18n::Tr, f: &SaleForm) -> Result<Sale, Vec<(&'static str, S
     if matches!(&how, CounterPayment::Terminal { reference } if reference.trim().is_empty()) {
         errors.push(("reference", t.t("admin-reference-needed")));
     }
+    // Only a plan's renewal has a start: an add-on starts now and ends with the current
+    // plan whatever is chosen, and a top-up is money.
+    let start = if f.start == "now" {
+        simrenew_core::StartMode::Now
+    } else {
+        simrenew_core::StartMode::Queued
+    };
     let lang = f.lang.parse::<Locale>().unwrap_or(t.locale);
     if errors.is_empty() {
         Ok(Sale {
@@ -220,6 +244,7 @@ fn check(t: &super::i18n::Tr, f: &SaleForm) -> Result<Sale, Vec<(&'static str, S
             currency,
             how,
             lang,
+            start,
         })
     } else {
         Err(errors)
@@ -245,6 +270,7 @@ async fn sell(
         received: form.get("received").to_string(),
         reference: form.get("reference").to_string(),
         promo: form.get("promo").trim().to_string(),
+        start: form.get("start").to_string(),
     };
     let idem = form.get("idem").to_string();
     let again = |errors: Vec<(&'static str, String)>, status| {
@@ -266,9 +292,11 @@ async fn sell(
             Ok(p) if p.kind == simrenew_core::PlanKind::AddOn => ItemRequest::AddOn {
                 plan_id: id.clone(),
             },
+            // A change of plan: the new one starts now; the old one's data stays usable
+            // until its own end (the renewal rule of every channel).
             Ok(_) => ItemRequest::Renew {
                 plan_id: id.clone(),
-                start: simrenew_core::StartMode::Queued,
+                start: sale.start,
             },
             Err(_) => {
                 return again(
@@ -321,12 +349,13 @@ async fn sell(
     }
     // One order per form: the same key again (a double-click, a resent form) finds it.
     let what = format!(
-        "{}|{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}|{}",
         line.id,
         typed.plan,
         typed.amount,
         sale.currency.code(),
-        typed.promo
+        typed.promo,
+        sale.start.code()
     );
     let claim = crate::routes::claim(
         format!("staff:{}", st.staff.id),
