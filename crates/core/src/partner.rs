@@ -96,13 +96,11 @@ pub fn parse_price_list(text: &str) -> Result<Vec<(String, crate::Money)>, crate
         let [plan, currency, price, ..] = fields[..] else {
             return Err(err("expected plan_id,currency,price".into()));
         };
-        let is_header = line == 1
-            && !crate::plan::valid_plan_id(plan)
-            && !price.starts_with(|c: char| c.is_ascii_digit());
-        if is_header {
+        let plan_ok = crate::plan::valid_plan_id(plan);
+        if line == 1 && !plan_ok && !price.starts_with(|c: char| c.is_ascii_digit()) {
             continue;
         }
-        if !crate::plan::valid_plan_id(plan) {
+        if !plan_ok {
             return Err(err(format!("plan id {plan:?} is not a plan id")));
         }
         let currency: crate::Currency = currency

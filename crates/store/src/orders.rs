@@ -248,14 +248,13 @@ impl Store {
                             plan: plan.id.clone(),
                             currency,
                         })?;
-                    let (price, list_price) = (priced.price, priced.list);
                     let promotion = priced.promotion.cloned();
                     let (valid_from, valid_until, bytes) = grants.grant(kind, &plan, start_mode)?;
                     PricedItem {
                         kind: kind.into(),
                         start_mode,
-                        price,
-                        list_price,
+                        price: priced.price,
+                        list_price: priced.list,
                         promotion,
                         valid_from: Some(valid_from),
                         valid_until: Some(valid_until),

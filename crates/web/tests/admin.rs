@@ -274,8 +274,7 @@ async fn a_counter_sale_for_cash_and_one_on_the_card_terminal_each_with_its_rece
         let store = &app._db.store;
         store.seed_demo_staff().await.unwrap();
         let mut clerk = staff(&app, DEMO_STAFF[1].0).await;
-        let found = clerk.get("/admin/counter?q=8+916+123-45-62").await;
-        let sale_path = found.link_to("/admin/counter/lines/");
+        let sale_path = clerk.sale_path_at_counter("8 916 123-45-62").await;
         let line_id = sale_path.rsplit('/').next().unwrap().to_string();
         let orders_before = store.orders_of_line(&line_id, 100).await.unwrap().len();
         let page = clerk.get(&sale_path).await;
@@ -1117,8 +1116,7 @@ async fn a_clerk_changes_a_lines_plan_today_and_the_old_data_stays_until_its_end
         let store = &app._db.store;
         store.seed_demo_staff().await.unwrap();
         let mut clerk = staff(&app, DEMO_STAFF[1].0).await;
-        let found = clerk.get("/admin/counter?q=%2B7+916+123-45-61").await;
-        let sale_path = found.link_to("/admin/counter/lines/");
+        let sale_path = clerk.sale_path_at_counter("+7 916 123-45-61").await;
         let line_id = sale_path.rsplit('/').next().unwrap().to_string();
         let line = store.line(&line_id).await.unwrap();
         let before = store.line_detail(&line).await.unwrap();

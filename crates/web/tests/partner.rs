@@ -976,8 +976,7 @@ async fn a_promo_code_and_a_campaign_price_the_same_on_every_channel() {
             "{}",
             opened.body
         );
-        let found = clerk.get("/admin/counter?q=8+916+123-45-62").await;
-        let sale_path = found.link_to("/admin/counter/lines/");
+        let sale_path = clerk.sale_path_at_counter("8 916 123-45-62").await;
         let sale = clerk.get(&sale_path).await;
         let received = Money::new(campaign, Currency::Rub).major_string();
         let sold = clerk

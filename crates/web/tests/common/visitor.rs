@@ -215,6 +215,14 @@ impl Visitor {
     }
 
     /// Opens this clerk's rouble till with `float` through the till's form.
+    /// The counter's search for `q` (a number or ICCID as typed: digits, spaces, `+`,
+    /// `-`), and the sale page's path of the line it found.
+    pub async fn sale_path_at_counter(&mut self, q: &str) -> String {
+        let query = q.replace('+', "%2B").replace(' ', "+");
+        let found = self.get(&format!("/admin/counter?q={query}")).await;
+        found.link_to("/admin/counter/lines/")
+    }
+
     pub async fn open_till(&mut self, float: &str) -> Page {
         let till = self.get("/admin/till").await;
         self.post(
