@@ -197,7 +197,9 @@ impl Browser {
         b
     }
 
-    async fn send(&mut self, mut msg: Value) -> Value {
+    /// Sends one DevTools command and waits for its answer: `Err` holds the error object
+    /// Chromium gave instead of a result.
+    async fn send(&mut self, mut msg: Value) -> Result<Value, Value> {
         self.next_id += 1;
         let id = self.next_id;
         msg["id"] = json!(id);
@@ -211,19 +213,31 @@ impl Browser {
             let Message::Text(text) = frame else { continue };
             let v: Value = serde_json::from_str(&text).unwrap();
             if v["id"] == json!(id) {
-                if let Some(e) = v.get("error") {
-                    panic!("{msg}: {e}");
-                }
-                return v["result"].clone();
+                return match v.get("error") {
+                    Some(e) => Err(e.clone()),
+                    None => Ok(v["result"].clone()),
+                };
             }
         }
     }
 
     async fn call_browser(&mut self, method: &str, params: Value) -> Value {
-        self.send(json!({"method": method, "params": params})).await
+        let msg = json!({"method": method, "params": params});
+        self.send(msg.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{msg}: {e}"))
     }
 
     async fn call(&mut self, method: &str, params: Value) -> Value {
+        let msg = json!({"method": method, "params": params});
+        self.try_call(method, params)
+            .await
+            .unwrap_or_else(|e| panic!("{msg}: {e}"))
+    }
+
+    /// A command to the page's session that may fail, as an evaluation does while the
+    /// page is between two documents.
+    async fn try_call(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         let session = self.session.clone();
         self.send(json!({"method": method, "params": params, "sessionId": session}))
             .await
@@ -250,13 +264,19 @@ impl Browser {
         let check = format!("document.readyState === 'complete' && !!({js})");
         for _ in 0..600 {
             let r = self
-                .call(
+                .try_call(
                     "Runtime.evaluate",
                     json!({"expression": check, "returnByValue": true}),
                 )
                 .await;
-            if r["result"]["value"] == json!(true) {
-                return;
+            match r {
+                Ok(r) if r["result"]["value"] == json!(true) => return,
+                Ok(_) => {}
+                // A navigation (a form's answer, a redirect) replaced the document while
+                // the check was asked: Chromium answers "Inspected target navigated or
+                // closed" or "Execution context was destroyed"; ask the new one.
+                Err(e) if is_navigation_race(&e) => {}
+                Err(e) => panic!("{check}: {e}"),
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -342,6 +362,15 @@ impl Browser {
 }
 
 /// The demo shop (SQLite) behind a relay, with the demo card on.
+/// Whether a DevTools error only says the page moved on to another document while a
+/// command was asked of the old one.
+fn is_navigation_race(error: &Value) -> bool {
+    let message = error["message"].as_str().unwrap_or_default();
+    message.contains("navigated or closed")
+        || message.contains("context was destroyed")
+        || message.contains("Cannot find context")
+}
+
 async fn shop() -> (Relay, common::Served) {
     let mut apps = common::serve_all_on(true, |c| {
         c.demo_payments = true;
