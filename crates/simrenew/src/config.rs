@@ -120,6 +120,11 @@ pub struct Config {
     pub payments_sandbox: bool,
     /// The VAT code on 54-FZ receipt lines (YooKassa's codes; 1 = no VAT).
     pub vat_code: u8,
+    /// eSIM Access, the supplier of resold plans (docs/upstream.md): the API's origin,
+    /// the account's access code and its secret key (signs every request; never logged).
+    pub esimaccess_url: String,
+    pub esimaccess_access_code: Option<String>,
+    pub esimaccess_secret_key: Option<String>,
 }
 
 impl Default for Config {
@@ -176,6 +181,9 @@ impl Default for Config {
             max_numbers_per_person: 10,
             payments_sandbox: false,
             vat_code: 1,
+            esimaccess_url: simrenew_esim::upstream::esimaccess::BASE_URL.into(),
+            esimaccess_access_code: None,
+            esimaccess_secret_key: None,
         }
     }
 }

@@ -58,6 +58,11 @@ enum Command {
         #[command(subcommand)]
         action: PartnerAction,
     },
+    /// Plans resold from a supplier's API (docs/upstream.md).
+    Upstream {
+        #[command(subcommand)]
+        action: UpstreamAction,
+    },
     /// Operator actions on a line.
     Line {
         #[command(subcommand)]
@@ -121,6 +126,24 @@ enum BalanceAction {
         /// Who: kept in the audit log (default: $USER).
         #[arg(long)]
         actor: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UpstreamAction {
+    /// Have a supplier fulfil a plan (top-ups of the line's own ICCID), or ours again
+    /// with --local; audited.
+    Plan {
+        #[arg(long)]
+        plan: String,
+        /// The supplier's adapter: esimaccess.
+        #[arg(long, default_value = "esimaccess")]
+        adapter: String,
+        /// The supplier's package code.
+        #[arg(long, required_unless_present = "local")]
+        package: Option<String>,
+        #[arg(long)]
+        local: bool,
     },
 }
 
@@ -390,6 +413,35 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
         Command::Esim { action } => esim_command(&config, action).await,
         Command::Staff { action } => staff_command(&config, action).await,
         Command::Partner { action } => partner_command(&config, action).await,
+        Command::Upstream {
+            action:
+                UpstreamAction::Plan {
+                    plan,
+                    adapter,
+                    package,
+                    local,
+                },
+        } => {
+            let store = open(&config).await?;
+            if adapter != "esimaccess" {
+                anyhow::bail!("--adapter: the supplier adapters are: esimaccess");
+            }
+            let supplier = match (local, package) {
+                (true, _) | (false, None) => None,
+                (false, Some(package_code)) => Some(simrenew_store::upstream::Supplier {
+                    adapter,
+                    package_code,
+                }),
+            };
+            store
+                .set_upstream_plan(&actor(None), &plan, supplier.as_ref())
+                .await?;
+            match supplier {
+                Some(s) => println!("{plan} is fulfilled by {} as {}", s.adapter, s.package_code),
+                None => println!("{plan} is fulfilled by simrenew's own buckets"),
+            }
+            Ok(())
+        }
         Command::Line { action } => {
             let store = open(&config).await?;
             let (raw, status) = match &action {
@@ -533,6 +585,36 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
     if config.payments_sandbox {
         simrenew_web::routes::partner::seed_demo_partner(&store, &secret).await?;
     }
+    // Suppliers of resold plans: the demo's stand-in of eSIM Access under
+    // /sandbox/esimaccess, or the real one when its keys are set.
+    let mut upstream: Vec<std::sync::Arc<dyn simrenew_esim::upstream::Upstream>> = Vec::new();
+    let mut upstream_sandbox = None;
+    if config.payments_sandbox {
+        let stand_in = simrenew_esim::upstream::sandbox::EsimAccessSandbox::new();
+        stand_in.add_package("RU_5_30", 5 << 30, 1200);
+        upstream.push(std::sync::Arc::new(
+            simrenew_esim::upstream::esimaccess::EsimAccess::new(
+                &format!(
+                    "{}/sandbox/esimaccess",
+                    config.public_url().trim_end_matches('/')
+                ),
+                simrenew_esim::upstream::sandbox::ACCESS_CODE,
+                simrenew_esim::upstream::sandbox::SECRET_KEY,
+            )?,
+        ));
+        upstream_sandbox = Some(axum::Router::new().nest("/sandbox/esimaccess", stand_in.router()));
+    } else if let (Some(code), Some(key)) = (
+        &config.esimaccess_access_code,
+        &config.esimaccess_secret_key,
+    ) {
+        upstream.push(std::sync::Arc::new(
+            simrenew_esim::upstream::esimaccess::EsimAccess::new(
+                &config.esimaccess_url,
+                code,
+                key,
+            )?,
+        ));
+    }
     let state = simrenew_web::AppState::new(
         store.clone(),
         simrenew_web::WebConfig {
@@ -556,6 +638,7 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
             esim_sandbox_phone: esim_phone.is_some(),
             max_numbers_per_person: config.max_numbers_per_person,
             esim_callback,
+            upstream,
         },
     );
     // Payments whose notification has not come: asked of their provider every minute.
@@ -577,6 +660,8 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
     // Partners' webhooks: due events posted every 5 s, retried with backoff.
     simrenew_payments::install_crypto();
     simrenew_web::routes::partner::spawn_webhooks(state.clone());
+    // Resold plans: the supplier asked every 5 s, its usage read every 50 s.
+    simrenew_web::upstream::spawn(state.clone(), std::time::Duration::from_secs(5));
     let mut app = simrenew_web::app(state);
     if let Some(stands) = sandbox {
         tracing::warn!("payments sandbox on: providers are local stand-ins, no money moves");
@@ -584,6 +669,9 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
     }
     if let Some(phone) = esim_phone {
         app = app.merge(phone);
+    }
+    if let Some(stand_in) = upstream_sandbox {
+        app = app.merge(stand_in);
     }
     // Messages to people: delivered from the outbox by SMTP when configured.
     let mailer = match &config.smtp_url {

@@ -196,7 +196,8 @@ impl Store {
                 CAST((SELECT COUNT(*) FROM buckets b WHERE b.order_id = o.id) AS BIGINT) AS buckets,
                 CAST((SELECT COUNT(*) FROM periods p WHERE p.order_id = o.id) AS BIGINT) AS periods,
                 CAST((SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id AND i.kind = 'renew') AS BIGINT) AS renewals,
-                CAST((SELECT COUNT(*) FROM transfers t WHERE t.order_id = o.id AND t.kind = 'order') AS BIGINT) AS transfers
+                CAST((SELECT COUNT(*) FROM transfers t WHERE t.order_id = o.id AND t.kind = 'order') AS BIGINT) AS transfers,
+                (SELECT j.state FROM upstream_jobs j WHERE j.order_id = o.id) AS upstream
              FROM orders o",
         )
         .fetch_all(&self.read)
@@ -214,11 +215,22 @@ impl Store {
                 n("renewals")?,
                 n("transfers")?,
             );
-            if r.try_get::<String, _>("status")? == "fulfilled" {
+            let status: String = r.try_get("status")?;
+            let upstream: Option<String> = r.try_get("upstream")?;
+            let sales = i64::from(plan_items > 0);
+            if status == "fulfilled" {
                 out.fulfilled += 1;
-                let sales = i64::from(plan_items > 0);
                 if buckets != plan_items || periods != renewals || transfers != sales + topups {
                     out.misfulfilled.push(id);
+                }
+            } else if matches!(
+                (status.as_str(), upstream.as_deref()),
+                ("paid", Some("pending")) | ("refunded", Some("refused"))
+            ) {
+                // Paid and waiting for the supplier, or refused by it (the money came back
+                // by a refund transfer): charged once, no quota.
+                if buckets + periods > 0 || transfers != sales + topups {
+                    out.half_applied.push(id);
                 }
             } else if buckets + periods + transfers > 0 {
                 out.half_applied.push(id);

@@ -26,6 +26,7 @@ pub mod sql;
 pub mod staff;
 pub mod testing;
 pub mod tills;
+pub mod upstream;
 pub mod usage;
 pub mod users;
 

@@ -347,7 +347,8 @@ impl Store {
         let found = self.find_line(&req.line).await?;
         let mut tx = self.write.begin().await?;
         let order = self.create_order_in(&mut tx, &found.id, req, idem).await?;
-        if partner.webhook_url.is_some() {
+        // An order an upstream supplier fulfils raises its event when the supplier is done.
+        if partner.webhook_url.is_some() && order.status == OrderStatus::Fulfilled {
             crate::partners::queue_event(&mut tx, &partner.id, "order.fulfilled", &order).await?;
         }
         tx.commit().await?;
@@ -379,7 +380,7 @@ impl Store {
                     .create_order_in(&mut tx, &found.id, req, Some(idem))
                     .await
                     .map_err(|e| (i, e))?;
-                if partner.webhook_url.is_some() {
+                if partner.webhook_url.is_some() && order.status == OrderStatus::Fulfilled {
                     crate::partners::queue_event(&mut tx, &partner.id, "order.fulfilled", &order)
                         .await
                         .map_err(|e| (i, e))?;
@@ -419,6 +420,11 @@ impl Store {
         let line = lock_line(tx, line_id, at).await?;
         let periods = periods_of(&mut *tx, &line.id, at).await?;
         let (currency, items, total) = self.price(&mut *tx, req, &line, &periods, at).await?;
+        let plan_ids: Vec<Option<&str>> = items
+            .iter()
+            .map(|i| i.plan.as_ref().map(|p| p.id.as_str()))
+            .collect();
+        let upstream = crate::upstream::supplier_of(tx, &plan_ids, true).await?;
         let source = match &req.payment {
             Payment::Balance => Some(Source::Balance),
             Payment::Deposit(account) => Some(Source::Account(account)),
@@ -426,15 +432,17 @@ impl Store {
         };
         let pay_now = source.is_some();
         let id = new_id();
-        let status = if pay_now {
-            OrderStatus::Fulfilled
-        } else {
-            OrderStatus::PendingPayment
+        // Paid now, it is fulfilled now, unless a supplier fulfils it (then it is paid and
+        // waits for the supplier's answer).
+        let fulfil_now = pay_now && upstream.is_none();
+        let status = match (pay_now, fulfil_now) {
+            (true, true) => OrderStatus::Fulfilled,
+            (true, false) => OrderStatus::Paid,
+            _ => OrderStatus::PendingPayment,
         };
-        let done_at = pay_now.then_some(ts);
         crate::sql::query(
             "INSERT INTO orders (id, line_id, channel, status, buyer_id, currency, total_minor, payment_method, created_at, paid_at, fulfilled_at, partner_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&id)
         .bind(&line.id)
@@ -445,7 +453,8 @@ impl Store {
         .bind(total.minor)
         .bind(source.map(|s| s.method()))
         .bind(ts)
-        .bind(done_at)
+        .bind(pay_now.then_some(ts))
+        .bind(fulfil_now.then_some(ts))
         .bind(match &req.payment {
             Payment::Deposit(account) => crate::partners::partner_of_deposit(account),
             _ => None,
@@ -456,7 +465,7 @@ impl Store {
         let shown: Vec<OrderItem> = items
             .iter()
             .enumerate()
-            .map(|(pos, it)| order_item(pos as i64, it, pay_now))
+            .map(|(pos, it)| order_item(pos as i64, it, fulfil_now))
             .collect();
         insert_items(tx, &id, &shown).await?;
         let mut redeemed: Vec<&str> = Vec::new();
@@ -467,7 +476,11 @@ impl Store {
             }
         }
         if let Some(source) = source {
-            apply_effects(tx, &id, &line, &items, source, at).await?;
+            charge(tx, &id, &line, &items, source, at).await?;
+            match &upstream {
+                Some(supplier) => crate::upstream::queue_job(tx, &id, supplier, at).await?,
+                None => grant(tx, &id, &line, &items, at).await?,
+            }
         }
         let order = Order {
             id,
@@ -480,7 +493,7 @@ impl Store {
             payment_method: source.map(|s| s.method()),
             created_at: at,
             paid_at: pay_now.then_some(at),
-            fulfilled_at: pay_now.then_some(at),
+            fulfilled_at: fulfil_now.then_some(at),
             items: shown,
         };
         remember(tx, idem, &order).await?;
@@ -650,7 +663,37 @@ pub(crate) async fn settle_in(
         ));
     }
     let mut order = load_order(&mut *tx, order_id).await?;
-    let mut grants = Grants::new(&periods_of(&mut *tx, &line.id, at).await?, at);
+    let plan_ids: Vec<Option<&str>> = order.items.iter().map(|i| i.plan_id.as_deref()).collect();
+    // Placed before its plan was resold from a supplier, a mixed order stays ours.
+    if let Some(supplier) = crate::upstream::supplier_of(tx, &plan_ids, false).await? {
+        crate::sql::query("UPDATE orders SET status = 'paid', fulfilled_at = NULL WHERE id = $1")
+            .bind(order_id)
+            .execute(&mut **tx)
+            .await?;
+        order.status = OrderStatus::Paid;
+        order.fulfilled_at = None;
+        let priced: Vec<PricedItem> = order.items.iter().map(PricedItem::as_paid).collect();
+        charge(tx, order_id, &line, &priced, source, at).await?;
+        crate::upstream::queue_job(tx, order_id, &supplier, at).await?;
+        return Ok(order);
+    }
+    let priced = grant_items(tx, &mut order, &line.id, at).await?;
+    charge(tx, order_id, &line, &priced, source, at).await?;
+    grant(tx, order_id, &line, &priced, at).await?;
+    Ok(order)
+}
+
+/// The grants of an order's items for `at`, on the line's periods read under its lock,
+/// written to the items (and to `order`): what settling a payment and a supplier's
+/// confirmation both do.
+pub(crate) async fn grant_items(
+    tx: &mut Tx,
+    order: &mut Order,
+    line_id: &str,
+    at: OffsetDateTime,
+) -> Result<Vec<PricedItem>> {
+    let order_id = order.id.clone();
+    let mut grants = Grants::new(&periods_of(&mut *tx, line_id, at).await?, at);
     let mut priced = Vec::with_capacity(order.items.len());
     for item in &order.items {
         // The terms the buyer was quoted and agreed to; a catalog edit or a retired plan
@@ -695,14 +738,13 @@ pub(crate) async fn settle_in(
                 .bind(p.valid_from.map(|t| t.unix_timestamp()))
                 .bind(p.valid_until.map(|t| t.unix_timestamp()))
                 .bind(p.data_bytes.map(|b| b as i64))
-                .bind(order_id)
+                .bind(&order_id)
                 .bind(shown.position)
                 .execute(&mut **tx)
                 .await?;
         }
     }
-    apply_effects(tx, order_id, &line, &priced, source, at).await?;
-    Ok(order)
+    Ok(priced)
 }
 
 #[derive(Clone, Copy)]
@@ -719,6 +761,26 @@ impl Source<'_> {
             Self::Balance => "balance".into(),
             Self::External(m) => (*m).to_string(),
             Self::Account(_) => "deposit".into(),
+        }
+    }
+}
+
+impl PricedItem {
+    /// What a stored item charges (its price, or its credit for a top-up): all that
+    /// [`charge`] reads, for an order whose quota a supplier grants.
+    fn as_paid(item: &OrderItem) -> Self {
+        Self {
+            kind: item.kind.clone(),
+            plan: None,
+            start_mode: item.start_mode,
+            price: item.price,
+            list_price: item.list_price,
+            promotion: None,
+            valid_from: None,
+            valid_until: None,
+            data_bytes: None,
+            credit: item.credit,
+            fx_rate: None,
         }
     }
 }
@@ -775,10 +837,9 @@ async fn insert_items(tx: &mut Tx, order_id: &str, items: &[OrderItem]) -> Resul
     Ok(())
 }
 
-/// What fulfilment does besides the order's status: the money (one sale transfer for the
-/// plans, one per top-up), a period per renewal, a bucket per plan item (unique per order
-/// item, so it cannot be granted twice), and the outbox event.
-async fn apply_effects(
+/// The money of a paid order: one sale transfer for the plans, one per top-up. Refused
+/// whole (nothing written, the caller rolls back) when a balance or deposit is short.
+async fn charge(
     tx: &mut Tx,
     order_id: &str,
     line: &Line,
@@ -786,7 +847,6 @@ async fn apply_effects(
     source: Source<'_>,
     at: OffsetDateTime,
 ) -> Result<()> {
-    let ts = at.unix_timestamp();
     let Some(first) = items.first() else {
         return Ok(());
     };
@@ -818,7 +878,7 @@ async fn apply_effects(
             });
         }
     }
-    for (pos, item) in items.iter().enumerate() {
+    for item in items {
         if item.kind == "topup" {
             let credit = item.credit.ok_or_else(|| {
                 StoreError::Corrupt(format!("order {order_id}: top-up without credit"))
@@ -839,6 +899,23 @@ async fn apply_effects(
                 }
                 return Err(StoreError::Corrupt("a credit was refused".into()));
             }
+        }
+    }
+    Ok(())
+}
+
+/// The quota of a fulfilled order: a period per renewal, a bucket per plan item (unique
+/// per order item, so it cannot be granted twice), and the outbox event.
+pub(crate) async fn grant(
+    tx: &mut Tx,
+    order_id: &str,
+    line: &Line,
+    items: &[PricedItem],
+    at: OffsetDateTime,
+) -> Result<()> {
+    let ts = at.unix_timestamp();
+    for (pos, item) in items.iter().enumerate() {
+        if item.kind == "topup" {
             continue;
         }
         let (Some(plan), Some(from_t), Some(until), Some(bytes)) = (

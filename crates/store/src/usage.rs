@@ -130,75 +130,7 @@ impl Store {
         let mut tx = self.write.begin().await?;
         let mut out = Vec::with_capacity(events.len());
         for (e, line_id) in events.iter().zip(lines) {
-            let prior = crate::sql::query("SELECT line_id, bytes, occurred_at, overage_bytes FROM usage_events WHERE event_id = $1")
-                .bind(&e.event_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(p) = prior {
-                let same = p.try_get::<String, _>("line_id")? == line_id
-                    && p.try_get::<i64, _>("bytes")? == e.bytes as i64
-                    && (!e.occurred_at_stated
-                        || p.try_get::<i64, _>("occurred_at")? == e.occurred_at.unix_timestamp());
-                if !same {
-                    return Err(StoreError::UsageEventConflict(e.event_id.clone()));
-                }
-                let overage = p.try_get::<i64, _>("overage_bytes")? as u64;
-                out.push(UsageResult {
-                    event_id: e.event_id.clone(),
-                    line_id,
-                    recorded: false,
-                    drawn_bytes: e.bytes - overage,
-                    overage_bytes: overage,
-                });
-                continue;
-            }
-            lock_line(&mut tx, &line_id, received).await?;
-            let rows = buckets_of(&mut tx, &line_id, e.occurred_at).await?;
-            let buckets: Vec<_> = rows.iter().map(|b| b.as_bucket()).collect();
-            let draw = draw_usage(&buckets, e.bytes, e.occurred_at);
-            crate::sql::query("INSERT INTO usage_events (event_id, line_id, bytes, overage_bytes, occurred_at, received_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(&e.event_id)
-                .bind(&line_id)
-                .bind(e.bytes as i64)
-                .bind(draw.overage as i64)
-                .bind(e.occurred_at.unix_timestamp())
-                .bind(received.unix_timestamp())
-                .execute(&mut *tx)
-                .await?;
-            for (i, amount) in &draw.taken {
-                let done = crate::sql::query("UPDATE buckets SET remaining_bytes = remaining_bytes - $1 WHERE id = $2 AND remaining_bytes >= $1")
-                    .bind(*amount as i64)
-                    .bind(&buckets[*i].id)
-                    .execute(&mut *tx)
-                    .await?;
-                if done.rows_affected() != 1 {
-                    return Err(StoreError::Corrupt(format!(
-                        "bucket {} changed under a locked line",
-                        buckets[*i].id
-                    )));
-                }
-                crate::sql::query(
-                    "INSERT INTO usage_draws (event_id, bucket_id, bytes) VALUES ($1, $2, $3)",
-                )
-                .bind(&e.event_id)
-                .bind(&buckets[*i].id)
-                .bind(*amount as i64)
-                .execute(&mut *tx)
-                .await?;
-                data_events(&mut tx, &rows[*i], *amount, e.occurred_at).await?;
-            }
-            crate::sql::query("UPDATE lines SET usage_as_of = $1 WHERE id = $2 AND (usage_as_of IS NULL OR usage_as_of < $1)")
-                .bind(e.occurred_at.unix_timestamp())
-                .bind(&line_id)
-                .execute(&mut *tx)
-                .await?;
-            out.push(UsageResult {
-                event_id: e.event_id.clone(),
-                line_id,
-                recorded: true,
-                drawn_bytes: e.bytes - draw.overage,
-                overage_bytes: draw.overage,
-            });
+            out.push(record_one(&mut tx, e, line_id, received).await?);
         }
         remember(&mut tx, idem, &out).await?;
         tx.commit().await?;
@@ -238,4 +170,84 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// One event inside the caller's transaction: recorded and drawn from the line's buckets,
+/// or, seen before with the same content, answered as it was (nothing drawn again).
+pub(crate) async fn record_one(
+    tx: &mut crate::sql::Tx,
+    e: &UsageEvent,
+    line_id: String,
+    received: OffsetDateTime,
+) -> Result<UsageResult> {
+    let prior = crate::sql::query(
+        "SELECT line_id, bytes, occurred_at, overage_bytes FROM usage_events WHERE event_id = $1",
+    )
+    .bind(&e.event_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(p) = prior {
+        let same = p.try_get::<String, _>("line_id")? == line_id
+            && p.try_get::<i64, _>("bytes")? == e.bytes as i64
+            && (!e.occurred_at_stated
+                || p.try_get::<i64, _>("occurred_at")? == e.occurred_at.unix_timestamp());
+        if !same {
+            return Err(StoreError::UsageEventConflict(e.event_id.clone()));
+        }
+        let overage = p.try_get::<i64, _>("overage_bytes")? as u64;
+        return Ok(UsageResult {
+            event_id: e.event_id.clone(),
+            line_id,
+            recorded: false,
+            drawn_bytes: e.bytes - overage,
+            overage_bytes: overage,
+        });
+    }
+    lock_line(tx, &line_id, received).await?;
+    let rows = buckets_of(tx, &line_id, e.occurred_at).await?;
+    let buckets: Vec<_> = rows.iter().map(|b| b.as_bucket()).collect();
+    let draw = draw_usage(&buckets, e.bytes, e.occurred_at);
+    crate::sql::query("INSERT INTO usage_events (event_id, line_id, bytes, overage_bytes, occurred_at, received_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&e.event_id)
+        .bind(&line_id)
+        .bind(e.bytes as i64)
+        .bind(draw.overage as i64)
+        .bind(e.occurred_at.unix_timestamp())
+        .bind(received.unix_timestamp())
+        .execute(&mut **tx)
+        .await?;
+    for (i, amount) in &draw.taken {
+        let done = crate::sql::query("UPDATE buckets SET remaining_bytes = remaining_bytes - $1 WHERE id = $2 AND remaining_bytes >= $1")
+            .bind(*amount as i64)
+            .bind(&buckets[*i].id)
+            .execute(&mut **tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Corrupt(format!(
+                "bucket {} changed under a locked line",
+                buckets[*i].id
+            )));
+        }
+        crate::sql::query(
+            "INSERT INTO usage_draws (event_id, bucket_id, bytes) VALUES ($1, $2, $3)",
+        )
+        .bind(&e.event_id)
+        .bind(&buckets[*i].id)
+        .bind(*amount as i64)
+        .execute(&mut **tx)
+        .await?;
+        data_events(tx, &rows[*i], *amount, e.occurred_at).await?;
+    }
+    crate::sql::query("UPDATE lines SET usage_as_of = $1 WHERE id = $2 AND (usage_as_of IS NULL OR usage_as_of < $1)")
+        .bind(e.occurred_at.unix_timestamp())
+        .bind(&line_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(UsageResult {
+        event_id: e.event_id.clone(),
+        line_id,
+        recorded: true,
+        drawn_bytes: e.bytes - draw.overage,
+        overage_bytes: draw.overage,
+    })
 }

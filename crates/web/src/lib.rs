@@ -13,6 +13,7 @@ pub mod payments;
 pub mod problem;
 pub mod routes;
 pub mod throttle;
+pub mod upstream;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -57,6 +58,8 @@ pub struct WebConfig {
     /// Lines may be proven by a code sent by SMS (a gateway is configured, or a demo shop
     /// shows the codes on its outbox page).
     pub sms_codes: bool,
+    /// Suppliers of plans the business resells (eSIM Access…), by adapter name.
+    pub upstream: Vec<Arc<dyn simrenew_esim::upstream::Upstream>>,
 }
 
 impl Default for WebConfig {
@@ -78,6 +81,7 @@ impl Default for WebConfig {
             esim_sandbox_phone: false,
             max_numbers_per_person: 10,
             es2: None,
+            upstream: Vec::new(),
         }
     }
 }

@@ -1,0 +1,265 @@
+//! Plans resold from a supplier (eSIM Access): the order is paid at once and fulfilled
+//! when the supplier tops up the line's own ICCID; a lost answer is asked again as the same
+//! transaction; a refusal gives the buyer's money back; the supplier's usage is drawn from
+//! the line's buckets once. Against the stand-in of the supplier's API on its own port
+//! (every request's signature checked), on SQLite and PostgreSQL.
+
+use simrenew_core::{Currency, LineRef, Money, OrderStatus, StartMode};
+use simrenew_esim::upstream::esimaccess::EsimAccess;
+use simrenew_esim::upstream::sandbox::{ACCESS_CODE, EsimAccessSandbox, SECRET_KEY, Trouble};
+use simrenew_store::orders::{ItemRequest, OrderRequest, Payment};
+use simrenew_store::testing::{self, assert_sound};
+use simrenew_store::upstream::Supplier;
+use simrenew_web::upstream::{run_due, sync_usage};
+use std::sync::Arc;
+
+const GB: u64 = 1 << 30;
+const PACKAGE: &str = "RU_20_30";
+
+async fn supplier() -> (EsimAccessSandbox, String) {
+    let stand_in = EsimAccessSandbox::new();
+    stand_in.add_package(PACKAGE, 20 * GB, 900);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = stand_in.router();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (stand_in, base)
+}
+
+fn renew(line: &str, buyer: Option<String>, payment: Payment) -> OrderRequest {
+    OrderRequest {
+        line: LineRef::parse(line).unwrap(),
+        items: vec![ItemRequest::Renew {
+            plan_id: "mts-travel-30d-20gb".into(),
+            start: StartMode::Queued,
+        }],
+        currency: Some(Currency::Rub),
+        channel: "app".into(),
+        buyer,
+        payment,
+        promo_code: None,
+    }
+}
+
+/// An hour on: every retry's backoff has passed.
+fn later() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc() + time::Duration::hours(1)
+}
+
+#[tokio::test]
+async fn a_resold_plan_is_topped_up_once_at_the_supplier_refused_ones_are_refunded_and_usage_is_drawn()
+ {
+    for db in testing::all().await {
+        let store = db.store.clone();
+        store.seed_demo().await.unwrap();
+        let (stand_in, base) = supplier().await;
+        let owner = store
+            .user_by_email("demo@simrenew.example")
+            .await
+            .unwrap()
+            .unwrap();
+        let line = store
+            .find_line(&LineRef::parse("+79161234561").unwrap())
+            .await
+            .unwrap();
+        stand_in.add_profile(line.iccid.as_str(), 30 * GB);
+        store
+            .adjust_balance(
+                &line.id,
+                Money::new(5000_00, Currency::Rub),
+                "test money",
+                "test",
+            )
+            .await
+            .unwrap();
+        store
+            .set_upstream_plan(
+                "test",
+                "mts-travel-30d-20gb",
+                Some(&Supplier {
+                    adapter: "esimaccess".into(),
+                    package_code: PACKAGE.into(),
+                }),
+            )
+            .await
+            .unwrap();
+        let client = EsimAccess::new(&base, ACCESS_CODE, SECRET_KEY).unwrap();
+        let state = simrenew_web::AppState::new(
+            store.clone(),
+            simrenew_web::WebConfig {
+                upstream: vec![Arc::new(client)],
+                ..Default::default()
+            },
+        );
+        let balance = |id: String| {
+            let store = store.clone();
+            async move { store.account_balance(&id).await.unwrap() }
+        };
+        let before = balance(line.account_id.clone()).await;
+        let data_before = store.line_detail(&line).await.unwrap().data_left_bytes();
+
+        // Paid from the balance at once; the plan waits for the supplier.
+        let order = store
+            .create_order(
+                &renew("+79161234561", Some(owner.id.clone()), Payment::Balance),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(order.status, OrderStatus::Paid, "{}", db.name);
+        assert_eq!(
+            balance(line.account_id.clone()).await,
+            Money::new(before.minor - 690_00, Currency::Rub)
+        );
+        assert_eq!(
+            store.line_detail(&line).await.unwrap().data_left_bytes(),
+            data_before
+        );
+
+        // The supplier's answer is lost after it topped up: asked again later, the same
+        // transaction is answered as the first, and the profile grows once.
+        stand_in.fail_next("esim/topup", Trouble::LoseAnswer);
+        assert_eq!(run_due(&state, time::OffsetDateTime::now_utc()).await, 0);
+        assert_eq!(
+            store.order(&order.id).await.unwrap().status,
+            OrderStatus::Paid
+        );
+        assert_eq!(stand_in.total_bytes(line.iccid.as_str()), Some(50 * GB));
+        assert_eq!(
+            run_due(&state, time::OffsetDateTime::now_utc()).await,
+            0,
+            "not due before its backoff"
+        );
+        assert_eq!(run_due(&state, later()).await, 1);
+        assert_eq!(
+            stand_in.total_bytes(line.iccid.as_str()),
+            Some(50 * GB),
+            "{}",
+            db.name
+        );
+        let done = store.order(&order.id).await.unwrap();
+        assert_eq!(done.status, OrderStatus::Fulfilled);
+        // Queued after the current month, as every renewal: its period and its 20 GB.
+        let detail = store.line_detail(&line).await.unwrap();
+        let period = detail
+            .periods
+            .iter()
+            .find(|p| p.order_id.as_deref() == Some(order.id.as_str()))
+            .expect("the resold plan's period");
+        assert_eq!(period.start, detail.current_period().unwrap().end);
+        assert!(
+            detail
+                .buckets
+                .iter()
+                .any(|b| b.plan_id.as_deref() == Some("mts-travel-30d-20gb")
+                    && b.initial_bytes == 20 * GB
+                    && b.valid_from == period.start)
+        );
+        // Done once: nothing is asked again.
+        let calls = stand_in.calls().len();
+        assert_eq!(run_due(&state, later()).await, 0);
+        assert_eq!(stand_in.calls().len(), calls);
+        assert_eq!(
+            stand_in
+                .calls()
+                .iter()
+                .filter(|c| *c == "esim/topup")
+                .count(),
+            2,
+            "{:?}",
+            stand_in.calls()
+        );
+
+        // The supplier's usage is drawn from the line's buckets once per figure.
+        stand_in.set_usage(line.iccid.as_str(), GB);
+        assert_eq!(sync_usage(&state).await, GB);
+        assert_eq!(sync_usage(&state).await, 0);
+        stand_in.set_usage(line.iccid.as_str(), GB + GB / 2);
+        assert_eq!(sync_usage(&state).await, GB / 2);
+        assert_eq!(
+            store.line_detail(&line).await.unwrap().data_left_bytes(),
+            data_before - GB - GB / 2
+        );
+
+        // The supplier refuses (its balance is short): the money goes back to the
+        // balance it came from, the order is refunded, no quota.
+        stand_in.set_balance(0);
+        let paid_before = balance(line.account_id.clone()).await;
+        let refused = store
+            .create_order(
+                &renew("+79161234561", Some(owner.id.clone()), Payment::Balance),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            balance(line.account_id.clone()).await,
+            Money::new(paid_before.minor - 690_00, Currency::Rub)
+        );
+        assert_eq!(run_due(&state, time::OffsetDateTime::now_utc()).await, 1);
+        assert_eq!(
+            store.order(&refused.id).await.unwrap().status,
+            OrderStatus::Refunded
+        );
+        assert_eq!(
+            balance(line.account_id.clone()).await,
+            paid_before,
+            "{}",
+            db.name
+        );
+        let (state_word, reason) = store.upstream_state(&refused.id).await.unwrap().unwrap();
+        assert_eq!(state_word, "refused");
+        assert!(reason.unwrap().contains("insufficient"));
+
+        // A line the supplier does not know, paid from outside (the demo card): refused,
+        // and the money is credited to that line's balance.
+        let stranger = store
+            .find_line(&LineRef::parse("+79161234562").unwrap())
+            .await
+            .unwrap();
+        let pending = store
+            .create_order(&renew("+79161234562", None, Payment::External), None)
+            .await
+            .unwrap();
+        let paid = store
+            .settle_external(&pending.id, "demo", None)
+            .await
+            .unwrap();
+        assert_eq!(paid.status, OrderStatus::Paid);
+        assert_eq!(run_due(&state, time::OffsetDateTime::now_utc()).await, 1);
+        assert_eq!(
+            store.order(&pending.id).await.unwrap().status,
+            OrderStatus::Refunded
+        );
+        assert_eq!(
+            balance(stranger.account_id.clone()).await,
+            Money::new(690_00, Currency::Rub),
+            "{}",
+            db.name
+        );
+
+        // A resold plan is sold on an order of its own.
+        let mut mixed = renew("+79161234561", Some(owner.id.clone()), Payment::Balance);
+        mixed.items.push(ItemRequest::AddOn {
+            plan_id: "mts-addon-1gb".into(),
+        });
+        let err = store.create_order(&mixed, None).await.unwrap_err();
+        assert!(err.to_string().contains("order of its own"), "{err}");
+
+        // Back to our own buckets: sold and fulfilled at once again.
+        store
+            .set_upstream_plan("test", "mts-travel-30d-20gb", None)
+            .await
+            .unwrap();
+        stand_in.set_balance(100_000);
+        let own = store
+            .create_order(
+                &renew("+79161234561", Some(owner.id.clone()), Payment::Balance),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(own.status, OrderStatus::Fulfilled);
+        assert_sound(&store).await;
+    }
+}
