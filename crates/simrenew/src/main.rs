@@ -313,6 +313,9 @@ async fn open(config: &Config) -> anyhow::Result<Store> {
     Ok(store.with_fx_rates(config.fx()?))
 }
 
+/// The demo's resold plan and the stand-in supplier's package that fulfils it.
+const DEMO_RESOLD_PLAN: (&str, &str) = ("mts-travel-30d-20gb", "RU_20_30");
+
 fn actor(given: Option<String>) -> String {
     given
         .or_else(|| std::env::var("USER").ok())
@@ -359,6 +362,17 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                         simrenew_store::demo::DEMO_EMAIL,
                         simrenew_store::demo::DEMO_PASSWORD
                     );
+                    // One plan the demo resells from its stand-in of eSIM Access.
+                    store
+                        .set_upstream_plan(
+                            "demo",
+                            DEMO_RESOLD_PLAN.0,
+                            Some(&simrenew_store::upstream::Supplier {
+                                adapter: "esimaccess".into(),
+                                package_code: DEMO_RESOLD_PLAN.1.into(),
+                            }),
+                        )
+                        .await?;
                 }
             }
             serve(store, &config, demo).await
@@ -591,7 +605,13 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
     let mut upstream_sandbox = None;
     if config.payments_sandbox {
         let stand_in = simrenew_esim::upstream::sandbox::EsimAccessSandbox::new();
-        stand_in.add_package("RU_5_30", 5 << 30, 1200);
+        stand_in.add_package(DEMO_RESOLD_PLAN.1, 20 << 30, 900);
+        // The demo's MTS cards are the supplier's profiles: their renewals with the
+        // resold plan are top-ups there.
+        for n in 1..=5 {
+            let iccid = simrenew_store::demo::demo_iccid(simrenew_core::Operator::Mts, n);
+            stand_in.add_profile(iccid.as_str(), 0);
+        }
         upstream.push(std::sync::Arc::new(
             simrenew_esim::upstream::esimaccess::EsimAccess::new(
                 &format!(

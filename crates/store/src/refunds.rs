@@ -27,6 +27,21 @@ pub struct Refund {
 /// What the policy allows to refund of an order's plan items at `at`, and the order's
 /// line: the sum of `refund::refundable` over its buckets.
 async fn policy_limit(conn: &mut crate::sql::Conn, order_id: &str, at: i64) -> Result<Money> {
+    // A plan the supplier refused brought nothing: all of it may go back.
+    let refused = crate::sql::query(
+        "SELECT o.total_minor, o.currency FROM upstream_jobs j JOIN orders o ON o.id = j.order_id
+         WHERE j.order_id = $1 AND j.state = 'refused'",
+    )
+    .bind(order_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(r) = refused {
+        let currency = r
+            .try_get::<String, _>("currency")?
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("order {order_id}: currency")))?;
+        return Ok(Money::new(r.try_get("total_minor")?, currency));
+    }
     let rows = crate::sql::query(
         "SELECT i.price_minor, o.currency, b.initial_bytes, b.remaining_bytes, b.valid_from, b.valid_until
          FROM order_items i JOIN orders o ON o.id = i.order_id
@@ -249,6 +264,21 @@ impl Store {
             .bind(limit)
             .fetch_all(&self.read)
             .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for r in ids {
+            out.push(self.refund(&r.try_get::<String, _>("id")?).await?);
+        }
+        Ok(out)
+    }
+
+    /// A payment's refunds, oldest first.
+    pub async fn refunds_of_payment(&self, payment_id: &str) -> Result<Vec<Refund>> {
+        let ids = crate::sql::query(
+            "SELECT id FROM refunds WHERE payment_id = $1 ORDER BY created_at, id",
+        )
+        .bind(payment_id)
+        .fetch_all(&self.read)
+        .await?;
         let mut out = Vec::with_capacity(ids.len());
         for r in ids {
             out.push(self.refund(&r.try_get::<String, _>("id")?).await?);

@@ -13,6 +13,9 @@ use simrenew_store::upstream::Supplier;
 use simrenew_web::upstream::{run_due, sync_usage};
 use std::sync::Arc;
 
+mod common;
+use common::visitor::Visitor;
+
 const GB: u64 = 1 << 30;
 const PACKAGE: &str = "RU_20_30";
 
@@ -260,6 +263,108 @@ async fn a_resold_plan_is_topped_up_once_at_the_supplier_refused_ones_are_refund
             .await
             .unwrap();
         assert_eq!(own.status, OrderStatus::Fulfilled);
+        assert_sound(&store).await;
+    }
+}
+
+/// The line the supplier does not know: nobody's MTS line of the demo.
+const STRANGER: &str = "79161234562";
+
+#[tokio::test]
+async fn a_plan_paid_with_wechat_pay_that_the_supplier_refuses_is_refunded_through_wechat_pay() {
+    let (stand_in, base) = supplier().await;
+    let client: Arc<dyn simrenew_esim::upstream::Upstream> =
+        Arc::new(EsimAccess::new(&base, ACCESS_CODE, SECRET_KEY).unwrap());
+    let apps = common::serve_all_with_sandbox_and(|w| w.upstream = vec![client.clone()]).await;
+    for app in apps {
+        let store = app._db.store.clone();
+        store
+            .set_upstream_plan(
+                "test",
+                "mts-month-30gb",
+                Some(&Supplier {
+                    adapter: "esimaccess".into(),
+                    package_code: PACKAGE.into(),
+                }),
+            )
+            .await
+            .unwrap();
+        // A Chinese traveller renews a month on the line's page and pays by scanning.
+        let mut v = Visitor::new(&app.base, "zh-CN");
+        let page = v.get(&format!("/renew/{STRANGER}")).await;
+        let placed = v
+            .post(
+                &format!("/renew/{STRANGER}"),
+                &[
+                    ("csrf", &page.input("csrf")),
+                    ("idem", &page.input("idem")),
+                    ("plan", "mts-month-30gb"),
+                    ("pay", "wechatpay:native"),
+                ],
+            )
+            .await;
+        let order_id = placed.location().trim_start_matches("/orders/").to_string();
+        let order_page = v.get(&format!("/orders/{order_id}")).await;
+        let section = &order_page.body[order_page.body.find("id=\"scan\"").unwrap()..];
+        let link = section
+            .split_once("href=\"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(l, _)| l.replace("&#x2f;", "/").replace("&#x3a;", ":"))
+            .unwrap();
+        reqwest::Client::new()
+            .post(&link)
+            .form(&[("action", "pay")])
+            .send()
+            .await
+            .unwrap();
+        let mut paid = false;
+        for _ in 0..150 {
+            if store.order(&order_id).await.unwrap().status == OrderStatus::Paid {
+                paid = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(paid, "{}", app.db);
+        // Paid: the page says the operator is adding the plan, and refreshes.
+        let waiting = v.get(&format!("/orders/{order_id}")).await;
+        assert!(
+            waiting.has("id=\"activating\"") && waiting.has("data-refresh"),
+            "{}",
+            waiting.body
+        );
+
+        // The supplier does not know the line's ICCID: refused, refunded through WeChat
+        // Pay (its stand-in signs the refund's answer), the order refunded.
+        let keys = app.keys.as_ref().unwrap();
+        let state = simrenew_web::AppState::new(
+            store.clone(),
+            simrenew_web::WebConfig {
+                upstream: vec![client.clone()],
+                providers: keys.providers.clone(),
+                ..Default::default()
+            },
+        );
+        assert_eq!(run_due(&state, time::OffsetDateTime::now_utc()).await, 1);
+        assert_eq!(
+            store.order(&order_id).await.unwrap().status,
+            OrderStatus::Refunded
+        );
+        let payment = store.payments_of_order(&order_id).await.unwrap()[0].clone();
+        assert_eq!(
+            store.refundable(&payment.id).await.unwrap().minor,
+            0,
+            "{}",
+            app.db
+        );
+        let refunds = store.refunds_of_payment(&payment.id).await.unwrap();
+        assert_eq!(refunds.len(), 1);
+        assert_eq!(refunds[0].status, "succeeded");
+        assert_eq!(refunds[0].amount, payment.amount);
+        let told = v.get(&format!("/orders/{order_id}")).await;
+        assert!(told.has("id=\"supplier-refused\""), "{}", told.body);
+        assert!(!told.has("data-refresh"));
+        assert!(stand_in.calls().contains(&"esim/query".to_string()));
         assert_sound(&store).await;
     }
 }

@@ -119,6 +119,10 @@ struct OrderPage {
     status_code: &'static str,
     pending: bool,
     fulfilled: bool,
+    /// Paid, and a supplier is adding the plan (a resold plan): the page refreshes.
+    activating: bool,
+    /// The supplier refused, and the money went back.
+    supplier_refused: bool,
     created: String,
     paid: Option<String>,
     method: Option<String>,
@@ -211,6 +215,8 @@ async fn order_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>)
     // Paid for a new eSIM: its profile is released now, so the install page has the code.
     crate::esim::release_if_new_esim(&s, &order).await;
     let esim = matches!(s.store.profile_of_order(&order.id).await, Ok(Some(_)));
+    let supplier = s.store.upstream_state(&order.id).await.ok().flatten();
+    let supplier = supplier.as_ref().map(|(state, _)| state.as_str());
     let page = OrderPage {
         providers,
         held,
@@ -223,6 +229,8 @@ async fn order_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>)
         status_code: order.status.code(),
         pending: order.status == OrderStatus::PendingPayment,
         fulfilled: order.status == OrderStatus::Fulfilled,
+        activating: order.status == OrderStatus::Paid && supplier == Some("pending"),
+        supplier_refused: supplier == Some("refused"),
         created: t.datetime(order.created_at),
         paid: order.paid_at.map(|p| t.datetime(p)),
         method: order.payment_method.as_deref().map(|m| {
