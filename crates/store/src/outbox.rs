@@ -68,28 +68,74 @@ pub fn backoff_secs(attempts: i64) -> i64 {
     (30_i64 << exp).min(3600)
 }
 
-/// Queues a payload inside the caller's transaction.
-pub(crate) async fn queue(tx: &mut Tx, topic: &str, payload: &str) -> Result<()> {
+/// Queues a message to a person inside the caller's transaction, with its recipient
+/// beside it (support lists a customer's messages by it).
+pub(crate) async fn queue_message(tx: &mut Tx, topic: &str, m: &Message) -> Result<()> {
+    let payload =
+        serde_json::to_string(m).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
     let at = now().unix_timestamp();
     crate::sql::query(
-        "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES ($1, $2, $3, $3)",
+        "INSERT INTO outbox (topic, payload, created_at, available_at, recipient) VALUES ($1, $2, $3, $3, $4)",
     )
     .bind(topic)
     .bind(payload)
     .bind(at)
+    .bind(&m.to)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// Queues a message to a person inside the caller's transaction.
-pub(crate) async fn queue_message(tx: &mut Tx, topic: &str, m: &Message) -> Result<()> {
-    let payload =
-        serde_json::to_string(m).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
-    queue(tx, topic, &payload).await
+/// A message to a person as support sees it: to whom, what about, and whether it went;
+/// never its body (it may hold a reset link or a code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    /// mail or sms
+    pub topic: String,
+    pub to: String,
+    /// The e-mail's subject (empty for an SMS).
+    pub subject: String,
+    pub created_at: OffsetDateTime,
+    pub delivered_at: Option<OffsetDateTime>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
 }
 
 impl Store {
+    /// The latest messages to any of `recipients` (e-mail addresses, E.164 numbers as
+    /// `+7…`), newest first, at most `limit`.
+    pub async fn messages_to(&self, recipients: &[String], limit: i64) -> Result<Vec<SentMessage>> {
+        let mut out = Vec::new();
+        for r in recipients {
+            let rows = crate::sql::query(
+                "SELECT topic, payload, recipient, created_at, delivered_at, attempts, last_error FROM outbox
+                 WHERE recipient = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+            )
+            .bind(r)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+            for row in &rows {
+                let m: Message = serde_json::from_str(&row.try_get::<String, _>("payload")?)
+                    .map_err(|e| crate::StoreError::Corrupt(format!("outbox message: {e}")))?;
+                out.push(SentMessage {
+                    topic: row.try_get("topic")?,
+                    to: row.try_get("recipient")?,
+                    subject: m.subject,
+                    created_at: from_unix(row.try_get("created_at")?),
+                    delivered_at: row
+                        .try_get::<Option<i64>, _>("delivered_at")?
+                        .map(from_unix),
+                    attempts: row.try_get("attempts")?,
+                    last_error: row.try_get("last_error")?,
+                });
+            }
+        }
+        out.sort_by_key(|m| std::cmp::Reverse(m.created_at));
+        out.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(out)
+    }
+
     /// Queues messages a member of staff sends again (a receipt, an install mail), with
     /// an audit entry, in one transaction.
     pub async fn resend_messages(

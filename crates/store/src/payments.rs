@@ -162,6 +162,26 @@ impl Store {
         rows.iter().map(payment_from_row).collect()
     }
 
+    /// The payments for a line's orders (every attempt, whatever its state), newest
+    /// first, at most `limit`.
+    pub async fn payments_of_line(&self, line_id: &str, limit: i64) -> Result<Vec<Payment>> {
+        let cols = COLUMNS
+            .split(", ")
+            .map(|c| format!("p.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols} FROM payments p JOIN orders o ON o.id = p.order_id
+             WHERE o.line_id = $1 ORDER BY p.created_at DESC, p.id DESC LIMIT $2"
+        );
+        let rows = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(line_id)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(payment_from_row).collect()
+    }
+
     /// Cash taken at the counter by `clerk` for a pending order: recorded as a settled
     /// payment (provider `cash`, who took it) and the order fulfilled, in one
     /// transaction. `received` is what the customer handed over, in the order's

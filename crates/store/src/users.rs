@@ -161,6 +161,15 @@ impl Store {
         row.as_ref().map(user_of).transpose()
     }
 
+    /// A customer by id (a line's owner, an order's buyer).
+    pub async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
+        let row = crate::sql::query("SELECT id, email, locale FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(user_of).transpose()
+    }
+
     /// The user a bearer token belongs to, if the session is live.
     pub async fn user_by_token(&self, token: &str) -> Result<Option<User>> {
         let row = crate::sql::query(

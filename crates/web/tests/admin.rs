@@ -1200,3 +1200,178 @@ async fn a_clerk_changes_a_lines_plan_today_and_the_old_data_stays_until_its_end
         );
     }
 }
+
+#[tokio::test]
+async fn support_sees_a_customers_payments_and_messages_and_sends_a_receipt_in_their_language() {
+    use simrenew_core::{Currency, LineRef, Money, StartMode};
+    use simrenew_store::orders::{ItemRequest, OrderRequest, Payment};
+    for app in common::serve_all(|_| {}).await {
+        let store = &app._db.store;
+        store.seed_demo_staff().await.unwrap();
+        // The demo customer (zh-CN) pays a week at the counter in cash.
+        let owner = store
+            .user_by_email("demo@simrenew.example")
+            .await
+            .unwrap()
+            .unwrap();
+        let clerk = format!("staff:{}", DEMO_STAFF[1].0);
+        store
+            .open_till(&clerk, Money::new(0, Currency::Rub))
+            .await
+            .unwrap();
+        let pending = store
+            .create_order(
+                &OrderRequest {
+                    line: LineRef::parse("+79161234561").unwrap(),
+                    items: vec![ItemRequest::Renew {
+                        plan_id: "mts-week-10gb".into(),
+                        start: StartMode::Queued,
+                    }],
+                    currency: Some(Currency::Rub),
+                    channel: "counter".into(),
+                    buyer: Some(owner.id.clone()),
+                    payment: Payment::External,
+                    promo_code: None,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        store
+            .pay_cash(&pending.id, &clerk, Money::new(500_00, Currency::Rub))
+            .await
+            .unwrap();
+        // A password reset mail went to the customer.
+        store
+            .request_password_reset("demo@simrenew.example", |u, token| {
+                simrenew_store::outbox::Message {
+                    to: u.email.clone(),
+                    subject: "Reset your password".into(),
+                    body: format!("secret link {token}"),
+                    ..Default::default()
+                }
+            })
+            .await
+            .unwrap();
+
+        let mut support = staff(&app, DEMO_STAFF[2].0).await;
+        let page = support
+            .get("/admin/customers?q=demo%40simrenew.example")
+            .await;
+        let payments = page
+            .body
+            .split("id=\"payments\"")
+            .nth(1)
+            .unwrap_or_default();
+        assert!(
+            payments.contains("390") && payments.contains("succeeded"),
+            "{}",
+            page.body
+        );
+        let messages = page
+            .body
+            .split("id=\"messages\"")
+            .nth(1)
+            .unwrap_or_default();
+        assert!(messages.contains("Reset your password"), "{}", page.body);
+        // Support sees what was sent, never its body (a reset link is a key).
+        assert!(!page.has("secret link"), "{}", page.body);
+        assert!(page.has("resend-receipt") && page.has("value=\"zh-CN\" selected"));
+
+        // The receipt again, in the customer's Chinese, to the account's address.
+        let csrf = page.input("csrf");
+        let sent = support
+            .post(
+                "/admin/customers/resend-receipt",
+                &[
+                    ("csrf", &csrf),
+                    ("order", &pending.id),
+                    ("q", "demo@simrenew.example"),
+                    ("email", ""),
+                    ("lang", "zh-CN"),
+                ],
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+        let mail: simrenew_store::outbox::Message = store
+            .recent_outbox(&[simrenew_store::outbox::MAIL], 1)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| serde_json::from_str(&m.payload).unwrap())
+            .next()
+            .unwrap();
+        assert_eq!(mail.to, "demo@simrenew.example");
+        assert!(mail.subject.contains("收据"), "{}", mail.subject);
+        assert!(
+            mail.body.contains(&pending.id) && mail.body.contains("现金"),
+            "{}",
+            mail.body
+        );
+        assert!(mail.body.contains("390"), "{}", mail.body);
+        // In Russian to an address the traveller gives; then the page lists both.
+        let sent = support
+            .post(
+                "/admin/customers/resend-receipt",
+                &[
+                    ("csrf", &csrf),
+                    ("order", &pending.id),
+                    ("q", "demo@simrenew.example"),
+                    ("email", "Friend@Example.com"),
+                    ("lang", "ru"),
+                ],
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER);
+        let back = support.get(sent.location()).await;
+        assert!(back.has("id=\"notice\""));
+        let listed = back
+            .body
+            .split("id=\"messages\"")
+            .nth(1)
+            .unwrap_or_default();
+        assert!(listed.contains("收据"), "{}", back.body);
+        let log = store
+            .audit_entries(10, Some("staff:support@simrenew.example"))
+            .await
+            .unwrap();
+        assert_eq!(
+            log.iter()
+                .filter(|e| e.action == "support.resend_receipt")
+                .count(),
+            2
+        );
+        // An anonymous order with no address given: said, nothing sent.
+        let anonymous = simrenew_store::testing::paid_month_order_for(
+            store,
+            LineRef::parse("+79161234562").unwrap(),
+        )
+        .await;
+        let nowhere = support
+            .post(
+                "/admin/customers/resend-receipt",
+                &[
+                    ("csrf", &csrf),
+                    ("order", &anonymous.id),
+                    ("email", ""),
+                    ("lang", "en"),
+                ],
+            )
+            .await;
+        assert_eq!(nowhere.status, StatusCode::UNPROCESSABLE_ENTITY);
+        // A clerk does not send receipts from here.
+        let mut clerk_v = staff(&app, DEMO_STAFF[1].0).await;
+        let c = clerk_v.get("/admin").await.input("csrf");
+        let refused = clerk_v
+            .post(
+                "/admin/customers/resend-receipt",
+                &[
+                    ("csrf", &c),
+                    ("order", &pending.id),
+                    ("email", "x@example.com"),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    }
+}

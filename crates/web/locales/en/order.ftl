@@ -37,3 +37,6 @@ scan-title-wechatpay = Scan with WeChat
 scan-hint = Open the app, tap Scan and point it at this code. This page updates by itself when the payment arrives.
 scan-open-alipay = Open Alipay on this phone
 scan-open-wechatpay = On this phone: take a screenshot, then in WeChat choose Scan → Album.
+mail-receipt-subject = Your receipt for { $number }
+mail-receipt-intro = Thank you. This is the receipt of your order.
+mail-receipt-was = instead of

@@ -37,3 +37,6 @@ scan-title-wechatpay = Отсканируйте в WeChat
 scan-hint = Откройте приложение, нажмите «Сканировать» и наведите на этот код. Страница обновится сама, когда оплата придёт.
 scan-open-alipay = Открыть Alipay на этом телефоне
 scan-open-wechatpay = На этом телефоне: сделайте снимок экрана, затем в WeChat выберите «Сканировать» → «Альбом».
+mail-receipt-subject = Чек по номеру { $number }
+mail-receipt-intro = Спасибо! Это чек по вашему заказу.
+mail-receipt-was = вместо

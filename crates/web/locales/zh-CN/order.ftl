@@ -37,3 +37,6 @@ scan-title-wechatpay = 用微信扫码
 scan-hint = 打开 App，点“扫一扫”对准此码。付款到账后本页会自动更新。
 scan-open-alipay = 在本机打开支付宝
 scan-open-wechatpay = 在本机付款：先截屏，再在微信“扫一扫”中选择“相册”。
+mail-receipt-subject = 号码 { $number } 的收据
+mail-receipt-intro = 谢谢！这是您订单的收据。
+mail-receipt-was = 原价

@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/staff/active", post(set_active))
         .route("/admin/customers/resend-esim", post(resend_esim))
+        .route("/admin/customers/resend-receipt", post(resend_receipt))
         .route("/admin/inventory", get(inventory).post(import_stock))
         .route("/admin/reports", get(reports))
         .route("/admin/reports.csv", get(reports_csv))
@@ -395,8 +396,14 @@ struct CustomersPage {
     q: String,
     lines: Vec<LineRow>,
     can_sell: bool,
-    /// (order id, line, status, total, created, has an eSIM to install)
-    orders: Vec<(String, String, String, String, String, bool)>,
+    /// (order id, line, status, total, created, has an eSIM to install, has a receipt)
+    orders: Vec<(String, String, String, String, String, bool, bool)>,
+    /// The languages a receipt can be sent in: (code, name, the customer's).
+    langs: Vec<(&'static str, &'static str, bool)>,
+    /// (when, line, how, amount, state, refunded)
+    payments: Vec<(String, String, String, String, String, String)>,
+    /// (when, mail or SMS, to, subject, state, failed)
+    messages: Vec<(String, String, String, String, String, bool)>,
     /// What support just did.
     notice: Option<String>,
     error: Option<String>,
@@ -410,8 +417,49 @@ async fn customers(State(s): State<AppState>, st: StaffCtx, Query(q): Query<Sear
     }
     let (found, error) = find_lines(&s, &st.ctx, q.q.trim()).await;
     let lines = rows(&s, &st.ctx, &found).await;
+    let t = st.ctx.t;
     let mut orders = Vec::new();
+    let mut payments = Vec::new();
+    let mut recipients = Vec::new();
+    let mut customer_lang = None;
     for line in &found {
+        recipients.push(line.msisdn.e164());
+        if let Some(owner) = &line.owner_id
+            && let Ok(Some(u)) = s.store.user_by_id(owner).await
+        {
+            customer_lang = customer_lang.or(u.locale.clone());
+            if !recipients.contains(&u.email) {
+                recipients.push(u.email);
+            }
+        }
+        for p in s
+            .store
+            .payments_of_line(&line.id, 20)
+            .await
+            .unwrap_or_default()
+        {
+            let refunded = s
+                .store
+                .refunds_of_payment(&p.id)
+                .await
+                .unwrap_or_default()
+                .iter()
+                .filter(|r| r.status != "failed")
+                .map(|r| format!("{} ({})", t.money(r.amount), r.status))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let how = t
+                .t_opt(&format!("method-{}", p.provider))
+                .unwrap_or_else(|| p.provider.clone());
+            payments.push((
+                t.datetime(p.created_at),
+                line.msisdn.display(),
+                format!("{how} · {}", p.method),
+                t.money(p.amount),
+                p.status.clone(),
+                refunded,
+            ));
+        }
         for o in s
             .store
             .orders_of_line(&line.id, 10)
@@ -425,16 +473,52 @@ async fn customers(State(s): State<AppState>, st: StaffCtx, Query(q): Query<Sear
             orders.push((
                 o.id.clone(),
                 line.msisdn.display(),
-                super::orders::status_text(&st.ctx.t, o.status),
-                st.ctx.t.money(o.total),
-                st.ctx.t.datetime(o.created_at),
+                super::orders::status_text(&t, o.status),
+                t.money(o.total),
+                t.datetime(o.created_at),
                 esim,
+                o.status == simrenew_core::OrderStatus::Fulfilled,
             ));
         }
     }
+    let messages = s
+        .store
+        .messages_to(&recipients, 20)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| {
+            let (state, failed) = match (&m.delivered_at, &m.last_error) {
+                (Some(d), _) => (t.s("admin-message-sent", "at", &t.datetime(*d)), false),
+                (None, Some(e)) => (t.s("admin-message-failed", "error", e), true),
+                (None, None) => (t.t("admin-message-waiting"), false),
+            };
+            let channel = if m.topic == simrenew_store::outbox::SMS {
+                "SMS".to_string()
+            } else {
+                t.t("admin-message-mail")
+            };
+            (
+                t.datetime(m.created_at),
+                channel,
+                m.to,
+                m.subject,
+                state,
+                failed,
+            )
+        })
+        .collect();
+    let customer_lang = customer_lang.unwrap_or_else(|| t.lang().to_string());
+    let langs = RECEIPT_LANGS
+        .iter()
+        .map(|(code, name)| (*code, *name, *code == customer_lang))
+        .collect();
     let can_sell = st.may(Permission::Counter);
-    let notice = q.sent.then(|| st.ctx.t.t("admin-resent"));
+    let notice = q.sent.then(|| t.t("admin-resent"));
     render(&CustomersPage {
+        langs,
+        payments,
+        messages,
         notice,
         ctx: st.ctx,
         search_action: "/admin/customers",
@@ -743,6 +827,81 @@ async fn set_active(State(s): State<AppState>, req: axum::extract::Request) -> R
             site::unavailable(&st.ctx)
         }
     }
+}
+
+/// The languages of receipts support sends: (code, its own name).
+const RECEIPT_LANGS: [(&str, &str); 3] = [("zh-CN", "中文"), ("ru", "Русский"), ("en", "English")];
+
+/// Support sends an order's receipt by e-mail, in the language asked (the customer's by
+/// default), to the buyer's address or one the traveller gives now. Audited.
+async fn resend_receipt(State(s): State<AppState>, req: axum::extract::Request) -> Response {
+    let (st, form) = match staff_form(&s, req, Permission::SeeCustomers).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let order_id = form.get("order");
+    let given = Some(form.get("email")).filter(|e| !e.is_empty());
+    let Ok(given) = given
+        .map(simrenew_store::users::normalize_email)
+        .transpose()
+    else {
+        return site::message(
+            st.ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "admin-customers",
+            "err-email-invalid",
+        );
+    };
+    let order = match s.store.order(order_id).await {
+        Ok(o) if o.status == simrenew_core::OrderStatus::Fulfilled => o,
+        Ok(_) | Err(StoreError::OrderNotFound(_)) => return site::not_found(st.ctx),
+        Err(e) => {
+            tracing::error!(error = %e, "resend receipt");
+            return site::unavailable(&st.ctx);
+        }
+    };
+    let buyer = match &order.buyer_id {
+        Some(id) => s.store.user_by_id(id).await.ok().flatten(),
+        None => None,
+    };
+    let Some(to) = given.or(buyer.map(|b| b.email)) else {
+        return site::message(
+            st.ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "admin-customers",
+            "admin-resend-need-email",
+        );
+    };
+    let locale = form
+        .get("lang")
+        .parse::<simrenew_core::Locale>()
+        .unwrap_or(st.ctx.t.locale);
+    let t = super::i18n::Tr::new(locale);
+    let names = match s.store.all_plans().await {
+        Ok(p) => super::plans::PlanNames::new(p, locale),
+        Err(e) => {
+            tracing::error!(error = %e, "resend receipt");
+            return site::unavailable(&st.ctx);
+        }
+    };
+    let mail = super::orders::receipt_mail(&t, &order, &names, &s.config.public_url, &to);
+    if let Err(e) = s
+        .store
+        .resend_messages(
+            &st.staff.actor(),
+            "support.resend_receipt",
+            &format!("order:{order_id}"),
+            &[(simrenew_store::outbox::MAIL, mail)],
+        )
+        .await
+    {
+        tracing::error!(error = %e, "resend receipt");
+        return site::unavailable(&st.ctx);
+    }
+    super::see_other(&format!(
+        "/admin/customers?q={}&sent=true",
+        super::urlencode(form.get("q"))
+    ))
 }
 
 /// Support sends an order's eSIM install mails again (the QR code, and the confirmation

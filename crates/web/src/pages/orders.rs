@@ -62,6 +62,63 @@ pub struct ItemRow {
     pub was: String,
 }
 
+/// An order's receipt as an e-mail in the reader's language (`t`): the line, the order,
+/// when and how it was paid, each item with its period and price, the total, and the
+/// order's page. Support sends it again on request.
+pub fn receipt_mail(
+    t: &Tr,
+    order: &Order,
+    names: &super::plans::PlanNames,
+    public_url: &str,
+    to: &str,
+) -> simrenew_store::outbox::Message {
+    let number = simrenew_core::Msisdn::parse(&format!("+{}", order.msisdn))
+        .map(|m| m.display())
+        .unwrap_or_else(|_| order.msisdn.clone());
+    let mut body = vec![
+        t.t("mail-receipt-intro"),
+        String::new(),
+        format!("{}: {number}", t.t("receipt-number")),
+        format!("{}: {}", t.t("receipt-order"), order.id),
+        format!(
+            "{}: {}",
+            t.t("receipt-created"),
+            t.datetime(order.created_at)
+        ),
+    ];
+    if let Some(p) = order.paid_at {
+        body.push(format!("{}: {}", t.t("receipt-paid"), t.datetime(p)));
+    }
+    if let Some(m) = &order.payment_method {
+        let method = t
+            .t_opt(&format!("method-{m}"))
+            .unwrap_or_else(|| m.to_string());
+        body.push(format!("{}: {method}", t.t("receipt-method")));
+    }
+    body.push(String::new());
+    for i in item_rows(t, order, names) {
+        let was = if i.was.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} {})", t.t("mail-receipt-was"), i.was)
+        };
+        body.push(format!("- {}, {}: {}{was}", i.what, i.period, i.price));
+    }
+    body.push(format!("{}: {}", t.t("col-total"), t.money(order.total)));
+    body.push(String::new());
+    body.push(format!(
+        "{}/orders/{}",
+        public_url.trim_end_matches('/'),
+        order.id
+    ));
+    simrenew_store::outbox::Message {
+        to: to.to_string(),
+        subject: t.s("mail-receipt-subject", "number", &number),
+        body: body.join("\n"),
+        ..Default::default()
+    }
+}
+
 /// An order's items for a receipt.
 pub fn item_rows(t: &Tr, order: &Order, names: &super::plans::PlanNames) -> Vec<ItemRow> {
     order
