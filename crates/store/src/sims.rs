@@ -118,6 +118,38 @@ impl Store {
         Ok((added, known))
     }
 
+    /// The lines handed to people whose name holds `name` (any case, spaces collapsed;
+    /// at least 2 letters), by name then number, at most `limit`: the counter's box.
+    pub async fn lines_of_holders_named(
+        &self,
+        name: &str,
+        limit: i64,
+    ) -> Result<Vec<crate::lines::Line>> {
+        let key = name_key(name);
+        if key.chars().filter(|c| c.is_alphabetic()).count() < 2 {
+            return Ok(Vec::new());
+        }
+        let escaped = key
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let cols = crate::lines::LINE_COLUMNS
+            .split(", ")
+            .map(|c| format!("l.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols} FROM holders h JOIN sim_stock s ON s.holder_id = h.id JOIN lines l ON l.iccid = s.iccid
+             WHERE h.name_key LIKE $1 ESCAPE '\\' ORDER BY h.full_name, l.msisdn LIMIT $2"
+        );
+        let rows = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(format!("%{escaped}%"))
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(crate::lines::line_from_row).collect()
+    }
+
     /// SIMs on the shelf per operator: (operator, available).
     pub async fn sim_stock_counts(&self) -> Result<Vec<(String, i64)>> {
         let rows = crate::sql::query("SELECT operator, CAST(COUNT(*) AS BIGINT) AS n FROM sim_stock WHERE state = 'available' GROUP BY operator ORDER BY operator")
@@ -143,13 +175,14 @@ impl Store {
         let doc = doc.checked()?;
         let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
-        crate::sql::query("INSERT INTO holders (id, doc_type, doc_country, doc_number, full_name, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (doc_type, doc_country, doc_number) DO NOTHING")
+        crate::sql::query("INSERT INTO holders (id, doc_type, doc_country, doc_number, full_name, created_at, name_key) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (doc_type, doc_country, doc_number) DO NOTHING")
             .bind(new_id())
             .bind(&doc.doc_type)
             .bind(&doc.doc_country)
             .bind(&doc.doc_number)
             .bind(&doc.full_name)
             .bind(at)
+            .bind(name_key(&doc.full_name))
             .execute(&mut *tx)
             .await?;
         let holder: String = crate::sql::query_scalar(
@@ -235,4 +268,13 @@ impl Store {
         tx.commit().await?;
         Ok(issued)
     }
+}
+
+/// A name as the counter's search compares it: lower case (every script), runs of spaces
+/// as one.
+fn name_key(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }

@@ -529,6 +529,15 @@ async fn a_clerk_hands_out_a_sim_with_the_document_and_imei_within_the_legal_max
         assert!(issued.location().starts_with("/admin/counter/lines/"));
         let sale = clerk.get(issued.location()).await;
         assert!(sale.has("+7 916 880-00-00"), "{}", sale.body);
+        // Found again by name in the one box, whatever the case and spacing.
+        let by_name = clerk.get("/admin/counter?q=li++NA").await;
+        assert!(by_name.has("+7 916 880-00-00"), "{}", by_name.body);
+        let nobody = clerk.get("/admin/counter?q=Wang+Wei").await;
+        assert!(
+            !nobody.has("+7 916 880-00-00") && nobody.has("id=\"search-error\""),
+            "{}",
+            nobody.body
+        );
         // The same person again: past the maximum (1 here), said by the document field.
         let again = clerk.post("/admin/counter/sims", &f).await;
         assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);

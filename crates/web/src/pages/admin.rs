@@ -352,7 +352,8 @@ async fn rows(s: &AppState, ctx: &Ctx, lines: &[simrenew_store::lines::Line]) ->
     rows
 }
 
-/// Lines for a search box: by number or ICCID, or by the owner's e-mail; or why none.
+/// Lines for a search box: by number or ICCID, by the owner's e-mail, or by the name of
+/// the person a SIM was handed to at the counter; or why none.
 async fn find_lines(
     s: &AppState,
     ctx: &Ctx,
@@ -375,6 +376,10 @@ async fn find_lines(
                 Err(StoreError::LineNotFound(_)) => Ok(Vec::new()),
                 Err(e) => Err(e),
             },
+            // Not a number nor an ICCID, but a name: the people SIMs were handed to.
+            Err(_) if q.chars().filter(|c| c.is_alphabetic()).count() >= 2 => {
+                s.store.lines_of_holders_named(q, 20).await
+            }
             Err(e) => return (Vec::new(), Some(super::id_error_text(&t, &e))),
         }
     };
