@@ -157,46 +157,97 @@ impl EsimAccess {
             .send()
             .await
             .map_err(|e| UpstreamError::Unreachable(format!("{path}: {e}")))?;
-        let status = res.status();
+        let status = res.status().as_u16();
         let bytes = res
             .bytes()
             .await
             .map_err(|e| UpstreamError::Unreachable(format!("{path}: {e}")))?;
-        let envelope: Envelope = match serde_json::from_slice(&bytes) {
-            Ok(e) if status.is_success() || status.is_client_error() => e,
-            // A server error or a page that is not the API's envelope: the call may not
-            // have reached the API at all.
-            _ => {
-                return Err(UpstreamError::Unreachable(format!(
-                    "{path}: HTTP {status} without an answer of the API"
-                )));
-            }
-        };
-        if envelope.success {
-            return Ok(envelope.obj);
-        }
-        let code = code_of(&envelope.error_code);
-        if soft.contains(&code.as_str()) {
-            return Ok(Value::Null);
-        }
-        Err(UpstreamError::Refused {
-            code,
-            message: envelope.error_msg.unwrap_or_default(),
-        })
+        read_answer(path, status, &bytes, soft)
     }
 
     async fn query(&self, filter: Value) -> Result<Vec<Profile>, UpstreamError> {
         let mut body = filter;
         body["pager"] = json!({"pageNum": 1, "pageSize": 20});
         let obj = self.call("esim/query", body, &[NOT_READY]).await?;
-        let list = match obj.get("esimList") {
-            None | Some(Value::Null) => return Ok(Vec::new()),
-            Some(l) => l.clone(),
-        };
-        let items: Vec<EsimItem> = serde_json::from_value(list)
-            .map_err(|e| UpstreamError::Unreachable(format!("esim/query: {e}")))?;
-        Ok(items.into_iter().map(Profile::from).collect())
+        profiles_in(&obj)
     }
+}
+
+/// The `obj` of an answer to `path` (HTTP `status`, raw `body`): `Refused` with the
+/// supplier's code when it says no, except a code in `soft` (`Ok(Null)`); `Unreachable`
+/// for a server error or anything that is not the API's envelope (the call may not have
+/// reached the API at all).
+pub fn read_answer(
+    path: &str,
+    status: u16,
+    body: &[u8],
+    soft: &[&str],
+) -> Result<Value, UpstreamError> {
+    let envelope: Envelope = match serde_json::from_slice(body) {
+        Ok(e) if (200..500).contains(&status) => e,
+        _ => {
+            return Err(UpstreamError::Unreachable(format!(
+                "{path}: HTTP {status} without an answer of the API"
+            )));
+        }
+    };
+    if envelope.success {
+        return Ok(envelope.obj);
+    }
+    let code = code_of(&envelope.error_code);
+    if soft.contains(&code.as_str()) {
+        return Ok(Value::Null);
+    }
+    Err(UpstreamError::Refused {
+        code,
+        message: envelope.error_msg.unwrap_or_default(),
+    })
+}
+
+/// The profiles of an `esim/query` answer's `obj` (none while they are being allocated).
+pub fn profiles_in(obj: &Value) -> Result<Vec<Profile>, UpstreamError> {
+    let list = match obj.get("esimList") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(l) => l.clone(),
+    };
+    let items: Vec<EsimItem> = serde_json::from_value(list)
+        .map_err(|e| UpstreamError::Unreachable(format!("esim/query: {e}")))?;
+    Ok(items.into_iter().map(Profile::from).collect())
+}
+
+/// What an `esim/topup` answer's `obj` says was done for `transaction_id` on `iccid`.
+pub fn topped_up_in(obj: &Value, transaction_id: &str, iccid: &str) -> ToppedUp {
+    let text = |k: &str, or: &str| obj.get(k).and_then(Value::as_str).unwrap_or(or).to_string();
+    ToppedUp {
+        transaction_id: text("transactionId", transaction_id),
+        iccid: text("iccid", iccid),
+        total_bytes: obj.get("totalVolume").and_then(Value::as_u64).unwrap_or(0),
+        expires: obj
+            .get("expiredTime")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    }
+}
+
+/// The usage figures of an `esim/usage/query` answer's `obj`; entries without a profile
+/// number are left out.
+pub fn usage_in(obj: &Value) -> Vec<Usage> {
+    obj.get("esimUsageList")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|u| {
+            Some(Usage {
+                profile_ref: u.get("esimTranNo").and_then(Value::as_str)?.to_string(),
+                used_bytes: u.get("dataUsage").and_then(Value::as_u64).unwrap_or(0),
+                total_bytes: u.get("totalData").and_then(Value::as_u64).unwrap_or(0),
+                as_of: u
+                    .get("lastUpdateTime")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            })
+        })
+        .collect()
 }
 
 impl Upstream for EsimAccess {
@@ -254,23 +305,7 @@ impl Upstream for EsimAccess {
                     &[],
                 )
                 .await?;
-            Ok(ToppedUp {
-                transaction_id: obj
-                    .get("transactionId")
-                    .and_then(Value::as_str)
-                    .unwrap_or(transaction_id)
-                    .to_string(),
-                iccid: obj
-                    .get("iccid")
-                    .and_then(Value::as_str)
-                    .unwrap_or(iccid)
-                    .to_string(),
-                total_bytes: obj.get("totalVolume").and_then(Value::as_u64).unwrap_or(0),
-                expires: obj
-                    .get("expiredTime")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            })
+            Ok(topped_up_in(&obj, transaction_id, iccid))
         })
     }
 
@@ -281,25 +316,7 @@ impl Upstream for EsimAccess {
                 let obj = self
                     .call("esim/usage/query", json!({ "esimTranNoList": batch }), &[])
                     .await?;
-                for u in obj
-                    .get("esimUsageList")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    let Some(profile_ref) = u.get("esimTranNo").and_then(Value::as_str) else {
-                        continue;
-                    };
-                    out.push(Usage {
-                        profile_ref: profile_ref.to_string(),
-                        used_bytes: u.get("dataUsage").and_then(Value::as_u64).unwrap_or(0),
-                        total_bytes: u.get("totalData").and_then(Value::as_u64).unwrap_or(0),
-                        as_of: u
-                            .get("lastUpdateTime")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                    });
-                }
+                out.extend(usage_in(&obj));
             }
             Ok(out)
         })
@@ -329,5 +346,42 @@ mod tests {
             s,
             signature("sk_other", "1700000000000", id, "ac_test", body)
         );
+    }
+
+    #[test]
+    fn an_answer_is_read_refused_or_not_an_answer() {
+        let ok = br#"{"success":true,"errorCode":"0","errorMsg":null,"obj":{"orderNo":"B1"}}"#;
+        assert_eq!(
+            read_answer("esim/order", 200, ok, &[]).unwrap()["orderNo"],
+            "B1"
+        );
+        let no = br#"{"success":false,"errorCode":200007,"errorMsg":"balance","obj":null}"#;
+        assert_eq!(
+            read_answer("esim/order", 200, no, &[]),
+            Err(UpstreamError::Refused {
+                code: "200007".into(),
+                message: "balance".into()
+            })
+        );
+        let wait = br#"{"success":false,"errorCode":"200010","errorMsg":"allocating"}"#;
+        assert_eq!(
+            read_answer("esim/query", 200, wait, &[NOT_READY]),
+            Ok(Value::Null)
+        );
+        assert!(matches!(
+            read_answer("esim/query", 502, b"<html>Bad Gateway</html>", &[]),
+            Err(UpstreamError::Unreachable(_))
+        ));
+        // A server error is not the supplier's refusal, even in the API's own words.
+        assert!(matches!(
+            read_answer("esim/order", 500, no, &[]),
+            Err(UpstreamError::Unreachable(_))
+        ));
+        assert_eq!(profiles_in(&Value::Null), Ok(vec![]));
+        let usage = usage_in(
+            &json!({"esimUsageList": [{"esimTranNo": "1", "dataUsage": 5, "totalData": 9}, {"dataUsage": 1}]}),
+        );
+        assert_eq!(usage.len(), 1);
+        assert_eq!((usage[0].used_bytes, usage[0].total_bytes), (5, 9));
     }
 }
