@@ -241,6 +241,69 @@ async fn a_resold_plan_is_topped_up_once_at_the_supplier_refused_ones_are_refund
             db.name
         );
 
+        // A partner's order from its deposit: its webhook event waits for the supplier;
+        // a refusal credits the deposit back.
+        stand_in.set_balance(100_000);
+        let partner = store
+            .add_partner("test", "Seller", "pk_up", "sealed", &["orders:write"])
+            .await
+            .unwrap();
+        store
+            .set_partner_webhook("test", "pk_up", Some("http://127.0.0.1:9/hook"))
+            .await
+            .unwrap();
+        store
+            .credit_partner("test", "pk_up", Money::new(2000_00, Currency::Rub), "test")
+            .await
+            .unwrap();
+        let deposit = simrenew_store::partners::deposit_account(&partner.id, Currency::Rub);
+        let mut by_partner = renew("+79161234561", None, Payment::Deposit(deposit.clone()));
+        by_partner.channel = "partner".into();
+        let placed = store
+            .create_partner_order(&partner, &by_partner, None)
+            .await
+            .unwrap();
+        assert_eq!(placed.status, OrderStatus::Paid);
+        let events = |store: simrenew_store::Store, id: String| async move {
+            store.partner_events(&id, 10).await.unwrap()
+        };
+        assert!(
+            events(store.clone(), partner.id.clone()).await.is_empty(),
+            "no event before the supplier"
+        );
+        assert_eq!(run_due(&state, time::OffsetDateTime::now_utc()).await, 1);
+        let sent = events(store.clone(), partner.id.clone()).await;
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].kind, "order.fulfilled");
+        assert!(
+            sent[0].payload.contains("\"status\":\"fulfilled\""),
+            "{}",
+            sent[0].payload
+        );
+        stand_in.set_balance(0);
+        let refused = store
+            .create_partner_order(&partner, &by_partner, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            balance(deposit.clone()).await,
+            Money::new(2000_00 - 2 * 690_00, Currency::Rub)
+        );
+        assert_eq!(run_due(&state, time::OffsetDateTime::now_utc()).await, 1);
+        assert_eq!(
+            store.order(&refused.id).await.unwrap().status,
+            OrderStatus::Refunded
+        );
+        assert_eq!(
+            balance(deposit.clone()).await,
+            Money::new(2000_00 - 690_00, Currency::Rub)
+        );
+        assert_eq!(
+            events(store.clone(), partner.id.clone()).await.len(),
+            1,
+            "no event for a refusal"
+        );
+
         // A resold plan is sold on an order of its own.
         let mut mixed = renew("+79161234561", Some(owner.id.clone()), Payment::Balance);
         mixed.items.push(ItemRequest::AddOn {

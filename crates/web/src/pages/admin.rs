@@ -482,7 +482,10 @@ async fn customers(State(s): State<AppState>, st: StaffCtx, Query(q): Query<Sear
                 t.money(o.total),
                 t.datetime(o.created_at),
                 esim,
-                o.status == simrenew_core::OrderStatus::Fulfilled,
+                matches!(
+                    o.status,
+                    simrenew_core::OrderStatus::Fulfilled | simrenew_core::OrderStatus::Paid
+                ),
             ));
         }
     }
@@ -858,7 +861,14 @@ async fn resend_receipt(State(s): State<AppState>, req: axum::extract::Request) 
         );
     };
     let order = match s.store.order(order_id).await {
-        Ok(o) if o.status == simrenew_core::OrderStatus::Fulfilled => o,
+        Ok(o)
+            if matches!(
+                o.status,
+                simrenew_core::OrderStatus::Fulfilled | simrenew_core::OrderStatus::Paid
+            ) =>
+        {
+            o
+        }
         Ok(_) | Err(StoreError::OrderNotFound(_)) => return site::not_found(st.ctx),
         Err(e) => {
             tracing::error!(error = %e, "resend receipt");

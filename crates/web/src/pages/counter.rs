@@ -480,7 +480,15 @@ async fn receipt(
     }
     let t = ctx.t;
     let order = match s.store.order(&id).await {
-        Ok(o) if o.status == simrenew_core::OrderStatus::Fulfilled => o,
+        // Paid is enough for a receipt: a plan a supplier adds follows within seconds.
+        Ok(o)
+            if matches!(
+                o.status,
+                simrenew_core::OrderStatus::Fulfilled | simrenew_core::OrderStatus::Paid
+            ) =>
+        {
+            o
+        }
         Ok(_) | Err(StoreError::OrderNotFound(_)) => return site::not_found(ctx),
         Err(e) => {
             tracing::error!(error = %e, "receipt");
