@@ -425,6 +425,9 @@ impl Store {
             .map(|i| i.plan.as_ref().map(|p| p.id.as_str()))
             .collect();
         let upstream = crate::upstream::supplier_of(tx, &plan_ids, true).await?;
+        if upstream.is_some() {
+            crate::upstream::check_line_for_supplier(tx, &line).await?;
+        }
         let source = match &req.payment {
             Payment::Balance => Some(Source::Balance),
             Payment::Deposit(account) => Some(Source::Account(account)),

@@ -108,6 +108,23 @@ pub(crate) async fn supplier_of(
     }
 }
 
+/// A supplier tops up cards it issued: an eSIM from this shop's own SM-DP+ stock is not
+/// one of them, so a resold plan is refused for it before anything is paid.
+pub(crate) async fn check_line_for_supplier(tx: &mut Tx, line: &crate::lines::Line) -> Result<()> {
+    let ours = crate::sql::query("SELECT 1 AS one FROM esim_profiles WHERE iccid = $1")
+        .bind(line.iccid.as_str())
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some();
+    if ours {
+        return Err(StoreError::invalid(
+            "plan_id",
+            "this plan is added by an outside supplier to the cards it issued; an eSIM from this shop's own stock cannot take it",
+        ));
+    }
+    Ok(())
+}
+
 /// Queues the supplier's part of a paid order, inside the order's transaction.
 pub(crate) async fn queue_job(
     tx: &mut Tx,

@@ -312,6 +312,18 @@ async fn a_resold_plan_is_topped_up_once_at_the_supplier_refused_ones_are_refund
         let err = store.create_order(&mixed, None).await.unwrap_err();
         assert!(err.to_string().contains("order of its own"), "{err}");
 
+        // A new eSIM from the shop's own SM-DP+ stock is not the supplier's card: the
+        // resold plan is refused for it before anything is paid.
+        store.seed_demo_esims().await.unwrap();
+        let (_, stock_iccid, _) = simrenew_store::demo::demo_esim_stock()
+            .into_iter()
+            .find(|(op, _, _)| *op == simrenew_core::Operator::Mts)
+            .unwrap();
+        let mut on_stock = renew("+79161234561", None, Payment::External);
+        on_stock.line = LineRef::Iccid(stock_iccid);
+        let err = store.create_order(&on_stock, None).await.unwrap_err();
+        assert!(err.to_string().contains("own stock"), "{err}");
+
         // Back to our own buckets: sold and fulfilled at once again.
         store
             .set_upstream_plan("test", "mts-travel-30d-20gb", None)
