@@ -105,6 +105,34 @@ async fn limit(
     Ok(Money::new(left.max(0), p.amount.currency))
 }
 
+/// Records a refund of `amount` of a payment as pending, inside the caller's transaction
+/// (the caller has checked it is allowed).
+pub(crate) async fn record_pending(
+    tx: &mut crate::sql::Tx,
+    payment_id: &str,
+    amount: Money,
+    reason: &str,
+    at: i64,
+) -> Result<Refund> {
+    let id = new_id();
+    crate::sql::query("INSERT INTO refunds (id, payment_id, amount_minor, currency, status, reason, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $6)")
+        .bind(&id)
+        .bind(payment_id)
+        .bind(amount.minor)
+        .bind(amount.currency.code())
+        .bind(reason)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(Refund {
+        id,
+        payment_id: payment_id.to_string(),
+        amount,
+        status: "pending".into(),
+        provider_refund_id: None,
+    })
+}
+
 impl Store {
     /// How much of a settled payment may still be refunded now.
     pub async fn refundable(&self, payment_id: &str) -> Result<Money> {
@@ -143,24 +171,9 @@ impl Store {
                 allowed,
             });
         }
-        let id = new_id();
-        crate::sql::query("INSERT INTO refunds (id, payment_id, amount_minor, currency, status, reason, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $6)")
-            .bind(&id)
-            .bind(payment_id)
-            .bind(amount.minor)
-            .bind(amount.currency.code())
-            .bind(reason)
-            .bind(at.unix_timestamp())
-            .execute(&mut *tx)
-            .await?;
+        let r = record_pending(&mut tx, payment_id, amount, reason, at.unix_timestamp()).await?;
         tx.commit().await?;
-        Ok(Refund {
-            id,
-            payment_id: payment_id.to_string(),
-            amount,
-            status: "pending".into(),
-            provider_refund_id: None,
-        })
+        Ok(r)
     }
 
     /// The provider refunded: the money goes back and the quota it bought is taken back,

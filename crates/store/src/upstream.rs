@@ -48,11 +48,10 @@ pub enum Refunded {
     /// Already back in the ledger (the line's balance, the partner's deposit), in the
     /// refusal's transaction.
     InLedger,
-    /// Paid through a provider: refund this payment of that amount through it.
-    Provider {
-        payment_id: String,
-        amount: simrenew_core::Money,
-    },
+    /// Paid through a provider: this refund of the whole payment was recorded pending in
+    /// the refusal's transaction; ask the provider for it (`serve` asks again every
+    /// minute for refunds left pending, so a crash before the call loses nothing).
+    Provider(crate::refunds::Refund),
     /// Refused before (a retry after a crash): nothing more to do.
     Already,
 }
@@ -325,7 +324,7 @@ impl Store {
     /// back where it came from, in one transaction — the line's balance, the partner's
     /// deposit, or (cash or a card at the counter, the demo card) the line's balance as
     /// credit; a provider's payment is handed back to the caller to refund through the
-    /// provider. A second refusal changes nothing.
+    /// provider, recorded pending here. A second refusal changes nothing.
     pub async fn refuse_upstream(&self, order_id: &str, reason: &str) -> Result<Refunded> {
         let at = now();
         let mut tx = self.write.begin().await?;
@@ -356,10 +355,16 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let out = if let Some(p) = payment {
-            Refunded::Provider {
-                payment_id: p.try_get("id")?,
-                amount: order.total,
-            }
+            let payment_id: String = p.try_get("id")?;
+            let refund = crate::refunds::record_pending(
+                &mut tx,
+                &payment_id,
+                order.total,
+                &format!("refused by the supplier: {reason}"),
+                at.unix_timestamp(),
+            )
+            .await?;
+            Refunded::Provider(refund)
         } else {
             let back_to = match (
                 order.payment_method.as_deref(),

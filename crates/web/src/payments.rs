@@ -309,7 +309,7 @@ pub async fn refund(
 
 /// Asks the provider for a pending refund (again: the same key refunds once) and
 /// applies the answer.
-async fn ask_refund(
+pub async fn ask_refund(
     store: &simrenew_store::Store,
     providers: &[Arc<dyn Provider>],
     vat_code: u8,

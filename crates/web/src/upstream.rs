@@ -101,8 +101,9 @@ async fn run_one(s: &AppState, job: &UpstreamJob) -> Result<bool, simrenew_store
 
 /// The one place an order the supplier refused gets its money back: the store marks it
 /// refunded and returns balance or deposit money in the same transaction; a provider's
-/// payment is refunded through the provider (a refund it cannot make at once stays
-/// pending and is asked again every minute, as every refund is).
+/// payment gets a refund recorded pending in that transaction, asked of the provider now
+/// (a refund it cannot make at once, or one a crash kept us from asking, stays pending and
+/// is asked again every minute, as every refund is).
 pub async fn refuse(
     s: &AppState,
     order_id: &str,
@@ -110,21 +111,19 @@ pub async fn refuse(
 ) -> Result<(), simrenew_store::StoreError> {
     match s.store.refuse_upstream(order_id, reason).await? {
         Refunded::InLedger | Refunded::Already => Ok(()),
-        Refunded::Provider { payment_id, amount } => {
-            match crate::payments::refund(
+        Refunded::Provider(refund) => {
+            match crate::payments::ask_refund(
                 &s.store,
                 &s.config.providers,
                 s.config.vat_code,
-                &payment_id,
-                amount,
-                &format!("refused by the supplier: {reason}"),
+                &refund,
             )
             .await
             {
                 Ok(_) => Ok(()),
                 Err(crate::payments::RefundError::Store(e)) => Err(e),
                 Err(e) => {
-                    tracing::warn!(order = order_id, payment = %payment_id, error = %e, "refund of a refused upstream order");
+                    tracing::warn!(order = order_id, refund = %refund.id, error = %e, "refund of a refused upstream order");
                     Ok(())
                 }
             }

@@ -409,23 +409,32 @@ async fn a_plan_paid_with_wechat_pay_that_the_supplier_refuses_is_refunded_throu
             waiting.body
         );
 
-        // The supplier does not know the line's ICCID: refused, refunded through WeChat
-        // Pay (its stand-in signs the refund's answer), the order refunded.
+        // The supplier does not know the line's ICCID: refused, the order refunded and
+        // the refund of the payment recorded in the same transaction. This server cannot
+        // reach WeChat Pay at that moment (as after a crash before the call): the refund
+        // waits, pending...
         let keys = app.keys.as_ref().unwrap();
-        let state = simrenew_web::AppState::new(
+        let cut_off = simrenew_web::AppState::new(
             store.clone(),
             simrenew_web::WebConfig {
                 upstream: vec![client.clone()],
-                providers: keys.providers.clone(),
                 ..Default::default()
             },
         );
-        assert_eq!(run_due(&state, time::OffsetDateTime::now_utc()).await, 1);
+        assert_eq!(run_due(&cut_off, time::OffsetDateTime::now_utc()).await, 1);
         assert_eq!(
             store.order(&order_id).await.unwrap().status,
             OrderStatus::Refunded
         );
         let payment = store.payments_of_order(&order_id).await.unwrap()[0].clone();
+        let waiting = store.refunds_of_payment(&payment.id).await.unwrap();
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].status, "pending");
+        // ...and the minute's retry asks WeChat Pay (its stand-in signs the answer).
+        assert_eq!(
+            simrenew_web::payments::retry_refunds(&store, &keys.providers, 1, -1).await,
+            1
+        );
         assert_eq!(
             store.refundable(&payment.id).await.unwrap().minor,
             0,
