@@ -142,14 +142,16 @@ impl Store {
     /// Adds a plan to the catalog (`creating`: refused when the id is taken) or changes
     /// one (refused when unknown, or when the edit would change its operator or kind: a
     /// line's periods and buckets name it). Orders already placed keep the terms they
-    /// were placed on (`order_items.plan_terms`). Audited as done by `actor`, before and
-    /// after, in the change's own transaction.
+    /// were placed on (`order_items.plan_terms`). `supplier` says who fulfils it (None:
+    /// our own buckets; docs/upstream.md). Audited as done by `actor`, before and after,
+    /// in the change's own transaction.
     pub async fn save_plan(
         &self,
         actor: &str,
         plan: &Plan,
         sort_key: i64,
         creating: bool,
+        supplier: Option<&crate::upstream::Supplier>,
     ) -> Result<()> {
         plan.check()
             .map_err(|e| StoreError::invalid(e.field, e.reason))?;
@@ -194,6 +196,7 @@ impl Store {
             json(plan).as_deref(),
         )
         .await?;
+        crate::upstream::set_supplier_in(&mut tx, actor, &plan.id, supplier).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -78,7 +78,7 @@ fn valid_code(code: &str) -> bool {
 /// (placing it), and treated as ours otherwise (settling one placed before the plan was
 /// resold).
 pub(crate) async fn supplier_of(
-    tx: &mut Tx,
+    conn: &mut crate::sql::Conn,
     plan_ids: &[Option<&str>],
     strict: bool,
 ) -> Result<Option<Supplier>> {
@@ -88,7 +88,7 @@ pub(crate) async fn supplier_of(
             "SELECT adapter, package_code FROM upstream_plans WHERE plan_id = $1",
         )
         .bind(*id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await?;
         if let Some(r) = row {
             found = Some(Supplier {
@@ -124,6 +124,48 @@ pub(crate) async fn check_line_for_supplier(tx: &mut Tx, line: &crate::lines::Li
     Ok(())
 }
 
+/// Who fulfils `plan_id` from now on, inside the caller's transaction; audited
+/// (`plan.fulfilment`) when it changes. A package code is 1 to 64 letters, digits, `_`,
+/// `-` or `.` (refused on the field `supplier` otherwise).
+pub(crate) async fn set_supplier_in(
+    tx: &mut Tx,
+    actor: &str,
+    plan_id: &str,
+    supplier: Option<&Supplier>,
+) -> Result<()> {
+    if let Some(s) = supplier
+        && !valid_code(&s.package_code)
+    {
+        return Err(StoreError::invalid(
+            "supplier",
+            "a package code is 1 to 64 letters, digits, '_', '-' or '.'",
+        ));
+    }
+    if supplier_of(tx, &[Some(plan_id)], false).await?.as_ref() == supplier {
+        return Ok(());
+    }
+    crate::sql::query("DELETE FROM upstream_plans WHERE plan_id = $1")
+        .bind(plan_id)
+        .execute(&mut **tx)
+        .await?;
+    let detail = match supplier {
+        Some(s) => {
+            crate::sql::query(
+                "INSERT INTO upstream_plans (plan_id, adapter, package_code) VALUES ($1, $2, $3)",
+            )
+            .bind(plan_id)
+            .bind(&s.adapter)
+            .bind(&s.package_code)
+            .execute(&mut **tx)
+            .await?;
+            format!("{}:{}", s.adapter, s.package_code)
+        }
+        None => "local".to_string(),
+    };
+    crate::lines::audit(tx, actor, "plan.fulfilment", Some(plan_id), Some(&detail)).await?;
+    Ok(())
+}
+
 /// Queues the supplier's part of a paid order, inside the order's transaction.
 pub(crate) async fn queue_job(
     tx: &mut Tx,
@@ -156,46 +198,15 @@ impl Store {
             crate::catalog::any_plan_in(&mut conn, plan_id).await?;
         }
         let mut tx = self.write.begin().await?;
-        crate::sql::query("DELETE FROM upstream_plans WHERE plan_id = $1")
-            .bind(plan_id)
-            .execute(&mut *tx)
-            .await?;
-        let detail = match supplier {
-            Some(s) => {
-                if !valid_code(&s.package_code) {
-                    return Err(StoreError::invalid(
-                        "package",
-                        "1 to 64 letters, digits, '_', '-' or '.'",
-                    ));
-                }
-                crate::sql::query("INSERT INTO upstream_plans (plan_id, adapter, package_code) VALUES ($1, $2, $3)")
-                    .bind(plan_id)
-                    .bind(&s.adapter)
-                    .bind(&s.package_code)
-                    .execute(&mut *tx)
-                    .await?;
-                format!("{}:{}", s.adapter, s.package_code)
-            }
-            None => "local".to_string(),
-        };
-        crate::lines::audit(
-            &mut tx,
-            actor,
-            "plan.fulfilment",
-            Some(plan_id),
-            Some(&detail),
-        )
-        .await?;
+        set_supplier_in(&mut tx, actor, plan_id, supplier).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Who fulfils `plan_id`: a supplier, or `None` for our own buckets.
     pub async fn upstream_plan(&self, plan_id: &str) -> Result<Option<Supplier>> {
-        let mut conn = self.write.begin().await?;
-        let s = supplier_of(&mut conn, &[Some(plan_id)], false).await?;
-        conn.commit().await?;
-        Ok(s)
+        let mut conn = self.read.acquire().await?;
+        supplier_of(&mut conn, &[Some(plan_id)], false).await
     }
 
     /// Claims up to `limit` jobs due at `at` (now, but for tests) for a call: each one's

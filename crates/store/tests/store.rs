@@ -880,7 +880,9 @@ async fn a_catalog_edit_or_retirement_changes_no_order_already_placed() {
         };
         plan.prices.insert(Currency::Rub, old_price.minor * 2);
         plan.names = simrenew_core::Localized::new("Half month", "Пол-месяца", "半月");
-        s.save_plan("staff:olga", &plan, 3, false).await.unwrap();
+        s.save_plan("staff:olga", &plan, 3, false, None)
+            .await
+            .unwrap();
         assert_eq!(
             s.plan("mts-month-30gb").await.unwrap().price(Currency::Rub),
             Some(Money::new(old_price.minor * 2, Currency::Rub)),
@@ -941,7 +943,7 @@ async fn a_catalog_edit_or_retirement_changes_no_order_already_placed() {
         // An edit may not move a plan to another operator, nor take an id in use.
         plan.operator = Operator::Beeline;
         let e = s
-            .save_plan("staff:olga", &plan, 3, false)
+            .save_plan("staff:olga", &plan, 3, false, None)
             .await
             .unwrap_err();
         assert!(
@@ -949,14 +951,17 @@ async fn a_catalog_edit_or_retirement_changes_no_order_already_placed() {
             "{e}"
         );
         plan.operator = Operator::Mts;
-        let e = s.save_plan("staff:olga", &plan, 3, true).await.unwrap_err();
+        let e = s
+            .save_plan("staff:olga", &plan, 3, true, None)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&e, StoreError::Invalid { field, .. } if field == "id"),
             "{e}"
         );
         plan.prices.clear();
         let e = s
-            .save_plan("staff:olga", &plan, 3, false)
+            .save_plan("staff:olga", &plan, 3, false, None)
             .await
             .unwrap_err();
         assert!(

@@ -1078,6 +1078,53 @@ async fn an_admin_adds_changes_and_retires_a_plan_and_buyers_see_each_change() {
         assert_eq!(moved.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(moved.has("id=\"operator-error\""), "{}", moved.body);
 
+        // Resold from eSIM Access: a package code that cannot be one is refused beside its
+        // field and changes nothing; a good one is kept, shown again, and cleared.
+        let store = &app._db.store;
+        let bad = admin
+            .post(
+                "/admin/catalog/plans",
+                &with(&good, &[("editing", "1"), ("supplier", "RU 20/30")]),
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.has("id=\"supplier-error\""), "{}", bad.body);
+        assert_eq!(store.upstream_plan("beeline-trip-15d").await.unwrap(), None);
+        let resold = admin
+            .post(
+                "/admin/catalog/plans",
+                &with(
+                    &good,
+                    &[
+                        ("editing", "1"),
+                        ("price_RUB", "310"),
+                        ("supplier", "RU_20_30"),
+                    ],
+                ),
+            )
+            .await;
+        assert_eq!(resold.status, StatusCode::SEE_OTHER, "{}", resold.body);
+        assert_eq!(
+            store
+                .upstream_plan("beeline-trip-15d")
+                .await
+                .unwrap()
+                .map(|s| (s.adapter, s.package_code)),
+            Some(("esimaccess".to_string(), "RU_20_30".to_string()))
+        );
+        let edit = admin.get("/admin/catalog/plans/beeline-trip-15d").await;
+        assert_eq!(edit.input("supplier"), "RU_20_30");
+        admin
+            .post(
+                "/admin/catalog/plans",
+                &with(
+                    &good,
+                    &[("editing", "1"), ("price_RUB", "310"), ("supplier", "")],
+                ),
+            )
+            .await;
+        assert_eq!(store.upstream_plan("beeline-trip-15d").await.unwrap(), None);
+
         // Retired: no longer listed for buyers; sold again: listed.
         let csrf = admin.get("/admin/catalog").await.input("csrf");
         let retired = admin
@@ -1113,7 +1160,13 @@ async fn an_admin_adds_changes_and_retires_a_plan_and_buyers_see_each_change() {
         );
         // Each change is in the audit log, by whom.
         let log = admin.get("/admin/audit").await;
-        for action in ["plan.add", "plan.change", "plan.retire", "plan.restore"] {
+        for action in [
+            "plan.add",
+            "plan.change",
+            "plan.retire",
+            "plan.restore",
+            "plan.fulfilment",
+        ] {
             assert!(log.has(action), "{action}: {}", log.body);
         }
     }

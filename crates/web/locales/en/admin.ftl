@@ -223,3 +223,6 @@ admin-message-mail = E-mail
 admin-message-sent = sent { $at }
 admin-message-waiting = waiting to be sent
 admin-message-failed = not sent yet: { $error }
+admin-plan-supplier = Fulfilled by eSIM Access: package code
+admin-plan-supplier-hint = Empty: the plan is ours (granted at once). A code (RU_20_30): the plan is resold, and eSIM Access tops up the line's own card when it is paid.
+admin-plan-err-supplier = A package code is 1 to 64 letters, digits, "_", "-" or ".".

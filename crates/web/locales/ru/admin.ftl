@@ -227,3 +227,6 @@ admin-message-mail = Письмо
 admin-message-sent = отправлено { $at }
 admin-message-waiting = ждёт отправки
 admin-message-failed = пока не отправлено: { $error }
+admin-plan-supplier = Подключает eSIM Access: код пакета
+admin-plan-supplier-hint = Пусто — тариф наш (подключается сразу). Код (RU_20_30) — тариф перепродаётся, и после оплаты eSIM Access пополняет собственную карту номера.
+admin-plan-err-supplier = Код пакета — от 1 до 64 латинских букв, цифр, «_», «-» или «.».

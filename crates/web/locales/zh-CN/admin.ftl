@@ -211,3 +211,6 @@ admin-message-mail = 邮件
 admin-message-sent = 已于 { $at } 发送
 admin-message-waiting = 等待发送
 admin-message-failed = 尚未发送：{ $error }
+admin-plan-supplier = 由 eSIM Access 开通：套餐代码
+admin-plan-supplier-hint = 留空：本店自有套餐（付款后立即生效）。填写代码（如 RU_20_30）：转售套餐，付款后由 eSIM Access 为该号码的卡充值。
+admin-plan-err-supplier = 套餐代码为 1 至 64 个字母、数字、“_”、“-”或“.”。

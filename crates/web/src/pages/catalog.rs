@@ -24,6 +24,7 @@ use simrenew_core::{
     Currency, DataAllowance, Locale, Localized, Money, Operator, Plan, PlanKind, Validity,
 };
 use simrenew_store::StoreError;
+use simrenew_store::upstream::Supplier;
 use std::collections::BTreeMap;
 
 const GB: u64 = 1 << 30;
@@ -79,6 +80,8 @@ struct PlanForm {
     prices: BTreeMap<&'static str, String>,
     channels: Vec<String>,
     sort: String,
+    /// The eSIM Access package that fulfils the plan (empty: our own buckets).
+    supplier: String,
 }
 
 #[derive(Template)]
@@ -141,7 +144,7 @@ impl PlanForm {
         }
     }
 
-    fn of(plan: &Plan, sort_key: i64) -> Self {
+    fn of(plan: &Plan, sort_key: i64, supplier: Option<Supplier>) -> Self {
         let (amount, data_unit) = data_amount(plan.data.bucket_bytes());
         Self {
             editing: true,
@@ -168,7 +171,17 @@ impl PlanForm {
                 .collect(),
             channels: plan.channels.clone(),
             sort: sort_key.to_string(),
+            supplier: supplier.map(|s| s.package_code).unwrap_or_default(),
         }
+    }
+
+    /// Who the form says fulfils the plan: eSIM Access with the package typed, or us.
+    fn supplier(&self) -> Option<Supplier> {
+        let code = self.supplier.trim();
+        (!code.is_empty()).then(|| Supplier {
+            adapter: "esimaccess".into(),
+            package_code: code.to_string(),
+        })
     }
 
     fn from_form(form: &super::CheckedForm) -> Self {
@@ -204,6 +217,7 @@ impl PlanForm {
                 .map(|c| c.to_string())
                 .collect(),
             sort: form.get("sort").to_string(),
+            supplier: form.get("supplier").trim().to_string(),
         }
     }
 
@@ -326,6 +340,7 @@ fn plan_error(t: &Tr, field: &str) -> (&'static str, String) {
         "channels" => ("channels", t.t("admin-plan-err-channels")),
         "operator" => ("operator", t.t("admin-plan-err-fixed")),
         "kind" => ("kind", t.t("admin-plan-err-fixed")),
+        "supplier" => ("supplier", t.t("admin-plan-err-supplier")),
         _ => ("form", t.t("err-invalid")),
     }
 }
@@ -431,17 +446,17 @@ async fn edit_page(State(s): State<AppState>, st: StaffCtx, Path(id): Path<Strin
     if let Err(r) = st.require(Permission::Catalog) {
         return r;
     }
-    match s.store.catalog().await {
-        Ok(c) => match c.iter().find(|e| e.plan.id == id) {
+    match (s.store.catalog().await, s.store.upstream_plan(&id).await) {
+        (Ok(c), Ok(supplier)) => match c.iter().find(|e| e.plan.id == id) {
             Some(e) => plan_view(
                 &st,
-                PlanForm::of(&e.plan, e.sort_key),
+                PlanForm::of(&e.plan, e.sort_key, supplier),
                 Vec::new(),
                 StatusCode::OK,
             ),
             None => super::site::not_found(st.ctx.clone()),
         },
-        Err(e) => {
+        (Err(e), _) | (_, Err(e)) => {
             tracing::error!(error = %e, "catalog");
             super::site::unavailable(&st.ctx)
         }
@@ -461,7 +476,13 @@ async fn save(State(s): State<AppState>, req: axum::extract::Request) -> Respons
     };
     match s
         .store
-        .save_plan(&st.staff.actor(), &plan, sort_key, !typed.editing)
+        .save_plan(
+            &st.staff.actor(),
+            &plan,
+            sort_key,
+            !typed.editing,
+            typed.supplier().as_ref(),
+        )
         .await
     {
         Ok(()) => see_other(&format!(
