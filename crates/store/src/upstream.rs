@@ -56,6 +56,17 @@ pub enum Refunded {
     Already,
 }
 
+/// An order paid and waiting on its supplier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub order_id: String,
+    /// The line's number, digits only (E.164 without `+`).
+    pub msisdn: String,
+    pub since: OffsetDateTime,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
 /// A line's profile at a supplier, for reading its usage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkedProfile {
@@ -426,6 +437,30 @@ impl Store {
                 .await?;
         row.map(|r| Ok((r.try_get("state")?, r.try_get("last_error")?)))
             .transpose()
+    }
+
+    /// Orders paid and still waiting on a supplier, oldest first, at most `limit`: (order
+    /// id, the line's number, paid at, calls made, the last error).
+    pub async fn upstream_waiting(&self, limit: i64) -> Result<Vec<Waiting>> {
+        let rows = crate::sql::query(
+            "SELECT j.order_id, l.msisdn, j.created_at, j.attempts, j.last_error FROM upstream_jobs j
+             JOIN orders o ON o.id = j.order_id JOIN lines l ON l.id = o.line_id
+             WHERE j.state = 'pending' ORDER BY j.created_at, j.order_id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Waiting {
+                    order_id: r.try_get("order_id")?,
+                    msisdn: r.try_get("msisdn")?,
+                    since: crate::db::from_unix(r.try_get("created_at")?),
+                    attempts: r.try_get("attempts")?,
+                    last_error: r.try_get("last_error")?,
+                })
+            })
+            .collect()
     }
 
     /// Every line linked to a profile at `adapter`.

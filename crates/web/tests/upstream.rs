@@ -123,6 +123,19 @@ async fn a_resold_plan_is_topped_up_once_at_the_supplier_refused_ones_are_refund
         // transaction is answered as the first, and the profile grows once.
         stand_in.fail_next("esim/topup", Trouble::LoseAnswer);
         assert_eq!(run_due(&state, time::OffsetDateTime::now_utc()).await, 0);
+        let waiting = store.upstream_waiting(10).await.unwrap();
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(
+            (waiting[0].order_id.as_str(), waiting[0].attempts),
+            (order.id.as_str(), 1)
+        );
+        assert!(
+            waiting[0]
+                .last_error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("502")
+        );
         assert_eq!(
             store.order(&order.id).await.unwrap().status,
             OrderStatus::Paid
@@ -401,6 +414,16 @@ async fn a_plan_paid_with_wechat_pay_that_the_supplier_refuses_is_refunded_throu
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         assert!(paid, "{}", app.db);
+        // Support sees it on the console's front page, waiting on the supplier.
+        store.seed_demo_staff().await.unwrap();
+        let mut support = Visitor::staff(&app.base, "support@simrenew.example").await;
+        let front = support.get("/admin").await;
+        let waiting = front
+            .body
+            .split("id=\"waiting-supplier\"")
+            .nth(1)
+            .unwrap_or_default();
+        assert!(waiting.contains(&order_id), "{}", front.body);
         // Paid: the page says the operator is adding the plan, and refreshes.
         let waiting = v.get(&format!("/orders/{order_id}")).await;
         assert!(

@@ -226,3 +226,7 @@ admin-message-failed = not sent yet: { $error }
 admin-plan-supplier = Fulfilled by eSIM Access: package code
 admin-plan-supplier-hint = Empty: the plan is ours (granted at once). A code (RU_20_30): the plan is resold, and eSIM Access tops up the line's own card when it is paid.
 admin-plan-err-supplier = A package code is 1 to 64 letters, digits, "_", "-" or ".".
+admin-waiting-supplier = Paid, waiting on the supplier
+admin-waiting-supplier-hint = Resold plans the supplier has not confirmed yet. Each is asked again by itself; a long wait with an error here is worth a look (docs/upstream.md).
+admin-col-calls = Calls
+admin-col-error = Last error

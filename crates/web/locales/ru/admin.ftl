@@ -230,3 +230,7 @@ admin-message-failed = пока не отправлено: { $error }
 admin-plan-supplier = Подключает eSIM Access: код пакета
 admin-plan-supplier-hint = Пусто — тариф наш (подключается сразу). Код (RU_20_30) — тариф перепродаётся, и после оплаты eSIM Access пополняет собственную карту номера.
 admin-plan-err-supplier = Код пакета — от 1 до 64 латинских букв, цифр, «_», «-» или «.».
+admin-waiting-supplier = Оплачено, ждёт поставщика
+admin-waiting-supplier-hint = Перепродаваемые тарифы, которые поставщик ещё не подтвердил. Запрос повторяется сам; если ожидание долгое и есть ошибка, стоит разобраться (docs/upstream.md).
+admin-col-calls = Запросов
+admin-col-error = Последняя ошибка

@@ -214,3 +214,7 @@ admin-message-failed = 尚未发送：{ $error }
 admin-plan-supplier = 由 eSIM Access 开通：套餐代码
 admin-plan-supplier-hint = 留空：本店自有套餐（付款后立即生效）。填写代码（如 RU_20_30）：转售套餐，付款后由 eSIM Access 为该号码的卡充值。
 admin-plan-err-supplier = 套餐代码为 1 至 64 个字母、数字、“_”、“-”或“.”。
+admin-waiting-supplier = 已付款，等待供应商
+admin-waiting-supplier-hint = 供应商尚未确认的转售套餐。系统会自动重试；若等待时间长且有错误，请查看（docs/upstream.md）。
+admin-col-calls = 请求次数
+admin-col-error = 最近错误

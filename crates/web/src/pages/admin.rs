@@ -252,13 +252,40 @@ struct Dashboard {
     reports: bool,
     promotions: bool,
     catalog: bool,
+    /// Orders paid and waiting on a supplier (admins and support): (order id, number,
+    /// since, calls, last error).
+    waiting: Vec<(String, String, String, i64, String)>,
 }
 
-async fn dashboard(st: StaffCtx) -> Response {
+async fn dashboard(State(s): State<AppState>, st: StaffCtx) -> Response {
     if let Err(r) = st.require(Permission::Console) {
         return r;
     }
+    let t = st.ctx.t;
+    let waiting = if st.may(Permission::SeeCustomers) {
+        s.store
+            .upstream_waiting(20)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|w| {
+                let number = simrenew_core::Msisdn::parse(&format!("+{}", w.msisdn))
+                    .map(|m| m.display())
+                    .unwrap_or(w.msisdn);
+                (
+                    w.order_id,
+                    number,
+                    t.datetime(w.since),
+                    w.attempts,
+                    w.last_error.unwrap_or_default(),
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     render(&Dashboard {
+        waiting,
         counter: st.may(Permission::Counter),
         customers: st.may(Permission::SeeCustomers),
         manage_staff: st.may(Permission::ManageStaff),
