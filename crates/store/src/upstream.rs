@@ -345,8 +345,9 @@ impl Store {
     /// The supplier refused: the job refused, the order paid -> refunded, and the money
     /// back where it came from, in one transaction — the line's balance, the partner's
     /// deposit, or (cash or a card at the counter, the demo card) the line's balance as
-    /// credit; a provider's payment is handed back to the caller to refund through the
-    /// provider, recorded pending here. A second refusal changes nothing.
+    /// credit when paid in its currency, else back to the outside world; a provider's
+    /// payment is handed back to the caller to refund through the provider, recorded
+    /// pending here. A second refusal changes nothing.
     pub async fn refuse_upstream(&self, order_id: &str, reason: &str) -> Result<Refunded> {
         let at = now();
         let mut tx = self.write.begin().await?;
@@ -395,14 +396,14 @@ impl Store {
                 (Some("deposit"), Some(partner)) => {
                     crate::partners::deposit_account(&partner, order.total.currency)
                 }
-                _ => line.account_id.clone(),
+                // Paid outside in the line's currency (cash, a card terminal, the demo
+                // card): credited to the line's balance.
+                _ if order.total.currency == line.currency => line.account_id.clone(),
+                // In another currency there is no balance to hold it: it goes back out
+                // the way it came (the sale reversed to the outside world; the counter
+                // hands cash back).
+                _ => accounts::world(order.total.currency),
             };
-            if back_to == line.account_id && order.total.currency != line.currency {
-                return Err(StoreError::Corrupt(format!(
-                    "order {order_id} in {} cannot go back to a balance in {}",
-                    order.total.currency, line.currency
-                )));
-            }
             if order.total.minor > 0 {
                 let memo = format!("refused by the supplier: {reason}");
                 let transfer = Transfer::pay(

@@ -748,3 +748,76 @@ async fn a_clerk_sells_for_cash_and_prints_the_receipt_on_80_mm_paper() {
     let width_mm = media[2] * 25.4 / 72.0;
     assert!((width_mm - 80.0).abs() < 1.0, "page {width_mm} mm wide");
 }
+
+#[tokio::test]
+async fn a_resold_plan_paid_in_chinese_shows_it_is_being_added_then_done_by_itself() {
+    use simrenew_esim::upstream::Upstream;
+    use simrenew_esim::upstream::esimaccess::EsimAccess;
+    use simrenew_esim::upstream::sandbox::{ACCESS_CODE, EsimAccessSandbox, SECRET_KEY};
+    let Some(exe) = chromium() else { return };
+    // The supplier's stand-in, on its own port, knows the line's card.
+    let stand_in = EsimAccessSandbox::new();
+    stand_in.add_package("RU_30_30", 30 << 30, 900);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let supplier_base = format!("http://{}", listener.local_addr().unwrap());
+    let router = stand_in.router();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let client: Arc<dyn Upstream> =
+        Arc::new(EsimAccess::new(&supplier_base, ACCESS_CODE, SECRET_KEY).unwrap());
+    let mut apps = common::serve_all_on(true, |c| {
+        c.demo_payments = true;
+        c.upstream = vec![client.clone()];
+    })
+    .await;
+    let app = apps.remove(0);
+    let store = app._db.store.clone();
+    let line = store
+        .find_line(&simrenew_core::LineRef::parse("79161234565").unwrap())
+        .await
+        .unwrap();
+    stand_in.add_profile(line.iccid.as_str(), 0);
+    store
+        .set_upstream_plan(
+            "test",
+            "mts-month-30gb",
+            Some(&simrenew_store::upstream::Supplier {
+                adapter: "esimaccess".into(),
+                package_code: "RU_30_30".into(),
+            }),
+        )
+        .await
+        .unwrap();
+
+    let mut b = Browser::launch(&exe, "zh-CN").await;
+    b.goto(&format!("{}/renew/79161234565", app.base)).await;
+    b.tap("label[for='p-mts-month-30gb']").await;
+    b.tap("input[name='pay'][value='demo']").await;
+    b.tap("#pay-button").await;
+    // Paid: the page says the operator is adding the plan.
+    b.wait_for("location.pathname.startsWith('/orders/') && document.getElementById('activating')")
+        .await;
+    assert_eq!(b.text("#order-status").await, "已付款");
+    assert!(
+        b.text("#activating")
+            .await
+            .contains("运营商正在为您的卡开通套餐")
+    );
+    b.assert_no_horizontal_overflow("order being added").await;
+    b.screenshot("order-activating-zh-CN").await;
+    // The supplier confirms; the page, refreshing by itself, says it is done.
+    let state = simrenew_web::AppState::new(
+        store.clone(),
+        simrenew_web::WebConfig {
+            upstream: vec![client.clone()],
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        simrenew_web::upstream::run_due(&state, time::OffsetDateTime::now_utc()).await,
+        1
+    );
+    b.wait_for("document.getElementById('done')").await;
+    assert_eq!(b.text("#order-status").await, "已完成");
+    assert_eq!(stand_in.total_bytes(line.iccid.as_str()), Some(30 << 30));
+    assert!(store.check_orders().await.unwrap().is_sound());
+}

@@ -317,6 +317,25 @@ async fn a_resold_plan_is_topped_up_once_at_the_supplier_refused_ones_are_refund
             "no event for a refusal"
         );
 
+        // Paid in yuan from outside (the demo card): no rouble balance can hold it, so
+        // the sale is reversed to the outside and the line's balance is untouched.
+        let mut in_yuan = renew("+79161234562", None, Payment::External);
+        in_yuan.currency = Some(Currency::Cny);
+        let pending = store.create_order(&in_yuan, None).await.unwrap();
+        store
+            .settle_external(&pending.id, "demo", None)
+            .await
+            .unwrap();
+        assert_eq!(run_due(&state, time::OffsetDateTime::now_utc()).await, 1);
+        assert_eq!(
+            store.order(&pending.id).await.unwrap().status,
+            OrderStatus::Refunded
+        );
+        assert_eq!(
+            balance(stranger.account_id.clone()).await,
+            Money::new(690_00, Currency::Rub)
+        );
+
         // A resold plan is sold on an order of its own.
         let mut mixed = renew("+79161234561", Some(owner.id.clone()), Payment::Balance);
         mixed.items.push(ItemRequest::AddOn {
