@@ -495,7 +495,8 @@ impl Store {
         let at = now();
         let mut tx = self.write.begin().await?;
         let row = crate::sql::query(
-            "SELECT adapter, profile_ref, used_bytes FROM upstream_profiles WHERE line_id = $1",
+            "SELECT p.adapter, p.profile_ref, p.used_bytes, l.iccid FROM upstream_profiles p
+             JOIN lines l ON l.id = p.line_id WHERE p.line_id = $1",
         )
         .bind(line_id)
         .fetch_optional(&mut *tx)
@@ -515,13 +516,8 @@ impl Store {
         }
         let adapter: String = row.try_get("adapter")?;
         let profile: String = row.try_get("profile_ref")?;
-        let iccid: String = crate::sql::query("SELECT iccid FROM lines WHERE id = $1")
-            .bind(line_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("iccid")?;
-        let iccid =
-            simrenew_core::Iccid::parse(&iccid).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let iccid = simrenew_core::Iccid::parse(&row.try_get::<String, _>("iccid")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let event = crate::usage::UsageEvent {
             event_id: format!("{adapter}:{profile}:{before}-{used_bytes}"),
             line: LineRef::Iccid(iccid),
@@ -546,17 +542,15 @@ async fn partner_of(tx: &mut Tx, order_id: &str) -> Result<Option<String>> {
 
 /// A partner's `order.fulfilled` event for an order it placed, when it has a webhook.
 async fn partner_event(tx: &mut Tx, order: &Order) -> Result<()> {
-    let Some(partner) = partner_of(tx, &order.id).await? else {
-        return Ok(());
-    };
-    let has_hook = crate::sql::query(
-        "SELECT 1 AS one FROM partners WHERE id = $1 AND webhook_url IS NOT NULL",
+    let hooked = crate::sql::query(
+        "SELECT o.partner_id FROM orders o JOIN partners p ON p.id = o.partner_id
+         WHERE o.id = $1 AND p.webhook_url IS NOT NULL",
     )
-    .bind(&partner)
+    .bind(&order.id)
     .fetch_optional(&mut **tx)
-    .await?
-    .is_some();
-    if has_hook {
+    .await?;
+    if let Some(r) = hooked {
+        let partner: String = r.try_get("partner_id")?;
         crate::partners::queue_event(tx, &partner, "order.fulfilled", order).await?;
     }
     Ok(())

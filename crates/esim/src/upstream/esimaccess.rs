@@ -257,10 +257,8 @@ impl Upstream for EsimAccess {
 
     fn profile_by_iccid<'a>(&'a self, iccid: &'a str) -> UpstreamFuture<'a, Option<Profile>> {
         Box::pin(async move {
-            match self.query(json!({ "iccid": iccid })).await {
-                Ok(list) => Ok(list.into_iter().find(|p| p.iccid == iccid)),
-                Err(e) => Err(e),
-            }
+            let list = self.query(json!({ "iccid": iccid })).await?;
+            Ok(list.into_iter().find(|p| p.iccid == iccid))
         })
     }
 

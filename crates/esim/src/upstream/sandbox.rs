@@ -298,16 +298,14 @@ fn work(s: &EsimAccessSandbox, path: &str, body: &str) -> Response {
             let Some(iccid) = text("iccid") else {
                 return refuse("101009", "iccid or esimTranNo is needed");
             };
-            if !a.profiles.iter().any(|p| p.iccid == iccid) {
+            let Some(i) = a.profiles.iter().position(|p| p.iccid == iccid) else {
                 return refuse("200011", "no profile with this iccid in the account");
-            }
+            };
             if a.balance < price {
                 return refuse("200007", "the account balance is insufficient");
             }
             a.balance -= price;
-            let Some(p) = a.profiles.iter_mut().find(|p| p.iccid == iccid) else {
-                return refuse("200011", "no profile with this iccid in the account");
-            };
+            let p = &mut a.profiles[i];
             p.total += bytes;
             let obj = json!({
                 "transactionId": tx,

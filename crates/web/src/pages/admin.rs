@@ -269,12 +269,9 @@ async fn dashboard(State(s): State<AppState>, st: StaffCtx) -> Response {
             .unwrap_or_default()
             .into_iter()
             .map(|w| {
-                let number = simrenew_core::Msisdn::parse(&format!("+{}", w.msisdn))
-                    .map(|m| m.display())
-                    .unwrap_or(w.msisdn);
                 (
                     w.order_id,
-                    number,
+                    super::orders::shown_number(&w.msisdn),
                     t.datetime(w.since),
                     w.attempts,
                     w.last_error.unwrap_or_default(),

@@ -62,6 +62,14 @@ pub struct ItemRow {
     pub was: String,
 }
 
+/// A number as stored (E.164 digits, no `+`) as people read it (`+7 916 123-45-67`);
+/// the stored digits when they do not read as a number.
+pub fn shown_number(stored: &str) -> String {
+    simrenew_core::Msisdn::parse(&format!("+{stored}"))
+        .map(|m| m.display())
+        .unwrap_or_else(|_| stored.to_string())
+}
+
 /// An order's receipt as an e-mail in the reader's language (`t`): the line, the order,
 /// when and how it was paid, each item with its period and price, the total, and the
 /// order's page. Support sends it again on request.
@@ -72,9 +80,7 @@ pub fn receipt_mail(
     public_url: &str,
     to: &str,
 ) -> simrenew_store::outbox::Message {
-    let number = simrenew_core::Msisdn::parse(&format!("+{}", order.msisdn))
-        .map(|m| m.display())
-        .unwrap_or_else(|_| order.msisdn.clone());
+    let number = shown_number(&order.msisdn);
     let mut body = vec![
         t.t("mail-receipt-intro"),
         String::new(),
@@ -255,9 +261,7 @@ async fn order_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>)
     let names = super::plans::PlanNames::new(plans, t.locale);
     let items = item_rows(&t, &order, &names);
     let owner = ctx.user.is_some() && order.buyer_id == ctx.user.as_ref().map(|u| u.id.clone());
-    let number = simrenew_core::Msisdn::parse(&format!("+{}", order.msisdn))
-        .map(|m| m.display())
-        .unwrap_or_else(|_| order.msisdn.clone());
+    let number = shown_number(&order.msisdn);
     let providers = crate::payments::methods(&s, Some(order.total.currency))
         .into_iter()
         .map(|m| (m.value.to_string(), t.t(m.label)))
