@@ -137,7 +137,7 @@ enum UpstreamAction {
         #[arg(long)]
         plan: String,
         /// The supplier's adapter: esimaccess.
-        #[arg(long, default_value = "esimaccess")]
+        #[arg(long, default_value = simrenew_esim::upstream::esimaccess::NAME)]
         adapter: String,
         /// The supplier's package code.
         #[arg(long, required_unless_present = "local")]
@@ -368,7 +368,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                             "demo",
                             DEMO_RESOLD_PLAN.0,
                             Some(&simrenew_store::upstream::Supplier {
-                                adapter: "esimaccess".into(),
+                                adapter: simrenew_esim::upstream::esimaccess::NAME.into(),
                                 package_code: DEMO_RESOLD_PLAN.1.into(),
                             }),
                         )
@@ -437,8 +437,11 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 },
         } => {
             let store = open(&config).await?;
-            if adapter != "esimaccess" {
-                anyhow::bail!("--adapter: the supplier adapters are: esimaccess");
+            if adapter != simrenew_esim::upstream::esimaccess::NAME {
+                anyhow::bail!(
+                    "--adapter: the supplier adapters are: {}",
+                    simrenew_esim::upstream::esimaccess::NAME
+                );
             }
             let supplier = match (local, package) {
                 (true, _) | (false, None) => None,

@@ -20,6 +20,8 @@ use serde_json::{Value, json};
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
+/// The adapter's name, as plans' fulfilment records it.
+pub const NAME: &str = "esimaccess";
 /// The production address; the tests and the demo point it at the stand-in.
 pub const BASE_URL: &str = "https://api.esimaccess.com";
 /// The most profiles one usage query may name.
@@ -252,7 +254,7 @@ pub fn usage_in(obj: &Value) -> Vec<Usage> {
 
 impl Upstream for EsimAccess {
     fn name(&self) -> &'static str {
-        "esimaccess"
+        NAME
     }
 
     fn profile_by_iccid<'a>(&'a self, iccid: &'a str) -> UpstreamFuture<'a, Option<Profile>> {

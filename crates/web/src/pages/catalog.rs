@@ -179,7 +179,7 @@ impl PlanForm {
     fn supplier(&self) -> Option<Supplier> {
         let code = self.supplier.trim();
         (!code.is_empty()).then(|| Supplier {
-            adapter: "esimaccess".into(),
+            adapter: simrenew_esim::upstream::esimaccess::NAME.into(),
             package_code: code.to_string(),
         })
     }
