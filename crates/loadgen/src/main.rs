@@ -40,6 +40,19 @@ struct Args {
     /// Renewals start from this serial (so repeated runs use fresh lines).
     #[arg(long, default_value_t = 0)]
     renew_offset: u64,
+    /// Only these scenarios (for profiling one of them): healthz, reads, renewals, floor.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "healthz,reads,renewals,floor"
+    )]
+    only: Vec<String>,
+}
+
+impl Args {
+    fn wants(&self, scenario: &str) -> bool {
+        self.only.iter().any(|s| s == scenario)
+    }
 }
 
 const OPS: [&str; 4] = ["mts", "beeline", "megafon", "t2"];
@@ -66,23 +79,36 @@ impl Stats {
         let i = ((self.lat_us.len() as f64 - 1.0) * p).round() as usize;
         f64::from(self.lat_us[i]) / 1000.0
     }
-    fn line(&self, name: &str) -> String {
-        format!(
+    /// Prints the scenario's table row (when it ran).
+    fn print(&self, name: &str) {
+        if self.seconds.is_nan() {
+            return;
+        }
+        println!(
             "| {name} | {:.0} | {:.2} | {:.2} | {} |",
             self.rps(),
             self.pct(0.5),
             self.pct(0.99),
             self.errors
-        )
+        );
     }
 }
 
-/// Runs `make(i, n)` in `conc` loops for `secs`, timing each request.
-async fn run<F, Fut>(conc: usize, secs: u64, make: F) -> Stats
+/// Runs `make(i, n)` in `conc` loops for `secs`, timing each request (nothing, when the
+/// scenario was not asked for).
+async fn run<F, Fut>(enabled: bool, conc: usize, secs: u64, make: F) -> Stats
 where
     F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
 {
+    if !enabled {
+        return Stats {
+            ok: 0,
+            errors: 0,
+            seconds: f64::NAN,
+            lat_us: Vec::new(),
+        };
+    }
     let make = Arc::new(make);
     let errors = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
@@ -153,7 +179,7 @@ async fn main() -> anyhow::Result<()> {
     println!("| scenario | requests/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|");
 
     let (h, base) = (http.clone(), a.base.clone());
-    let floor = run(a.connections, a.seconds, move |_, _| {
+    let floor = run(a.wants("healthz"), a.connections, a.seconds, move |_, _| {
         let (h, base) = (h.clone(), base.clone());
         async move {
             h.get(format!("{base}/healthz"))
@@ -163,18 +189,15 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await;
-    println!(
-        "{}",
-        floor.line(&format!(
-            "GET /healthz (HTTP floor), {} conns",
-            a.connections
-        ))
-    );
+    floor.print(&format!(
+        "GET /healthz (HTTP floor), {} conns",
+        a.connections
+    ));
 
     let (h, base, tok, lines) = (http.clone(), a.base.clone(), token.clone(), a.lines);
     let seed = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
     let seed = Arc::new(seed);
-    let reads = run(a.connections, a.seconds, move |_, _| {
+    let reads = run(a.wants("reads"), a.connections, a.seconds, move |_, _| {
         let (h, base, tok) = (h.clone(), base.clone(), tok.clone());
         // A cheap shared xorshift: spreads lookups over all lines.
         let mut x = seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
@@ -192,23 +215,23 @@ async fn main() -> anyhow::Result<()> {
     })
     .await;
     let load_rss = rss_mb(a.pid);
-    println!(
-        "{}",
-        reads.line(&format!(
-            "GET /api/v1/lines/{{id}} by owner, {} conns",
-            a.connections
-        ))
-    );
+    reads.print(&format!(
+        "GET /api/v1/lines/{{id}} by owner, {} conns",
+        a.connections
+    ));
 
     let (h, base, tok) = (http.clone(), a.base.clone(), token.clone());
     let next = Arc::new(AtomicU64::new(a.renew_offset));
     let lines = a.lines;
-    let writes = run(a.writers, a.seconds, move |_, _| {
+    let writes = run(a.wants("renewals"), a.writers, a.seconds, move |_, _| {
         let (h, base, tok) = (h.clone(), base.clone(), tok.clone());
-        let serial = next.fetch_add(1, Ordering::Relaxed) % lines;
+        // Each renewal its own key: lines are renewed again once every line had one, and a
+        // key made from the line alone would replay the first answer instead.
+        let seq = next.fetch_add(1, Ordering::Relaxed);
+        let serial = seq % lines;
         async move {
             let body = json!({"line": msisdn(serial), "items": [{"type": "renew", "plan_id": format!("{}-day-unlim", OPS[(serial % 4) as usize])}], "pay_with": "balance"});
-            let key = format!("bench-{}-{serial}", std::process::id());
+            let key = format!("bench-{}-{seq}", std::process::id());
             match h.post(format!("{base}/api/v1/orders")).bearer_auth(&tok).header("Idempotency-Key", key).json(&body).send().await {
                 Ok(r) => r.status().as_u16() == 201,
                 Err(_) => false,
@@ -216,23 +239,24 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await;
-    println!(
-        "{}",
-        writes.line(&format!(
-            "POST /api/v1/orders renewal paid from balance, {} clients",
-            a.writers
-        ))
-    );
+    writes.print(&format!(
+        "POST /api/v1/orders renewal paid from balance, {} clients",
+        a.writers
+    ));
 
-    let db_floor = if a.db_floor.starts_with("postgres") {
+    let db_floor = if !a.wants("floor") {
+        (String::new(), f64::NAN)
+    } else if a.db_floor.starts_with("postgres") {
         pgbench(&a).await?
     } else {
         sqlite_floor(&a).await?
     };
-    println!(
-        "| database floor: {} | {:.0} | | | |",
-        db_floor.0, db_floor.1
-    );
+    if a.wants("floor") {
+        println!(
+            "| database floor: {} | {:.0} | | | |",
+            db_floor.0, db_floor.1
+        );
+    }
     println!();
     println!(
         "ratios: lines/healthz = {:.2}; renewals/db-floor = {:.2}; server RSS idle {} MB, after reads {} MB, now {} MB",

@@ -235,12 +235,16 @@ async fn detail_on(conn: &mut crate::sql::Conn, line: Line, balance: i64) -> Res
     })
 }
 
-/// Locks the line for the rest of `tx` (PostgreSQL: row lock; SQLite: the one writer),
-/// so two renewals of one line never read the same periods, and returns it.
-pub(crate) async fn lock_line(tx: &mut Tx, line_id: &str, at: OffsetDateTime) -> Result<Line> {
-    let sql = format!("UPDATE lines SET updated_at = $1 WHERE id = $2 RETURNING {LINE_COLUMNS}");
+/// Locks the line for the rest of `tx`, so two renewals of one line never read the same
+/// periods, and returns it. PostgreSQL: a row lock (`FOR UPDATE`). SQLite: the transaction
+/// already holds the one writer from `BEGIN IMMEDIATE`, so a plain read is enough, and no
+/// page of `lines` is written (each written page is a WAL frame at commit).
+pub(crate) async fn lock_line(tx: &mut Tx, line_id: &str) -> Result<Line> {
+    let sql = match tx.backend() {
+        Backend::Sqlite => format!("SELECT {LINE_COLUMNS} FROM lines WHERE id = $1"),
+        Backend::Postgres => format!("SELECT {LINE_COLUMNS} FROM lines WHERE id = $1 FOR UPDATE"),
+    };
     let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(at.unix_timestamp())
         .bind(line_id)
         .fetch_optional(&mut **tx)
         .await?;
@@ -595,7 +599,7 @@ impl Store {
         }
         let at = now();
         let mut tx = self.write.begin().await?;
-        let line = lock_line(&mut tx, line_id, at).await?;
+        let line = lock_line(&mut tx, line_id).await?;
         if amount.currency != line.currency {
             return Err(StoreError::BalanceCurrency {
                 line: line.currency,

@@ -417,7 +417,7 @@ impl Store {
         let at = now();
         let ts = at.unix_timestamp();
         let tx = &mut *tx;
-        let line = lock_line(tx, line_id, at).await?;
+        let line = lock_line(tx, line_id).await?;
         let periods = periods_of(&mut *tx, &line.id, at).await?;
         let (currency, items, total) = self.price(&mut *tx, req, &line, &periods, at).await?;
         let plan_ids: Vec<Option<&str>> = items
@@ -641,7 +641,7 @@ pub(crate) async fn settle_in(
 ) -> Result<Order> {
     let at = now();
     let ts = at.unix_timestamp();
-    let line = lock_line(&mut *tx, line_id, at).await?;
+    let line = lock_line(&mut *tx, line_id).await?;
     if line.is_suspended() {
         return Err(StoreError::LineSuspended);
     }

@@ -163,7 +163,7 @@ impl Store {
             .try_get("line_id")?;
         let at = now();
         let mut tx = self.write.begin().await?;
-        lock_line(&mut tx, &line_id, at).await?;
+        lock_line(&mut tx, &line_id).await?;
         let allowed = limit(&mut tx, &p, "", at.unix_timestamp()).await?;
         if amount.minor > allowed.minor {
             return Err(StoreError::RefundTooLarge {

@@ -328,6 +328,58 @@ impl Row {
     }
 }
 
+/// A SQLite connection and the shape of each statement it has run: which argument each
+/// SQLite parameter takes and the names of the result's columns, asked of SQLite once per
+/// SQL text instead of at every execution (renewals run some fifteen statements inside
+/// the one writer: docs/benchmarks.md, 2026-12-06).
+pub(crate) struct Lite {
+    conn: rusqlite::Connection,
+    shapes: std::collections::HashMap<Cow<'static, str>, Shape>,
+}
+
+struct Shape {
+    /// For SQLite's parameter i (from 1), the index of its argument (from 0).
+    args: Vec<usize>,
+    columns: Arc<[String]>,
+}
+
+/// At most this many shapes are kept per connection (as many as prepared statements).
+const SHAPES: usize = 256;
+
+impl Lite {
+    fn new(conn: rusqlite::Connection) -> Self {
+        Self {
+            conn,
+            shapes: std::collections::HashMap::new(),
+        }
+    }
+}
+
+impl std::ops::Deref for Lite {
+    type Target = rusqlite::Connection;
+    fn deref(&self) -> &rusqlite::Connection {
+        &self.conn
+    }
+}
+
+/// What SQLite says of a prepared statement: `$n` placeholders take the n-th argument
+/// (SQLite numbers `$`-named parameters in order of appearance, so they are mapped by
+/// name, as sqlx does).
+fn shape_of(stmt: &rusqlite::Statement<'_>) -> Result<Shape> {
+    let args = (1..=stmt.parameter_count())
+        .map(|i| match stmt.parameter_name(i) {
+            None => Ok(i - 1),
+            Some(name) => name
+                .strip_prefix(['$', '?'])
+                .and_then(|n| n.parse::<usize>().ok())
+                .and_then(|n| n.checked_sub(1))
+                .ok_or_else(|| StoreError::Corrupt(format!("placeholder {name} in a query"))),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let columns = stmt.column_names().into_iter().map(String::from).collect();
+    Ok(Shape { args, columns })
+}
+
 /// A connection: SQLite's writer or one of its readers, or a PostgreSQL connection.
 pub struct Conn(ConnKind);
 
@@ -346,10 +398,18 @@ enum ConnKind {
 }
 
 impl Conn {
-    fn sqlite(&mut self) -> Option<&rusqlite::Connection> {
+    /// The database behind this connection.
+    pub fn backend(&self) -> crate::db::Backend {
+        match &self.0 {
+            ConnKind::SqliteWrite { .. } | ConnKind::SqliteRead(_) => crate::db::Backend::Sqlite,
+            _ => crate::db::Backend::Postgres,
+        }
+    }
+
+    fn sqlite(&mut self) -> Option<&mut Lite> {
         match &mut self.0 {
-            ConnKind::SqliteWrite { state, .. } => Some(&state.conn),
-            ConnKind::SqliteRead(l) => l.conn.as_ref(),
+            ConnKind::SqliteWrite { state, .. } => Some(&mut state.conn),
+            ConnKind::SqliteRead(l) => l.conn.as_mut(),
             _ => None,
         }
     }
@@ -357,7 +417,7 @@ impl Conn {
     /// SQLite, checked: inside a transaction of ours the database must still be in it.
     /// (SQLite rolls a whole transaction back by itself on some errors, a full disk for
     /// one; a statement run after that would commit on its own: half a change.)
-    fn sqlite_checked(&mut self) -> Option<Result<&rusqlite::Connection>> {
+    fn sqlite_checked(&mut self) -> Option<Result<&mut Lite>> {
         if let ConnKind::SqliteWrite {
             state, in_tx: true, ..
         } = &self.0
@@ -418,22 +478,27 @@ fn rolled_back() -> StoreError {
     StoreError::CommitFailed("SQLite rolled the transaction back".into())
 }
 
-/// Runs one statement on SQLite, in place. `$n` placeholders take the n-th argument
-/// (SQLite numbers `$`-named parameters in order of appearance, so they are mapped by
-/// name, as sqlx does). Reads at most `limit` rows; returns them and the rows changed.
-fn sqlite_run(c: &rusqlite::Connection, q: &Query, limit: usize) -> Result<(Vec<Row>, u64)> {
-    let mut stmt = c.prepare_cached(&q.sql.0)?;
-    for i in 1..=stmt.parameter_count() {
-        let arg = match stmt.parameter_name(i) {
-            None => i,
-            Some(name) => name
-                .strip_prefix(['$', '?'])
-                .and_then(|n| n.parse::<usize>().ok())
-                .ok_or_else(|| StoreError::Corrupt(format!("placeholder {name} in a query")))?,
-        };
-        let v = q.args.get(arg - 1).ok_or_else(|| {
-            StoreError::Corrupt(format!("placeholder ${arg} has no argument bound"))
+/// Runs one statement on SQLite, in place. Reads at most `limit` rows; returns them and
+/// the rows changed.
+fn sqlite_run(c: &mut Lite, q: &Query, limit: usize) -> Result<(Vec<Row>, u64)> {
+    let Lite { conn, shapes } = c;
+    let mut stmt = conn.prepare_cached(&q.sql.0)?;
+    let shape = match shapes.get(q.sql.0.as_ref()) {
+        // A statement SQLite prepared again (the schema changed) may have other columns.
+        Some(shape) if shape.columns.len() == stmt.column_count() => shape,
+        _ => {
+            if shapes.len() >= SHAPES {
+                shapes.clear();
+            }
+            let shape = shape_of(&stmt)?;
+            shapes.entry(q.sql.0.clone()).insert_entry(shape).into_mut()
+        }
+    };
+    for (i, &arg) in shape.args.iter().enumerate() {
+        let v = q.args.get(arg).ok_or_else(|| {
+            StoreError::Corrupt(format!("placeholder ${} has no argument bound", arg + 1))
         })?;
+        let i = i + 1;
         match v {
             Value::Int(n) => stmt.raw_bind_parameter(i, n)?,
             Value::Text(s) => stmt.raw_bind_parameter(i, s)?,
@@ -442,8 +507,7 @@ fn sqlite_run(c: &rusqlite::Connection, q: &Query, limit: usize) -> Result<(Vec<
             }
         }
     }
-    let n = stmt.column_count();
-    let names: Arc<[String]> = stmt.column_names().into_iter().map(String::from).collect();
+    let n = shape.columns.len();
     let mut out = Vec::new();
     let mut rows = stmt.raw_query();
     while let Some(r) = rows.next()? {
@@ -453,13 +517,13 @@ fn sqlite_run(c: &rusqlite::Connection, q: &Query, limit: usize) -> Result<(Vec<
                 values.push(r.get::<_, rusqlite::types::Value>(i)?);
             }
             out.push(Row(RowData::Sqlite {
-                names: names.clone(),
+                names: shape.columns.clone(),
                 values,
             }));
         }
     }
     drop(rows);
-    let changed = if stmt.readonly() { 0 } else { c.changes() };
+    let changed = if stmt.readonly() { 0 } else { conn.changes() };
     Ok((out, changed))
 }
 
@@ -548,7 +612,7 @@ pub(crate) struct Writer {
 }
 
 pub(crate) struct WriterState {
-    conn: rusqlite::Connection,
+    conn: Lite,
     group: Option<Group>,
     next_epoch: u64,
 }
@@ -894,9 +958,15 @@ impl SqliteFile {
     }
 
     pub fn writer(&self) -> Result<Pool> {
+        let conn = self.open()?;
+        // Each transaction of a group commit is a savepoint inside the group's database
+        // transaction, so SQLite keeps the original of every page it changes in a
+        // sub-journal; kept in a temporary file (the default) that was a write system call
+        // per page. In memory it costs a copy (docs/benchmarks.md, 2026-12-06).
+        conn.execute_batch("PRAGMA temp_store = MEMORY")?;
         Ok(Pool(PoolKind::SqliteWrite(Arc::new(Writer {
             state: Arc::new(tokio::sync::Mutex::new(WriterState {
-                conn: self.open()?,
+                conn: Lite::new(conn),
                 group: None,
                 next_epoch: 0,
             })),
@@ -916,7 +986,7 @@ impl SqliteFile {
 
 pub(crate) struct ReadPool {
     file: SqliteFile,
-    idle: Mutex<Vec<rusqlite::Connection>>,
+    idle: Mutex<Vec<Lite>>,
     permits: Arc<Semaphore>,
     max: usize,
 }
@@ -930,7 +1000,7 @@ impl ReadPool {
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
         let conn = match idle {
             Some(c) => c,
-            None => self.file.open()?,
+            None => Lite::new(self.file.open()?),
         };
         Ok(ReadLease {
             conn: Some(conn),
@@ -941,7 +1011,7 @@ impl ReadPool {
 }
 
 pub(crate) struct ReadLease {
-    conn: Option<rusqlite::Connection>,
+    conn: Option<Lite>,
     pool: Option<Arc<ReadPool>>,
     _permit: Option<OwnedSemaphorePermit>,
 }
@@ -1099,5 +1169,32 @@ mod tests {
             unbound.is_err(),
             "a placeholder without its argument is refused"
         );
+    }
+
+    #[tokio::test]
+    async fn a_statement_run_again_binds_each_runs_own_arguments_by_number() {
+        let (_f, file) = scratch();
+        let w = file.writer().unwrap();
+        let insert = "INSERT INTO t (v, id) VALUES ($2, $1)";
+        for i in 1..=3i64 {
+            query(insert)
+                .bind(i)
+                .bind(format!("row {i}"))
+                .execute(&w)
+                .await
+                .unwrap();
+        }
+        let pick = "SELECT v, id FROM t WHERE id = $2 OR v = $1 ORDER BY id";
+        for (v, id, want) in [("row 1", 3i64, vec![1, 3]), ("none", 2, vec![2])] {
+            let rows = query(pick).bind(v).bind(id).fetch_all(&w).await.unwrap();
+            let ids: Vec<i64> = rows.iter().map(|r| r.try_get("id").unwrap()).collect();
+            assert_eq!(ids, want);
+            assert_eq!(
+                rows[0].try_get::<String, _>("v").unwrap(),
+                format!("row {}", want[0])
+            );
+        }
+        // The same text with an argument missing is still refused after it was cached.
+        assert!(query(pick).bind("row 1").fetch_all(&w).await.is_err());
     }
 }

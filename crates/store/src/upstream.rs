@@ -324,7 +324,7 @@ impl Store {
             return self.order(order_id).await;
         }
         let mut order = load_order(&mut tx, order_id).await?;
-        let line = lock_line(&mut tx, &order.line_id, at).await?;
+        let line = lock_line(&mut tx, &order.line_id).await?;
         let moved = crate::sql::query("UPDATE orders SET status = 'fulfilled', fulfilled_at = $1 WHERE id = $2 AND status = 'paid'")
             .bind(at.unix_timestamp())
             .bind(order_id)
@@ -361,7 +361,7 @@ impl Store {
             return Ok(Refunded::Already);
         }
         let order = load_order(&mut tx, order_id).await?;
-        let line = lock_line(&mut tx, &order.line_id, at).await?;
+        let line = lock_line(&mut tx, &order.line_id).await?;
         let moved = crate::sql::query(
             "UPDATE orders SET status = 'refunded' WHERE id = $1 AND status = 'paid'",
         )

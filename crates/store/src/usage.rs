@@ -203,7 +203,7 @@ pub(crate) async fn record_one(
             overage_bytes: overage,
         });
     }
-    lock_line(tx, &line_id, received).await?;
+    lock_line(tx, &line_id).await?;
     let rows = buckets_of(tx, &line_id, e.occurred_at).await?;
     let buckets: Vec<_> = rows.iter().map(|b| b.as_bucket()).collect();
     let draw = draw_usage(&buckets, e.bytes, e.occurred_at);
