@@ -16,6 +16,11 @@ pub struct Config {
     pub http_addr: String,
     /// Pool size (readers on SQLite; all connections on PostgreSQL).
     pub db_max_connections: u32,
+    /// SQLite: how much of the database file each reader connection maps into memory
+    /// (MiB; 0, the default: none). Mapped pages are read without a system call and a copy
+    /// each (line lookups about 15 % faster at 100,000 lines); they are the kernel's page
+    /// cache, but count in the server's RSS once per reader that touched them.
+    pub sqlite_mmap_mb: u32,
     /// The bearer token of usage feeds; usage reporting is refused while unset.
     pub feed_token: Option<String>,
     /// How many RUB one unit of another currency buys, for top-ups paid in it
@@ -133,6 +138,7 @@ impl Default for Config {
             database_url: "sqlite://simrenew.db".into(),
             http_addr: "127.0.0.1:8080".into(),
             db_max_connections: 16,
+            sqlite_mmap_mb: 0,
             feed_token: None,
             fx_rates: BTreeMap::new(),
             log: "info,sqlx=warn".into(),

@@ -299,6 +299,7 @@ fn real_main() -> anyhow::Result<()> {
 async fn open(config: &Config) -> anyhow::Result<Store> {
     let opts = StoreOptions {
         max_connections: config.db_max_connections,
+        sqlite_mmap_bytes: u64::from(config.sqlite_mmap_mb) << 20,
         ..Default::default()
     };
     let store = Store::connect(&config.database_url, &opts)

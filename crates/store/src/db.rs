@@ -30,6 +30,11 @@ pub enum Backend {
 pub struct StoreOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// Each SQLite reader maps this much of the file into memory (`PRAGMA mmap_size`; 0:
+    /// none, the default): a page read is then a memory access instead of a `pread` and a
+    /// copy (about a fifth of a line lookup's time at 100,000 lines), at the price of the
+    /// mapped pages counting in the RSS once per reader (docs/benchmarks.md, 2026-12-06).
+    pub sqlite_mmap_bytes: u64,
 }
 
 impl Default for StoreOptions {
@@ -37,6 +42,7 @@ impl Default for StoreOptions {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(10),
+            sqlite_mmap_bytes: 0,
         }
     }
 }
@@ -48,7 +54,7 @@ pub struct Store {
     pub(crate) write: Pool,
     backend: Backend,
     /// The SQLite file, for the migrations (which run through sqlx's own SQLite driver).
-    sqlite: Option<SqliteFile>,
+    sqlite: Option<std::sync::Arc<SqliteFile>>,
     /// Exchange rates for top-ups paid in another currency than the line's.
     pub(crate) fx: std::sync::Arc<[simrenew_core::FxRate]>,
 }
@@ -83,12 +89,15 @@ impl Store {
         }
         let file = sqlite_file(url);
         let write = file.writer()?;
-        let read = file.readers(opts.max_connections.clamp(1, 64) as usize);
+        let read = file.readers(
+            opts.max_connections.clamp(1, 64) as usize,
+            opts.sqlite_mmap_bytes,
+        );
         Ok(Self {
             read,
             write,
             backend: Backend::Sqlite,
-            sqlite: Some(file),
+            sqlite: Some(std::sync::Arc::new(file)),
             fx: std::sync::Arc::from(Vec::new()),
         })
     }

@@ -974,9 +974,11 @@ impl SqliteFile {
         }))))
     }
 
-    pub fn readers(&self, max: usize) -> Pool {
+    /// Readers, at most `max`, each mapping up to `mmap_bytes` of the file.
+    pub fn readers(&self, max: usize, mmap_bytes: u64) -> Pool {
         Pool(PoolKind::SqliteRead(Arc::new(ReadPool {
             file: self.clone(),
+            mmap_bytes,
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(max)),
             max,
@@ -986,6 +988,7 @@ impl SqliteFile {
 
 pub(crate) struct ReadPool {
     file: SqliteFile,
+    mmap_bytes: u64,
     idle: Mutex<Vec<Lite>>,
     permits: Arc<Semaphore>,
     max: usize,
@@ -1000,7 +1003,11 @@ impl ReadPool {
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
         let conn = match idle {
             Some(c) => c,
-            None => Lite::new(self.file.open()?),
+            None => {
+                let c = self.file.open()?;
+                c.execute_batch(&format!("PRAGMA mmap_size = {}", self.mmap_bytes))?;
+                Lite::new(c)
+            }
         };
         Ok(ReadLease {
             conn: Some(conn),
