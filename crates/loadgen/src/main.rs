@@ -44,7 +44,8 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "healthz,reads,renewals,floor"
+        default_value = "healthz,reads,renewals,floor",
+        value_parser = ["healthz", "reads", "renewals", "floor"]
     )]
     only: Vec<String>,
 }
