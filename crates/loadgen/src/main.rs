@@ -80,11 +80,8 @@ impl Stats {
         let i = ((self.lat_us.len() as f64 - 1.0) * p).round() as usize;
         f64::from(self.lat_us[i]) / 1000.0
     }
-    /// Prints the scenario's table row (when it ran).
+    /// Prints the scenario's table row.
     fn print(&self, name: &str) {
-        if self.seconds.is_nan() {
-            return;
-        }
         println!(
             "| {name} | {:.0} | {:.2} | {:.2} | {} |",
             self.rps(),
@@ -95,20 +92,15 @@ impl Stats {
     }
 }
 
-/// Runs `make(i, n)` in `conc` loops for `secs`, timing each request (nothing, when the
-/// scenario was not asked for).
-async fn run<F, Fut>(enabled: bool, conc: usize, secs: u64, make: F) -> Stats
+/// Runs `make(i, n)` in `conc` loops for `secs`, timing each request; `None` when the
+/// scenario was not asked for.
+async fn run<F, Fut>(enabled: bool, conc: usize, secs: u64, make: F) -> Option<Stats>
 where
     F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
 {
     if !enabled {
-        return Stats {
-            ok: 0,
-            errors: 0,
-            seconds: f64::NAN,
-            lat_us: Vec::new(),
-        };
+        return None;
     }
     let make = Arc::new(make);
     let errors = Arc::new(AtomicU64::new(0));
@@ -138,12 +130,12 @@ where
     }
     let seconds = start.elapsed().as_secs_f64();
     lat_us.sort_unstable();
-    Stats {
+    Some(Stats {
         ok: lat_us.len() as u64,
         errors: errors.load(Ordering::Relaxed),
         seconds,
         lat_us,
-    }
+    })
 }
 
 fn rss_mb(pid: Option<u32>) -> Option<f64> {
@@ -190,10 +182,12 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await;
-    floor.print(&format!(
-        "GET /healthz (HTTP floor), {} conns",
-        a.connections
-    ));
+    if let Some(stats) = &floor {
+        stats.print(&format!(
+            "GET /healthz (HTTP floor), {} conns",
+            a.connections
+        ));
+    }
 
     let (h, base, tok, lines) = (http.clone(), a.base.clone(), token.clone(), a.lines);
     let seed = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
@@ -216,10 +210,12 @@ async fn main() -> anyhow::Result<()> {
     })
     .await;
     let load_rss = rss_mb(a.pid);
-    reads.print(&format!(
-        "GET /api/v1/lines/{{id}} by owner, {} conns",
-        a.connections
-    ));
+    if let Some(stats) = &reads {
+        stats.print(&format!(
+            "GET /api/v1/lines/{{id}} by owner, {} conns",
+            a.connections
+        ));
+    }
 
     let (h, base, tok) = (http.clone(), a.base.clone(), token.clone());
     let next = Arc::new(AtomicU64::new(a.renew_offset));
@@ -240,29 +236,29 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await;
-    writes.print(&format!(
-        "POST /api/v1/orders renewal paid from balance, {} clients",
-        a.writers
-    ));
+    if let Some(stats) = &writes {
+        stats.print(&format!(
+            "POST /api/v1/orders renewal paid from balance, {} clients",
+            a.writers
+        ));
+    }
 
     let db_floor = if !a.wants("floor") {
-        (String::new(), f64::NAN)
+        None
     } else if a.db_floor.starts_with("postgres") {
-        pgbench(&a).await?
+        Some(pgbench(&a).await?)
     } else {
-        sqlite_floor(&a).await?
+        Some(sqlite_floor(&a).await?)
     };
-    if a.wants("floor") {
-        println!(
-            "| database floor: {} | {:.0} | | | |",
-            db_floor.0, db_floor.1
-        );
+    if let Some((name, tps)) = &db_floor {
+        println!("| database floor: {name} | {tps:.0} | | | |");
     }
+    let rps = |s: &Option<Stats>| s.as_ref().map_or(f64::NAN, Stats::rps);
     println!();
     println!(
         "ratios: lines/healthz = {:.2}; renewals/db-floor = {:.2}; server RSS idle {} MB, after reads {} MB, now {} MB",
-        reads.rps() / floor.rps(),
-        writes.rps() / db_floor.1,
+        rps(&reads) / rps(&floor),
+        rps(&writes) / db_floor.map_or(f64::NAN, |(_, tps)| tps),
         idle_rss.map_or("?".into(), |m| format!("{m:.0}")),
         load_rss.map_or("?".into(), |m| format!("{m:.0}")),
         rss_mb(a.pid).map_or("?".into(), |m| format!("{m:.0}")),

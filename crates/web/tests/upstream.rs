@@ -98,6 +98,17 @@ async fn a_resold_plan_is_topped_up_once_at_the_supplier_refused_ones_are_refund
             let store = store.clone();
             async move { store.account_balance(&id).await.unwrap() }
         };
+        // The supplier refuses the one job due now: the order ends refunded.
+        let refused_now = |order_id: String| {
+            let (state, store) = (state.clone(), store.clone());
+            async move {
+                assert_eq!(run_due(&state, time::OffsetDateTime::now_utc()).await, 1);
+                assert_eq!(
+                    store.order(&order_id).await.unwrap().status,
+                    OrderStatus::Refunded
+                );
+            }
+        };
         let before = balance(line.account_id.clone()).await;
         let data_before = store.line_detail(&line).await.unwrap().data_left_bytes();
 
@@ -212,11 +223,7 @@ async fn a_resold_plan_is_topped_up_once_at_the_supplier_refused_ones_are_refund
             balance(line.account_id.clone()).await,
             Money::new(paid_before.minor - 690_00, Currency::Rub)
         );
-        assert_eq!(run_due(&state, time::OffsetDateTime::now_utc()).await, 1);
-        assert_eq!(
-            store.order(&refused.id).await.unwrap().status,
-            OrderStatus::Refunded
-        );
+        refused_now(refused.id.clone()).await;
         assert_eq!(
             balance(line.account_id.clone()).await,
             paid_before,
@@ -242,11 +249,7 @@ async fn a_resold_plan_is_topped_up_once_at_the_supplier_refused_ones_are_refund
             .await
             .unwrap();
         assert_eq!(paid.status, OrderStatus::Paid);
-        assert_eq!(run_due(&state, time::OffsetDateTime::now_utc()).await, 1);
-        assert_eq!(
-            store.order(&pending.id).await.unwrap().status,
-            OrderStatus::Refunded
-        );
+        refused_now(pending.id.clone()).await;
         assert_eq!(
             balance(stranger.account_id.clone()).await,
             Money::new(690_00, Currency::Rub),
@@ -302,11 +305,7 @@ async fn a_resold_plan_is_topped_up_once_at_the_supplier_refused_ones_are_refund
             balance(deposit.clone()).await,
             Money::new(2000_00 - 2 * 690_00, Currency::Rub)
         );
-        assert_eq!(run_due(&state, time::OffsetDateTime::now_utc()).await, 1);
-        assert_eq!(
-            store.order(&refused.id).await.unwrap().status,
-            OrderStatus::Refunded
-        );
+        refused_now(refused.id.clone()).await;
         assert_eq!(
             balance(deposit.clone()).await,
             Money::new(2000_00 - 690_00, Currency::Rub)
@@ -326,11 +325,7 @@ async fn a_resold_plan_is_topped_up_once_at_the_supplier_refused_ones_are_refund
             .settle_external(&pending.id, "demo", None)
             .await
             .unwrap();
-        assert_eq!(run_due(&state, time::OffsetDateTime::now_utc()).await, 1);
-        assert_eq!(
-            store.order(&pending.id).await.unwrap().status,
-            OrderStatus::Refunded
-        );
+        refused_now(pending.id.clone()).await;
         assert_eq!(
             balance(stranger.account_id.clone()).await,
             Money::new(690_00, Currency::Rub)
