@@ -12,7 +12,7 @@
 
 use crate::error::Result;
 use crate::sql::{Pool, SqliteFile};
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::any::install_default_drivers;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -64,21 +64,13 @@ impl Store {
     pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Self> {
         install_default_drivers();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let tcp_port = tcp_port_of(url);
-            let pool = AnyPoolOptions::new()
-                .max_connections(opts.max_connections)
-                .acquire_timeout(opts.acquire_timeout)
-                .after_connect(move |_, _| {
-                    Box::pin(async move {
-                        if let Some(port) = tcp_port {
-                            nodelay_to_port(port);
-                        }
-                        Ok(())
-                    })
-                })
-                .connect(url)
-                .await?;
-            let pool = Pool::any(pool);
+            let pool = crate::pgpool::PgPool::connect(
+                url,
+                opts.max_connections as usize,
+                opts.acquire_timeout,
+            )
+            .await?;
+            let pool = Pool::pg(pool);
             return Ok(Self {
                 read: pool.clone(),
                 write: pool,
@@ -108,8 +100,10 @@ impl Store {
 
     /// Applies the migrations of this backend that are not applied yet.
     pub async fn migrate(&self) -> Result<()> {
-        if let Some(pool) = self.write.as_any() {
-            POSTGRES_MIGRATIONS.run(pool).await?;
+        if let Some(pool) = self.write.as_pg() {
+            let mut conn = pool.open().await?;
+            POSTGRES_MIGRATIONS.run(&mut conn).await?;
+            sqlx::Connection::close(conn).await?;
         }
         if let Some(file) = &self.sqlite {
             use sqlx::ConnectOptions;
@@ -145,7 +139,7 @@ impl Store {
 }
 
 /// The server's TCP port for a PostgreSQL URL, or `None` when it names a Unix socket.
-fn tcp_port_of(url: &str) -> Option<u16> {
+pub(crate) fn tcp_port_of(url: &str) -> Option<u16> {
     use std::str::FromStr;
     let o = sqlx::postgres::PgConnectOptions::from_str(url).ok()?;
     (!o.get_host().starts_with('/')).then(|| o.get_port())

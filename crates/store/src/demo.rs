@@ -483,6 +483,12 @@ impl Store {
             done += n;
             progress(done);
         }
+        // After a bulk load PostgreSQL plans with no statistics until autovacuum's next
+        // ANALYZE (a minute or more): a line's periods looked like 127 rows and were read
+        // with a bitmap scan. A benchmark starts right away, so gather them now.
+        if self.backend() == crate::db::Backend::Postgres {
+            crate::sql::query("ANALYZE").execute(&self.write).await?;
+        }
         Ok(start as u64)
     }
 }

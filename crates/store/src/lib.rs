@@ -17,6 +17,7 @@ pub mod orders;
 pub mod outbox;
 pub mod partners;
 pub mod payments;
+mod pgpool;
 pub mod promotions;
 pub mod reconcile;
 pub mod refunds;

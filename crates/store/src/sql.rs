@@ -13,8 +13,8 @@
 //! IMMEDIATE` to `COMMIT`) and a pool of reader connections that WAL lets run beside it.
 
 use crate::error::{Result, StoreError};
+use sqlx::Any;
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyPool};
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -391,8 +391,8 @@ enum ConnKind {
         in_tx: bool,
     },
     SqliteRead(ReadLease),
-    Any(sqlx::pool::PoolConnection<Any>),
-    AnyTx(sqlx::Transaction<'static, Any>),
+    /// A PostgreSQL connection, in a transaction of ours or not.
+    Pg(crate::pgpool::PgLease),
     /// Given back (a committed transaction).
     Closed,
 }
@@ -428,10 +428,9 @@ impl Conn {
         self.sqlite().map(Ok)
     }
 
-    fn any(&mut self) -> Option<&mut sqlx::AnyConnection> {
+    fn pg(&mut self) -> Option<&mut crate::pgpool::PgLease> {
         match &mut self.0 {
-            ConnKind::Any(c) => Some(&mut **c),
-            ConnKind::AnyTx(t) => Some(&mut **t),
+            ConnKind::Pg(l) => Some(l),
             _ => None,
         }
     }
@@ -440,8 +439,8 @@ impl Conn {
         if let Some(c) = self.sqlite_checked() {
             return sqlite_run(c?, q, 0).map(|(_, n)| Done { rows_affected: n });
         }
-        let c = self.any().ok_or_else(closed)?;
-        let r = q.any().execute(c).await?;
+        let l = self.pg().ok_or_else(closed)?;
+        let r = l.run(|c| q.any().execute(c)).await?;
         Ok(Done {
             rows_affected: r.rows_affected(),
         })
@@ -451,17 +450,15 @@ impl Conn {
         if let Some(c) = self.sqlite_checked() {
             return sqlite_run(c?, q, limit).map(|(rows, _)| rows);
         }
-        let c = self.any().ok_or_else(closed)?;
+        let l = self.pg().ok_or_else(closed)?;
         Ok(if limit == 1 {
-            q.any()
-                .fetch_optional(c)
+            l.run(|c| q.any().fetch_optional(c))
                 .await?
                 .map(|r| Row(RowData::Any(r)))
                 .into_iter()
                 .collect()
         } else {
-            q.any()
-                .fetch_all(c)
+            l.run(|c| q.any().fetch_all(c))
                 .await?
                 .into_iter()
                 .map(|r| Row(RowData::Any(r)))
@@ -551,7 +548,7 @@ impl Tx {
     pub async fn commit(mut self) -> Result<()> {
         self.open = false;
         match std::mem::replace(&mut self.conn.0, ConnKind::Closed) {
-            ConnKind::AnyTx(t) => Ok(t.commit().await?),
+            ConnKind::Pg(mut l) => l.commit().await,
             ConnKind::SqliteWrite {
                 mut state, writer, ..
             } => {
@@ -842,7 +839,7 @@ pub struct Pool(PoolKind);
 enum PoolKind {
     SqliteWrite(Arc<Writer>),
     SqliteRead(Arc<ReadPool>),
-    Any(AnyPool),
+    Pg(Arc<crate::pgpool::PgPool>),
 }
 
 impl std::fmt::Debug for Pool {
@@ -850,19 +847,19 @@ impl std::fmt::Debug for Pool {
         f.write_str(match self.0 {
             PoolKind::SqliteWrite(_) => "Pool(sqlite writer)",
             PoolKind::SqliteRead(_) => "Pool(sqlite readers)",
-            PoolKind::Any(_) => "Pool(postgres)",
+            PoolKind::Pg(_) => "Pool(postgres)",
         })
     }
 }
 
 impl Pool {
-    pub(crate) fn any(pool: AnyPool) -> Self {
-        Pool(PoolKind::Any(pool))
+    pub(crate) fn pg(pool: Arc<crate::pgpool::PgPool>) -> Self {
+        Pool(PoolKind::Pg(pool))
     }
 
-    pub(crate) fn as_any(&self) -> Option<&AnyPool> {
+    pub(crate) fn as_pg(&self) -> Option<&crate::pgpool::PgPool> {
         match &self.0 {
-            PoolKind::Any(p) => Some(p),
+            PoolKind::Pg(p) => Some(p),
             _ => None,
         }
     }
@@ -881,7 +878,7 @@ impl Pool {
                 }
             }
             PoolKind::SqliteRead(r) => ConnKind::SqliteRead(r.clone().lease().await?),
-            PoolKind::Any(p) => ConnKind::Any(p.acquire().await?),
+            PoolKind::Pg(p) => ConnKind::Pg(p.lease().await?),
         })))
     }
 
@@ -890,7 +887,11 @@ impl Pool {
     /// under it.
     pub async fn begin(&self) -> Result<Tx> {
         let conn = match &self.0 {
-            PoolKind::Any(p) => Conn(ConnKind::AnyTx(p.begin().await?)),
+            PoolKind::Pg(p) => {
+                let mut lease = p.lease().await?;
+                lease.begin().await?;
+                Conn(ConnKind::Pg(lease))
+            }
             PoolKind::SqliteWrite(w) => {
                 let mut state = w.lock().await?;
                 state.begin_member()?;
@@ -912,7 +913,7 @@ impl Pool {
     /// Connections open and idle, for /metrics.
     pub fn stats(&self) -> (u32, usize) {
         match &self.0 {
-            PoolKind::Any(p) => (p.size(), p.num_idle()),
+            PoolKind::Pg(p) => p.stats(),
             PoolKind::SqliteWrite(_) => (1, 1),
             PoolKind::SqliteRead(r) => {
                 let idle = r.idle.lock().map_or(0, |v| v.len());
@@ -924,7 +925,7 @@ impl Pool {
 
     pub async fn close(&self) {
         match &self.0 {
-            PoolKind::Any(p) => p.close().await,
+            PoolKind::Pg(p) => p.close().await,
             PoolKind::SqliteRead(r) => {
                 r.permits.close();
                 if let Ok(mut idle) = r.idle.lock() {

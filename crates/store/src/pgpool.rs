@@ -1,0 +1,297 @@
+//! PostgreSQL's connections, pooled by the store itself.
+//!
+//! sqlx's pool pings a connection each time it is handed out and each time it comes back
+//! (`Sync`, then wait for `ReadyForQuery`): two round trips to the server around every
+//! statement run outside a transaction and around every transaction, which made a line
+//! lookup three round trips instead of one (docs/benchmarks.md, 2026-12-06, third run).
+//! This pool trusts a connection whose last exchange finished, and only that one:
+//!
+//! - a lease dropped in the middle of an exchange (the request was abandoned while a
+//!   statement ran) closes its connection: its protocol state is unknown;
+//! - an exchange that failed for any reason but the server's own refusal of the statement
+//!   (a constraint, a lock timeout…) closes its connection too: the socket may be broken;
+//! - a transaction dropped open is rolled back on a task of its own before its connection
+//!   is given back, so its row locks go at once;
+//! - a connection that sat idle for [`PING_WHEN_IDLE_FOR`] is pinged before it is handed
+//!   out (a restarted server shows there first), and replaced when the ping fails.
+
+use crate::error::{Result, StoreError};
+use sqlx::AnyConnection;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// A connection idle this long is pinged before it is handed out.
+pub const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
+
+pub(crate) struct PgPool {
+    options: sqlx::any::AnyConnectOptions,
+    /// The server's TCP port (`None`: a Unix socket), for `TCP_NODELAY` on new sockets.
+    tcp_port: Option<u16>,
+    idle: Mutex<Vec<(AnyConnection, Instant)>>,
+    permits: Arc<Semaphore>,
+    max: usize,
+    acquire_timeout: Duration,
+}
+
+impl PgPool {
+    /// A pool of at most `max` connections to `url`; one is opened now, so that a server
+    /// that cannot be reached is an error here.
+    pub async fn connect(url: &str, max: usize, acquire_timeout: Duration) -> Result<Arc<Self>> {
+        use std::str::FromStr;
+        let pool = Arc::new(Self {
+            options: sqlx::any::AnyConnectOptions::from_str(url)?,
+            tcp_port: crate::db::tcp_port_of(url),
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(max.max(1))),
+            max: max.max(1),
+            acquire_timeout,
+        });
+        let first = pool.open().await?;
+        pool.put(first);
+        Ok(pool)
+    }
+
+    pub(crate) async fn open(&self) -> Result<AnyConnection> {
+        use sqlx::ConnectOptions;
+        let conn = self.options.connect().await?;
+        if let Some(port) = self.tcp_port {
+            crate::db::nodelay_to_port(port);
+        }
+        Ok(conn)
+    }
+
+    fn put(&self, conn: AnyConnection) {
+        if !self.permits.is_closed()
+            && let Ok(mut idle) = self.idle.lock()
+        {
+            idle.push((conn, Instant::now()));
+        }
+    }
+
+    fn take_idle(&self) -> Option<(AnyConnection, Instant)> {
+        self.idle.lock().ok().and_then(|mut v| v.pop())
+    }
+
+    /// A connection for one statement or one transaction.
+    pub async fn lease(self: &Arc<Self>) -> Result<PgLease> {
+        let permit =
+            tokio::time::timeout(self.acquire_timeout, self.permits.clone().acquire_owned())
+                .await
+                .map_err(|_| StoreError::Db(sqlx::Error::PoolTimedOut))?
+                .map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
+        let mut conn = None;
+        while let Some((mut c, since)) = self.take_idle() {
+            if since.elapsed() < PING_WHEN_IDLE_FOR || sqlx::Connection::ping(&mut c).await.is_ok()
+            {
+                conn = Some(c);
+                break;
+            }
+        }
+        let conn = match conn {
+            Some(c) => c,
+            None => self.open().await?,
+        };
+        Ok(PgLease {
+            conn: Some(conn),
+            busy: false,
+            in_tx: false,
+            pool: self.clone(),
+            permit: Some(permit),
+        })
+    }
+
+    /// Connections open and idle.
+    pub fn stats(&self) -> (u32, usize) {
+        let idle = self.idle.lock().map_or(0, |v| v.len());
+        let open = self.max - self.permits.available_permits() + idle;
+        (u32::try_from(open).unwrap_or(u32::MAX), idle)
+    }
+
+    pub async fn close(&self) {
+        self.permits.close();
+        let idle: Vec<_> = self
+            .idle
+            .lock()
+            .map(|mut v| v.drain(..).collect())
+            .unwrap_or_default();
+        for (c, _) in idle {
+            let _ = sqlx::Connection::close(c).await;
+        }
+    }
+}
+
+/// One connection taken from the pool; given back when dropped (see the module's rules).
+pub(crate) struct PgLease {
+    conn: Option<AnyConnection>,
+    /// An exchange has begun and not finished.
+    busy: bool,
+    /// A transaction of ours is open on the connection.
+    in_tx: bool,
+    pool: Arc<PgPool>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl PgLease {
+    /// Runs one exchange on the connection; the connection is kept afterwards only if the
+    /// exchange finished, with an answer or with the server's refusal of the statement.
+    pub async fn run<'a, T, F>(
+        &'a mut self,
+        f: impl FnOnce(&'a mut AnyConnection) -> F,
+    ) -> Result<T>
+    where
+        F: Future<Output = std::result::Result<T, sqlx::Error>> + 'a,
+    {
+        let busy = &mut self.busy;
+        let conn = self
+            .conn
+            .as_mut()
+            .ok_or(StoreError::Db(sqlx::Error::PoolClosed))?;
+        *busy = true;
+        let r = f(conn).await;
+        if matches!(&r, Ok(_) | Err(sqlx::Error::Database(_))) {
+            *busy = false;
+        }
+        Ok(r?)
+    }
+
+    pub async fn begin(&mut self) -> Result<()> {
+        self.run(|c| sqlx::Executor::execute(c, "BEGIN")).await?;
+        self.in_tx = true;
+        Ok(())
+    }
+
+    /// COMMIT: the transaction is over whatever the answer (PostgreSQL ends a transaction
+    /// whose COMMIT fails).
+    pub async fn commit(&mut self) -> Result<()> {
+        let r = self.run(|c| sqlx::Executor::execute(c, "COMMIT")).await;
+        self.in_tx = false;
+        r.map(|_| ())
+    }
+}
+
+impl Drop for PgLease {
+    fn drop(&mut self) {
+        let (Some(mut conn), Some(permit)) = (self.conn.take(), self.permit.take()) else {
+            return;
+        };
+        if self.busy {
+            // Closed without a goodbye: the server rolls back whatever was open.
+            return;
+        }
+        if !self.in_tx {
+            self.pool.put(conn);
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let pool = self.pool.clone();
+        rt.spawn(async move {
+            if sqlx::Executor::execute(&mut conn, "ROLLBACK").await.is_ok() {
+                pool.put(conn);
+            }
+            drop(permit);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sql::{Pool, query, query_scalar};
+
+    /// The pool of a fresh test schema, limited to one connection so that reusing a
+    /// connection and replacing it can be told apart by the server's process id.
+    async fn one_connection() -> Option<(crate::testing::TestDb, Pool)> {
+        let db = crate::testing::postgres().await?;
+        let pool = super::PgPool::connect(&db.url, 1, std::time::Duration::from_secs(10))
+            .await
+            .expect("connect");
+        query("CREATE TABLE pool_probe (id BIGINT PRIMARY KEY)")
+            .execute(&db.store.write)
+            .await
+            .expect("table");
+        Some((db, Pool::pg(pool)))
+    }
+
+    async fn backend(pool: &Pool) -> i64 {
+        query_scalar::<i64>("SELECT pg_backend_pid()::bigint")
+            .fetch_one(pool)
+            .await
+            .expect("pid")
+    }
+
+    #[tokio::test]
+    async fn a_connection_is_reused_after_a_finished_statement_and_after_a_refused_one() {
+        let Some((_db, pool)) = one_connection().await else {
+            return;
+        };
+        let pid = backend(&pool).await;
+        query("INSERT INTO pool_probe (id) VALUES (1)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let refused = query("INSERT INTO pool_probe (id) VALUES (1)")
+            .execute(&pool)
+            .await;
+        assert!(refused.is_err(), "the duplicate key is refused");
+        assert_eq!(backend(&pool).await, pid, "the same connection serves on");
+    }
+
+    #[tokio::test]
+    async fn a_statement_abandoned_half_way_takes_its_connection_with_it() {
+        let Some((_db, pool)) = one_connection().await else {
+            return;
+        };
+        let pid = backend(&pool).await;
+        let abandoned = tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            query("SELECT pg_sleep(30)").execute(&pool),
+        )
+        .await;
+        assert!(abandoned.is_err(), "the sleep was cut short");
+        let next = backend(&pool).await;
+        assert_ne!(next, pid, "a new connection, not the one still sleeping");
+    }
+
+    #[tokio::test]
+    async fn a_transaction_dropped_open_is_rolled_back_and_its_locks_released() {
+        let Some((db, pool)) = one_connection().await else {
+            return;
+        };
+        let pid = backend(&pool).await;
+        query("INSERT INTO pool_probe (id) VALUES (7)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        {
+            let mut tx = pool.begin().await.unwrap();
+            query("SELECT id FROM pool_probe WHERE id = 7 FOR UPDATE")
+                .fetch_one(&mut tx)
+                .await
+                .unwrap();
+            query("INSERT INTO pool_probe (id) VALUES (8)")
+                .execute(&mut tx)
+                .await
+                .unwrap();
+            // dropped without commit
+        }
+        // Another connection takes the row's lock: it would wait were the lock still held.
+        let mut other = db.store.write.begin().await.unwrap();
+        query("SET LOCAL lock_timeout = '5s'")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        query("SELECT id FROM pool_probe WHERE id = 7 FOR UPDATE")
+            .fetch_one(&mut other)
+            .await
+            .expect("the dropped transaction's row lock is gone");
+        other.commit().await.unwrap();
+        let rows = query_scalar::<i64>("SELECT count(*) FROM pool_probe WHERE id = 8")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, 0, "the dropped transaction's insert is gone");
+        assert_eq!(backend(&pool).await, pid, "its connection came back");
+    }
+}
