@@ -4,7 +4,7 @@
 # lookups, renewals, database floor, server RSS) in one run.
 #
 #   bench/run.sh [LINES...]            default: 100000
-#   DBS="sqlite postgres" SECONDS_PER=10 CONNS=64 WRITERS=16 bench/run.sh 10000 100000 1000000
+#   DBS="sqlite postgres" SECONDS_PER=10 CONNS=64 WRITERS=16 REPEAT=1 bench/run.sh 10000 100000 1000000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LINES=("${@:-100000}")
@@ -12,6 +12,9 @@ DBS=${DBS:-"sqlite postgres"}
 SECS=${SECONDS_PER:-10}
 CONNS=${CONNS:-64}
 WRITERS=${WRITERS:-16}
+# Each database and size measured REPEAT times against the same server (the machine is
+# noisy: report the medians).
+REPEAT=${REPEAT:-1}
 PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/test}
 # The server reaches PostgreSQL over the local Unix socket by default (PG_TRANSPORT=tcp for
 # 127.0.0.1), as in the runs recorded in docs/benchmarks.md.
@@ -47,8 +50,12 @@ for db in $DBS; do
     SERVER=$!
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
     sleep 1
-    $LOADGEN --base "http://127.0.0.1:$PORT" --lines "$n" --connections "$CONNS" --writers "$WRITERS" \
-      --seconds "$SECS" --db-floor "$url" --pid "$SERVER"
+    for rep in $(seq 1 "$REPEAT"); do
+      [ "$REPEAT" -gt 1 ] && echo "run $rep of $REPEAT" && echo
+      $LOADGEN --base "http://127.0.0.1:$PORT" --lines "$n" --connections "$CONNS" --writers "$WRITERS" \
+        --seconds "$SECS" --db-floor "$url" --pid "$SERVER"
+      echo
+    done
     kill $SERVER; wait $SERVER 2>/dev/null || true
   done
 done

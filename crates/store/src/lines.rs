@@ -344,14 +344,15 @@ impl Store {
             ""
         };
         let sql = format!(
-            "WITH v AS (SELECT user_id FROM sessions WHERE token_hash = $3 AND expires_at > $2)
-             SELECT l.id, l.operator, l.kind, l.iccid, l.imsi, l.msisdn, l.status, l.owner_id, l.account_id, l.currency, l.auto_renew, l.usage_as_of, a.balance_minor,
-               (SELECT user_id FROM v) AS viewer_id,
-               CASE WHEN l.owner_id = (SELECT user_id FROM v) THEN COALESCE((SELECT {agg}(p.plan_id, p.order_id, p.start_at, p.end_at)){cast}
+            "SELECT l.id, l.operator, l.kind, l.iccid, l.imsi, l.msisdn, l.status, l.owner_id, l.account_id, l.currency, l.auto_renew, l.usage_as_of, a.balance_minor,
+               s.user_id AS viewer_id,
+               CASE WHEN l.owner_id = s.user_id THEN COALESCE((SELECT {agg}(p.plan_id, p.order_id, p.start_at, p.end_at)){cast}
                  FROM periods p WHERE p.line_id = l.id AND p.end_at > $2), {empty}) END AS periods_json,
-               CASE WHEN l.owner_id = (SELECT user_id FROM v) THEN COALESCE((SELECT {agg}(b.id, b.plan_id, b.kind, b.initial_bytes, b.remaining_bytes, b.unlimited, b.priority, b.valid_from, b.valid_until)){cast}
+               CASE WHEN l.owner_id = s.user_id THEN COALESCE((SELECT {agg}(b.id, b.plan_id, b.kind, b.initial_bytes, b.remaining_bytes, b.unlimited, b.priority, b.valid_from, b.valid_until)){cast}
                  FROM buckets b WHERE b.line_id = l.id AND b.valid_until > $2), {empty}) END AS buckets_json
-             FROM lines l JOIN accounts a ON a.id = l.account_id WHERE l.{col} = $1"
+             FROM lines l JOIN accounts a ON a.id = l.account_id
+               LEFT JOIN sessions s ON s.token_hash = $3 AND s.expires_at > $2
+             WHERE l.{col} = $1"
         );
         let at = now();
         let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))

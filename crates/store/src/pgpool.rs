@@ -13,7 +13,9 @@
 //! - a transaction dropped open is rolled back on a task of its own before its connection
 //!   is given back, so its row locks go at once;
 //! - a connection that sat idle for [`PING_WHEN_IDLE_FOR`] is pinged before it is handed
-//!   out (a restarted server shows there first), and replaced when the ping fails.
+//!   out (a restarted server shows there first), and replaced when the ping fails;
+//! - as in sqlx's pool, a connection idle for 10 minutes is closed, and one 30 minutes
+//!   old is closed when it comes back.
 
 use crate::error::{Result, StoreError};
 use sqlx::AnyConnection;
@@ -23,12 +25,33 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A connection idle this long is pinged before it is handed out.
 pub const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
+/// A connection idle this long is closed instead (as sqlx's pool did).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// A connection this old is closed when it comes back (as sqlx's pool did): a server
+/// process's caches do not grow without end.
+const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// A connection and when it was opened.
+struct Held {
+    conn: AnyConnection,
+    born: Instant,
+}
+
+/// Closes a connection politely (a `Terminate` message) on a task of its own.
+fn close_later(conn: AnyConnection) {
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(async move {
+            let _ = sqlx::Connection::close(conn).await;
+        });
+    }
+}
 
 pub(crate) struct PgPool {
     options: sqlx::any::AnyConnectOptions,
     /// The server's TCP port (`None`: a Unix socket), for `TCP_NODELAY` on new sockets.
     tcp_port: Option<u16>,
-    idle: Mutex<Vec<(AnyConnection, Instant)>>,
+    /// Idle connections and since when each is idle.
+    idle: Mutex<Vec<(Held, Instant)>>,
     permits: Arc<Semaphore>,
     max: usize,
     acquire_timeout: Duration,
@@ -48,7 +71,10 @@ impl PgPool {
             acquire_timeout,
         });
         let first = pool.open().await?;
-        pool.put(first);
+        pool.put(Held {
+            conn: first,
+            born: Instant::now(),
+        });
         Ok(pool)
     }
 
@@ -61,15 +87,15 @@ impl PgPool {
         Ok(conn)
     }
 
-    fn put(&self, conn: AnyConnection) {
-        if !self.permits.is_closed()
-            && let Ok(mut idle) = self.idle.lock()
-        {
-            idle.push((conn, Instant::now()));
+    fn put(&self, held: Held) {
+        if held.born.elapsed() >= MAX_LIFETIME || self.permits.is_closed() {
+            close_later(held.conn);
+        } else if let Ok(mut idle) = self.idle.lock() {
+            idle.push((held, Instant::now()));
         }
     }
 
-    fn take_idle(&self) -> Option<(AnyConnection, Instant)> {
+    fn take_idle(&self) -> Option<(Held, Instant)> {
         self.idle.lock().ok().and_then(|mut v| v.pop())
     }
 
@@ -80,20 +106,28 @@ impl PgPool {
                 .await
                 .map_err(|_| StoreError::Db(sqlx::Error::PoolTimedOut))?
                 .map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
-        let mut conn = None;
-        while let Some((mut c, since)) = self.take_idle() {
-            if since.elapsed() < PING_WHEN_IDLE_FOR || sqlx::Connection::ping(&mut c).await.is_ok()
+        let mut found = None;
+        while let Some((mut held, since)) = self.take_idle() {
+            let idle = since.elapsed();
+            if idle >= IDLE_TIMEOUT {
+                close_later(held.conn);
+            } else if idle < PING_WHEN_IDLE_FOR
+                || sqlx::Connection::ping(&mut held.conn).await.is_ok()
             {
-                conn = Some(c);
+                found = Some(held);
                 break;
             }
         }
-        let conn = match conn {
-            Some(c) => c,
-            None => self.open().await?,
+        let held = match found {
+            Some(h) => h,
+            None => Held {
+                conn: self.open().await?,
+                born: Instant::now(),
+            },
         };
         Ok(PgLease {
-            conn: Some(conn),
+            conn: Some(held.conn),
+            born: held.born,
             busy: false,
             in_tx: false,
             pool: self.clone(),
@@ -115,8 +149,8 @@ impl PgPool {
             .lock()
             .map(|mut v| v.drain(..).collect())
             .unwrap_or_default();
-        for (c, _) in idle {
-            let _ = sqlx::Connection::close(c).await;
+        for (held, _) in idle {
+            let _ = sqlx::Connection::close(held.conn).await;
         }
     }
 }
@@ -124,6 +158,7 @@ impl PgPool {
 /// One connection taken from the pool; given back when dropped (see the module's rules).
 pub(crate) struct PgLease {
     conn: Option<AnyConnection>,
+    born: Instant,
     /// An exchange has begun and not finished.
     busy: bool,
     /// A transaction of ours is open on the connection.
@@ -179,8 +214,9 @@ impl Drop for PgLease {
             // Closed without a goodbye: the server rolls back whatever was open.
             return;
         }
+        let born = self.born;
         if !self.in_tx {
-            self.pool.put(conn);
+            self.pool.put(Held { conn, born });
             return;
         }
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
@@ -189,7 +225,7 @@ impl Drop for PgLease {
         let pool = self.pool.clone();
         rt.spawn(async move {
             if sqlx::Executor::execute(&mut conn, "ROLLBACK").await.is_ok() {
-                pool.put(conn);
+                pool.put(Held { conn, born });
             }
             drop(permit);
         });
