@@ -14,8 +14,8 @@
 //!   is given back, so its row locks go at once;
 //! - a connection that sat idle for [`PING_WHEN_IDLE_FOR`] is pinged before it is handed
 //!   out (a restarted server shows there first), and replaced when the ping fails;
-//! - as in sqlx's pool, a connection idle for 10 minutes is closed, and one 30 minutes
-//!   old is closed when it comes back.
+//! - as in sqlx's pool, a connection found idle for 10 minutes is closed instead of
+//!   used, and one 30 minutes old is closed when it comes back.
 
 use crate::error::{Result, StoreError};
 use sqlx::AnyConnection;
@@ -25,7 +25,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A connection idle this long is pinged before it is handed out.
 pub const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
-/// A connection idle this long is closed instead (as sqlx's pool did).
+/// A connection found idle this long is closed instead of used (as sqlx's pool did).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// A connection this old is closed when it comes back (as sqlx's pool did): a server
 /// process's caches do not grow without end.
