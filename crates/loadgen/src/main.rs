@@ -67,6 +67,63 @@ struct Stats {
     errors: u64,
     seconds: f64,
     lat_us: Vec<u32>,
+    /// CPU time spent during the scenario: by the server, by this load generator, and by
+    /// PostgreSQL's processes (when the server uses PostgreSQL).
+    cpu: Cpu,
+}
+
+/// CPU time (seconds) of the processes that share the machine, read from `/proc`.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    server: Option<f64>,
+    loadgen: Option<f64>,
+    postgres: Option<f64>,
+}
+
+/// User plus system time of one process from `/proc/<pid>/stat` (fields 14 and 15, in
+/// USER_HZ ticks, 100 per second on Linux: proc(5)).
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// The CPU time of every process named `postgres` (the server and its backends).
+fn postgres_cpu_seconds() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .filter_map(|pid| cpu_seconds(&pid))
+        .sum()
+}
+
+impl Cpu {
+    fn now(server: Option<u32>, postgres: bool) -> Self {
+        Self {
+            server: server.and_then(|p| cpu_seconds(&p.to_string())),
+            loadgen: cpu_seconds("self"),
+            postgres: postgres.then(postgres_cpu_seconds),
+        }
+    }
+
+    fn since(self, before: Self) -> Self {
+        let d = |a: Option<f64>, b: Option<f64>| Some(a? - b?);
+        Self {
+            server: d(self.server, before.server),
+            loadgen: d(self.loadgen, before.loadgen),
+            postgres: d(self.postgres, before.postgres),
+        }
+    }
 }
 
 impl Stats {
@@ -80,21 +137,39 @@ impl Stats {
         let i = ((self.lat_us.len() as f64 - 1.0) * p).round() as usize;
         f64::from(self.lat_us[i]) / 1000.0
     }
+    /// CPU microseconds per successful request, or `-` where unknown.
+    fn cpu_per_request(&self, seconds: Option<f64>) -> String {
+        match seconds {
+            Some(s) if self.ok > 0 => format!("{:.0}", s * 1e6 / self.ok as f64),
+            _ => "-".into(),
+        }
+    }
+
     /// Prints the scenario's table row.
     fn print(&self, name: &str) {
         println!(
-            "| {name} | {:.0} | {:.2} | {:.2} | {} |",
+            "| {name} | {:.0} | {:.2} | {:.2} | {} | {} / {} / {} |",
             self.rps(),
             self.pct(0.5),
             self.pct(0.99),
-            self.errors
+            self.errors,
+            self.cpu_per_request(self.cpu.server),
+            self.cpu_per_request(self.cpu.loadgen),
+            self.cpu_per_request(self.cpu.postgres),
         );
     }
 }
 
+/// Which processes' CPU time a scenario reports.
+#[derive(Clone, Copy)]
+struct Probe {
+    server: Option<u32>,
+    postgres: bool,
+}
+
 /// Runs `make(i, n)` in `conc` loops for `secs`, timing each request; `None` when the
 /// scenario was not asked for.
-async fn run<F, Fut>(enabled: bool, conc: usize, secs: u64, make: F) -> Option<Stats>
+async fn run<F, Fut>(enabled: bool, probe: Probe, conc: usize, secs: u64, make: F) -> Option<Stats>
 where
     F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
@@ -104,6 +179,7 @@ where
     }
     let make = Arc::new(make);
     let errors = Arc::new(AtomicU64::new(0));
+    let cpu = Cpu::now(probe.server, probe.postgres);
     let start = Instant::now();
     let end = start + Duration::from_secs(secs);
     let mut tasks = Vec::new();
@@ -129,12 +205,14 @@ where
         lat_us.extend(t.await.unwrap_or_default());
     }
     let seconds = start.elapsed().as_secs_f64();
+    let cpu = Cpu::now(probe.server, probe.postgres).since(cpu);
     lat_us.sort_unstable();
     Some(Stats {
         ok: lat_us.len() as u64,
         errors: errors.load(Ordering::Relaxed),
         seconds,
         lat_us,
+        cpu,
     })
 }
 
@@ -169,18 +247,30 @@ async fn main() -> anyhow::Result<()> {
         .context("no token")?
         .to_string();
     let idle_rss = rss_mb(a.pid);
-    println!("| scenario | requests/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|");
+    println!(
+        "| scenario | requests/s | p50 ms | p99 ms | errors | CPU µs per request: server / load generator / PostgreSQL |\n|---|---|---|---|---|---|"
+    );
+    let probe = Probe {
+        server: a.pid,
+        postgres: a.db_floor.starts_with("postgres"),
+    };
 
     let (h, base) = (http.clone(), a.base.clone());
-    let floor = run(a.wants("healthz"), a.connections, a.seconds, move |_, _| {
-        let (h, base) = (h.clone(), base.clone());
-        async move {
-            h.get(format!("{base}/healthz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        }
-    })
+    let floor = run(
+        a.wants("healthz"),
+        probe,
+        a.connections,
+        a.seconds,
+        move |_, _| {
+            let (h, base) = (h.clone(), base.clone());
+            async move {
+                h.get(format!("{base}/healthz"))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        },
+    )
     .await;
     if let Some(stats) = &floor {
         stats.print(&format!(
@@ -192,22 +282,28 @@ async fn main() -> anyhow::Result<()> {
     let (h, base, tok, lines) = (http.clone(), a.base.clone(), token.clone(), a.lines);
     let seed = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
     let seed = Arc::new(seed);
-    let reads = run(a.wants("reads"), a.connections, a.seconds, move |_, _| {
-        let (h, base, tok) = (h.clone(), base.clone(), tok.clone());
-        // A cheap shared xorshift: spreads lookups over all lines.
-        let mut x = seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let serial = x % lines;
-        async move {
-            h.get(format!("{base}/api/v1/lines/{}", msisdn(serial)))
-                .bearer_auth(&tok)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        }
-    })
+    let reads = run(
+        a.wants("reads"),
+        probe,
+        a.connections,
+        a.seconds,
+        move |_, _| {
+            let (h, base, tok) = (h.clone(), base.clone(), tok.clone());
+            // A cheap shared xorshift: spreads lookups over all lines.
+            let mut x = seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let serial = x % lines;
+            async move {
+                h.get(format!("{base}/api/v1/lines/{}", msisdn(serial)))
+                    .bearer_auth(&tok)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        },
+    )
     .await;
     let load_rss = rss_mb(a.pid);
     if let Some(stats) = &reads {
@@ -220,7 +316,7 @@ async fn main() -> anyhow::Result<()> {
     let (h, base, tok) = (http.clone(), a.base.clone(), token.clone());
     let next = Arc::new(AtomicU64::new(a.renew_offset));
     let lines = a.lines;
-    let writes = run(a.wants("renewals"), a.writers, a.seconds, move |_, _| {
+    let writes = run(a.wants("renewals"), probe, a.writers, a.seconds, move |_, _| {
         let (h, base, tok) = (h.clone(), base.clone(), tok.clone());
         // Each renewal its own key: lines are renewed again once every line had one, and a
         // key made from the line alone would replay the first answer instead.
@@ -251,7 +347,7 @@ async fn main() -> anyhow::Result<()> {
         Some(sqlite_floor(&a).await?)
     };
     if let Some((name, tps)) = &db_floor {
-        println!("| database floor: {name} | {tps:.0} | | | |");
+        println!("| database floor: {name} | {tps:.0} | | | | |");
     }
     let rps = |s: &Option<Stats>| s.as_ref().map_or(f64::NAN, Stats::rps);
     println!();
