@@ -240,18 +240,39 @@ async fn detail_on(conn: &mut crate::sql::Conn, line: Line, balance: i64) -> Res
 /// already holds the one writer from `BEGIN IMMEDIATE`, so a plain read is enough, and no
 /// page of `lines` is written (each written page is a WAL frame at commit).
 pub(crate) async fn lock_line(tx: &mut Tx, line_id: &str) -> Result<Line> {
-    let sql = match tx.backend() {
-        Backend::Sqlite => format!("SELECT {LINE_COLUMNS} FROM lines WHERE id = $1"),
-        Backend::Postgres => format!("SELECT {LINE_COLUMNS} FROM lines WHERE id = $1 FOR UPDATE"),
+    lock_line_where(tx, "id", line_id, line_id).await
+}
+
+/// [`lock_line`] for the number or ICCID a person gave: finding the line and locking it
+/// is one statement (one round trip to PostgreSQL less than a lookup before the
+/// transaction).
+pub(crate) async fn lock_line_ref(tx: &mut Tx, r: &LineRef) -> Result<Line> {
+    match r {
+        LineRef::Msisdn(m) => lock_line_where(tx, "msisdn", m.as_str(), &r.to_string()).await,
+        LineRef::Iccid(i) => lock_line_where(tx, "iccid", i.as_str(), &r.to_string()).await,
+    }
+}
+
+/// The line whose `column` (a constant of ours: id, msisdn or iccid) is `key`, locked.
+async fn lock_line_where(
+    tx: &mut Tx,
+    column: &'static str,
+    key: &str,
+    shown: &str,
+) -> Result<Line> {
+    let lock = match tx.backend() {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE",
     };
+    let sql = format!("SELECT {LINE_COLUMNS} FROM lines WHERE {column} = $1{lock}");
     let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(line_id)
+        .bind(key)
         .fetch_optional(&mut **tx)
         .await?;
     row.as_ref()
         .map(line_from_row)
         .transpose()?
-        .ok_or_else(|| StoreError::LineNotFound(line_id.to_string()))
+        .ok_or_else(|| StoreError::LineNotFound(shown.to_string()))
 }
 
 impl Store {

@@ -11,7 +11,7 @@ use crate::db::{Store, from_unix, new_id, now};
 use crate::error::{Result, StoreError};
 use crate::idempotency::{Idem, remember};
 use crate::ledger::{TransferMeta, apply_transfer};
-use crate::lines::{Line, lock_line, periods_of};
+use crate::lines::{Line, lock_line, lock_line_ref, periods_of};
 use crate::sql::{Row, Tx};
 use simrenew_core::ledger::accounts;
 use simrenew_core::promotion::{PromoCode, Promotion, check_code, price_item, with_wholesale};
@@ -326,12 +326,12 @@ impl Store {
         req: &OrderRequest,
         idem: Option<&Idem<'_, Order>>,
     ) -> Result<Order> {
-        let found = self.find_line(&req.line).await?;
-        if req.payment == Payment::Balance && (req.buyer.is_none() || found.owner_id != req.buyer) {
+        let mut tx = self.write.begin().await?;
+        let line = lock_line_ref(&mut tx, &req.line).await?;
+        if req.payment == Payment::Balance && (req.buyer.is_none() || line.owner_id != req.buyer) {
             return Err(StoreError::NotOwner);
         }
-        let mut tx = self.write.begin().await?;
-        let order = self.create_order_in(&mut tx, &found.id, req, idem).await?;
+        let order = self.create_order_in(&mut tx, line, req, idem).await?;
         tx.commit().await?;
         Ok(order)
     }
@@ -344,9 +344,9 @@ impl Store {
         req: &OrderRequest,
         idem: Option<&Idem<'_, Order>>,
     ) -> Result<Order> {
-        let found = self.find_line(&req.line).await?;
         let mut tx = self.write.begin().await?;
-        let order = self.create_order_in(&mut tx, &found.id, req, idem).await?;
+        let line = lock_line_ref(&mut tx, &req.line).await?;
+        let order = self.create_order_in(&mut tx, line, req, idem).await?;
         // An order an upstream supplier fulfils raises its event when the supplier is done.
         if partner.webhook_url.is_some() && order.status == OrderStatus::Fulfilled {
             crate::partners::queue_event(&mut tx, &partner.id, "order.fulfilled", &order).await?;
@@ -375,9 +375,11 @@ impl Store {
             let mut tx = self.write.begin().await.map_err(|e| (0, e))?;
             let mut placed = Vec::with_capacity(items.len());
             for (i, (req, idem)) in items.iter().enumerate() {
-                let found = self.find_line(&req.line).await.map_err(|e| (i, e))?;
+                let line = lock_line_ref(&mut tx, &req.line)
+                    .await
+                    .map_err(|e| (i, e))?;
                 let order = self
-                    .create_order_in(&mut tx, &found.id, req, Some(idem))
+                    .create_order_in(&mut tx, line, req, Some(idem))
                     .await
                     .map_err(|e| (i, e))?;
                 if partner.webhook_url.is_some() && order.status == OrderStatus::Fulfilled {
@@ -406,18 +408,18 @@ impl Store {
         }
     }
 
-    /// The body of [`Store::create_order`] inside the caller's transaction.
+    /// The body of [`Store::create_order`] inside the caller's transaction, on the line
+    /// it has locked.
     async fn create_order_in(
         &self,
         tx: &mut Tx,
-        line_id: &str,
+        line: Line,
         req: &OrderRequest,
         idem: Option<&Idem<'_, Order>>,
     ) -> Result<Order> {
         let at = now();
         let ts = at.unix_timestamp();
         let tx = &mut *tx;
-        let line = lock_line(tx, line_id).await?;
         let periods = periods_of(&mut *tx, &line.id, at).await?;
         let (currency, items, total) = self.price(&mut *tx, req, &line, &periods, at).await?;
         let plan_ids: Vec<Option<&str>> = items
