@@ -72,15 +72,13 @@ pub async fn apply_transfer(
         }
     }
     let id = new_id();
-    crate::sql::query("INSERT INTO transfers (id, kind, order_id, memo, actor, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+    let head = crate::sql::query("INSERT INTO transfers (id, kind, order_id, memo, actor, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&id)
         .bind(meta.kind)
         .bind(meta.order_id)
         .bind(meta.memo)
         .bind(meta.actor)
-        .bind(meta.at.unix_timestamp())
-        .execute(&mut **tx)
-        .await?;
+        .bind(meta.at.unix_timestamp());
     // All postings in one statement: (transfer, account, amount, currency) per row.
     let sql = format!(
         "INSERT INTO postings (transfer_id, account_id, amount_minor, currency) {}",
@@ -93,7 +91,7 @@ pub async fn apply_transfer(
             .bind(p.amount.minor)
             .bind(p.amount.currency.code());
     }
-    q.execute(&mut **tx).await?;
+    crate::sql::execute_all(tx, vec![head, q]).await?;
     Ok(Ok(id))
 }
 

@@ -445,7 +445,7 @@ impl Store {
             (true, false) => OrderStatus::Paid,
             _ => OrderStatus::PendingPayment,
         };
-        crate::sql::query(
+        let order_row = crate::sql::query(
             "INSERT INTO orders (id, line_id, channel, status, buyer_id, currency, total_minor, payment_method, created_at, paid_at, fulfilled_at, partner_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
@@ -463,16 +463,16 @@ impl Store {
         .bind(match &req.payment {
             Payment::Deposit(account) => crate::partners::partner_of_deposit(account),
             _ => None,
-        })
-        .execute(&mut **tx)
-        .await?;
+        });
         // Items carry their grants only once fulfilled; a pending order's are computed at payment.
         let shown: Vec<OrderItem> = items
             .iter()
             .enumerate()
             .map(|(pos, it)| order_item(pos as i64, it, fulfil_now))
             .collect();
-        insert_items(tx, &id, &shown).await?;
+        let mut rows = vec![order_row];
+        rows.extend(item_inserts(&id, &shown)?);
+        crate::sql::execute_all(tx, rows).await?;
         let mut redeemed: Vec<&str> = Vec::new();
         for p in items.iter().filter_map(|i| i.promotion.as_ref()) {
             if !redeemed.contains(&p.id.as_str()) {
@@ -809,9 +809,11 @@ fn order_item(position: i64, it: &PricedItem, granted: bool) -> OrderItem {
     }
 }
 
-async fn insert_items(tx: &mut Tx, order_id: &str, items: &[OrderItem]) -> Result<()> {
+/// The inserts of an order's items.
+fn item_inserts(order_id: &str, items: &[OrderItem]) -> Result<Vec<crate::sql::Query>> {
+    let mut out = Vec::with_capacity(items.len());
     for it in items {
-        crate::sql::query(
+        out.push(crate::sql::query(
             "INSERT INTO order_items (order_id, position, kind, plan_id, start_mode, price_minor, credit_minor, credit_currency, fx_rate, valid_from, valid_until, data_bytes, list_minor, promotion_id, plan_terms)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
@@ -835,11 +837,9 @@ async fn insert_items(tx: &mut Tx, order_id: &str, items: &[OrderItem]) -> Resul
                 .map(serde_json::to_string)
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        )
-        .execute(&mut **tx)
-        .await?;
+        ));
     }
-    Ok(())
+    Ok(out)
 }
 
 /// The money of a paid order: one sale transfer for the plans, one per top-up. Refused
@@ -919,6 +919,7 @@ pub(crate) async fn grant(
     at: OffsetDateTime,
 ) -> Result<()> {
     let ts = at.unix_timestamp();
+    let mut rows = Vec::with_capacity(2 * items.len() + 1);
     for (pos, item) in items.iter().enumerate() {
         if item.kind == "topup" {
             continue;
@@ -934,18 +935,16 @@ pub(crate) async fn grant(
             )));
         };
         if item.kind == "renew" {
-            crate::sql::query("INSERT INTO periods (id, line_id, plan_id, order_id, start_at, end_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            rows.push(crate::sql::query("INSERT INTO periods (id, line_id, plan_id, order_id, start_at, end_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(new_id())
                 .bind(&line.id)
                 .bind(&plan.id)
                 .bind(order_id)
                 .bind(from_t.unix_timestamp())
-                .bind(until.unix_timestamp())
-                .execute(&mut **tx)
-                .await?;
+                .bind(until.unix_timestamp()));
         }
         let renew = item.kind == "renew";
-        crate::sql::query(
+        rows.push(crate::sql::query(
             "INSERT INTO buckets (id, line_id, plan_id, order_id, item_position, kind, initial_bytes, remaining_bytes, unlimited, priority, valid_from, valid_until, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12)",
         )
@@ -960,17 +959,13 @@ pub(crate) async fn grant(
         .bind(if renew { 0i64 } else { 1 })
         .bind(from_t.unix_timestamp())
         .bind(until.unix_timestamp())
-        .bind(ts)
-        .execute(&mut **tx)
-        .await?;
+        .bind(ts));
     }
     let payload = serde_json::json!({ "order_id": order_id, "line_id": line.id, "msisdn": line.msisdn.as_str() }).to_string();
-    crate::sql::query("INSERT INTO outbox (topic, payload, created_at, available_at) VALUES ('order.fulfilled', $1, $2, $2)")
+    rows.push(crate::sql::query("INSERT INTO outbox (topic, payload, created_at, available_at) VALUES ('order.fulfilled', $1, $2, $2)")
         .bind(payload)
-        .bind(ts)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+        .bind(ts));
+    crate::sql::execute_all(tx, rows).await
 }
 
 pub(crate) async fn load_order(conn: &mut crate::sql::Conn, id: &str) -> Result<Order> {
