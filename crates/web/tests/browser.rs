@@ -261,24 +261,8 @@ impl Browser {
     /// (the rest of the suite building and running beside it) a service worker's first
     /// install has been seen to take over 10 s.
     async fn wait_for(&mut self, js: &str) {
-        let check = format!("document.readyState === 'complete' && !!({js})");
-        for _ in 0..600 {
-            let r = self
-                .try_call(
-                    "Runtime.evaluate",
-                    json!({"expression": check, "returnByValue": true}),
-                )
-                .await;
-            match r {
-                Ok(r) if r["result"]["value"] == json!(true) => return,
-                Ok(_) => {}
-                // A navigation (a form's answer, a redirect) replaced the document while
-                // the check was asked: Chromium answers "Inspected target navigated or
-                // closed" or "Execution context was destroyed"; ask the new one.
-                Err(e) if is_navigation_race(&e) => {}
-                Err(e) => panic!("{check}: {e}"),
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        if self.holds_within(js, Duration::from_secs(30)).await {
+            return;
         }
         let url = self.eval("location.href").await;
         let body = self
@@ -315,6 +299,49 @@ impl Browser {
             )
             .await;
         }
+    }
+
+    /// Whether `js` holds in a fully loaded page within `within`.
+    async fn holds_within(&mut self, js: &str, within: Duration) -> bool {
+        let check = format!("document.readyState === 'complete' && !!({js})");
+        let end = std::time::Instant::now() + within;
+        while std::time::Instant::now() < end {
+            let r = self
+                .try_call(
+                    "Runtime.evaluate",
+                    json!({"expression": check, "returnByValue": true}),
+                )
+                .await;
+            match r {
+                Ok(r) if r["result"]["value"] == json!(true) => return true,
+                Ok(_) => {}
+                Err(e) if is_navigation_race(&e) => {}
+                Err(e) => panic!("{check}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    /// Taps `selector` until `js` holds: on two busy cores a tap on a page that is still
+    /// settling has been seen to land where the link no longer was (CI's counter sale).
+    /// Taps again, up to three times, only while the element is still there (the page
+    /// did not go anywhere), then waits for `js` as `wait_for` does.
+    async fn tap_until(&mut self, selector: &str, js: &str) {
+        let present = format!("document.querySelector({}) !== null", json!(selector));
+        for _ in 0..3 {
+            if !self
+                .holds_within(&present, Duration::from_millis(100))
+                .await
+            {
+                break;
+            }
+            self.tap(selector).await;
+            if self.holds_within(js, Duration::from_secs(5)).await {
+                return;
+            }
+        }
+        self.wait_for(js).await;
     }
 
     /// Focuses a field by tapping it and types text into it.
@@ -698,8 +725,8 @@ async fn a_clerk_sells_for_cash_and_prints_the_receipt_on_80_mm_paper() {
     b.tap("#search").await;
     b.wait_for("document.querySelector('a.sell') !== null")
         .await;
-    b.tap("a.sell").await;
-    b.wait_for("document.getElementById('sell') !== null").await;
+    b.tap_until("a.sell", "document.getElementById('sell') !== null")
+        .await;
     b.tap("input[value='mts-month-30gb']").await;
     b.type_into("#received", "2500").await;
     b.eval("document.getElementById('lang').value = 'zh-CN'")
