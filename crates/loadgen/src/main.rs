@@ -108,14 +108,6 @@ fn postgres_cpu_seconds() -> f64 {
 }
 
 impl Cpu {
-    fn now(server: Option<u32>, postgres: bool) -> Self {
-        Self {
-            server: server.and_then(|p| cpu_seconds(&p.to_string())),
-            loadgen: cpu_seconds("self"),
-            postgres: postgres.then(postgres_cpu_seconds),
-        }
-    }
-
     fn since(self, before: Self) -> Self {
         let d = |a: Option<f64>, b: Option<f64>| Some(a? - b?);
         Self {
@@ -167,6 +159,17 @@ struct Probe {
     postgres: bool,
 }
 
+impl Probe {
+    /// The CPU time of those processes so far.
+    fn now(self) -> Cpu {
+        Cpu {
+            server: self.server.and_then(|p| cpu_seconds(&p.to_string())),
+            loadgen: cpu_seconds("self"),
+            postgres: self.postgres.then(postgres_cpu_seconds),
+        }
+    }
+}
+
 /// Runs `make(i, n)` in `conc` loops for `secs`, timing each request; `None` when the
 /// scenario was not asked for.
 async fn run<F, Fut>(enabled: bool, probe: Probe, conc: usize, secs: u64, make: F) -> Option<Stats>
@@ -179,7 +182,7 @@ where
     }
     let make = Arc::new(make);
     let errors = Arc::new(AtomicU64::new(0));
-    let cpu = Cpu::now(probe.server, probe.postgres);
+    let cpu = probe.now();
     let start = Instant::now();
     let end = start + Duration::from_secs(secs);
     let mut tasks = Vec::new();
@@ -205,7 +208,7 @@ where
         lat_us.extend(t.await.unwrap_or_default());
     }
     let seconds = start.elapsed().as_secs_f64();
-    let cpu = Cpu::now(probe.server, probe.postgres).since(cpu);
+    let cpu = probe.now().since(cpu);
     lat_us.sort_unstable();
     Some(Stats {
         ok: lat_us.len() as u64,

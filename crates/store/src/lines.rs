@@ -247,9 +247,15 @@ pub(crate) async fn lock_line(tx: &mut Tx, line_id: &str) -> Result<Line> {
 /// is one statement (one round trip to PostgreSQL less than a lookup before the
 /// transaction).
 pub(crate) async fn lock_line_ref(tx: &mut Tx, r: &LineRef) -> Result<Line> {
+    let (column, key) = column_of(r);
+    lock_line_where(tx, column, key, &r.to_string()).await
+}
+
+/// The column of `lines` a reference names (a constant of ours) and its stored value.
+fn column_of(r: &LineRef) -> (&'static str, &str) {
     match r {
-        LineRef::Msisdn(m) => lock_line_where(tx, "msisdn", m.as_str(), &r.to_string()).await,
-        LineRef::Iccid(i) => lock_line_where(tx, "iccid", i.as_str(), &r.to_string()).await,
+        LineRef::Msisdn(m) => ("msisdn", m.as_str()),
+        LineRef::Iccid(i) => ("iccid", i.as_str()),
     }
 }
 
@@ -315,10 +321,8 @@ impl Store {
 
     /// Finds a line by the phone number or ICCID a person gave.
     pub async fn find_line(&self, r: &LineRef) -> Result<Line> {
-        match r {
-            LineRef::Msisdn(m) => self.line_where("msisdn", m.as_str(), &r.to_string()).await,
-            LineRef::Iccid(i) => self.line_where("iccid", i.as_str(), &r.to_string()).await,
-        }
+        let (column, key) = column_of(r);
+        self.line_where(column, key, &r.to_string()).await
     }
 
     /// The line whose `column` (a constant of ours: id, msisdn or iccid) is `key`.
@@ -349,10 +353,7 @@ impl Store {
     /// token in the same statement: with everything its owner sees when the token's user
     /// owns it, else just the line. One round trip for the whole read.
     pub async fn line_for(&self, r: &LineRef, session_token: Option<&str>) -> Result<LineLookup> {
-        let (col, key) = match r {
-            LineRef::Msisdn(m) => ("msisdn", m.as_str()),
-            LineRef::Iccid(i) => ("iccid", i.as_str()),
-        };
+        let (col, key) = column_of(r);
         // One statement (one round trip to the database thread or server): the line, its
         // balance, and for its owner the periods and buckets as JSON arrays.
         let (agg, empty) = match self.backend() {

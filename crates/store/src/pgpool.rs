@@ -101,11 +101,7 @@ impl PgPool {
 
     /// A connection for one statement or one transaction.
     pub async fn lease(self: &Arc<Self>) -> Result<PgLease> {
-        let permit =
-            tokio::time::timeout(self.acquire_timeout, self.permits.clone().acquire_owned())
-                .await
-                .map_err(|_| StoreError::Db(sqlx::Error::PoolTimedOut))?
-                .map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
+        let permit = crate::sql::take_permit(&self.permits, self.acquire_timeout).await?;
         let mut found = None;
         while let Some((mut held, since)) = self.take_idle() {
             let idle = since.elapsed();
@@ -138,8 +134,7 @@ impl PgPool {
     /// Connections open and idle.
     pub fn stats(&self) -> (u32, usize) {
         let idle = self.idle.lock().map_or(0, |v| v.len());
-        let open = self.max - self.permits.available_permits() + idle;
-        (u32::try_from(open).unwrap_or(u32::MAX), idle)
+        crate::sql::open_and_idle(self.max, &self.permits, idle)
     }
 
     pub async fn close(&self) {

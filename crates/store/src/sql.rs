@@ -976,8 +976,7 @@ impl Pool {
             PoolKind::SqliteWrite(_) => (1, 1),
             PoolKind::SqliteRead(r) => {
                 let idle = r.idle.lock().map_or(0, |v| v.len());
-                let open = r.max - r.permits.available_permits() + idle;
-                (u32::try_from(open).unwrap_or(u32::MAX), idle)
+                open_and_idle(r.max, &r.permits, idle)
             }
         }
     }
@@ -1046,6 +1045,24 @@ impl SqliteFile {
     }
 }
 
+/// A pool's permit to hold one connection: waits up to `wait` for one to be free.
+pub(crate) async fn take_permit(
+    permits: &Arc<Semaphore>,
+    wait: std::time::Duration,
+) -> Result<OwnedSemaphorePermit> {
+    tokio::time::timeout(wait, permits.clone().acquire_owned())
+        .await
+        .map_err(|_| StoreError::Db(sqlx::Error::PoolTimedOut))?
+        .map_err(|_| closed())
+}
+
+/// Connections open and idle in a pool of at most `max`, `idle` of them waiting, for
+/// /metrics: those leased (permits taken) and those idle.
+pub(crate) fn open_and_idle(max: usize, permits: &Semaphore, idle: usize) -> (u32, usize) {
+    let open = max - permits.available_permits() + idle;
+    (u32::try_from(open).unwrap_or(u32::MAX), idle)
+}
+
 pub(crate) struct ReadPool {
     file: SqliteFile,
     mmap_bytes: u64,
@@ -1056,10 +1073,7 @@ pub(crate) struct ReadPool {
 
 impl ReadPool {
     async fn lease(self: Arc<Self>) -> Result<ReadLease> {
-        let permit = tokio::time::timeout(READER_WAIT, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| StoreError::Db(sqlx::Error::PoolTimedOut))?
-            .map_err(|_| closed())?;
+        let permit = take_permit(&self.permits, READER_WAIT).await?;
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
         let conn = match idle {
             Some(c) => c,
