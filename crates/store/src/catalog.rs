@@ -309,6 +309,36 @@ pub(crate) async fn plan_in(conn: &mut crate::sql::Conn, id: &str) -> Result<Pla
     plan_where(conn, id, true).await
 }
 
+/// One active plan by id and the outside supplier that fulfils it, if one does, in one
+/// statement: what pricing an order item needs (one round trip to PostgreSQL less per
+/// item than reading the supplier apart).
+pub(crate) async fn plan_and_supplier_in(
+    conn: &mut crate::sql::Conn,
+    id: &str,
+) -> Result<(Plan, Option<crate::upstream::Supplier>)> {
+    let sql = format!(
+        "SELECT {PLAN_COLUMNS}, u.adapter AS upstream_adapter, u.package_code AS upstream_package
+         FROM plans LEFT JOIN upstream_plans u ON u.plan_id = plans.id
+         WHERE plans.id = $1 AND active = 1"
+    );
+    let row = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| StoreError::PlanNotFound(id.to_string()))?;
+    let supplier = match (
+        row.try_get::<Option<String>, _>("upstream_adapter")?,
+        row.try_get::<Option<String>, _>("upstream_package")?,
+    ) {
+        (Some(adapter), Some(package_code)) => Some(crate::upstream::Supplier {
+            adapter,
+            package_code,
+        }),
+        _ => None,
+    };
+    Ok((plan_from_row(&row)?, supplier))
+}
+
 async fn plan_where(conn: &mut crate::sql::Conn, id: &str, sold_only: bool) -> Result<Plan> {
     let sql = format!(
         "SELECT {PLAN_COLUMNS} FROM plans WHERE id = $1{}",

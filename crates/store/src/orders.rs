@@ -6,7 +6,6 @@
 //! buckets are written with a unique (order, item) key, and an outbox event is queued for
 //! the side effects. Nothing is reviewed by hand.
 
-use crate::catalog::plan_in;
 use crate::db::{Store, from_unix, new_id, now};
 use crate::error::{Result, StoreError};
 use crate::idempotency::{Idem, remember};
@@ -96,6 +95,8 @@ pub struct PricedItem {
     pub data_bytes: Option<u64>,
     pub credit: Option<Money>,
     pub fx_rate: Option<FxRate>,
+    /// The outside supplier that fulfils its plan, read with the plan when it was priced.
+    pub supplier: Option<crate::upstream::Supplier>,
 }
 
 #[derive(Debug, Clone)]
@@ -233,7 +234,8 @@ impl Store {
                         ItemRequest::Renew { start, .. } => ("renew", Some(*start)),
                         _ => ("addon", None),
                     };
-                    let plan = plan_in(conn, plan_id).await?;
+                    let (plan, supplier) =
+                        crate::catalog::plan_and_supplier_in(conn, plan_id).await?;
                     check_plan_for_line(&plan, line.operator, &req.channel)?;
                     let retail = price_item(
                         &plan,
@@ -262,6 +264,7 @@ impl Store {
                         credit: None,
                         fx_rate: None,
                         plan: Some(plan),
+                        supplier,
                     }
                 }
                 ItemRequest::TopUp { amount_minor } => {
@@ -301,6 +304,7 @@ impl Store {
                         data_bytes: None,
                         credit: Some(credit),
                         fx_rate: (rate.from != rate.to).then_some(rate),
+                        supplier: None,
                     }
                 }
             };
@@ -422,11 +426,8 @@ impl Store {
         let tx = &mut *tx;
         let periods = periods_of(&mut *tx, &line.id, at).await?;
         let (currency, items, total) = self.price(&mut *tx, req, &line, &periods, at).await?;
-        let plan_ids: Vec<Option<&str>> = items
-            .iter()
-            .map(|i| i.plan.as_ref().map(|p| p.id.as_str()))
-            .collect();
-        let upstream = crate::upstream::supplier_of(tx, &plan_ids, true).await?;
+        let found = items.iter().filter_map(|i| i.supplier.clone()).next_back();
+        let upstream = crate::upstream::one_supplier(found, items.len(), true)?;
         if upstream.is_some() {
             crate::upstream::check_line_for_supplier(tx, &line).await?;
         }
@@ -732,6 +733,7 @@ pub(crate) async fn grant_items(
             data_bytes,
             credit: item.credit,
             fx_rate: None,
+            supplier: None,
         });
     }
     for (shown, p) in order.items.iter_mut().zip(&priced) {
@@ -786,6 +788,7 @@ impl PricedItem {
             data_bytes: None,
             credit: item.credit,
             fx_rate: None,
+            supplier: None,
         }
     }
 }

@@ -108,12 +108,23 @@ pub(crate) async fn supplier_of(
             });
         }
     }
+    one_supplier(found, plan_ids.len(), strict)
+}
+
+/// The supplier of an order of `items` items, given the supplier `found` for its plans
+/// (the last one found): a supplier's plan is sold on an order of its own (`strict`:
+/// refused otherwise; else such an order stays ours).
+pub(crate) fn one_supplier(
+    found: Option<Supplier>,
+    items: usize,
+    strict: bool,
+) -> Result<Option<Supplier>> {
     match found {
-        Some(_) if plan_ids.len() > 1 && strict => Err(StoreError::invalid(
+        Some(_) if items > 1 && strict => Err(StoreError::invalid(
             "items",
             "a plan fulfilled by an outside supplier is sold on an order of its own",
         )),
-        Some(_) if plan_ids.len() > 1 => Ok(None),
+        Some(_) if items > 1 => Ok(None),
         other => Ok(other),
     }
 }

@@ -545,6 +545,32 @@ async fn renew_from_balance_is_idempotent_and_errors_are_specific() {
             "validation-error",
         )
         .await;
+        // A retry that could no longer be placed (the line was suspended since) still gets
+        // the first answer, and changes nothing; a new order is refused.
+        let store = &app._db.store;
+        let line = store
+            .find_line(&simrenew_core::LineRef::parse(MTS1).unwrap())
+            .await
+            .unwrap();
+        store
+            .set_line_status(&line.id, "suspended", "test")
+            .await
+            .unwrap();
+        let balance = app.balance(&token, MTS1).await;
+        let r = app
+            .post("/api/v1/orders", Some(&token), Some("renew-1"), &body)
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{}", app.db);
+        assert_eq!(r.headers()["idempotent-replayed"], "true");
+        assert_eq!(r.json::<Value>().await.unwrap(), first);
+        problem(
+            app.post("/api/v1/orders", Some(&token), Some("renew-2"), &body)
+                .await,
+            StatusCode::CONFLICT,
+            "line-suspended",
+        )
+        .await;
+        assert_eq!(app.balance(&token, MTS1).await, balance);
     }
 }
 

@@ -116,24 +116,36 @@ pub async fn create_order(
         "POST /api/v1/orders",
         &body.canonical_hash,
     );
-    if let Some(r) = replay(&s, &c).await? {
-        return Ok(r);
-    }
-    let req = request(&body.value, user.map(|u| u.id))?;
     let render = |o: &Order| rendered(StatusCode::CREATED, &OrderDto::from(o));
-    match s
-        .store
-        .create_order(
-            &req,
-            Some(&Idem {
-                claim: &c,
-                render: &render,
+    // No look for a stored answer first: the order's transaction ends by storing its
+    // answer under the key, so a repeat fails there (on the key) or before it (on what the
+    // first attempt changed: a balance spent, a promotion used up), changes nothing, and is
+    // answered here with what the first attempt stored, or refused when its body differs.
+    // Repeats are rare; every new order saves a round trip to the database.
+    let placed = match request(&body.value, user.map(|u| u.id)) {
+        Err(refused) => Err(refused),
+        Ok(req) => s
+            .store
+            .create_order(
+                &req,
+                Some(&Idem {
+                    claim: &c,
+                    render: &render,
+                }),
+            )
+            .await
+            // The key taken by a twin whose answer is not visible yet: still committing.
+            .map_err(|e| match e.is_unique_violation() {
+                true => Problem::from(simrenew_store::StoreError::IdempotencyRace),
+                false => Problem::from(e),
             }),
-        )
-        .await
-    {
+    };
+    match placed {
         Ok(o) => Ok(created(&o)),
-        Err(e) => Err(after_failure(&s, &c, e).await),
+        Err(refused) => match replay(&s, &c).await? {
+            Some(first) => Ok(first),
+            None => Err(refused),
+        },
     }
 }
 
