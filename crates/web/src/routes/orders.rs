@@ -135,9 +135,12 @@ pub async fn create_order(
             )
             .await
             // The key taken by a twin whose answer is not visible yet: still committing.
-            .map_err(|e| match e.is_unique_violation() {
-                true => Problem::from(simrenew_store::StoreError::IdempotencyRace),
-                false => Problem::from(e),
+            .map_err(|e| {
+                if e.is_unique_violation() {
+                    Problem::from(simrenew_store::StoreError::IdempotencyRace)
+                } else {
+                    Problem::from(e)
+                }
             }),
     };
     match placed {
