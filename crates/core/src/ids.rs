@@ -317,6 +317,102 @@ fn mod97(digits: &str) -> u32 {
         .fold(0u32, |acc, b| (acc * 10 + u32::from(b - b'0')) % 97)
 }
 
+/// The forms each parser here accepts, as JSON Schema patterns (ECMA-262; the same text
+/// reads alike in Rust's `regex` and Python's `re`) for the OpenAPI documents, so a client
+/// can check a field before sending it. A pattern matches exactly what its parser reads,
+/// check digits aside (no pattern can hold Luhn or MOD 97-10): the property tests below
+/// hold each pattern to its parser both ways.
+pub mod patterns {
+    /// Leading or trailing whitespace, trimmed by the parsers: Rust's `char::is_whitespace`
+    /// (Unicode White_Space), spelled out because ECMA-262's `\s` differs (U+FEFF, U+0085).
+    macro_rules! ws {
+        () => {
+            r"[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*"
+        };
+    }
+    /// A phone number's separators: space, dot, dash, no-break space, parentheses.
+    macro_rules! phone_sep {
+        () => {
+            r"[ .()\u00a0-]*"
+        };
+    }
+    /// An ICCID's or EID's separators: space, dot, dash, no-break space.
+    macro_rules! card_sep {
+        () => {
+            r"[ .\u00a0-]*"
+        };
+    }
+
+    /// [`super::LineRef`]: `+` and 8 to 15 digits (E.164, no leading 0), or `00` and the
+    /// same; a Russian number as typed at home (`8 9xx…`, `7 9xx…`: 11 digits; `9xx…`: 10);
+    /// or an ICCID (`89` and 16 to 18 more digits, an optional trailing `F`).
+    pub const LINE: &str = concat!(
+        "^",
+        ws!(),
+        "(?:",
+        r"\+",
+        phone_sep!(),
+        "[1-9](?:",
+        phone_sep!(),
+        "[0-9]){7,14}",
+        phone_sep!(),
+        "|00",
+        phone_sep!(),
+        "[1-9](?:",
+        phone_sep!(),
+        "[0-9]){7,14}",
+        phone_sep!(),
+        "|",
+        phone_sep!(),
+        "[78](?:",
+        phone_sep!(),
+        "[0-9]){10}",
+        phone_sep!(),
+        "|",
+        phone_sep!(),
+        "9(?:",
+        phone_sep!(),
+        "[0-9]){9}",
+        phone_sep!(),
+        "|89(?:",
+        card_sep!(),
+        "[0-9]){16,18}",
+        card_sep!(),
+        "[Ff]?",
+        ")",
+        ws!(),
+        "$"
+    );
+
+    /// [`super::Eid`]: 32 digits starting with 89.
+    pub const EID: &str = concat!(
+        "^",
+        ws!(),
+        card_sep!(),
+        "8",
+        card_sep!(),
+        "9(?:",
+        card_sep!(),
+        "[0-9]){30}",
+        card_sep!(),
+        ws!(),
+        "$"
+    );
+
+    /// [`crate::promotion::PromoCode`] as an order takes it: 3 to 32 letters, digits or
+    /// `-`; empty (or only whitespace) means no code.
+    pub const PROMO_CODE: &str = concat!("^", ws!(), "(?:[A-Za-z0-9-]{3,32})?", ws!(), "$");
+
+    /// [`super::Imei`]: 15 digits (separators as the phone shows them, `/` too).
+    pub const IMEI: &str = concat!(
+        "^",
+        ws!(),
+        r"[ ./\u00a0-]*(?:[0-9][ ./\u00a0-]*){15}",
+        ws!(),
+        "$"
+    );
+}
+
 /// How a person names a line: by its phone number or by its card's ICCID.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LineRef {
@@ -587,6 +683,65 @@ mod tests {
             let _ = Imei::parse(&s);
             let _ = parse_stock_csv(&s);
             let _ = LineRef::parse(&s);
+        }
+    }
+
+    /// Strings drawn from a pattern (without its anchors, which proptest cannot draw from).
+    fn drawn_from(pattern: &'static str) -> proptest::string::RegexGeneratorStrategy<String> {
+        let inner = pattern
+            .strip_prefix('^')
+            .and_then(|p| p.strip_suffix('$'))
+            .expect("anchored pattern");
+        proptest::string::string_regex(inner).expect("pattern proptest can draw from")
+    }
+
+    /// Near misses and hits: optional whitespace, `+` or `00`, digits with separators
+    /// between them, an optional `F`.
+    const NEAR_LINE: &str = "[ \\t\\u00a0]{0,2}(\\+|00)?[ .()\\-]{0,2}([0-9][ .()\\-/]{0,2}){8,21}[Ff]?[ \\t\\u00a0\\u2003]{0,2}";
+
+    fn matches(pattern: &str, s: &str) -> bool {
+        regex::Regex::new(pattern)
+            .expect("pattern compiles")
+            .is_match(s)
+    }
+
+    proptest! {
+        #[test]
+        fn what_the_line_pattern_admits_the_parser_reads(s in drawn_from(patterns::LINE)) {
+            match LineRef::parse(&s) {
+                Ok(_) | Err(IdError::IccidCheckDigit) => {}
+                Err(e) => prop_assert!(false, "{s:?} matches the pattern but: {e}"),
+            }
+        }
+
+        #[test]
+        fn the_line_pattern_matches_what_the_parser_reads(s in prop_oneof![NEAR_LINE, "\\PC{0,30}"]) {
+            let parsed = LineRef::parse(&s);
+            let check_digit_only = matches!(parsed, Err(IdError::IccidCheckDigit));
+            prop_assert_eq!(matches(patterns::LINE, &s), parsed.is_ok() || check_digit_only, "{:?}: {:?}", s, parsed);
+        }
+
+        #[test]
+        fn the_eid_pattern_is_the_parser_less_its_check_digits(
+            s in prop_oneof![drawn_from(patterns::EID), "[ \\t]?8?9?([0-9][ .\\-]?){28,32}[ ]?", "\\PC{0,40}"]
+        ) {
+            let parsed = Eid::parse(&s);
+            prop_assert_eq!(matches(patterns::EID, &s), parsed.is_ok() || parsed == Err(IdError::EidCheck) && digits_of(&s, &[]).is_ok_and(|d| d.len() == 32 && d.starts_with("89")), "{:?}: {:?}", s, parsed);
+        }
+
+        #[test]
+        fn the_imei_pattern_is_the_parser_less_its_check_digit(
+            s in prop_oneof![drawn_from(patterns::IMEI), "[ \\t]?([0-9][ ./\\-]?){13,17}[ ]?", "\\PC{0,30}"]
+        ) {
+            let parsed = Imei::parse(&s);
+            prop_assert_eq!(matches(patterns::IMEI, &s), parsed.is_ok() || parsed == Err(IdError::ImeiCheckDigit), "{:?}: {:?}", s, parsed);
+        }
+
+        #[test]
+        fn the_promo_code_pattern_is_the_parser(s in prop_oneof![drawn_from(patterns::PROMO_CODE), "[ \\t]?[A-Za-z0-9\\-_ ]{0,34}[ ]?", "\\PC{0,40}"]) {
+            let none = s.trim().is_empty();
+            let parsed = crate::promotion::PromoCode::parse(&s);
+            prop_assert_eq!(matches(patterns::PROMO_CODE, &s), none || parsed.is_ok(), "{:?}", s);
         }
     }
 }

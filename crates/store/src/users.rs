@@ -42,6 +42,10 @@ pub fn normalize_email(s: &str) -> Result<String> {
     }
 }
 
+/// The longest password taken, in characters (Unicode scalar values, as JSON Schema's
+/// `maxLength` counts them).
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
 pub(crate) fn check_password(p: &str) -> Result<()> {
     let n = p.chars().count();
     if n < 8 {
@@ -50,10 +54,11 @@ pub(crate) fn check_password(p: &str) -> Result<()> {
             "must be at least 8 characters",
         ));
     }
-    if p.len() > 1024 {
+    // As the API documents it (`maxLength: 256`); argon2 then hashes at most 1 KiB.
+    if n > MAX_PASSWORD_CHARS {
         return Err(StoreError::invalid(
             "password",
-            "must be at most 1024 bytes",
+            "must be at most 256 characters",
         ));
     }
     Ok(())

@@ -410,10 +410,7 @@ pub enum PayWith {
 #[serde(deny_unknown_fields)]
 pub struct OrderInput {
     /// The line's phone number or ICCID, in any usual form (`8 916 123-45-67`, `+7…`, ICCID with spaces or a trailing F).
-    #[schema(
-        example = "+7 916 123-45-61",
-        pattern = "^\\+?[0-9][0-9 ()\\-]{8,38}[0-9Ff]$"
-    )]
+    #[schema(example = "+7 916 123-45-61", pattern = "LINE")]
     pub line: String,
     #[schema(min_items = 1, max_items = 10)]
     pub items: Vec<ItemInput>,
@@ -427,7 +424,7 @@ pub struct OrderInput {
     /// A promo code (3 to 32 letters, digits or `-`, any case). A promotion prices each
     /// item at most once: the lowest of the code and any running campaign, never both.
     #[serde(default)]
-    #[schema(example = "SPRING27", pattern = "^\\s*[A-Za-z0-9-]{3,32}\\s*$")]
+    #[schema(example = "SPRING27", pattern = "PROMO_CODE")]
     pub promo_code: Option<String>,
 }
 
@@ -578,7 +575,7 @@ pub struct UsageEventInput {
     #[schema(min_length = 1, max_length = 200)]
     pub event_id: String,
     /// The line's number or ICCID.
-    #[schema(pattern = "^\\+?[0-9][0-9 ()\\-]{8,38}[0-9Ff]$")]
+    #[schema(pattern = "LINE")]
     pub line: String,
     /// Octets used (uplink + downlink).
     pub bytes: u64,
@@ -657,6 +654,8 @@ pub struct SignUpInput {
 #[serde(deny_unknown_fields)]
 pub struct SignInInput {
     pub email: String,
+    /// No password longer than 256 characters is ever taken.
+    #[schema(max_length = 256)]
     pub password: String,
 }
 
@@ -685,7 +684,7 @@ pub struct MeDto {
 #[serde(deny_unknown_fields)]
 pub struct AttachLineInput {
     /// The line's number or ICCID.
-    #[schema(pattern = "^\\+?[0-9][0-9 ()\\-]{8,38}[0-9Ff]$")]
+    #[schema(pattern = "LINE")]
     pub line: String,
     /// The PUK printed on the card's holder: proof that you hold the card.
     #[schema(pattern = "^[0-9][0-9 ]{6,14}[0-9]$")]

@@ -3,6 +3,7 @@
 
 use crate::AppState;
 use crate::routes::{accounts, esims, lines, orders, plans, system, usage};
+use simrenew_core::ids::patterns;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -72,10 +73,44 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(system::metrics))
 }
 
-/// Final touches that need the whole document.
+/// Patterns too long to repeat in every annotation: an annotation names one
+/// (`pattern = "LINE"`) and [`finish`] puts it in. Each is held to its parser by the
+/// property tests of `simrenew_core::ids`.
+const PATTERNS: [(&str, &str); 4] = [
+    ("LINE", patterns::LINE),
+    ("EID", patterns::EID),
+    ("IMEI", patterns::IMEI),
+    ("PROMO_CODE", patterns::PROMO_CODE),
+];
+
+/// Final touches that need the whole document: the version, and the named patterns.
 pub fn finish(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     spec.info.version = env!("CARGO_PKG_VERSION").to_string();
-    spec
+    let Ok(mut doc) = serde_json::to_value(&spec) else {
+        return spec;
+    };
+    put_patterns(&mut doc);
+    serde_json::from_value(doc).unwrap_or(spec)
+}
+
+/// Replaces every `"pattern": NAME` of [`PATTERNS`], wherever it stands (component
+/// schemas, inline bodies, parameters).
+fn put_patterns(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                if let (true, serde_json::Value::String(s)) = (k == "pattern", &*child)
+                    && let Some((_, full)) = PATTERNS.iter().find(|(name, _)| name == s)
+                {
+                    *child = serde_json::Value::String((*full).to_string());
+                } else {
+                    put_patterns(child);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(put_patterns),
+        _ => {}
+    }
 }
 
 /// The document as served (for tests and `simrenew openapi`).

@@ -765,6 +765,31 @@ async fn accounts_attach_lines_by_puk() {
         )
         .await;
         assert_eq!(p["errors"][0]["field"], "password");
+        // At most 256 characters, as the OpenAPI document says (counted as characters:
+        // 256 four-byte ones are taken).
+        let p = problem(
+            app.post(
+                "/api/v1/accounts",
+                None,
+                None,
+                &json!({"email": "y@example.cn", "password": "ж".repeat(257)}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "password");
+        assert!(p["detail"].as_str().unwrap().contains("256"), "{p}");
+        let r = app
+            .post(
+                "/api/v1/accounts",
+                None,
+                None,
+                &json!({"email": "y@example.cn", "password": "😀".repeat(256)}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
         problem(
             app.post(
                 "/api/v1/sessions",
@@ -931,6 +956,17 @@ async fn health_readiness_metrics_and_openapi() {
             );
         }
         assert!(spec["components"]["schemas"].get("Problem").is_some());
+        // The patterns are the ones the server reads by (no name left in their place).
+        let patterns = common::openapi::patterns_of(&spec);
+        assert!(patterns.len() > 10, "{patterns:?}");
+        for (at, re) in &patterns {
+            assert!(re.as_str().starts_with('^'), "{at}: {re}");
+        }
+        for path in ["/api/v1/lines/{line}", "/api/v1/lines/{line}/usage"] {
+            common::openapi::assert_line_pattern_reads_as_the_server(
+                &common::openapi::line_param_pattern(&spec, path),
+            );
+        }
         assert_eq!(app.get("/api/docs/", None).await.status(), StatusCode::OK);
         problem(
             app.get("/nowhere", None).await,

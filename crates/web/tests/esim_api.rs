@@ -160,6 +160,10 @@ async fn a_new_esim_bought_through_the_api_is_paid_mailed_and_installed_with_its
         .await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
         assert_eq!(fields(&p), ["eid", "imei", "email"], "{p}");
+        // The detail says what is wrong with each, not just which.
+        let detail = p["detail"].as_str().unwrap();
+        assert!(detail.starts_with("eid: must have 32 digits"), "{p}");
+        assert!(detail.contains("; email: is not an e-mail address"), "{p}");
         // A plan of another operator: refused before a number is taken.
         let (st, p, _) = post(
             &http,

@@ -363,6 +363,11 @@ async fn the_partner_api_describes_itself_in_openapi() {
         doc["components"]["securitySchemes"]["partner_key"]["name"],
         "X-Simrenew-Key"
     );
+    assert!(!common::openapi::patterns_of(&doc).is_empty());
+    common::openapi::assert_line_pattern_reads_as_the_server(&common::openapi::line_param_pattern(
+        &doc,
+        "/partner/v1/lines/{line}",
+    ));
 }
 
 /// A signed JSON POST with an Idempotency-Key: (status, body, replayed).

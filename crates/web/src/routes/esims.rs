@@ -36,11 +36,11 @@ pub struct EsimInput {
     pub currency: Option<String>,
     /// The phone's EID (32 digits): the profile then installs on that phone only.
     #[serde(default)]
-    #[schema(pattern = "^89[0-9]{30}$")]
+    #[schema(pattern = "EID")]
     pub eid: Option<String>,
     /// The phone's IMEI (15 digits, as *#06# shows it), kept for support.
     #[serde(default)]
-    #[schema(pattern = "^[0-9]{15}$")]
+    #[schema(pattern = "IMEI")]
     pub imei: Option<String>,
     /// Where the install mail (QR code attached) goes; the signed-in buyer's address
     /// when absent.
@@ -54,7 +54,7 @@ pub struct EsimInput {
     /// A promo code (3 to 32 letters, digits or `-`, any case), priced as on every
     /// channel: the lowest of the code and any running campaign, never both.
     #[serde(default)]
-    #[schema(example = "SPRING27", pattern = "^\\s*[A-Za-z0-9-]{3,32}\\s*$")]
+    #[schema(example = "SPRING27", pattern = "PROMO_CODE")]
     pub promo_code: Option<String>,
 }
 
@@ -73,6 +73,15 @@ pub struct EsimOrderDto {
 /// How long a reserved number waits for its payment (serve's minute loop frees it).
 pub const RESERVATION_SECS: i64 = 30 * 60;
 
+/// What is wrong with one field of a new eSIM's request, for the person who sent it.
+fn why(e: &NewEsimError) -> String {
+    match e {
+        NewEsimError::Operator => "must be one of mts, beeline, megafon, t2".to_string(),
+        NewEsimError::Email => "is not an e-mail address".to_string(),
+        NewEsimError::Id(id) => id.to_string(),
+    }
+}
+
 fn field_problem(fields: &[(&'static str, NewEsimError)]) -> Problem {
     let mut p = Problem::new(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -80,19 +89,12 @@ fn field_problem(fields: &[(&'static str, NewEsimError)]) -> Problem {
         "A field is not valid",
         fields
             .iter()
-            .map(|(f, _)| *f)
+            .map(|(f, e)| format!("{f}: {}", why(e)))
             .collect::<Vec<_>>()
-            .join(", "),
+            .join("; "),
     );
     for (f, e) in fields {
-        p = p.field(
-            f,
-            match e {
-                NewEsimError::Operator => "must be one of mts, beeline, megafon, t2".to_string(),
-                NewEsimError::Email => "is not an e-mail address".to_string(),
-                NewEsimError::Id(id) => id.to_string(),
-            },
-        );
+        p = p.field(f, why(e));
     }
     p
 }

@@ -37,8 +37,7 @@ pub fn router() -> Router<AppState> {
     .routes(utoipa_axum::routes!(deposit))
     .routes(utoipa_axum::routes!(deliveries))
     .split_for_parts();
-    let mut spec = spec;
-    spec.info.version = env!("CARGO_PKG_VERSION").to_string();
+    let spec = crate::openapi::finish(spec);
     routes.route(
         "/partner/v1/openapi.json",
         get(move || {
@@ -264,7 +263,7 @@ pub async fn authenticate(
 /// per bucket —; to any other partner, what anyone may see (operator, kind, status).
 #[utoipa::path(get, path = "/partner/v1/lines/{line}", tag = "partner", security(("partner_key" = [])),
     params(
-        ("line" = String, Path, description = "Phone number or ICCID in any usual form"),
+        ("line" = String, Path, description = "Phone number or ICCID in any usual form", pattern = "LINE"),
         ("X-Simrenew-Timestamp" = String, Header, description = "Unix seconds; within 300 s of the server's clock", pattern = "^[0-9]{1,12}$"),
         ("X-Simrenew-Nonce" = String, Header, description = "New for every request", pattern = "^[!-~]{8,64}$"),
         ("X-Simrenew-Signature" = String, Header, description = "Lowercase hex HMAC-SHA256 of the canonical string", pattern = "^[0-9a-f]{64}$")),
@@ -297,7 +296,7 @@ pub async fn line_status(
 /// `lines:read`); any other partner is refused with `partner-line-not-sold`.
 #[utoipa::path(get, path = "/partner/v1/lines/{line}/usage", tag = "partner", security(("partner_key" = [])),
     params(
-        ("line" = String, Path, description = "Phone number or ICCID in any usual form"),
+        ("line" = String, Path, description = "Phone number or ICCID in any usual form", pattern = "LINE"),
         ("X-Simrenew-Timestamp" = String, Header, description = "Unix seconds", pattern = "^[0-9]{1,12}$"),
         ("X-Simrenew-Nonce" = String, Header, description = "New for every request", pattern = "^[!-~]{8,64}$"),
         ("X-Simrenew-Signature" = String, Header, description = "Lowercase hex HMAC-SHA256", pattern = "^[0-9a-f]{64}$")),
@@ -365,7 +364,7 @@ async fn signed(
 #[serde(deny_unknown_fields)]
 pub struct PartnerOrderInput {
     /// The line's phone number or ICCID, in any usual form.
-    #[schema(example = "+7 916 123-45-61")]
+    #[schema(example = "+7 916 123-45-61", pattern = "LINE")]
     pub line: String,
     #[schema(min_items = 1, max_items = 10)]
     pub items: Vec<crate::dto::ItemInput>,
@@ -376,7 +375,7 @@ pub struct PartnerOrderInput {
     /// A promo code (3 to 32 letters, digits or `-`, any case). A promotion prices each
     /// item at most once: the lowest of the code and any running campaign, never both.
     #[serde(default)]
-    #[schema(example = "SPRING27", pattern = "^\\s*[A-Za-z0-9-]{3,32}\\s*$")]
+    #[schema(example = "SPRING27", pattern = "PROMO_CODE")]
     pub promo_code: Option<String>,
 }
 

@@ -3,6 +3,7 @@
 
 use simrenew_store::testing::{self, TestDb};
 
+pub mod openapi;
 pub mod visitor;
 
 pub const FEED: &str = "test-feed-token";

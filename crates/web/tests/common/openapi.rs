@@ -1,0 +1,69 @@
+//! Reading the served OpenAPI documents: their patterns, checked to compile and to read
+//! lines as the server does.
+#![allow(dead_code)]
+
+/// Every `pattern` of an OpenAPI document, with where it stands (a JSON pointer), each
+/// checked to compile: a client can use them as they are.
+pub fn patterns_of(doc: &serde_json::Value) -> Vec<(String, regex::Regex)> {
+    fn walk(v: &serde_json::Value, at: &str, out: &mut Vec<(String, regex::Regex)>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, child) in map {
+                    let here = format!("{at}/{k}");
+                    match (k.as_str(), child) {
+                        ("pattern", serde_json::Value::String(p)) => {
+                            let re = regex::Regex::new(p)
+                                .unwrap_or_else(|e| panic!("{here}: {p:?} does not compile: {e}"));
+                            out.push((here, re));
+                        }
+                        _ => walk(child, &here, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    walk(child, &format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(doc, "", &mut out);
+    out
+}
+
+/// The pattern of the `line` path parameter of `path`'s GET, as the document gives it.
+pub fn line_param_pattern(doc: &serde_json::Value, path: &str) -> regex::Regex {
+    let params = doc["paths"][path]["get"]["parameters"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{path} has no parameters"));
+    let line = params
+        .iter()
+        .find(|p| p["name"] == "line")
+        .unwrap_or_else(|| panic!("{path} has no line parameter"));
+    regex::Regex::new(line["schema"]["pattern"].as_str().expect("a pattern")).expect("compiles")
+}
+
+/// What a line field's pattern must take and refuse: the forms people type, and forms no
+/// line can have (a bare 10-digit number that is not a Russian mobile, 16 digits after +).
+pub fn assert_line_pattern_reads_as_the_server(re: &regex::Regex) {
+    for ok in [
+        "+7 916 123-45-61",
+        "8 (916) 123 45 61",
+        "9161234561",
+        "+86 138 0013 8000",
+        "8970101 0000000000 5F",
+    ] {
+        assert!(re.is_match(ok), "{ok:?} should match {re}");
+    }
+    for bad in [
+        "0000000000",
+        "+7916123456789012",
+        "hello",
+        "12345",
+        "8916abc4567",
+    ] {
+        assert!(!re.is_match(bad), "{bad:?} should not match {re}");
+    }
+}
