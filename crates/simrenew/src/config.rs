@@ -120,6 +120,9 @@ pub struct Config {
     pub behind_proxy: bool,
     /// The legal maximum of numbers one person may hold (SIMs issued at the counter).
     pub max_numbers_per_person: i64,
+    /// An order left unpaid this many hours (no payment started meanwhile) is cancelled,
+    /// and the promotions it used are given back.
+    pub pending_order_hours: u32,
     /// Point every connector at local stand-ins mounted under /sandbox (demo shops only;
     /// `serve --demo` turns it on). No money moves.
     pub payments_sandbox: bool,
@@ -185,6 +188,7 @@ impl Default for Config {
             esim_confirmation_codes: false,
             behind_proxy: false,
             max_numbers_per_person: 10,
+            pending_order_hours: 24,
             payments_sandbox: false,
             vat_code: 1,
             esimaccess_url: simrenew_esim::upstream::esimaccess::BASE_URL.into(),

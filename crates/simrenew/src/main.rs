@@ -725,8 +725,10 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
         .with_sms(sms)
         .spawn(std::time::Duration::from_secs(5));
     simrenew_web::metrics::spawn_upkeep(std::time::Duration::from_secs(5));
-    // Housekeeping: expired sessions and idempotency keys past their retention.
+    // Housekeeping: expired sessions and idempotency keys past their retention; orders
+    // left unpaid past `pending_order_hours`.
     let housekeeping = store.clone();
+    let unpaid_after = time::Duration::hours(i64::from(config.pending_order_hours));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
@@ -739,6 +741,12 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
                 ),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+            }
+            let cutoff = time::OffsetDateTime::now_utc() - unpaid_after;
+            match housekeeping.cancel_unpaid_orders(cutoff).await {
+                Ok(0) => {}
+                Ok(orders) => tracing::info!(orders, "cancelled orders left unpaid"),
+                Err(e) => tracing::warn!(error = %e, "cancelling unpaid orders failed"),
             }
         }
     });

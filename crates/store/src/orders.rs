@@ -586,6 +586,45 @@ impl Store {
         Ok(out)
     }
 
+    /// Cancels orders left unpaid: in `pending_payment` since before `cutoff`, with no
+    /// payment attempt started since then (an attempt in progress keeps its order). Each
+    /// is its own transaction: the status moves by a conditional update (a payment that
+    /// settles first wins), and the promotions it used are given back, so abandoned
+    /// checkouts do not use up a limited code. A provider that reports a payment for a
+    /// cancelled order later has it held for a refund (`payment_succeeded`). How many.
+    pub async fn cancel_unpaid_orders(&self, cutoff: OffsetDateTime) -> Result<u64> {
+        const STALE: &str = "status = 'pending_payment' AND created_at < $1
+             AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = orders.id
+                             AND p.status IN ('created', 'pending') AND p.created_at >= $1)";
+        let cutoff = cutoff.unix_timestamp();
+        let sql = format!("SELECT id FROM orders WHERE {STALE} ORDER BY created_at LIMIT 500");
+        let ids: Vec<String> = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(cutoff)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        let cancel = format!("UPDATE orders SET status = 'cancelled' WHERE id = $2 AND {STALE}");
+        let mut cancelled = 0;
+        for id in ids {
+            let mut tx = self.write.begin().await?;
+            let moved = crate::sql::query(sqlx::AssertSqlSafe(cancel.as_str()))
+                .bind(cutoff)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if moved == 0 {
+                continue;
+            }
+            crate::promotions::give_back(&mut tx, &id).await?;
+            tx.commit().await?;
+            cancelled += 1;
+        }
+        Ok(cancelled)
+    }
+
     /// How many orders are in each status (for /metrics).
     pub async fn order_counts(&self) -> Result<Vec<(String, i64)>> {
         let rows = crate::sql::query(

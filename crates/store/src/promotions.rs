@@ -170,6 +170,23 @@ pub(crate) async fn redeem(
     Ok(())
 }
 
+/// Undoes the uses an order made of promotions (it was cancelled unpaid), inside its
+/// transaction: each promotion's total goes down by one and the order's redemptions go.
+pub(crate) async fn give_back(tx: &mut Tx, order_id: &str) -> Result<()> {
+    crate::sql::query(
+        "UPDATE promotions SET redeemed = redeemed - 1
+         WHERE id IN (SELECT promotion_id FROM promotion_redemptions WHERE order_id = $1)",
+    )
+    .bind(order_id)
+    .execute(&mut **tx)
+    .await?;
+    crate::sql::query("DELETE FROM promotion_redemptions WHERE order_id = $1")
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     /// Adds a promotion (checked first; a code already used by another is refused),
     /// audited as done by `actor`. Returns its id.

@@ -600,6 +600,18 @@ mod promotions {
         }
     }
 
+    /// Two lines with money, and a code only one use of which may ever be made.
+    async fn two_buyers_and_a_code_for_one(s: &Store, code: &str) -> (Fixture, Fixture) {
+        let a = fixture(s, 64, 5000_00).await;
+        let b = fixture(s, 65, 5000_00).await;
+        let p = Promotion {
+            total_limit: Some(1),
+            ..promotion(Some(code), Discount::percent(10).unwrap())
+        };
+        s.add_promotion("test", &p).await.unwrap();
+        (a, b)
+    }
+
     fn with_code(f: &Fixture, plan: &str, code: &str) -> OrderRequest {
         OrderRequest {
             promo_code: Some(PromoCode::parse(code).unwrap()),
@@ -744,16 +756,73 @@ mod promotions {
     }
 
     #[tokio::test]
+    async fn an_order_left_unpaid_is_cancelled_and_gives_its_code_back() {
+        for db in testing::all().await {
+            let s = &db.store;
+            let (a, b) = two_buyers_and_a_code_for_one(s, "LAST").await;
+            let unpaid = OrderRequest {
+                payment: Payment::External,
+                ..with_code(&a, "mts-week-10gb", "LAST")
+            };
+            let abandoned = s.create_order(&unpaid, None).await.unwrap();
+            assert_eq!(abandoned.status, OrderStatus::PendingPayment);
+            let err = s
+                .create_order(&with_code(&b, "mts-week-10gb", "LAST"), None)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, StoreError::PromotionUsedUp { .. }), "{err:?}");
+            // Another unpaid order whose payment was started after the cutoff: kept.
+            let paying = s
+                .create_order(
+                    &OrderRequest {
+                        payment: Payment::External,
+                        ..renew(&b, "mts-week-10gb", StartMode::Queued)
+                    },
+                    None,
+                )
+                .await
+                .unwrap();
+            let cutoff = paying.created_at + Duration::seconds(1);
+            while OffsetDateTime::now_utc() < cutoff {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            s.start_payment(&paying.id, "yookassa", "bank_card")
+                .await
+                .unwrap();
+            // Nothing is older than an hour ago.
+            let hour_ago = OffsetDateTime::now_utc() - Duration::hours(1);
+            assert_eq!(s.cancel_unpaid_orders(hour_ago).await.unwrap(), 0);
+            assert_eq!(
+                s.cancel_unpaid_orders(cutoff).await.unwrap(),
+                1,
+                "{}",
+                db.name
+            );
+            assert_eq!(
+                s.order(&abandoned.id).await.unwrap().status,
+                OrderStatus::Cancelled
+            );
+            assert_eq!(
+                s.order(&paying.id).await.unwrap().status,
+                OrderStatus::PendingPayment
+            );
+            // The code is free again, and a second sweep finds nothing.
+            assert_eq!(s.promotions().await.unwrap()[0].redeemed, 0, "{}", db.name);
+            let second = s
+                .create_order(&with_code(&b, "mts-week-10gb", "LAST"), None)
+                .await
+                .unwrap();
+            assert_eq!(second.status, OrderStatus::Fulfilled);
+            assert_eq!(s.cancel_unpaid_orders(cutoff).await.unwrap(), 0);
+            assert_ledger_sound(s).await;
+        }
+    }
+
+    #[tokio::test]
     async fn the_last_use_of_a_code_goes_to_one_of_two_buyers_at_once() {
         for db in testing::all().await {
             let s = &db.store;
-            let a = fixture(s, 64, 5000_00).await;
-            let b = fixture(s, 65, 5000_00).await;
-            let p = Promotion {
-                total_limit: Some(1),
-                ..promotion(Some("LAST-ONE"), Discount::percent(10).unwrap())
-            };
-            s.add_promotion("test", &p).await.unwrap();
+            let (a, b) = two_buyers_and_a_code_for_one(s, "LAST-ONE").await;
             let (ra, rb) = (
                 with_code(&a, "mts-week-10gb", "LAST-ONE"),
                 with_code(&b, "mts-week-10gb", "LAST-ONE"),
