@@ -30,6 +30,17 @@ pub enum IdError {
     MsisdnAmbiguous,
     #[error("is neither a phone number nor an ICCID")]
     NotALine,
+    #[error("is too long: at most {} characters", patterns::MAX_CHARS)]
+    TooLong,
+}
+
+/// Refuses input longer than any form of an identifier (whitespace around it included,
+/// as the documents' `maxLength` counts it) before reading it.
+fn bounded(input: &str) -> Result<(), IdError> {
+    if input.chars().count() > patterns::MAX_CHARS {
+        return Err(IdError::TooLong);
+    }
+    Ok(())
 }
 
 /// Keeps digits, drops the separators people type (spaces, dashes, dots, parentheses).
@@ -87,6 +98,7 @@ pub struct Iccid(String);
 
 impl Iccid {
     pub fn parse(input: &str) -> Result<Self, IdError> {
+        bounded(input)?;
         let trimmed = input.trim();
         let without_filler = trimmed
             .strip_suffix('F')
@@ -119,6 +131,7 @@ pub struct Imsi(String);
 
 impl Imsi {
     pub fn parse(input: &str) -> Result<Self, IdError> {
+        bounded(input)?;
         let digits = digits_of(input, &[])?;
         if digits.len() != 15 {
             return Err(IdError::BadLength {
@@ -153,6 +166,7 @@ pub struct Msisdn(String);
 
 impl Msisdn {
     pub fn parse(input: &str) -> Result<Self, IdError> {
+        bounded(input)?;
         let trimmed = input.trim();
         let international = trimmed.starts_with('+') || trimmed.starts_with("00");
         let rest = trimmed.strip_prefix('+').unwrap_or(trimmed);
@@ -216,6 +230,7 @@ pub struct Eid(String);
 
 impl Eid {
     pub fn parse(input: &str) -> Result<Self, IdError> {
+        bounded(input)?;
         let digits = digits_of(input, &[])?;
         if digits.len() != 32 {
             return Err(IdError::BadLength {
@@ -253,6 +268,7 @@ pub struct Imei(String);
 
 impl Imei {
     pub fn parse(input: &str) -> Result<Self, IdError> {
+        bounded(input)?;
         let digits = digits_of(input, &['/'])?;
         if digits.len() != 15 {
             return Err(IdError::BadLength {
@@ -323,6 +339,10 @@ fn mod97(digits: &str) -> u32 {
 /// check digits aside (no pattern can hold Luhn or MOD 97-10): the property tests below
 /// hold each pattern to its parser both ways.
 pub mod patterns {
+    /// The longest input any of these parsers takes, in characters (as JSON Schema's
+    /// `maxLength` counts them); the documents give it beside each pattern.
+    pub const MAX_CHARS: usize = 64;
+
     /// Leading or trailing whitespace, trimmed by the parsers: Rust's `char::is_whitespace`
     /// (Unicode White_Space), spelled out because ECMA-262's `\s` differs (U+FEFF, U+0085).
     macro_rules! ws {
@@ -424,6 +444,7 @@ impl LineRef {
     /// Reads either form. 18 or more digits starting with 89 (or a trailing F) is an
     /// ICCID; otherwise a phone number. The error says what was wrong with the likelier one.
     pub fn parse(input: &str) -> Result<Self, IdError> {
+        bounded(input)?;
         let trimmed = input.trim();
         let digit_count = trimmed.chars().filter(char::is_ascii_digit).count();
         let looks_iccid = trimmed.ends_with(['F', 'f'])
@@ -699,10 +720,13 @@ mod tests {
     /// between them, an optional `F`.
     const NEAR_LINE: &str = "[ \\t\\u00a0]{0,2}(\\+|00)?[ .()\\-]{0,2}([0-9][ .()\\-/]{0,2}){8,21}[Ff]?[ \\t\\u00a0\\u2003]{0,2}";
 
+    /// Whether `s` is what the documents describe: it matches the pattern and is no
+    /// longer than their `maxLength`.
     fn matches(pattern: &str, s: &str) -> bool {
         regex::Regex::new(pattern)
             .expect("pattern compiles")
             .is_match(s)
+            && s.chars().count() <= patterns::MAX_CHARS
     }
 
     proptest! {
@@ -710,12 +734,13 @@ mod tests {
         fn what_the_line_pattern_admits_the_parser_reads(s in drawn_from(patterns::LINE)) {
             match LineRef::parse(&s) {
                 Ok(_) | Err(IdError::IccidCheckDigit) => {}
+                Err(IdError::TooLong) => prop_assert!(s.chars().count() > patterns::MAX_CHARS),
                 Err(e) => prop_assert!(false, "{s:?} matches the pattern but: {e}"),
             }
         }
 
         #[test]
-        fn the_line_pattern_matches_what_the_parser_reads(s in prop_oneof![NEAR_LINE, "\\PC{0,30}"]) {
+        fn the_line_pattern_matches_what_the_parser_reads(s in prop_oneof![NEAR_LINE, "\\PC{0,30}", "[ ]{40,60}\\+7 916 123 45 67[ ]{0,20}"]) {
             let parsed = LineRef::parse(&s);
             let check_digit_only = matches!(parsed, Err(IdError::IccidCheckDigit));
             prop_assert_eq!(matches(patterns::LINE, &s), parsed.is_ok() || check_digit_only, "{:?}: {:?}", s, parsed);
@@ -741,7 +766,8 @@ mod tests {
         fn the_promo_code_pattern_is_the_parser(s in prop_oneof![drawn_from(patterns::PROMO_CODE), "[ \\t]?[A-Za-z0-9\\-_ ]{0,34}[ ]?", "\\PC{0,40}"]) {
             let none = s.trim().is_empty();
             let parsed = crate::promotion::PromoCode::parse(&s);
-            prop_assert_eq!(matches(patterns::PROMO_CODE, &s), none || parsed.is_ok(), "{:?}", s);
+            let within = s.chars().count() <= patterns::MAX_CHARS;
+            prop_assert_eq!(matches(patterns::PROMO_CODE, &s), within && (none || parsed.is_ok()), "{:?}", s);
         }
     }
 }

@@ -581,6 +581,7 @@ pub struct UsageEventInput {
     pub bytes: u64,
     /// When the usage happened (RFC 3339); now when absent.
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub occurred_at: Option<String>,
 }
 

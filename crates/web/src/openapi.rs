@@ -62,7 +62,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(esims::start_payment))
         .routes(routes!(esims::buy_esim))
         .routes(routes!(esims::order_esim))
-        .routes(routes!(usage::report_usage))
+        .routes({
+            // A feed's report may be larger than other bodies (usage::MAX_REPORT_BODY).
+            let (schemas, paths, route) = routes!(usage::report_usage);
+            let limit = axum::extract::DefaultBodyLimit::max(usage::MAX_REPORT_BODY);
+            (schemas, paths, route.layer(limit))
+        })
         .routes(routes!(accounts::sign_up))
         .routes(routes!(accounts::sign_in))
         .routes(routes!(accounts::sign_out))
@@ -90,22 +95,54 @@ pub fn finish(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         return spec;
     };
     put_patterns(&mut doc);
+    document_too_large(&mut doc);
     serde_json::from_value(doc).unwrap_or(spec)
 }
 
+/// Every operation that takes a body may answer 413 (`body-too-large`, before the body is
+/// read): said once here rather than in each annotation.
+fn document_too_large(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for op in paths
+        .values_mut()
+        .filter_map(|i| i.as_object_mut())
+        .flat_map(|i| i.values_mut())
+    {
+        if op.get("requestBody").is_none() {
+            continue;
+        }
+        if let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) {
+            responses.entry("413").or_insert_with(|| {
+                serde_json::json!({
+                    "description": "The body is larger than this operation takes (`body-too-large`)",
+                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                })
+            });
+        }
+    }
+}
+
 /// Replaces every `"pattern": NAME` of [`PATTERNS`], wherever it stands (component
-/// schemas, inline bodies, parameters).
+/// schemas, inline bodies, parameters), and bounds the field's length as the parsers do.
 fn put_patterns(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(map) => {
+            let mut named = false;
             for (k, child) in map.iter_mut() {
                 if let (true, serde_json::Value::String(s)) = (k == "pattern", &*child)
                     && let Some((_, full)) = PATTERNS.iter().find(|(name, _)| name == s)
                 {
                     *child = serde_json::Value::String((*full).to_string());
+                    named = true;
                 } else {
                     put_patterns(child);
                 }
+            }
+            if named {
+                map.entry("maxLength")
+                    .or_insert(serde_json::json!(patterns::MAX_CHARS));
             }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(put_patterns),

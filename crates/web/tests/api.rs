@@ -736,6 +736,35 @@ async fn usage_feeds_are_authenticated_and_idempotent() {
         )
         .await;
         assert_eq!(p["errors"][0]["field"], "events[0].occurred_at");
+        // The document's bounds hold: at most 1,000 events, an event id of 1 to 200
+        // characters; a full report larger than other bodies (256 KiB) is still read.
+        let event = |id: String| json!({"event_id": id, "line": MTS1, "bytes": 1, "occurred_at": "2026-12-06T10:00:00+03:00"});
+        let too_many =
+            json!({"events": (0..1001).map(|i| event(format!("e{i}"))).collect::<Vec<_>>()});
+        let p = problem(
+            app.post("/api/v1/usage-events", Some(FEED), Some("u5"), &too_many)
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "events", "{p}");
+        let long_id = json!({"events": [event("x".repeat(201))]});
+        let p = problem(
+            app.post("/api/v1/usage-events", Some(FEED), Some("u6"), &long_id)
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "events[0].event_id", "{p}");
+        let big: Vec<Value> = (0..1000).map(|i| event(format!("{i:0>200}"))).collect();
+        let big = json!({"events": big});
+        assert!(big.to_string().len() > 256 * 1024);
+        let r = app
+            .post("/api/v1/usage-events", Some(FEED), Some("u7"), &big)
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "{}", app.db);
     }
 }
 

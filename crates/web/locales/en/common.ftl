@@ -91,6 +91,7 @@ err-eid-check = This EID is not valid. Copy it again from Settings on the phone.
 err-imei-check = This IMEI is not valid: 15 digits, as the phone shows it when you dial *#06#.
 err-msisdn-ambiguous = Enter a Russian mobile number: +7 9xx…, 8 9xx… or 9xx….
 err-not-a-line = This is neither a phone number nor an ICCID.
+err-id-too-long = Too long: a number or card code is at most { $max } characters.
 err-line-not-found = We do not serve a line with this number or ICCID. Check it, or contact support.
 err-line-suspended = This line is suspended by the operator and cannot be renewed now. Contact support.
 err-choose-plan = Choose a plan.

@@ -79,6 +79,7 @@ err-eid-check = 此 EID 无效。请从手机设置中重新复制。
 err-imei-check = 此 IMEI 无效：应为 15 位数字，即在手机上拨打 *#06# 时显示的号码。
 err-msisdn-ambiguous = 请输入俄罗斯手机号码：+7 9xx…、8 9xx… 或 9xx…。
 err-not-a-line = 这既不是手机号码也不是 ICCID。
+err-id-too-long = 太长了：号码或卡号最多 { $max } 个字符。
 err-line-not-found = 我们没有此号码或 ICCID 的线路。请核对，或联系客服。
 err-line-suspended = 此线路已被运营商停用，现在无法续费。请联系客服。
 err-choose-plan = 请选择套餐。

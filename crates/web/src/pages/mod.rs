@@ -456,6 +456,13 @@ pub fn id_error_text(t: &Tr, e: &simrenew_core::IdError) -> String {
         E::ImeiCheckDigit => t.t("err-imei-check"),
         E::MsisdnAmbiguous => t.t("err-msisdn-ambiguous"),
         E::NotALine => t.t("err-not-a-line"),
+        E::TooLong => t.args(
+            "err-id-too-long",
+            &[(
+                "max",
+                (simrenew_core::ids::patterns::MAX_CHARS as i64).into(),
+            )],
+        ),
     }
 }
 

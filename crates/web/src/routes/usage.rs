@@ -28,6 +28,18 @@ fn result_dto(r: &[UsageResult]) -> UsageReportResult {
     }
 }
 
+/// The most events one report may hold, and the longest `event_id` and `occurred_at`,
+/// as the OpenAPI document says.
+pub const MAX_EVENTS: usize = 1000;
+pub const MAX_EVENT_ID_CHARS: usize = 200;
+pub const MAX_INSTANT_CHARS: usize = 64;
+
+/// The largest report body taken: `MAX_EVENTS` events whose every field is as long as
+/// allowed, each character sent as a JSON escape (`\uXXXX`, twelve bytes for characters
+/// beyond the Basic Multilingual Plane), fits. Only a feed's token gets this far: the
+/// token is checked before the body is read.
+pub const MAX_REPORT_BODY: usize = 8 * 1024 * 1024;
+
 /// Records a batch of usage events (all or none). An event id seen before with the same
 /// content is answered `recorded: false` and drawn nothing; with other content, 409.
 #[utoipa::path(post, path = "/api/v1/usage-events", tag = "usage", request_body = UsageReport, security(("feed" = [])),
@@ -56,9 +68,31 @@ pub async fn report_usage(
         return Ok(r);
     }
     let now = OffsetDateTime::now_utc();
-    let mut events = Vec::with_capacity(body.value.events.len());
+    let count = body.value.events.len();
+    if !(1..=MAX_EVENTS).contains(&count) {
+        return Err(Problem::invalid(
+            "events",
+            format!("must hold 1 to {MAX_EVENTS} events, holds {count}"),
+        ));
+    }
+    let mut events = Vec::with_capacity(count);
     for (i, e) in body.value.events.iter().enumerate() {
+        let id_chars = e.event_id.chars().count();
+        if !(1..=MAX_EVENT_ID_CHARS).contains(&id_chars) {
+            return Err(Problem::invalid(
+                &format!("events[{i}].event_id"),
+                format!("must be 1 to {MAX_EVENT_ID_CHARS} characters, is {id_chars}"),
+            ));
+        }
         let occurred_at = match &e.occurred_at {
+            Some(t) if t.chars().count() > MAX_INSTANT_CHARS => {
+                return Err(Problem::invalid(
+                    &format!("events[{i}].occurred_at"),
+                    format!(
+                        "is too long for an RFC 3339 instant (at most {MAX_INSTANT_CHARS} characters)"
+                    ),
+                ));
+            }
             Some(t) => OffsetDateTime::parse(t, &Rfc3339).map_err(|err| {
                 Problem::invalid(
                     &format!("events[{i}].occurred_at"),
