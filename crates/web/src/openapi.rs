@@ -96,7 +96,43 @@ pub fn finish(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     };
     put_patterns(&mut doc);
     document_too_large(&mut doc);
+    link_orders(&mut doc);
     serde_json::from_value(doc).unwrap_or(spec)
+}
+
+/// OpenAPI links (OAS 3.1 §4.8.20) from the answers that create an order to what can be
+/// done with it next, so clients (and stateful fuzzers) can follow them: where the new
+/// order's id is in the answer, and the operations that take it.
+fn link_orders(doc: &mut serde_json::Value) {
+    const NEXT: [(&str, &str); 5] = [
+        ("GetOrder", "get_order"),
+        ("PayOrder", "pay_order"),
+        ("PaymentMethods", "payment_methods"),
+        ("StartPayment", "start_payment"),
+        ("OrderEsim", "order_esim"),
+    ];
+    for (path, id_at) in [
+        ("/api/v1/orders", "$response.body#/id"),
+        ("/api/v1/esims", "$response.body#/order/id"),
+    ] {
+        let Some(created) = doc
+            .pointer_mut(&format!(
+                "/paths/{}/post/responses/201",
+                path.replace('/', "~1")
+            ))
+            .and_then(|r| r.as_object_mut())
+        else {
+            continue;
+        };
+        let links: serde_json::Map<String, serde_json::Value> = NEXT
+            .iter()
+            .map(|(name, op)| {
+                let link = serde_json::json!({"operationId": op, "parameters": {"id": id_at}});
+                ((*name).to_string(), link)
+            })
+            .collect();
+        created.insert("links".into(), serde_json::Value::Object(links));
+    }
 }
 
 /// Every operation that takes a body may answer 413 (`body-too-large`, before the body is

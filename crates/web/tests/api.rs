@@ -991,6 +991,24 @@ async fn health_readiness_metrics_and_openapi() {
         for (at, re) in &patterns {
             assert!(re.as_str().starts_with('^'), "{at}: {re}");
         }
+        // A new order links to what can be done with it next, by operations that exist.
+        let ops: Vec<&str> = spec["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .filter_map(|op| op["operationId"].as_str())
+            .collect();
+        for path in ["/api/v1/orders", "/api/v1/esims"] {
+            let links = spec["paths"][path]["post"]["responses"]["201"]["links"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{path}: no links"));
+            assert!(links.len() >= 4, "{path}: {links:?}");
+            for link in links.values() {
+                let op = link["operationId"].as_str().unwrap();
+                assert!(ops.contains(&op), "{path} links to {op}, not in {ops:?}");
+            }
+        }
         for path in ["/api/v1/lines/{line}", "/api/v1/lines/{line}/usage"] {
             common::openapi::assert_line_pattern_reads_as_the_server(
                 &common::openapi::line_param_pattern(&spec, path),
