@@ -120,6 +120,8 @@ pub struct Config {
     pub behind_proxy: bool,
     /// The legal maximum of numbers one person may hold (SIMs issued at the counter).
     pub max_numbers_per_person: i64,
+    /// When set, `GET /metrics` answers only `Authorization: Bearer <metrics_token>`.
+    pub metrics_token: Option<String>,
     /// An order left unpaid this many hours (no payment started meanwhile) is cancelled,
     /// and the promotions it used are given back.
     pub pending_order_hours: u32,
@@ -189,6 +191,7 @@ impl Default for Config {
             behind_proxy: false,
             max_numbers_per_person: 10,
             pending_order_hours: 24,
+            metrics_token: None,
             payments_sandbox: false,
             vat_code: 1,
             esimaccess_url: simrenew_esim::upstream::esimaccess::BASE_URL.into(),

@@ -652,6 +652,7 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
         store.clone(),
         simrenew_web::WebConfig {
             feed_token: config.feed_token.clone(),
+            metrics_token: config.metrics_token.clone(),
             secret,
             secure_cookies: config.public_url().starts_with("https://"),
             demo_payments: config.demo_payments,

@@ -99,6 +99,17 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// Whatever bearer token came, unchecked (the caller decides what it must be).
+pub struct Bearer(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Bearer {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        Ok(Self(bearer(parts).map(str::to_string)))
+    }
+}
+
 /// The signed-in user, when a valid bearer token came; `None` for anonymous callers.
 /// A token that is present but wrong or expired is refused (401), not ignored.
 pub struct MaybeUser(pub Option<User>);

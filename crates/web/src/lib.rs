@@ -25,6 +25,9 @@ use std::sync::Arc;
 pub struct WebConfig {
     /// The bearer token usage feeds present; usage reporting is off when unset.
     pub feed_token: Option<String>,
+    /// When set, `GET /metrics` answers only `Authorization: Bearer <this>` (the order
+    /// counts are business figures); unset, anyone who reaches the server may scrape.
+    pub metrics_token: Option<String>,
     /// Signs CSRF tokens and lines' own links. Every server of one shop must share it.
     pub secret: Vec<u8>,
     /// Mark cookies Secure (and use the `__Host-` prefix): on for a site served over HTTPS.
@@ -67,6 +70,7 @@ impl Default for WebConfig {
     fn default() -> Self {
         Self {
             feed_token: None,
+            metrics_token: None,
             secret: simrenew_store::db::new_secret().into_bytes(),
             secure_cookies: false,
             demo_payments: false,
@@ -137,6 +141,15 @@ impl AppState {
         }
     }
     /// Constant-time comparison with the configured feed token.
+    /// Whether a scrape may read /metrics: no token configured, or the right one sent.
+    pub fn may_scrape(&self, token: Option<&str>) -> bool {
+        match (self.config.metrics_token.as_deref(), token) {
+            (None, _) => true,
+            (Some(expected), Some(given)) => secret_matches(expected, given),
+            (Some(_), None) => false,
+        }
+    }
+
     pub fn feed_token_matches(&self, token: &str) -> bool {
         self.config
             .feed_token

@@ -43,6 +43,10 @@ impl Modify for Security {
             "feed",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+        c.add_security_scheme(
+            "metrics",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 

@@ -18,7 +18,11 @@ struct App {
 }
 
 async fn apps() -> Vec<App> {
-    common::serve_all(|_| {})
+    apps_with(|_| {}).await
+}
+
+async fn apps_with(config: impl Fn(&mut simrenew_web::WebConfig)) -> Vec<App> {
+    common::serve_all(config)
         .await
         .into_iter()
         .map(|s| App {
@@ -1021,6 +1025,32 @@ async fn health_readiness_metrics_and_openapi() {
             "not-found",
         )
         .await;
+    }
+}
+
+#[tokio::test]
+async fn metrics_answer_only_their_token_when_one_is_set() {
+    for app in apps_with(|c| c.metrics_token = Some("scrape-secret".into())).await {
+        let p = problem(
+            app.get("/metrics", None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        )
+        .await;
+        assert!(p["detail"].as_str().unwrap().contains("metrics"), "{p}");
+        // Neither a traveller's session nor another secret reads it.
+        let session = app.demo().await;
+        for wrong in [session.as_str(), "scrape-secreT", common::FEED] {
+            problem(
+                app.get("/metrics", Some(wrong)).await,
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+            )
+            .await;
+        }
+        let r = app.get("/metrics", Some("scrape-secret")).await;
+        assert_eq!(r.status(), StatusCode::OK, "{}", app.db);
+        assert!(r.text().await.unwrap().contains("simrenew_orders"));
     }
 }
 

@@ -39,9 +39,21 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
 }
 
 /// Prometheus text exposition: requests and latencies per route, orders by status, pool.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
-pub async fn metrics(State(s): State<AppState>) -> Response {
+/// With `metrics_token` configured, only `Authorization: Bearer <metrics token>` is
+/// answered.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security((), ("metrics" = [])),
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"),
+        (status = 401, body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub async fn metrics(
+    State(s): State<AppState>,
+    crate::extract::Bearer(token): crate::extract::Bearer,
+) -> Response {
+    if !s.may_scrape(token.as_deref()) {
+        return crate::problem::Problem::unauthorized(
+            "send Authorization: Bearer <metrics token> (metrics_token is set)",
+        )
+        .into_response();
+    }
     if let Ok(counts) = s.store.order_counts().await {
         for status in simrenew_core::OrderStatus::ALL {
             let n = counts
