@@ -37,6 +37,8 @@ pub enum PromotionError {
     BadLimit(i64),
     #[error("a promotion needs a name")]
     NoName,
+    #[error("is too long: at most {} characters", crate::ids::patterns::MAX_CHARS)]
+    CodeTooLong,
 }
 
 impl PromoCode {
@@ -49,6 +51,17 @@ impl PromoCode {
         } else {
             Err(PromotionError::BadCode(s.chars().take(40).collect()))
         }
+    }
+    /// A code as an order's field takes it (`ids::patterns::PROMO_CODE`): empty or only
+    /// whitespace means none; at most `ids::patterns::MAX_CHARS` characters in all.
+    pub fn typed(s: &str) -> Result<Option<Self>, PromotionError> {
+        if s.chars().count() > crate::ids::patterns::MAX_CHARS {
+            return Err(PromotionError::CodeTooLong);
+        }
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        Self::parse(s).map(Some)
     }
     pub fn as_str(&self) -> &str {
         &self.0

@@ -338,7 +338,7 @@ impl Store {
 fn promotion_field(e: &simrenew_core::promotion::PromotionError) -> &'static str {
     use simrenew_core::promotion::PromotionError as E;
     match e {
-        E::BadCode(_) => "code",
+        E::BadCode(_) | E::CodeTooLong => "code",
         E::BadPercent(_) | E::BadFixed => "discount",
         E::BadWindow => "ends_at",
         E::BadChannel(_) => "channels",

@@ -59,17 +59,10 @@ pub(crate) fn request(input: &OrderInput, buyer: Option<String>) -> ApiResult<Or
 
 /// A promo code as typed (empty means none), or which field is wrong and why.
 pub(crate) fn promo_code(typed: Option<&str>) -> ApiResult<Option<PromoCode>> {
-    let max = simrenew_core::ids::patterns::MAX_CHARS;
-    if typed.is_some_and(|c| c.chars().count() > max) {
-        return Err(Problem::invalid(
-            "promo_code",
-            format!("is too long: at most {max} characters"),
-        ));
-    }
     typed
-        .filter(|c| !c.trim().is_empty())
-        .map(PromoCode::parse)
+        .map(PromoCode::typed)
         .transpose()
+        .map(Option::flatten)
         .map_err(|e| Problem::invalid("promo_code", e.to_string()))
 }
 
