@@ -685,8 +685,10 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
             simrenew_web::payments::refresh_refunds(&payments_state, 60).await;
             // eSIMs paid for and not released yet (the buyer did not come back).
             simrenew_web::esim::release_paid(&payments_state).await;
-            // eSIM numbers reserved at /esim/new and not paid for in 30 minutes go back.
-            if let Err(e) = payments_state.store.expire_reservations(30 * 60).await {
+            // New eSIM numbers not paid for in 30 minutes (and no payment under way) go
+            // back, their unpaid orders cancelled.
+            let hold = simrenew_web::routes::esims::RESERVATION_SECS;
+            if let Err(e) = payments_state.store.expire_reservations(hold).await {
                 tracing::warn!(error = %e, "eSIM reservations");
             }
         }

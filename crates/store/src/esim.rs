@@ -181,58 +181,97 @@ impl Store {
         rows.iter().map(|r| r.try_get("id")).collect()
     }
 
-    /// Profiles reserved for a purchase longer than `older_than_secs` ago and never paid
-    /// for go back to the inventory; how many.
+    /// A new eSIM's number is held for its buyer `older_than_secs` (the API's
+    /// `reserved_until`), and longer only while a payment for it is under way (an attempt
+    /// opened within that time and not yet answered). After that, a reservation nobody
+    /// paid for goes back to the inventory and the unpaid orders placed for it since it
+    /// was made are cancelled (their promotions given back), each number in one
+    /// transaction that holds its line's lock, so a payment settling at that moment
+    /// either fulfils its order first (the number stays) or finds it cancelled and is
+    /// held for refund, never taking money for a number given to someone else. A
+    /// profile paid for (its order fulfilled, whether or not it is bound yet), or being
+    /// reissued for a fulfilled order, is never taken back. How many went back.
     pub async fn expire_reservations(&self, older_than_secs: i64) -> Result<u64> {
-        let at = now().unix_timestamp();
-        self.unreserve(
-            Unreserve::OlderThan(at - older_than_secs),
-            "reservation expired",
-        )
-        .await
-    }
-
-    /// Gives back a number reserved for a purchase that did not go on (its order could
-    /// not be made); nothing when an order took it meanwhile. Whether it went back.
-    pub async fn cancel_reservation(&self, iccid: &str) -> Result<bool> {
-        Ok(self
-            .unreserve(Unreserve::Iccid(iccid), "reservation cancelled")
-            .await?
-            > 0)
-    }
-
-    /// Reserved profiles no order took, chosen by `which`, back to available, forgetting
-    /// who they were reserved for.
-    async fn unreserve(&self, which: Unreserve<'_>, why: &str) -> Result<u64> {
-        let at = now().unix_timestamp();
-        let filter = match which {
-            Unreserve::OlderThan(_) => "state_at <= $2",
-            Unreserve::Iccid(_) => "iccid = $2",
-        };
+        let cutoff = now().unix_timestamp() - older_than_secs;
         let sql = format!(
-            "UPDATE esim_profiles SET state = 'available', eid = NULL, imei = NULL, notify_email = NULL, notify_locale = NULL, state_at = $1 WHERE state = 'allocated' AND order_id IS NULL AND {filter} RETURNING iccid"
+            "SELECT p.iccid, p.state_at, l.id AS line_id FROM esim_profiles p JOIN lines l ON l.iccid = p.iccid WHERE {UNPAID_RESERVATION} ORDER BY p.state_at LIMIT 200"
         );
-        let mut tx = self.write.begin().await?;
-        let q = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str())).bind(at);
-        let q = match which {
-            Unreserve::OlderThan(t) => q.bind(t),
-            Unreserve::Iccid(i) => q.bind(i.to_string()),
-        };
-        let rows = q.fetch_all(&mut *tx).await?;
+        let rows = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(cutoff)
+            .fetch_all(&self.read)
+            .await?;
+        let give_back = format!(
+            "UPDATE esim_profiles SET state = 'available', order_id = NULL, eid = NULL, imei = NULL, notify_email = NULL, notify_locale = NULL, state_at = $2 WHERE iccid = $3 AND EXISTS (SELECT 1 FROM esim_profiles p JOIN lines l ON l.iccid = p.iccid WHERE p.iccid = esim_profiles.iccid AND {UNPAID_RESERVATION})"
+        );
+        let mut given = 0;
         for r in &rows {
             let iccid: String = r.try_get("iccid")?;
+            let line_id: String = r.try_get("line_id")?;
+            let reserved_at: i64 = r.try_get("state_at")?;
+            let at = now().unix_timestamp();
+            let mut tx = self.write.begin().await?;
+            // Settlement takes this lock too: it and this wait for each other.
+            crate::lines::lock_line(&mut tx, &line_id).await?;
+            let moved = crate::sql::query(sqlx::AssertSqlSafe(give_back.as_str()))
+                .bind(cutoff)
+                .bind(at)
+                .bind(&iccid)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if moved == 0 {
+                // Paid for, or a payment opened, since it was picked.
+                continue;
+            }
+            let cancelled = crate::sql::query("UPDATE orders SET status = 'cancelled' WHERE line_id = $1 AND status = 'pending_payment' AND created_at >= $2 RETURNING id")
+                .bind(&line_id)
+                .bind(reserved_at)
+                .fetch_all(&mut *tx)
+                .await?;
+            for o in &cancelled {
+                let order_id: String = o.try_get("id")?;
+                crate::promotions::give_back(&mut tx, &order_id).await?;
+            }
             record(
                 &mut tx,
                 &iccid,
                 ProfileState::Allocated,
                 ProfileState::Available,
-                Some(why),
+                Some("reservation expired"),
+                at,
+            )
+            .await?;
+            tx.commit().await?;
+            given += 1;
+        }
+        Ok(given)
+    }
+
+    /// Gives back a number reserved for a purchase that did not go on (its order could
+    /// not be made), forgetting who it was reserved for; nothing when an order took it
+    /// meanwhile. Whether it went back.
+    pub async fn cancel_reservation(&self, iccid: &str) -> Result<bool> {
+        let at = now().unix_timestamp();
+        let mut tx = self.write.begin().await?;
+        let moved = crate::sql::query("UPDATE esim_profiles SET state = 'available', eid = NULL, imei = NULL, notify_email = NULL, notify_locale = NULL, state_at = $1 WHERE state = 'allocated' AND order_id IS NULL AND iccid = $2")
+            .bind(at)
+            .bind(iccid)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if moved == 1 {
+            record(
+                &mut tx,
+                iccid,
+                ProfileState::Allocated,
+                ProfileState::Available,
+                Some("reservation cancelled"),
                 at,
             )
             .await?;
         }
         tx.commit().await?;
-        Ok(rows.len() as u64)
+        Ok(moved == 1)
     }
 
     /// A line's eSIM profile (its ICCID is the line's), if the inventory has it.
@@ -431,12 +470,14 @@ impl Store {
     }
 }
 
-/// Which reservations go back.
-#[derive(Clone, Copy)]
-enum Unreserve<'a> {
-    OlderThan(i64),
-    Iccid(&'a str),
-}
+/// A reservation (profile `p`, line `l`) made before `$1` that nobody paid for: no
+/// order placed for it (bound, or of its line since it was made) is paid, and no payment
+/// attempt for an order of its line was opened since `$1`.
+const UNPAID_RESERVATION: &str = "p.state = 'allocated' AND p.state_at <= $1
+    AND (p.order_id IS NULL OR EXISTS (SELECT 1 FROM orders b WHERE b.id = p.order_id AND b.status IN ('pending_payment', 'cancelled')))
+    AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.line_id = l.id AND o.status IN ('paid', 'fulfilled') AND COALESCE(o.fulfilled_at, o.paid_at) >= p.state_at)
+    AND NOT EXISTS (SELECT 1 FROM orders o JOIN payments y ON y.order_id = o.id
+                    WHERE o.line_id = l.id AND y.status IN ('created', 'pending') AND y.created_at >= $1)";
 
 /// What comes with a state change.
 #[derive(Debug, Clone, Copy, Default)]

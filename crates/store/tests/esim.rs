@@ -142,3 +142,139 @@ async fn a_profile_moves_forward_by_the_rules_and_each_change_is_recorded() {
         );
     }
 }
+
+/// Reserves a demo eSIM number of MTS as the pages and the API do, and places its first
+/// order (pending payment, paid from outside); `bind` ties the profile to the order as
+/// the API does at once (the pages at payment).
+async fn reserve_and_order(
+    s: &simrenew_store::Store,
+    bind: bool,
+) -> (simrenew_store::esim::Profile, simrenew_store::orders::Order) {
+    let holder = simrenew_store::esim::Holder {
+        eid: Some("89049032123451234512345678901235"),
+        email: Some("buyer@example.com"),
+        ..Default::default()
+    };
+    let p = s
+        .allocate_profile_for(Operator::Mts, "mts-esim", None, &holder)
+        .await
+        .unwrap();
+    let line = simrenew_core::LineRef::Iccid(Iccid::parse(&p.iccid).unwrap());
+    let order = testing::pending_month_order_for(s, line, Currency::Rub, StartMode::Queued).await;
+    if bind {
+        assert!(s.bind_profile_order(&p.iccid, &order.id).await.unwrap());
+    }
+    (p, order)
+}
+
+#[tokio::test]
+async fn a_new_esim_not_paid_for_goes_back_with_its_orders_and_a_late_payment_is_held() {
+    use simrenew_core::{Money, OrderStatus};
+    use simrenew_store::payments::Settlement;
+    for db in testing::all().await {
+        let s = db.store.clone();
+        s.seed_demo().await.unwrap();
+        s.seed_demo_esims().await.unwrap();
+        let name = db.name;
+
+        // Reserved on the pages, its order placed, never paid: the number goes back (the
+        // buyer's phone and address forgotten) and the order is cancelled.
+        let (page, page_order) = reserve_and_order(&s, false).await;
+        // Reserved through the API (bound to its order at once), a payment opened now: held
+        // while the payment is under way.
+        let (api, api_order) = reserve_and_order(&s, true).await;
+        let attempt = s
+            .start_payment(&api_order.id, "demo", "card")
+            .await
+            .unwrap();
+        s.payment_pending(&attempt.id, "pay-late-1", None)
+            .await
+            .unwrap();
+        // A third, paid for before its time is up (pages: not bound yet): it stays.
+        let (paid, paid_order) = reserve_and_order(&s, false).await;
+        s.settle_external(&paid_order.id, "demo", None)
+            .await
+            .unwrap();
+        // Within their half hour nothing goes back.
+        assert_eq!(s.expire_reservations(1800).await.unwrap(), 0, "{name}");
+
+        assert_eq!(s.expire_reservations(0).await.unwrap(), 1, "{name}");
+        let back = s.esim_profile(&page.iccid).await.unwrap();
+        assert_eq!(
+            (back.state, back.eid, back.notify_email),
+            (ProfileState::Available, None, None),
+            "{name}"
+        );
+        assert_eq!(
+            s.order(&page_order.id).await.unwrap().status,
+            OrderStatus::Cancelled,
+            "{name}"
+        );
+        assert_eq!(
+            s.esim_profile(&api.iccid).await.unwrap().state,
+            ProfileState::Allocated,
+            "{name}: a payment is under way"
+        );
+        assert_eq!(
+            s.esim_profile(&paid.iccid).await.unwrap().state,
+            ProfileState::Allocated,
+            "{name}: paid for"
+        );
+        assert_eq!(
+            s.paid_unreleased_esims(10).await.unwrap(),
+            std::slice::from_ref(&paid_order.id),
+            "{name}: the paid one still waits for its release"
+        );
+
+        // The payment's page was left open an hour: the number goes back, its order is
+        // cancelled, and when the money comes after all it is held for refund instead of
+        // renewing a number that is no longer the buyer's.
+        testing::execute(
+            &s,
+            &format!(
+                "UPDATE payments SET created_at = created_at - 3600 WHERE id = '{}'",
+                attempt.id
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.expire_reservations(0).await.unwrap(), 1, "{name}");
+        let back = s.esim_profile(&api.iccid).await.unwrap();
+        assert_eq!(
+            (back.state, back.order_id),
+            (ProfileState::Available, None),
+            "{name}"
+        );
+        let late = s
+            .payment_succeeded(
+                "demo",
+                "pay-late-1",
+                Money::new(api_order.total.minor, Currency::Rub),
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(&late, Settlement::Held { reason } if reason.contains("cancelled")),
+            "{name}: {late:?}"
+        );
+        let history: Vec<(String, String, Option<String>)> = s
+            .profile_history(&api.iccid)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(f, t, d, _)| (f, t, d))
+            .collect();
+        assert_eq!(
+            history.last(),
+            Some(&(
+                "allocated".to_string(),
+                "available".to_string(),
+                Some("reservation expired".to_string())
+            )),
+            "{name}"
+        );
+        // Nothing further goes back, and the numbers returned can be sold again.
+        assert_eq!(s.expire_reservations(0).await.unwrap(), 0, "{name}");
+        testing::assert_sound(&s).await;
+    }
+}

@@ -66,11 +66,15 @@ pub struct EsimOrderDto {
     /// The new number, E.164.
     pub msisdn: String,
     pub esim: EsimDto,
-    /// Until when the number is held for this order unpaid (RFC 3339).
+    /// Until when the number is held for this order unpaid (RFC 3339); longer only while
+    /// a payment opened before then is under way. After that the number goes back to
+    /// the stock and the order is cancelled (a payment arriving later is held and
+    /// refunded).
     pub reserved_until: String,
 }
 
-/// How long a reserved number waits for its payment (serve's minute loop frees it).
+/// How long a reserved number waits for its payment (serve's minute loop frees it and
+/// cancels its unpaid orders: `Store::expire_reservations`).
 pub const RESERVATION_SECS: i64 = 30 * 60;
 
 /// What is wrong with one field of a new eSIM's request, for the person who sent it.
