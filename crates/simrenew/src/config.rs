@@ -125,6 +125,10 @@ pub struct Config {
     /// An order left unpaid this many hours (no payment started meanwhile) is cancelled,
     /// and the promotions it used are given back.
     pub pending_order_hours: u32,
+    /// Seconds a client may take to send a request head (also how long an idle
+    /// keep-alive connection stays open) and may pause inside a request body
+    /// (`simrenew_web::server`); 1 at least.
+    pub http_timeout_secs: u32,
     /// Point every connector at local stand-ins mounted under /sandbox (demo shops only;
     /// `serve --demo` turns it on). No money moves.
     pub payments_sandbox: bool,
@@ -191,6 +195,7 @@ impl Default for Config {
             behind_proxy: false,
             max_numbers_per_person: 10,
             pending_order_hours: 24,
+            http_timeout_secs: 30,
             metrics_token: None,
             payments_sandbox: false,
             vat_code: 1,

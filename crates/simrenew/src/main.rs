@@ -568,6 +568,9 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> {
+    if config.http_timeout_secs == 0 {
+        anyhow::bail!("http_timeout_secs: must be at least 1 (seconds)");
+    }
     let (providers, sandbox) = providers(config)?;
     // The SM-DP+: in demo shops a stand-in (mutual TLS, its own CA) stocked with the
     // demo's eSIMs; otherwise the configured one, if any.
@@ -765,13 +768,10 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
             config.feed_token.as_deref().unwrap_or("")
         );
     }
-    // The peer's address reaches per-client limits (extract::ClientIp).
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await?;
+    // Slow or idle clients are cut off after http_timeout_secs; the peer's address reaches
+    // per-client limits (extract::ClientIp).
+    let timeout = std::time::Duration::from_secs(u64::from(config.http_timeout_secs));
+    simrenew_web::server::serve(listener, app, timeout, shutdown()).await?;
     store.close().await;
     Ok(())
 }

@@ -8,13 +8,8 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tokio::process::Command;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod common;
+use common::free_port;
 
 /// A request's answer as JSON.
 async fn json(req: reqwest::RequestBuilder) -> Value {

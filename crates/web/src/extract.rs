@@ -78,16 +78,40 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let headers = req.headers().clone();
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| {
-                Problem::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body-too-large",
-                    "Body not readable",
-                    e.body_text(),
-                )
-            })?;
+            .map_err(|e| body_problem(&e))?;
         Self::parse(&headers, &bytes)
     }
+}
+
+/// Why a request body could not be read: larger than the route takes (413), stopped
+/// arriving for longer than the server's timeout (408, `server`), or cut off (400).
+pub fn body_problem(e: &axum::extract::rejection::BytesRejection) -> Problem {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return Problem::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                "Body too slow",
+                "the request body stopped arriving before it was complete; send the request again",
+            );
+        }
+        cause = c.source();
+    }
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Body too large",
+            e.body_text(),
+        );
+    }
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "body-unreadable",
+        "Body not readable",
+        e.body_text(),
+    )
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {

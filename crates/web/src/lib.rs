@@ -12,6 +12,7 @@ pub mod pages;
 pub mod payments;
 pub mod problem;
 pub mod routes;
+pub mod server;
 pub mod throttle;
 pub mod upstream;
 

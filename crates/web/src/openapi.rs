@@ -99,7 +99,7 @@ pub fn finish(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         return spec;
     };
     put_patterns(&mut doc);
-    document_too_large(&mut doc);
+    document_body_failures(&mut doc);
     link_orders(&mut doc);
     serde_json::from_value(doc).unwrap_or(spec)
 }
@@ -140,8 +140,9 @@ fn link_orders(doc: &mut serde_json::Value) {
 }
 
 /// Every operation that takes a body may answer 413 (`body-too-large`, before the body is
-/// read): said once here rather than in each annotation.
-fn document_too_large(doc: &mut serde_json::Value) {
+/// read) and 408 (`request-timeout`, the body paused longer than the server's timeout:
+/// `server`): said once here rather than in each annotation.
+fn document_body_failures(doc: &mut serde_json::Value) {
     let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
         return;
     };
@@ -154,12 +155,23 @@ fn document_too_large(doc: &mut serde_json::Value) {
             continue;
         }
         if let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) {
-            responses.entry("413").or_insert_with(|| {
-                serde_json::json!({
-                    "description": "The body is larger than this operation takes (`body-too-large`)",
-                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-                })
-            });
+            for (status, description) in [
+                (
+                    "408",
+                    "The body stopped arriving for longer than the server waits (`request-timeout`); send the request again",
+                ),
+                (
+                    "413",
+                    "The body is larger than this operation takes (`body-too-large`)",
+                ),
+            ] {
+                responses.entry(status).or_insert_with(|| {
+                    serde_json::json!({
+                        "description": description,
+                        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                    })
+                });
+            }
         }
     }
 }

@@ -989,6 +989,19 @@ async fn health_readiness_metrics_and_openapi() {
             );
         }
         assert!(spec["components"]["schemas"].get("Problem").is_some());
+        // A body can be too large or too slow on every operation that takes one.
+        for (path, item) in spec["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if op.get("requestBody").is_some() {
+                    for status in ["408", "413"] {
+                        assert!(
+                            op["responses"].get(status).is_some(),
+                            "{method} {path} does not document {status}"
+                        );
+                    }
+                }
+            }
+        }
         // The patterns are the ones the server reads by (no name left in their place).
         let patterns = common::openapi::patterns_of(&spec);
         assert!(patterns.len() > 10, "{patterns:?}");
