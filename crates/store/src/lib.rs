@@ -5,6 +5,7 @@
 //! The rules themselves live in `simrenew-core`; this crate reads the state they need,
 //! calls them, and writes what they decide, with the ledger postings beside it.
 
+pub mod backlog;
 pub mod catalog;
 pub mod db;
 pub mod demo;

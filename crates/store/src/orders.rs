@@ -3,8 +3,9 @@
 //! One order is one transaction from payment to fulfilment: the line is locked, the
 //! order moves pending_payment -> fulfilled by a conditional update (so it can happen
 //! once only, whatever the retries), the money moves as balanced postings, the periods and
-//! buckets are written with a unique (order, item) key, and an outbox event is queued for
-//! the side effects. Nothing is reviewed by hand.
+//! buckets are written with a unique (order, item) key, and the side effects an order has
+//! (a partner's webhook event, an eSIM's install mail) are queued in the same transaction.
+//! Nothing is reviewed by hand.
 
 use crate::db::{Store, from_unix, new_id, now};
 use crate::error::{Result, StoreError};
@@ -951,8 +952,8 @@ async fn charge(
     Ok(())
 }
 
-/// The quota of a fulfilled order: a period per renewal, a bucket per plan item (unique
-/// per order item, so it cannot be granted twice), and the outbox event.
+/// The quota of a fulfilled order: a period per renewal and a bucket per plan item (unique
+/// per order item, so it cannot be granted twice).
 pub(crate) async fn grant(
     tx: &mut Tx,
     order_id: &str,
@@ -961,7 +962,7 @@ pub(crate) async fn grant(
     at: OffsetDateTime,
 ) -> Result<()> {
     let ts = at.unix_timestamp();
-    let mut rows = Vec::with_capacity(2 * items.len() + 1);
+    let mut rows = Vec::with_capacity(2 * items.len());
     for (pos, item) in items.iter().enumerate() {
         if item.kind == "topup" {
             continue;
@@ -1003,10 +1004,6 @@ pub(crate) async fn grant(
         .bind(until.unix_timestamp())
         .bind(ts));
     }
-    let payload = serde_json::json!({ "order_id": order_id, "line_id": line.id, "msisdn": line.msisdn.as_str() }).to_string();
-    rows.push(crate::sql::query("INSERT INTO outbox (topic, payload, created_at, available_at) VALUES ('order.fulfilled', $1, $2, $2)")
-        .bind(payload)
-        .bind(ts));
     crate::sql::execute_all(tx, rows).await
 }
 

@@ -1041,6 +1041,88 @@ async fn health_readiness_metrics_and_openapi() {
     }
 }
 
+/// The line of the metrics text for `series` (name and labels), parsed.
+fn metric(m: &str, series: &str) -> Option<f64> {
+    m.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_show_the_work_waiting_and_the_esim_stock() {
+    use simrenew_core::{Currency, Money, StartMode};
+    for app in apps().await {
+        let store = &app._db.store;
+        let m = app.get("/metrics", None).await.text().await.unwrap();
+        for q in simrenew_store::backlog::QUEUES {
+            assert_eq!(
+                metric(&m, &format!("simrenew_backlog{{queue=\"{q}\"}}")),
+                Some(0.0),
+                "{}: {q} in {m}",
+                app.db
+            );
+        }
+        // Money that arrived short is held for a person: the queue shows it, and for how
+        // long it has waited.
+        let order =
+            simrenew_store::testing::pending_month_order(store, Currency::Rub, StartMode::Queued)
+                .await;
+        let attempt = store
+            .start_payment(&order.id, "demo", "card")
+            .await
+            .unwrap();
+        store
+            .payment_pending(&attempt.id, "short-1", None)
+            .await
+            .unwrap();
+        let short = Money::new(order.total.minor - 100, Currency::Rub);
+        store
+            .payment_succeeded("demo", "short-1", short)
+            .await
+            .unwrap();
+        simrenew_store::testing::execute(
+            store,
+            &format!(
+                "UPDATE payments SET updated_at = updated_at - 7200 WHERE id = '{}'",
+                attempt.id
+            ),
+        )
+        .await
+        .unwrap();
+        store.seed_demo_esims().await.unwrap();
+        let m = app.get("/metrics", None).await.text().await.unwrap();
+        assert_eq!(
+            metric(&m, "simrenew_backlog{queue=\"held_payments\"}"),
+            Some(1.0),
+            "{}: {m}",
+            app.db
+        );
+        let age = metric(
+            &m,
+            "simrenew_backlog_oldest_seconds{queue=\"held_payments\"}",
+        )
+        .unwrap_or_else(|| panic!("{}: {m}", app.db));
+        assert!((7200.0..7300.0).contains(&age), "{}: {age}", app.db);
+        assert_eq!(
+            metric(&m, "simrenew_backlog_oldest_seconds{queue=\"refunds\"}"),
+            Some(0.0),
+            "{}: nothing waits",
+            app.db
+        );
+        // The demo's eSIM stock: three numbers per operator for sale.
+        for op in ["mts", "beeline", "megafon", "t2"] {
+            assert_eq!(
+                metric(
+                    &m,
+                    &format!("simrenew_esim_profiles{{operator=\"{op}\",state=\"available\"}}")
+                ),
+                Some(3.0),
+                "{}: {op}",
+                app.db
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn metrics_answer_only_their_token_when_one_is_set() {
     for app in apps_with(|c| c.metrics_token = Some("scrape-secret".into())).await {
