@@ -34,6 +34,10 @@ pub enum StoreError {
         "the line is suspended; it cannot be renewed or topped up until the operator restores it"
     )]
     LineSuspended,
+    #[error(
+        "this number is a new eSIM in the shop's stock, not reserved for anyone (or its reservation ended unpaid): buy a new eSIM to get one"
+    )]
+    NotSold,
     #[error(transparent)]
     Renewal(#[from] RenewalError),
     #[error("the line's balance is {available} and {needed} is needed: {missing} is missing")]

@@ -470,6 +470,21 @@ impl Store {
     }
 }
 
+/// A stocked eSIM's line takes orders only while its number is reserved for a buyer or
+/// once it is sold: an order for a number still in stock (never reserved, or given back
+/// when its reservation ended) would take money for a number nobody gets.
+pub(crate) async fn check_sold(tx: &mut crate::sql::Tx, line_iccid: &str) -> Result<()> {
+    let row = crate::sql::query("SELECT state FROM esim_profiles WHERE iccid = $1")
+        .bind(line_iccid)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let state: Option<String> = row.map(|r| r.try_get("state")).transpose()?;
+    if state.as_deref() == Some(ProfileState::Available.code()) {
+        return Err(StoreError::NotSold);
+    }
+    Ok(())
+}
+
 /// A reservation (profile `p`, line `l`) made before `$1` that nobody paid for: no
 /// order placed for it (bound, or of its line since it was made) is paid, and no payment
 /// attempt for an order of its line was opened since `$1`.

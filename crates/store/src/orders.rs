@@ -425,6 +425,9 @@ impl Store {
         let at = now();
         let ts = at.unix_timestamp();
         let tx = &mut *tx;
+        if line.kind == "esim" {
+            crate::esim::check_sold(tx, line.iccid.as_str()).await?;
+        }
         let periods = periods_of(&mut *tx, &line.id, at).await?;
         let (currency, items, total) = self.price(&mut *tx, req, &line, &periods, at).await?;
         let found = items.iter().filter_map(|i| i.supplier.clone()).next_back();

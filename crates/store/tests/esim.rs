@@ -273,6 +273,32 @@ async fn a_new_esim_not_paid_for_goes_back_with_its_orders_and_a_late_payment_is
             )),
             "{name}"
         );
+        // A number back in stock takes no order (its old buyer's signed link, or anyone who
+        // saw the number): money for it would buy nothing.
+        for iccid in [&page.iccid, &api.iccid] {
+            let line = simrenew_core::LineRef::Iccid(Iccid::parse(iccid).unwrap());
+            let again = s
+                .create_order(
+                    &simrenew_store::orders::OrderRequest {
+                        line,
+                        items: vec![simrenew_store::orders::ItemRequest::Renew {
+                            plan_id: "mts-month-30gb".into(),
+                            start: StartMode::Queued,
+                        }],
+                        currency: Some(Currency::Rub),
+                        channel: "web".into(),
+                        buyer: None,
+                        payment: simrenew_store::orders::Payment::External,
+                        promo_code: None,
+                    },
+                    None,
+                )
+                .await;
+            assert!(
+                matches!(again, Err(StoreError::NotSold)),
+                "{name}: {again:?}"
+            );
+        }
         // Nothing further goes back, and the numbers returned can be sold again.
         assert_eq!(s.expire_reservations(0).await.unwrap(), 0, "{name}");
         testing::assert_sound(&s).await;

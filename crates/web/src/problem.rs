@@ -146,6 +146,16 @@ impl From<StoreError> for Problem {
             StoreError::OrderNotFound(_) => {
                 Problem::new(S::NOT_FOUND, "order-not-found", "No such order", d)
             }
+            StoreError::NotSold => Problem::new(
+                S::CONFLICT,
+                "esim-not-sold",
+                "This eSIM number is not sold",
+                d,
+            )
+            .field(
+                "line",
+                "a new eSIM in stock: buy one with POST /api/v1/esims",
+            ),
             StoreError::LineSuspended => {
                 Problem::new(S::CONFLICT, "line-suspended", "The line is suspended", d)
                     .field("line", "suspended")

@@ -386,13 +386,20 @@ async fn the_owner_sees_the_lines_esim_state_with_its_as_of_and_the_way_to_insta
             .import_profiles(Operator::Mts, "mts-esim", std::slice::from_ref(&iccid))
             .await
             .unwrap();
+        // Reserved, then ordered (a number in stock takes no order), as buyers do.
+        store
+            .allocate_profile(Operator::Mts, "mts-esim", None, None)
+            .await
+            .unwrap();
         let order =
             simrenew_store::testing::pending_month_order(store, Currency::Rub, StartMode::Queued)
                 .await;
-        store
-            .allocate_profile(Operator::Mts, "mts-esim", Some(&order.id), None)
-            .await
-            .unwrap();
+        assert!(
+            store
+                .bind_profile_order(iccid.as_str(), &order.id)
+                .await
+                .unwrap()
+        );
         store
             .set_profile_state(
                 iccid.as_str(),

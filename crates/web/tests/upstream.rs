@@ -339,15 +339,15 @@ async fn a_resold_plan_is_topped_up_once_at_the_supplier_refused_ones_are_refund
         let err = store.create_order(&mixed, None).await.unwrap_err();
         assert!(err.to_string().contains("order of its own"), "{err}");
 
-        // A new eSIM from the shop's own SM-DP+ stock is not the supplier's card: the
-        // resold plan is refused for it before anything is paid.
+        // A new eSIM from the shop's own SM-DP+ stock (reserved for its buyer) is not the
+        // supplier's card: the resold plan is refused for it before anything is paid.
         store.seed_demo_esims().await.unwrap();
-        let (_, stock_iccid, _) = simrenew_store::demo::demo_esim_stock()
-            .into_iter()
-            .find(|(op, _, _)| *op == simrenew_core::Operator::Mts)
+        let reserved = store
+            .allocate_profile(simrenew_core::Operator::Mts, "mts-esim", None, None)
+            .await
             .unwrap();
         let mut on_stock = renew("+79161234561", None, Payment::External);
-        on_stock.line = LineRef::Iccid(stock_iccid);
+        on_stock.line = LineRef::Iccid(simrenew_core::Iccid::parse(&reserved.iccid).unwrap());
         let err = store.create_order(&on_stock, None).await.unwrap_err();
         assert!(err.to_string().contains("own stock"), "{err}");
 

@@ -94,6 +94,7 @@ err-not-a-line = This is neither a phone number nor an ICCID.
 err-id-too-long = Too long: a number or card code is at most { $max } characters.
 err-line-not-found = We do not serve a line with this number or ICCID. Check it, or contact support.
 err-line-suspended = This line is suspended by the operator and cannot be renewed now. Contact support.
+err-esim-not-sold = This number is a new eSIM that is not reserved for you (a reservation lasts 30 minutes). Buy a new eSIM to get one.
 err-choose-plan = Choose a plan.
 err-no-active-period = An add-on needs a current plan: renew the line first.
 err-plan-not-for-line = This plan cannot be bought for this line. Choose another.

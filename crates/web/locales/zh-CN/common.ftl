@@ -82,6 +82,7 @@ err-not-a-line = 这既不是手机号码也不是 ICCID。
 err-id-too-long = 太长了：号码或卡号最多 { $max } 个字符。
 err-line-not-found = 我们没有此号码或 ICCID 的线路。请核对，或联系客服。
 err-line-suspended = 此线路已被运营商停用，现在无法续费。请联系客服。
+err-esim-not-sold = 此号码是尚未为您保留的新 eSIM（保留时间为 30 分钟）。请重新购买一张 eSIM。
 err-choose-plan = 请选择套餐。
 err-no-active-period = 加油包需要有正在使用的套餐：请先续费。
 err-plan-not-for-line = 此套餐不能用于这条线路，请选择其他套餐。

@@ -475,6 +475,7 @@ pub fn store_error_text(t: &Tr, e: &simrenew_store::StoreError) -> (Option<&'sta
     match e {
         E::LineNotFound(_) => (Some("line"), t.t("err-line-not-found")),
         E::LineSuspended => (Some("line"), t.t("err-line-suspended")),
+        E::NotSold => (Some("line"), t.t("err-esim-not-sold")),
         E::Id(id) => (Some("line"), id_error_text(t, id)),
         E::PlanNotFound(_) => (Some("plan"), t.t("err-choose-plan")),
         E::Renewal(R::NoActivePeriod) => (Some("plan"), t.t("err-no-active-period")),
