@@ -56,6 +56,15 @@ pub async fn apply_transfer(
                     .fetch_optional(&mut **tx)
                     .await?;
             let Some(row) = row else {
+                // A partner's deposit in a currency it never paid in is opened by its first
+                // credit: until then it is empty, and paying from it is short by the whole
+                // amount (a line's account always exists).
+                if p.account.starts_with("partner:") {
+                    return Ok(Err(Overdraft {
+                        account: p.account.clone(),
+                        available: Money::new(0, p.amount.currency),
+                    }));
+                }
                 return Err(StoreError::Corrupt(format!("no account {}", p.account)));
             };
             let currency: Currency = row.try_get::<String, _>("currency")?.parse()?;

@@ -408,6 +408,12 @@ pub enum PayWith {
 /// An order or a quote request.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "line": "+7 916 123-45-61",
+    "items": [{"type": "renew", "plan_id": "mts-month-30gb", "start": "queued"}],
+    "currency": "RUB",
+    "pay_with": "balance"
+}))]
 pub struct OrderInput {
     /// The line's phone number or ICCID, in any usual form (`8 916 123-45-67`, `+7…`, ICCID with spaces or a trailing F).
     #[schema(example = "+7 916 123-45-61", pattern = "LINE")]
@@ -439,6 +445,7 @@ pub struct PaymentInput {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"method": "balance"}))]
 pub struct PayInput {
     pub method: PayWith,
 }
@@ -587,6 +594,12 @@ pub struct UsageEventInput {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"events": [{
+    "event_id": "gw1-2026-12-06-000123",
+    "line": "+7 916 123-45-61",
+    "bytes": 10_485_760,
+    "occurred_at": "2026-12-06T10:00:00Z"
+}]}))]
 pub struct UsageReport {
     #[schema(min_items = 1, max_items = 1000)]
     pub events: Vec<UsageEventInput>,

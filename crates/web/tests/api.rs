@@ -1124,6 +1124,91 @@ async fn metrics_show_the_work_waiting_and_the_esim_stock() {
 }
 
 #[tokio::test]
+async fn the_documents_examples_are_requests_the_server_takes() {
+    for app in apps().await {
+        app._db.store.seed_demo_esims().await.unwrap();
+        let spec: Value = app
+            .get("/api/v1/openapi.json", None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let example = |schema: &str| {
+            let e = spec["components"]["schemas"][schema]["example"].clone();
+            assert!(e.is_object(), "{schema} has no example");
+            e
+        };
+        let token = app.demo().await;
+        let quote = app
+            .post("/api/v1/quotes", Some(&token), None, &example("OrderInput"))
+            .await;
+        assert_eq!(quote.status(), StatusCode::OK, "{}", app.db);
+        let order = app
+            .post(
+                "/api/v1/orders",
+                Some(&token),
+                Some("doc-example-order"),
+                &example("OrderInput"),
+            )
+            .await;
+        assert_eq!(order.status(), StatusCode::CREATED, "{}", app.db);
+        let order: Value = order.json().await.unwrap();
+        assert_eq!(order["status"], "fulfilled", "{}: {order}", app.db);
+        let usage = app
+            .post(
+                "/api/v1/usage-events",
+                Some(FEED),
+                Some("doc-example-usage"),
+                &example("UsageReport"),
+            )
+            .await;
+        assert_eq!(usage.status(), StatusCode::OK, "{}", app.db);
+        let esim = app
+            .post(
+                "/api/v1/esims",
+                None,
+                Some("doc-example-esim"),
+                &example("EsimInput"),
+            )
+            .await;
+        assert_eq!(esim.status(), StatusCode::CREATED, "{}", app.db);
+        // The pay example, on an order waiting for payment.
+        let mut pending = example("OrderInput");
+        pending.as_object_mut().unwrap().remove("pay_with");
+        let pending: Value = app
+            .post(
+                "/api/v1/orders",
+                Some(&token),
+                Some("doc-example-pending"),
+                &pending,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let paid = app
+            .post(
+                &format!("/api/v1/orders/{}/pay", pending["id"].as_str().unwrap()),
+                Some(&token),
+                Some("doc-example-pay"),
+                &example("PayInput"),
+            )
+            .await;
+        // The balance paid the first month already: the body was read, the money is short.
+        assert_eq!(paid.status(), StatusCode::PAYMENT_REQUIRED, "{}", app.db);
+        let paid: Value = paid.json().await.unwrap();
+        assert!(
+            paid["type"]
+                .as_str()
+                .unwrap()
+                .ends_with("insufficient-balance"),
+            "{}: {paid}",
+            app.db
+        );
+    }
+}
+
+#[tokio::test]
 async fn metrics_answer_only_their_token_when_one_is_set() {
     for app in apps_with(|c| c.metrics_token = Some("scrape-secret".into())).await {
         let p = problem(

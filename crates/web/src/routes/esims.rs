@@ -24,6 +24,13 @@ use utoipa::ToSchema;
 /// install mail goes.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "operator": "mts",
+    "plan_id": "mts-month-30gb",
+    "currency": "CNY",
+    "email": "traveller@example.com",
+    "locale": "zh-CN"
+}))]
 pub struct EsimInput {
     /// mts, beeline, megafon or t2
     #[schema(pattern = "^(mts|beeline|megafon|t2)$", example = "mts")]

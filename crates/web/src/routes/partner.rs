@@ -362,6 +362,11 @@ async fn signed(
 /// An order a partner places for a customer's line, paid from its prepaid deposit.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "line": "+7 916 123-45-61",
+    "items": [{"type": "renew", "plan_id": "mts-month-30gb"}],
+    "currency": "RUB"
+}))]
 pub struct PartnerOrderInput {
     /// The line's phone number or ICCID, in any usual form.
     #[schema(example = "+7 916 123-45-61", pattern = "LINE")]
@@ -494,6 +499,13 @@ fn order_problem(e: simrenew_store::StoreError) -> Problem {
 /// Several orders at once.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "orders": [
+        {"line": "+7 916 123-45-61", "items": [{"type": "addon", "plan_id": "mts-addon-1gb"}]},
+        {"line": "+7 926 123-45-61", "items": [{"type": "topup", "amount_minor": 50_000}]}
+    ],
+    "all_or_nothing": true
+}))]
 pub struct BulkInput {
     #[schema(min_items = 1, max_items = 100)]
     pub orders: Vec<PartnerOrderInput>,
