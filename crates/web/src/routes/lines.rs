@@ -23,7 +23,7 @@ async fn owned(s: &AppState, user: &simrenew_store::users::User, raw: &str) -> A
 /// Looks a line up by phone number or ICCID, in any usual form. The owner (bearer
 /// session) gets `LineOwnerView`; anyone else `LinePublic`.
 #[utoipa::path(get, path = "/api/v1/lines/{line}", tag = "lines",
-    params(("line" = String, Path, description = "Phone number (`+79161234567`, `89161234567`, `9161234567`) or ICCID (18-20 digits, optional trailing F)", pattern = "LINE")),
+    params(("line" = String, Path, description = "Phone number (`+79161234567`, `89161234567`, `9161234567`) or ICCID (18-20 digits, optional trailing F)", pattern = "LINE", example = "+79161234561")),
     security((), ("session" = [])),
     responses(
         (status = 200, description = "LineOwnerView for the owner, LinePublic for anyone else", body = LineView),
@@ -60,7 +60,7 @@ pub async fn get_line(
 }
 
 /// The line's orders, newest first (owner only).
-#[utoipa::path(get, path = "/api/v1/lines/{line}/orders", tag = "lines", params(("line" = String, Path, pattern = "LINE")), security(("session" = [])),
+#[utoipa::path(get, path = "/api/v1/lines/{line}/orders", tag = "lines", params(("line" = String, Path, pattern = "LINE", example = "+79161234561")), security(("session" = [])),
     responses((status = 200, body = OrderList), (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -77,7 +77,7 @@ pub async fn line_orders(
 }
 
 /// The line's recent usage events, newest first (owner only).
-#[utoipa::path(get, path = "/api/v1/lines/{line}/usage", tag = "lines", params(("line" = String, Path, pattern = "LINE")), security(("session" = [])),
+#[utoipa::path(get, path = "/api/v1/lines/{line}/usage", tag = "lines", params(("line" = String, Path, pattern = "LINE", example = "+79161234561")), security(("session" = [])),
     responses((status = 200, body = UsageList), (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]

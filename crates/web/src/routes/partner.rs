@@ -263,7 +263,7 @@ pub async fn authenticate(
 /// per bucket —; to any other partner, what anyone may see (operator, kind, status).
 #[utoipa::path(get, path = "/partner/v1/lines/{line}", tag = "partner", security(("partner_key" = [])),
     params(
-        ("line" = String, Path, description = "Phone number or ICCID in any usual form", pattern = "LINE"),
+        ("line" = String, Path, description = "Phone number or ICCID in any usual form", pattern = "LINE", example = "+79161234561"),
         ("X-Simrenew-Timestamp" = String, Header, description = "Unix seconds; within 300 s of the server's clock", pattern = "^[0-9]{1,12}$"),
         ("X-Simrenew-Nonce" = String, Header, description = "New for every request", pattern = "^[!-~]{8,64}$"),
         ("X-Simrenew-Signature" = String, Header, description = "Lowercase hex HMAC-SHA256 of the canonical string", pattern = "^[0-9a-f]{64}$")),
@@ -296,7 +296,7 @@ pub async fn line_status(
 /// `lines:read`); any other partner is refused with `partner-line-not-sold`.
 #[utoipa::path(get, path = "/partner/v1/lines/{line}/usage", tag = "partner", security(("partner_key" = [])),
     params(
-        ("line" = String, Path, description = "Phone number or ICCID in any usual form", pattern = "LINE"),
+        ("line" = String, Path, description = "Phone number or ICCID in any usual form", pattern = "LINE", example = "+79161234561"),
         ("X-Simrenew-Timestamp" = String, Header, description = "Unix seconds", pattern = "^[0-9]{1,12}$"),
         ("X-Simrenew-Nonce" = String, Header, description = "New for every request", pattern = "^[!-~]{8,64}$"),
         ("X-Simrenew-Signature" = String, Header, description = "Lowercase hex HMAC-SHA256", pattern = "^[0-9a-f]{64}$")),
