@@ -33,7 +33,7 @@ pub const QUEUES: [&str; 6] = [
 impl Store {
     /// Every queue of [`QUEUES`], then any other outbox topic with messages waiting.
     pub async fn backlog(&self) -> Result<Vec<Queue>> {
-        let rows = crate::sql::query(
+        let sql = format!(
             "SELECT 'outbox_' || topic AS queue, CAST(COUNT(*) AS BIGINT) AS n, MIN(created_at) AS oldest
                FROM outbox WHERE delivered_at IS NULL GROUP BY topic
              UNION ALL SELECT 'upstream', CAST(COUNT(*) AS BIGINT), MIN(created_at)
@@ -43,12 +43,12 @@ impl Store {
              UNION ALL SELECT 'held_payments', CAST(COUNT(*) AS BIGINT), MIN(updated_at)
                FROM payments WHERE status = 'held'
              UNION ALL SELECT 'esim_release', CAST(COUNT(*) AS BIGINT), MIN(o.fulfilled_at)
-               FROM esim_profiles p JOIN lines l ON l.iccid = p.iccid JOIN orders o ON o.line_id = l.id
-               WHERE p.state = 'allocated' AND (p.order_id IS NULL OR p.order_id = o.id)
-                 AND o.status = 'fulfilled' AND o.fulfilled_at >= p.state_at",
-        )
-        .fetch_all(&self.read)
-        .await?;
+               FROM {}",
+            crate::esim::PAID_UNRELEASED
+        );
+        let rows = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .fetch_all(&self.read)
+            .await?;
         let mut found = rows
             .iter()
             .map(|r| {

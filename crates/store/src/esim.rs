@@ -174,7 +174,8 @@ impl Store {
     /// Orders that paid for a reserved eSIM whose profile is not released yet (the
     /// buyer never came back to the order page: an API client, a closed tab).
     pub async fn paid_unreleased_esims(&self, limit: i64) -> Result<Vec<String>> {
-        let rows = crate::sql::query("SELECT o.id FROM esim_profiles p JOIN lines l ON l.iccid = p.iccid JOIN orders o ON o.line_id = l.id WHERE p.state = 'allocated' AND (p.order_id IS NULL OR p.order_id = o.id) AND o.status = 'fulfilled' AND o.fulfilled_at >= p.state_at ORDER BY o.fulfilled_at LIMIT $1")
+        let sql = format!("SELECT o.id FROM {PAID_UNRELEASED} ORDER BY o.fulfilled_at LIMIT $1");
+        let rows = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(limit)
             .fetch_all(&self.read)
             .await?;
@@ -469,6 +470,13 @@ impl Store {
             .collect()
     }
 }
+
+/// The orders (`o`) that paid for a reserved eSIM (`p`) whose profile is not released
+/// yet: a FROM … WHERE clause.
+pub(crate) const PAID_UNRELEASED: &str =
+    "esim_profiles p JOIN lines l ON l.iccid = p.iccid JOIN orders o ON o.line_id = l.id
+    WHERE p.state = 'allocated' AND (p.order_id IS NULL OR p.order_id = o.id)
+      AND o.status = 'fulfilled' AND o.fulfilled_at >= p.state_at";
 
 /// A stocked eSIM's line takes orders only while its number is reserved for a buyer or
 /// once it is sold: an order for a number still in stock (never reserved, or given back
