@@ -314,15 +314,12 @@ async fn sell(
         channel: "counter".into(),
         buyer: None,
         payment: Payment::External,
-        promo_code: match typed.promo.as_str() {
-            "" => None,
-            code => match simrenew_core::promotion::PromoCode::parse(code) {
-                Ok(c) => Some(c),
-                Err(_) => {
-                    let e = vec![("promo", t.t("err-promo-format"))];
-                    return again(e, StatusCode::UNPROCESSABLE_ENTITY).await;
-                }
-            },
+        promo_code: match simrenew_core::promotion::PromoCode::typed(&typed.promo) {
+            Ok(code) => code,
+            Err(_) => {
+                let e = vec![("promo", t.t("err-promo-format"))];
+                return again(e, StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
         },
     };
     // Cash short of the total is said before any order exists.

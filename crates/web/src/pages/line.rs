@@ -436,13 +436,10 @@ async fn place(
     let pay = chosen.pay.as_deref().unwrap_or_default();
     let from_balance = pay == "balance";
     // Top-ups take no promotion; a code typed for a plan is checked before any order.
-    let promo_code = match chosen.promo.as_str() {
-        "" => None,
-        _ if chosen.topup.is_some() => None,
-        typed => Some(
-            simrenew_core::promotion::PromoCode::parse(typed)
-                .map_err(|_| Refused::Promo(t.t("err-promo-format")))?,
-        ),
+    let promo_code = match &chosen.topup {
+        Some(_) => None,
+        None => simrenew_core::promotion::PromoCode::typed(&chosen.promo)
+            .map_err(|_| Refused::Promo(t.t("err-promo-format")))?,
     };
     if pay == "demo" && !ctx.demo {
         return Err(Refused::Pay(t.t("err-choose-payment")));
