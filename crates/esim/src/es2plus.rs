@@ -202,36 +202,7 @@ impl Es2Client {
             .text()
             .await
             .map_err(|e| Es2Error::Transport(e.without_url().to_string()))?;
-        if !status.is_success() {
-            return Err(Es2Error::Http(status.as_u16()));
-        }
-        if text.is_empty() {
-            // 204: nothing to say, nothing failed.
-            return Ok((Value::Null, None));
-        }
-        let v: Value =
-            serde_json::from_str(&text).map_err(|e| Es2Error::Unreadable(e.to_string()))?;
-        let st = v
-            .pointer("/header/functionExecutionStatus")
-            .ok_or_else(|| Es2Error::Unreadable("no header.functionExecutionStatus".into()))?;
-        let data = || -> Option<StatusCodeData> {
-            serde_json::from_value(st.get("statusCodeData")?.clone()).ok()
-        };
-        match st.get("status").and_then(Value::as_str) {
-            Some("Executed-Success") => Ok((v, None)),
-            Some("Executed-WithWarning") => {
-                let w = data();
-                tracing::warn!(function, warning = ?w, "ES2+ executed with a warning");
-                Ok((v, w))
-            }
-            Some("Failed") => Err(Es2Error::Failed {
-                function,
-                data: data()
-                    .ok_or_else(|| Es2Error::Unreadable("Failed without statusCodeData".into()))?,
-            }),
-            Some("Expired") => Err(Es2Error::Expired { function }),
-            other => Err(Es2Error::Unreadable(format!("status {other:?}"))),
-        }
+        read_answer(function, status.as_u16(), &text)
     }
 
     /// downloadOrder: reserves a profile (the given ICCID, or one of `profile_type`),
@@ -325,6 +296,47 @@ impl Es2Client {
     }
 }
 
+/// Reads the SM-DP+'s answer to an ES2+ call (SGP.22 §6, the JSON binding: every response carries
+/// `header.functionExecutionStatus`): success, success with a warning (its status code
+/// data), or the SM-DP+'s own refusal (`Failed` with status code data, `Expired`); any
+/// other HTTP status or body is an error that says what was wrong. Outside input: never
+/// panics (fuzzed as `es2plus_input`).
+pub fn read_answer(
+    function: &'static str,
+    status: u16,
+    text: &str,
+) -> Result<(Value, Option<StatusCodeData>), Es2Error> {
+    if !(200..300).contains(&status) {
+        return Err(Es2Error::Http(status));
+    }
+    if text.is_empty() {
+        // 204: nothing to say, nothing failed.
+        return Ok((Value::Null, None));
+    }
+    let v: Value = serde_json::from_str(text).map_err(|e| Es2Error::Unreadable(e.to_string()))?;
+    let st = v
+        .pointer("/header/functionExecutionStatus")
+        .ok_or_else(|| Es2Error::Unreadable("no header.functionExecutionStatus".into()))?;
+    let data = || -> Option<StatusCodeData> {
+        serde_json::from_value(st.get("statusCodeData")?.clone()).ok()
+    };
+    match st.get("status").and_then(Value::as_str) {
+        Some("Executed-Success") => Ok((v, None)),
+        Some("Executed-WithWarning") => {
+            let w = data();
+            tracing::warn!(function, warning = ?w, "ES2+ executed with a warning");
+            Ok((v, w))
+        }
+        Some("Failed") => Err(Es2Error::Failed {
+            function,
+            data: data()
+                .ok_or_else(|| Es2Error::Unreadable("Failed without statusCodeData".into()))?,
+        }),
+        Some("Expired") => Err(Es2Error::Expired { function }),
+        other => Err(Es2Error::Unreadable(format!("status {other:?}"))),
+    }
+}
+
 /// Checks the `X-Admin-Protocol` header of an ES2+ request (SGP.22 §6.1: the version the
 /// caller speaks; we speak v2.x): the 400 answer when it is missing or another major.
 pub fn check_protocol(headers: &axum::http::HeaderMap) -> Result<(), axum::response::Response> {
@@ -412,6 +424,67 @@ pub fn header_only(status: &str, data: Option<&StatusCodeData>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_reads_as_success_refusal_or_a_named_error() {
+        let answer = |status: &str, data: Option<Value>| {
+            let mut st = json!({"status": status});
+            if let Some(d) = data {
+                st["statusCodeData"] = d;
+            }
+            json!({"header": {"functionExecutionStatus": st}, "iccid": "8970199000100123451"})
+                .to_string()
+        };
+        let (v, warning) =
+            read_answer("downloadOrder", 200, &answer("Executed-Success", None)).expect("success");
+        assert_eq!(
+            (v["iccid"].as_str(), warning),
+            (Some("8970199000100123451"), None)
+        );
+        let codes = json!({"subjectCode": "8.2.1", "reasonCode": "3.9", "message": "Unknown"});
+        let (_, warning) = read_answer(
+            "confirmOrder",
+            200,
+            &answer("Executed-WithWarning", Some(codes.clone())),
+        )
+        .expect("a warning is a success");
+        assert_eq!(warning.map(|w| w.reason_code), Some("3.9".to_string()));
+        match read_answer("cancelOrder", 200, &answer("Failed", Some(codes))) {
+            Err(Es2Error::Failed { function, data }) => {
+                assert_eq!(
+                    (function, data.subject_code.as_str()),
+                    ("cancelOrder", "8.2.1")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            read_answer("cancelOrder", 200, &answer("Failed", None)),
+            Err(Es2Error::Unreadable(m)) if m.contains("statusCodeData")
+        ));
+        assert!(matches!(
+            read_answer("confirmOrder", 200, &answer("Expired", None)),
+            Err(Es2Error::Expired {
+                function: "confirmOrder"
+            })
+        ));
+        assert!(matches!(
+            read_answer("downloadOrder", 200, r#"{"iccid": "1"}"#),
+            Err(Es2Error::Unreadable(m)) if m.contains("functionExecutionStatus")
+        ));
+        assert!(matches!(
+            read_answer("downloadOrder", 200, "<html>"),
+            Err(Es2Error::Unreadable(_))
+        ));
+        assert!(matches!(
+            read_answer("downloadOrder", 503, &answer("Executed-Success", None)),
+            Err(Es2Error::Http(503))
+        ));
+        assert!(matches!(
+            read_answer("releaseProfile", 204, ""),
+            Ok((Value::Null, None))
+        ));
+    }
 
     fn point(id: i64, status: &str) -> ProgressInfo {
         ProgressInfo {
