@@ -202,7 +202,7 @@ impl Store {
             .fetch_all(&self.read)
             .await?;
         let give_back = format!(
-            "UPDATE esim_profiles SET state = 'available', order_id = NULL, eid = NULL, imei = NULL, notify_email = NULL, notify_locale = NULL, state_at = $2 WHERE iccid = $3 AND EXISTS (SELECT 1 FROM esim_profiles p JOIN lines l ON l.iccid = p.iccid WHERE p.iccid = esim_profiles.iccid AND {UNPAID_RESERVATION})"
+            "UPDATE esim_profiles SET {BACK_IN_STOCK}, state_at = $2 WHERE iccid = $3 AND EXISTS (SELECT 1 FROM esim_profiles p JOIN lines l ON l.iccid = p.iccid WHERE p.iccid = esim_profiles.iccid AND {UNPAID_RESERVATION})"
         );
         let mut given = 0;
         for r in &rows {
@@ -254,7 +254,10 @@ impl Store {
     pub async fn cancel_reservation(&self, iccid: &str) -> Result<bool> {
         let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
-        let moved = crate::sql::query("UPDATE esim_profiles SET state = 'available', eid = NULL, imei = NULL, notify_email = NULL, notify_locale = NULL, state_at = $1 WHERE state = 'allocated' AND order_id IS NULL AND iccid = $2")
+        let sql = format!(
+            "UPDATE esim_profiles SET {BACK_IN_STOCK}, state_at = $1 WHERE state = 'allocated' AND order_id IS NULL AND iccid = $2"
+        );
+        let moved = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(at)
             .bind(iccid)
             .execute(&mut *tx)
@@ -492,6 +495,10 @@ pub(crate) async fn check_sold(tx: &mut crate::sql::Tx, line_iccid: &str) -> Res
     }
     Ok(())
 }
+
+/// A reserved profile back in stock: available, bound to no order, and who it was
+/// reserved for (phone, mail address, language) forgotten.
+const BACK_IN_STOCK: &str = "state = 'available', order_id = NULL, eid = NULL, imei = NULL, notify_email = NULL, notify_locale = NULL";
 
 /// A reservation (profile `p`, line `l`) made before `$1` that nobody paid for: no
 /// order placed for it (bound, or of its line since it was made) is paid, and no payment

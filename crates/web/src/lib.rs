@@ -141,7 +141,6 @@ impl AppState {
             )),
         }
     }
-    /// Constant-time comparison with the configured feed token.
     /// Whether a scrape may read /metrics: no token configured, or the right one sent.
     pub fn may_scrape(&self, token: Option<&str>) -> bool {
         match (self.config.metrics_token.as_deref(), token) {
@@ -151,6 +150,7 @@ impl AppState {
         }
     }
 
+    /// Constant-time comparison with the configured feed token.
     pub fn feed_token_matches(&self, token: &str) -> bool {
         self.config
             .feed_token

@@ -1,5 +1,6 @@
-//! Prometheus metrics: request counts and latencies per route, orders by status and the
-//! database pool, rendered at `GET /metrics`.
+//! Prometheus metrics: request counts and latencies per route, recorded here and
+//! rendered at `GET /metrics` beside the figures read from the database at each scrape
+//! (orders by status, work waiting, eSIM stock, the pool: `routes::system::metrics`).
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;

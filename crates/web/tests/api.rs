@@ -1133,11 +1133,7 @@ async fn the_documents_examples_are_requests_the_server_takes() {
             .json()
             .await
             .unwrap();
-        let example = |schema: &str| {
-            let e = spec["components"]["schemas"][schema]["example"].clone();
-            assert!(e.is_object(), "{schema} has no example");
-            e
-        };
+        let example = |schema: &str| common::openapi::example(&spec, schema);
         let token = app.demo().await;
         let quote = app
             .post("/api/v1/quotes", Some(&token), None, &example("OrderInput"))

@@ -329,17 +329,22 @@ async fn a_partner_past_its_rate_waits_and_others_do_not() {
     }
 }
 
-#[tokio::test]
-async fn the_partner_api_describes_itself_in_openapi() {
-    let app = common::serve_all_on(true, |_| {}).await.remove(0);
-    let doc: Value = Client::new()
-        .get(format!("{}/partner/v1/openapi.json", app.base))
+/// The partner API's OpenAPI document as the server serves it.
+async fn partner_document(base: &str) -> Value {
+    Client::new()
+        .get(format!("{base}/partner/v1/openapi.json"))
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_partner_api_describes_itself_in_openapi() {
+    let app = common::serve_all_on(true, |_| {}).await.remove(0);
+    let doc = partner_document(&app.base).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
     let op = &doc["paths"]["/partner/v1/lines/{line}"]["get"];
     let params: Vec<&str> = op["parameters"]
@@ -381,19 +386,8 @@ async fn the_partner_documents_examples_are_orders_the_server_takes() {
             .await
             .unwrap();
         let http = Client::new();
-        let doc: Value = http
-            .get(format!("{}/partner/v1/openapi.json", app.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let example = |schema: &str| {
-            let e = doc["components"]["schemas"][schema]["example"].clone();
-            assert!(e.is_object(), "{schema} has no example");
-            e
-        };
+        let doc = partner_document(&app.base).await;
+        let example = |schema: &str| common::openapi::example(&doc, schema);
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let signed = |n: &str| Signed {
             key: &key,

@@ -2,6 +2,13 @@
 //! lines as the server does.
 #![allow(dead_code)]
 
+/// The request example a document gives for component schema `schema` (a whole body).
+pub fn example(doc: &serde_json::Value, schema: &str) -> serde_json::Value {
+    let e = doc["components"]["schemas"][schema]["example"].clone();
+    assert!(e.is_object(), "{schema} has no example");
+    e
+}
+
 /// Every `pattern` of an OpenAPI document, with where it stands (a JSON pointer), each
 /// checked to compile: a client can use them as they are.
 pub fn patterns_of(doc: &serde_json::Value) -> Vec<(String, regex::Regex)> {
