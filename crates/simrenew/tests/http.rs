@@ -94,6 +94,19 @@ async fn slow_and_idle_clients_are_cut_off_and_complete_requests_answered() {
     assert!(said.contains("application/problem+json"), "{said}");
     assert!(said.contains("request-timeout"), "{said}");
 
+    // The same on the partner API, which reads the body whole before checking its
+    // signature.
+    let mut partner = TcpStream::connect(&server.addr).await.unwrap();
+    partner
+        .write_all(
+            b"POST /partner/v1/orders HTTP/1.1\r\nHost: simrenew\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"line\": \"+7",
+        )
+        .await
+        .unwrap();
+    let said = read_until_closed(&mut partner).await;
+    assert!(said.starts_with("HTTP/1.1 408"), "{said}");
+    assert!(said.contains("request-timeout"), "{said}");
+
     // A complete request is answered; the connection, then left idle, is closed.
     let mut idle = TcpStream::connect(&server.addr).await.unwrap();
     idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: simrenew\r\n\r\n")

@@ -78,15 +78,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let headers = req.headers().clone();
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| body_problem(&e))?;
+            .map_err(|e| body_problem(&e, e.status() == StatusCode::PAYLOAD_TOO_LARGE))?;
         Self::parse(&headers, &bytes)
     }
 }
 
-/// Why a request body could not be read: larger than the route takes (413), stopped
-/// arriving for longer than the server's timeout (408, `server`), or cut off (400).
-pub fn body_problem(e: &axum::extract::rejection::BytesRejection) -> Problem {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+/// Why a request body could not be read, from whatever reading it failed with (axum's
+/// extractor, which says itself when the limit was hit: `over_limit`, or
+/// `axum::body::to_bytes`, whose error holds the limit's): larger than the route takes
+/// (413), stopped arriving for longer than the server's timeout (408, `server`), or cut
+/// off (400).
+pub fn body_problem(e: &(dyn std::error::Error + 'static), over_limit: bool) -> Problem {
+    let mut cause = Some(e);
     while let Some(c) = cause {
         if c.is::<tower_http::timeout::TimeoutError>() {
             return Problem::new(
@@ -96,21 +99,21 @@ pub fn body_problem(e: &axum::extract::rejection::BytesRejection) -> Problem {
                 "the request body stopped arriving before it was complete; send the request again",
             );
         }
+        if over_limit || c.is::<http_body_util::LengthLimitError>() {
+            return Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                "Body too large",
+                e.to_string(),
+            );
+        }
         cause = c.source();
-    }
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            "Body too large",
-            e.body_text(),
-        );
     }
     Problem::new(
         StatusCode::BAD_REQUEST,
         "body-unreadable",
         "Body not readable",
-        e.body_text(),
+        e.to_string(),
     )
 }
 

@@ -1168,6 +1168,24 @@ async fn the_documents_examples_are_requests_the_server_takes() {
             )
             .await;
         assert_eq!(esim.status(), StatusCode::CREATED, "{}", app.db);
+        // A body over the limit is refused as such.
+        let mut huge = example("OrderInput");
+        huge["promo_code"] = "X".repeat(300 * 1024).into();
+        let big = app
+            .post(
+                "/api/v1/orders",
+                Some(&token),
+                Some("doc-example-huge"),
+                &huge,
+            )
+            .await;
+        assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE, "{}", app.db);
+        let big: Value = big.json().await.unwrap();
+        assert!(
+            big["type"].as_str().unwrap().ends_with("body-too-large"),
+            "{}: {big}",
+            app.db
+        );
         // The pay example, on an order waiting for payment.
         let mut pending = example("OrderInput");
         pending.as_object_mut().unwrap().remove("pay_with");

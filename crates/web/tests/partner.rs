@@ -444,6 +444,24 @@ async fn the_partner_documents_examples_are_orders_the_server_takes() {
         );
         assert_eq!(short["available"]["minor"], 0, "{}: {short}", app.db);
         assert_eq!(short["available"]["currency"], "USD", "{}: {short}", app.db);
+        // A body over the limit is refused as such, by the type both documents name.
+        let mut huge = example("PartnerOrderInput");
+        huge["promo_code"] = "X".repeat(300 * 1024).into();
+        let (st, big, _) = post_signed(
+            &http,
+            &app.base,
+            "/partner/v1/orders",
+            &signed("4"),
+            Some("ex-4"),
+            &huge,
+        )
+        .await;
+        assert_eq!(
+            (st, kind(&big)),
+            (StatusCode::PAYLOAD_TOO_LARGE, "body-too-large"),
+            "{}: {big}",
+            app.db
+        );
     }
 }
 

@@ -347,14 +347,7 @@ async fn signed(
     let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, crate::extract::MAX_BODY)
         .await
-        .map_err(|_| {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                "Request too large",
-                "the body is larger than this API accepts",
-            )
-        })?;
+        .map_err(|e| crate::extract::body_problem(&e, false))?;
     let p = authenticate(s, &parts.method, &parts.uri, &parts.headers, &body, scope).await?;
     Ok((p, body))
 }
