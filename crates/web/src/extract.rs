@@ -76,10 +76,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
         let headers = req.headers().clone();
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| body_problem(&e, e.status() == StatusCode::PAYLOAD_TOO_LARGE))?;
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
         Self::parse(&headers, &bytes)
+    }
+}
+
+/// A request body as bytes, read by the same rule as [`ApiJson`]'s (for peers that sign
+/// or encode their bodies their own way: payment notifications, the SM-DP+): a body that
+/// stalls is 408, one over the route's limit 413, one cut off 400 (`body_problem`).
+pub struct RawBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        axum::body::Bytes::from_request(req, state)
+            .await
+            .map(Self)
+            .map_err(|e| body_problem(&e, e.status() == StatusCode::PAYLOAD_TOO_LARGE))
     }
 }
 

@@ -88,6 +88,23 @@ async fn a_form_without_its_csrf_token_changes_nothing() {
             )
             .await;
         assert_eq!(res.status, StatusCode::FORBIDDEN);
+        // A form far larger than any of ours (its token and all): a 413 page that says
+        // nothing was done, in the visitor's language.
+        let padding = "x".repeat(70 * 1024);
+        let res = v
+            .post(
+                &format!("/renew/{MTS_FREE}"),
+                &[
+                    ("csrf", &page.input("csrf")),
+                    ("idem", &page.input("idem")),
+                    ("plan", "mts-month-30gb"),
+                    ("pay", "demo"),
+                    ("note", &padding),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", app.db);
+        assert!(res.has("Form too large"), "{}", res.body);
         assert_eq!(app._db.store.check_orders().await.unwrap().orders, before);
     }
 }

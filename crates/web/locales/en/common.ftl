@@ -50,6 +50,12 @@ days = { $n ->
 }
 csrf-title = Please try again
 csrf-text = This form was open too long or came from another site, so we did not send it. Go back, reload the page and send it again.
+form-slow-title = The connection was too slow
+form-slow-text = Your form stopped arriving before it was complete, so nothing was done with it and nothing was charged. Go back and send it again.
+form-large-title = Form too large
+form-large-text = This form was larger than we take, so nothing was done with it. Go back, shorten what you typed and send it again.
+form-cut-title = The form did not arrive whole
+form-cut-text = The connection broke while your form was on its way, so nothing was done with it and nothing was charged. Go back and send it again.
 unavailable-title = Temporarily unavailable
 unavailable-text = Something went wrong on our side. Nothing was charged. Please try again in a minute.
 not-found-title = Page not found

@@ -315,9 +315,10 @@ impl FromRequest<AppState> for CheckedForm {
     async fn from_request(req: Request, s: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
         let ctx = Ctx::from_request_parts(&mut parts, s).await?;
-        let bytes = axum::body::to_bytes(body, 64 * 1024)
-            .await
-            .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
+        let bytes = match axum::body::to_bytes(body, FORM_LIMIT).await {
+            Ok(bytes) => bytes,
+            Err(e) => return Err(form_unread(&e, ctx)),
+        };
         let fields: HashMap<String, String> = form_urlencoded(&bytes);
         let sent = fields.get("csrf").map_or("", String::as_str);
         let cookie_ok = cookie(&parts.headers, CSRF_COOKIE)
@@ -338,6 +339,30 @@ impl FromRequest<AppState> for CheckedForm {
         }
         Ok(Self { ctx, fields })
     }
+}
+
+/// The largest form a page takes (no form of ours comes near it).
+const FORM_LIMIT: usize = 64 * 1024;
+
+/// The page for a form whose body could not be read, with the status the JSON API gives
+/// for the same failure (`extract::body_problem`): 408 when it stopped arriving (a
+/// traveller's connection dropping abroad), 413 over [`FORM_LIMIT`], 400 when cut off.
+/// Nothing of the form was acted on, and the page says so in the visitor's language.
+fn form_unread(e: &axum::Error, ctx: Ctx) -> Response {
+    let status = StatusCode::from_u16(crate::extract::body_problem(e, false).status)
+        .unwrap_or(StatusCode::BAD_REQUEST);
+    let (title, text) = match status {
+        StatusCode::REQUEST_TIMEOUT => ("form-slow-title", "form-slow-text"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("form-large-title", "form-large-text"),
+        _ => ("form-cut-title", "form-cut-text"),
+    };
+    let page = site::Message {
+        title: ctx.t.t(title),
+        text: ctx.t.t(text),
+        back: local_path(Some(&ctx.here)),
+        ctx,
+    };
+    render_status(status, &page)
 }
 
 /// Parses `application/x-www-form-urlencoded` (the WHATWG URL standard's

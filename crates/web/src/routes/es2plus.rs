@@ -7,8 +7,8 @@
 //! `header.functionExecutionStatus`.
 
 use crate::AppState;
+use crate::extract::RawBody;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -47,7 +47,7 @@ fn failed(subject: &str, reason: &str, message: &str) -> Response {
 async fn handle_download_progress_info(
     State(s): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     let Some(cb) = &s.config.esim_callback else {
         return StatusCode::NOT_FOUND.into_response();

@@ -7,9 +7,9 @@
 //! expects (Alipay: the text `success`), whatever simrenew made of it.
 
 use crate::AppState;
+use crate::extract::RawBody;
 use crate::problem::Problem;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +24,7 @@ async fn notification(
     State(s): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     let Some(p) = crate::payments::provider(&s, &name) else {
         return Problem::new(
