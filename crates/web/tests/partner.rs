@@ -850,6 +850,17 @@ async fn bulk_orders_report_each_result_and_all_or_nothing_places_none_on_a_refu
             store.partner_deposit(&p.id, Currency::Rub).await.unwrap(),
             left
         );
+        // The key of that batch for another batch (its first order for another line):
+        // refused whole, nothing placed, not the first batch's orders passed off as these.
+        let other = serde_json::json!({"orders": [month(lines[2]), month(lines[1])]});
+        let (st, refused, _) =
+            post_signed(&http, &app.base, path, &signed(), Some("b-1"), &other).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{}: {refused}", app.db);
+        assert_eq!(kind(&refused), "idempotency-key-reused");
+        assert_eq!(
+            store.partner_deposit(&p.id, Currency::Rub).await.unwrap(),
+            left
+        );
 
         // All or nothing: enough for one of two, so neither is placed.
         store

@@ -4,7 +4,7 @@
 //! pay any order with a provider, and `GET /api/v1/orders/{id}/esim` follows the
 //! profile to its activation code. The same rules as the pages (`pages::esim`).
 
-use super::{after_failure, claim, json, rendered, replay};
+use super::{claim, json, refused, rendered, replay};
 use crate::AppState;
 use crate::dto::{EsimDto, OrderDto, PaymentInput};
 use crate::extract::{ApiJson, ClientIp, IdempotencyKey, MaybeUser};
@@ -241,7 +241,7 @@ pub async fn buy_esim(
             if let Err(ce) = s.store.cancel_reservation(line.iccid.as_str()).await {
                 tracing::warn!(error = %ce, "giving back a reserved eSIM");
             }
-            return Err(after_failure(&s, &c, e).await);
+            return super::first_answer(&s, &c, Err(refused(e))).await;
         }
     };
     if let Err(e) = s

@@ -33,6 +33,17 @@ pub fn claim(scope: String, key: String, route: &str, body_hash: &str) -> IdemCl
     }
 }
 
+/// 409: the key was used for another request.
+pub fn key_reused() -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "idempotency-key-reused",
+        "Idempotency-Key used for another request",
+        "this Idempotency-Key was already used with a different request; use a new key for a new request",
+    )
+    .field("Idempotency-Key", "already used with a different body")
+}
+
 /// The stored answer for this claim, if any: replayed when the request is the same,
 /// refused (409) when the key was used for another request.
 pub async fn replay(state: &AppState, c: &IdemClaim) -> ApiResult<Option<Response>> {
@@ -40,13 +51,7 @@ pub async fn replay(state: &AppState, c: &IdemClaim) -> ApiResult<Option<Respons
         return Ok(None);
     };
     if stored.request_hash != c.request_hash {
-        return Err(Problem::new(
-            StatusCode::CONFLICT,
-            "idempotency-key-reused",
-            "Idempotency-Key used for another request",
-            "this Idempotency-Key was already used with a different request; use a new key for a new request",
-        )
-        .field("Idempotency-Key", "already used with a different body"));
+        return Err(key_reused());
     }
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let mut res = (status, stored.body).into_response();
@@ -59,16 +64,32 @@ pub async fn replay(state: &AppState, c: &IdemClaim) -> ApiResult<Option<Respons
     Ok(Some(res))
 }
 
-/// After a store call with a claim failed: a concurrent twin that committed first shows
-/// up as a unique violation; answer with what it stored.
-pub async fn after_failure(state: &AppState, c: &IdemClaim, e: StoreError) -> Problem {
-    if e.is_unique_violation() {
-        return match replay(state, c).await {
-            Ok(Some(_)) | Err(_) => Problem::from(StoreError::IdempotencyRace),
-            Ok(None) => Problem::from(e),
-        };
+/// How a money-moving POST answers, given what its attempt came to. The change's
+/// transaction ends by storing its answer under the claim, so the attempt is made without
+/// looking for a stored answer first (a round trip saved on every new request): a repeat
+/// fails there (on the key) or before it (on what the first attempt changed: an order
+/// already paid, a balance spent, a promotion used up), changes nothing, and is answered
+/// here with what the first attempt stored, or refused (409) when its body differs. Only
+/// a refusal with nothing stored under the key stands as it is.
+pub async fn first_answer(
+    state: &AppState,
+    c: &IdemClaim,
+    attempt: ApiResult<Response>,
+) -> ApiResult<Response> {
+    match attempt {
+        Ok(answer) => Ok(answer),
+        Err(refused) => replay(state, c).await?.ok_or(refused),
     }
-    Problem::from(e)
+}
+
+/// A store failure of a change made under a claim: the key taken by a twin whose answer
+/// is not visible yet (still committing) is 409 "in progress", not a conflict of ours.
+pub fn refused(e: StoreError) -> Problem {
+    if e.is_unique_violation() {
+        Problem::from(StoreError::IdempotencyRace)
+    } else {
+        Problem::from(e)
+    }
 }
 
 /// A JSON response with a status.

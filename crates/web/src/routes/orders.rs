@@ -1,7 +1,7 @@
 //! Quotes and orders: `POST /api/v1/quotes`, `POST /api/v1/orders`,
 //! `GET /api/v1/orders/{id}`, `POST /api/v1/orders/{id}/pay`.
 
-use super::{after_failure, claim, json, line_ref, rendered, replay};
+use super::{claim, first_answer, json, line_ref, refused, rendered};
 use crate::AppState;
 use crate::dto::{ItemInput, OrderDto, OrderInput, PayInput, PayWith, QuoteDto};
 use crate::extract::{ApiJson, IdempotencyKey, MaybeUser, SignedIn};
@@ -117,11 +117,6 @@ pub async fn create_order(
         &body.canonical_hash,
     );
     let render = |o: &Order| rendered(StatusCode::CREATED, &OrderDto::from(o));
-    // No look for a stored answer first: the order's transaction ends by storing its
-    // answer under the key, so a repeat fails there (on the key) or before it (on what the
-    // first attempt changed: a balance spent, a promotion used up), changes nothing, and is
-    // answered here with what the first attempt stored, or refused when its body differs.
-    // Repeats are rare; every new order saves a round trip to the database.
     let placed = match request(&body.value, user.map(|u| u.id)) {
         Err(refused) => Err(refused),
         Ok(req) => s
@@ -134,22 +129,10 @@ pub async fn create_order(
                 }),
             )
             .await
-            // The key taken by a twin whose answer is not visible yet: still committing.
-            .map_err(|e| {
-                if e.is_unique_violation() {
-                    Problem::from(simrenew_store::StoreError::IdempotencyRace)
-                } else {
-                    Problem::from(e)
-                }
-            }),
+            .map(|o| created(&o))
+            .map_err(refused),
     };
-    match placed {
-        Ok(o) => Ok(created(&o)),
-        Err(refused) => match replay(&s, &c).await? {
-            Some(first) => Ok(first),
-            None => Err(refused),
-        },
-    }
+    first_answer(&s, &c, placed).await
 }
 
 fn created(o: &Order) -> Response {
@@ -199,11 +182,8 @@ pub async fn pay_order(
         &format!("POST /api/v1/orders/{id}/pay"),
         &body.canonical_hash,
     );
-    if let Some(r) = replay(&s, &c).await? {
-        return Ok(r);
-    }
     let render = |o: &Order| rendered(StatusCode::OK, &OrderDto::from(o));
-    match s
+    let paid = s
         .store
         .pay_from_balance(
             &id,
@@ -214,8 +194,7 @@ pub async fn pay_order(
             }),
         )
         .await
-    {
-        Ok(o) => Ok(json(StatusCode::OK, &OrderDto::from(&o))),
-        Err(e) => Err(after_failure(&s, &c, e).await),
-    }
+        .map(|o| json(StatusCode::OK, &OrderDto::from(&o)))
+        .map_err(refused);
+    first_answer(&s, &c, paid).await
 }

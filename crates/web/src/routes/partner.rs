@@ -411,20 +411,28 @@ pub async fn create_order(
         "POST /partner/v1/orders",
         &input.canonical_hash,
     );
-    if let Some(r) = super::replay(&s, &c).await? {
-        return Ok(r);
-    }
-    let req = partner_request(&s, &p, &input.value).await?;
+    let placed = place(&s, &p, &c, &input.value).await;
+    super::first_answer(&s, &c, placed).await
+}
+
+/// Places one partner order, storing its answer under `c`.
+async fn place(
+    s: &AppState,
+    p: &Partner,
+    c: &simrenew_store::idempotency::IdemClaim,
+    input: &PartnerOrderInput,
+) -> ApiResult<axum::response::Response> {
+    let req = partner_request(s, p, input).await?;
     let render = |o: &simrenew_store::orders::Order| {
         super::rendered(StatusCode::CREATED, &crate::dto::OrderDto::from(o))
     };
     match s
         .store
         .create_partner_order(
-            &p,
+            p,
             &req,
             Some(&simrenew_store::idempotency::Idem {
-                claim: &c,
+                claim: c,
                 render: &render,
             }),
         )
@@ -435,7 +443,7 @@ pub async fn create_order(
             &crate::dto::OrderDto::from(&o),
         )),
         Err(e @ simrenew_store::StoreError::InsufficientBalance { .. }) => Err(order_problem(e)),
-        Err(e) => Err(super::after_failure(&s, &c, e).await),
+        Err(e) => Err(super::refused(e)),
     }
 }
 
@@ -535,6 +543,7 @@ pub struct BulkResult {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json")))]
@@ -568,8 +577,16 @@ pub async fn bulk_orders(
             "POST /partner/v1/orders/bulk",
             &hash,
         );
-        // Placed by an earlier try of this batch: its answer again.
+        // Placed by an earlier try of this batch: its answer again. An order stored under
+        // this position that differs from this one means the key was used for another
+        // batch: refused whole, before anything of it is placed.
         if let Some(stored) = s.store.stored_response(&c.scope, &c.key).await? {
+            if stored.request_hash != c.request_hash {
+                return Err(super::key_reused().field(
+                    &format!("orders[{i}]"),
+                    "differs from the order placed at this position under this key",
+                ));
+            }
             results[i] = Some(BulkResult {
                 index: i,
                 status: stored.status,

@@ -1,7 +1,7 @@
 //! `POST /api/v1/usage-events`: usage reports from feeds (upstream operators, CDR
 //! importers), authenticated by the feed token. Each event is recorded once by its id.
 
-use super::{after_failure, claim, json, line_ref, rendered, replay};
+use super::{claim, first_answer, json, line_ref, refused, rendered};
 use crate::AppState;
 use crate::dto::{UsageReport, UsageReportResult, UsageResultDto};
 use crate::extract::{ApiJson, Feed, IdempotencyKey};
@@ -9,7 +9,7 @@ use crate::problem::{ApiResult, Problem};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use simrenew_store::idempotency::Idem;
+use simrenew_store::idempotency::{Idem, IdemClaim};
 use simrenew_store::usage::{UsageEvent, UsageResult};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -64,11 +64,14 @@ pub async fn report_usage(
         "POST /api/v1/usage-events",
         &body.canonical_hash,
     );
-    if let Some(r) = replay(&s, &c).await? {
-        return Ok(r);
-    }
+    let recorded = record(&s, &c, &body.value).await;
+    first_answer(&s, &c, recorded).await
+}
+
+/// Checks the report and records its events, storing the answer under `c`.
+async fn record(s: &AppState, c: &IdemClaim, report: &UsageReport) -> ApiResult<Response> {
     let now = OffsetDateTime::now_utc();
-    let count = body.value.events.len();
+    let count = report.events.len();
     if !(1..=MAX_EVENTS).contains(&count) {
         return Err(Problem::invalid(
             "events",
@@ -76,7 +79,7 @@ pub async fn report_usage(
         ));
     }
     let mut events = Vec::with_capacity(count);
-    for (i, e) in body.value.events.iter().enumerate() {
+    for (i, e) in report.events.iter().enumerate() {
         let id_chars = e.event_id.chars().count();
         if !(1..=MAX_EVENT_ID_CHARS).contains(&id_chars) {
             return Err(Problem::invalid(
@@ -115,13 +118,13 @@ pub async fn report_usage(
         .record_usage(
             &events,
             Some(&Idem {
-                claim: &c,
+                claim: c,
                 render: &render,
             }),
         )
         .await
     {
         Ok(r) => Ok(json(StatusCode::OK, &result_dto(&r))),
-        Err(e) => Err(after_failure(&s, &c, e).await),
+        Err(e) => Err(refused(e)),
     }
 }
