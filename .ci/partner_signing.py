@@ -16,6 +16,8 @@ import requests
 import schemathesis
 from schemathesis.generation import GenerationMode
 
+import fresh_keys  # noqa: F401  (registers its own before_call: a new key per request)
+
 KEY = os.environ.get("PARTNER_KEY", "pk_demo")
 SECRET = os.environ.get("PARTNER_SECRET", "sk_demo_partner_secret").encode()
 

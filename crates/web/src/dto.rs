@@ -377,6 +377,7 @@ pub enum ItemInput {
     /// to the line's currency at the configured rate.
     Topup {
         #[schema(minimum = 1, maximum = 100000000)]
+        #[serde(deserialize_with = "whole::i64")]
         amount_minor: i64,
     },
 }
@@ -585,6 +586,7 @@ pub struct UsageEventInput {
     #[schema(pattern = "LINE")]
     pub line: String,
     /// Octets used (uplink + downlink).
+    #[serde(deserialize_with = "whole::u64")]
     pub bytes: u64,
     /// When the usage happened (RFC 3339); now when absent.
     #[serde(default)]
@@ -708,4 +710,123 @@ pub struct AttachLineInput {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Health {
     pub status: String,
+}
+
+/// Integer fields of request bodies, read as their documents' `"type": "integer"` says:
+/// JSON has one kind of number, and JSON Schema 2020-12 (Validation §6.1.1) counts any
+/// number with a zero fractional part as an integer, so `250.0` is 250 (some clients'
+/// JSON writers put the `.0` there). A number with a decimal point or exponent is read as
+/// a double, correctly rounded (serde_json's `float_roundtrip`), as validators read it: a
+/// fraction is refused, and so is a whole number beyond 2^53 written that way, whose
+/// double may no longer be the number sent.
+pub mod whole {
+    use serde::Deserializer;
+    use serde::de::{Error, Unexpected, Visitor};
+    use std::fmt;
+
+    /// The largest whole number every floating-point reading keeps exactly.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+
+    struct Whole;
+
+    impl Visitor<'_> for Whole {
+        type Value = i128;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a whole number")
+        }
+
+        fn visit_i64<E: Error>(self, v: i64) -> Result<i128, E> {
+            Ok(v.into())
+        }
+
+        fn visit_u64<E: Error>(self, v: u64) -> Result<i128, E> {
+            Ok(v.into())
+        }
+
+        fn visit_f64<E: Error>(self, v: f64) -> Result<i128, E> {
+            if v.fract() != 0.0 || !v.is_finite() || v.abs() > EXACT {
+                return Err(E::invalid_type(Unexpected::Float(v), &self));
+            }
+            // Exact: |v| ≤ 2^53 and whole.
+            #[allow(clippy::cast_possible_truncation)]
+            Ok(v as i128)
+        }
+    }
+
+    fn read<'de, D: Deserializer<'de>, T: TryFrom<i128>>(
+        d: D,
+        range: &'static str,
+    ) -> Result<T, D::Error> {
+        let n = d.deserialize_any(Whole)?;
+        T::try_from(n)
+            .map_err(|_| D::Error::invalid_value(Unexpected::Other(&format!("`{n}`")), &range))
+    }
+
+    pub fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        read(d, "a whole number of at most 19 digits")
+    }
+
+    pub fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        read(d, "a whole number from 0")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ItemInput;
+    use proptest::prelude::*;
+
+    fn topup(amount: &str) -> Result<i64, String> {
+        let body = format!(r#"{{"type": "topup", "amount_minor": {amount}}}"#);
+        match serde_json::from_str::<ItemInput>(&body).map_err(|e| e.to_string())? {
+            ItemInput::Topup { amount_minor } => Ok(amount_minor),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    #[test]
+    fn whole_numbers_are_read_with_or_without_a_decimal_point() {
+        assert_eq!(topup("250"), Ok(250));
+        assert_eq!(topup("250.0"), Ok(250));
+        assert_eq!(topup("2.5e2"), Ok(250));
+        assert_eq!(topup("-3.0"), Ok(-3), "its range is the route's to check");
+        let half = topup("250.5").unwrap_err();
+        assert!(half.contains("expected a whole number"), "{half}");
+        // Past 2^53 a decimal point means a value that may have been rounded on the way.
+        assert!(topup("9007199254740994.0").is_err());
+        assert_eq!(topup("9007199254740994"), Ok(9_007_199_254_740_994));
+        assert!(topup("9223372036854775808").is_err(), "beyond i64");
+        let event = |bytes: &str| {
+            serde_json::from_str::<super::UsageEventInput>(&format!(
+                r#"{{"event_id": "e", "line": "+79161234561", "bytes": {bytes}}}"#
+            ))
+            .map(|e| e.bytes)
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(event("1048576.0"), Ok(1_048_576));
+        assert_eq!(event("18446744073709551615"), Ok(u64::MAX));
+        let negative = event("-1").unwrap_err();
+        assert!(negative.contains("a whole number from 0"), "{negative}");
+        assert!(
+            event("\"5\"").is_err(),
+            "a number as a string is not a number"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn any_exact_whole_number_reads_the_same_either_way(n in -(1i64 << 53)..=(1i64 << 53)) {
+            prop_assert_eq!(topup(&n.to_string()), Ok(n));
+            prop_assert_eq!(topup(&format!("{n}.0")), Ok(n));
+        }
+
+        #[test]
+        fn a_fraction_is_never_taken(n in -1.0e12f64..1.0e12, frac in 0.001f64..0.999) {
+            let v = n.trunc() + frac.copysign(n);
+            prop_assume!(v.fract() != 0.0);
+            let text = format!("{v:?}");
+            prop_assert!(topup(&text).is_err(), "{} was taken", text);
+        }
+    }
 }

@@ -99,14 +99,36 @@ pub fn finish(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         return spec;
     };
     put_patterns(&mut doc);
+    close_variants(&mut doc);
     document_body_failures(&mut doc);
     link_orders(&mut doc);
     serde_json::from_value(doc).unwrap_or(spec)
 }
 
+/// The variants of a tagged request enum refuse fields of their own (serde's
+/// `deny_unknown_fields` on the enum), but utoipa leaves them open in the document: each
+/// is closed here (`additionalProperties: false`, JSON Schema 2020-12 Core §10.3.2.3), so
+/// the document no longer allows `{"type": "topup", "amount_minor": 100, "plan_id": …}`,
+/// which the server refuses.
+fn close_variants(doc: &mut serde_json::Value) {
+    const TAGGED: [&str; 1] = ["ItemInput"];
+    for name in TAGGED {
+        let Some(variants) = doc
+            .pointer_mut(&format!("/components/schemas/{name}/oneOf"))
+            .and_then(|v| v.as_array_mut())
+        else {
+            continue;
+        };
+        for v in variants.iter_mut().filter_map(|v| v.as_object_mut()) {
+            v.insert("additionalProperties".into(), false.into());
+        }
+    }
+}
+
 /// OpenAPI links (OAS 3.1 §4.8.20) from the answers that create an order to what can be
 /// done with it next, so clients (and stateful fuzzers) can follow them: where the new
-/// order's id is in the answer, and the operations that take it.
+/// order's id is in the answer, and the operations that take it. Only a new eSIM's order
+/// has an eSIM to install: an order for a line the buyer holds links to the others.
 fn link_orders(doc: &mut serde_json::Value) {
     const NEXT: [(&str, &str); 5] = [
         ("GetOrder", "get_order"),
@@ -115,9 +137,9 @@ fn link_orders(doc: &mut serde_json::Value) {
         ("StartPayment", "start_payment"),
         ("OrderEsim", "order_esim"),
     ];
-    for (path, id_at) in [
-        ("/api/v1/orders", "$response.body#/id"),
-        ("/api/v1/esims", "$response.body#/order/id"),
+    for (path, id_at, next) in [
+        ("/api/v1/orders", "$response.body#/id", &NEXT[..4]),
+        ("/api/v1/esims", "$response.body#/order/id", &NEXT[..]),
     ] {
         let Some(created) = doc
             .pointer_mut(&format!(
@@ -128,7 +150,7 @@ fn link_orders(doc: &mut serde_json::Value) {
         else {
             continue;
         };
-        let links: serde_json::Map<String, serde_json::Value> = NEXT
+        let links: serde_json::Map<String, serde_json::Value> = next
             .iter()
             .map(|(name, op)| {
                 let link = serde_json::json!({"operationId": op, "parameters": {"id": id_at}});

@@ -989,6 +989,11 @@ async fn health_readiness_metrics_and_openapi() {
             );
         }
         assert!(spec["components"]["schemas"].get("Problem").is_some());
+        let open = common::openapi::open_request_objects(&spec);
+        assert!(
+            open.is_empty(),
+            "bodies the server refuses are allowed at {open:?}"
+        );
         // A body can be too large or too slow on every operation that takes one.
         for (path, item) in spec["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
@@ -1025,6 +1030,9 @@ async fn health_readiness_metrics_and_openapi() {
                 let op = link["operationId"].as_str().unwrap();
                 assert!(ops.contains(&op), "{path} links to {op}, not in {ops:?}");
             }
+            // Only a new eSIM's order has an eSIM to install.
+            let to_esim = links.values().any(|l| l["operationId"] == "order_esim");
+            assert_eq!(to_esim, path == "/api/v1/esims", "{path}: {links:?}");
         }
         for path in ["/api/v1/lines/{line}", "/api/v1/lines/{line}/usage"] {
             common::openapi::assert_line_pattern_reads_as_the_server(

@@ -373,6 +373,11 @@ async fn the_partner_api_describes_itself_in_openapi() {
         &doc,
         "/partner/v1/lines/{line}",
     ));
+    let open = common::openapi::open_request_objects(&doc);
+    assert!(
+        open.is_empty(),
+        "bodies the server refuses are allowed at {open:?}"
+    );
 }
 
 #[tokio::test]

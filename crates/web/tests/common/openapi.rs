@@ -74,3 +74,64 @@ pub fn assert_line_pattern_reads_as_the_server(re: &regex::Regex) {
         assert!(!re.is_match(bad), "{bad:?} should not match {re}");
     }
 }
+
+/// Where a request body's schema leaves an object open to fields it does not name (no
+/// `additionalProperties: false`), as JSON pointers into the document: every body the
+/// server reads refuses unknown fields, so the document must say so, or a schema-driven
+/// client sends bodies the document allows and the server refuses.
+pub fn open_request_objects(doc: &serde_json::Value) -> Vec<String> {
+    fn walk(
+        doc: &serde_json::Value,
+        schema: &serde_json::Value,
+        at: &str,
+        seen: &mut Vec<String>,
+        out: &mut Vec<String>,
+    ) {
+        if !schema.is_object() {
+            return;
+        }
+        if let Some(r) = schema["$ref"].as_str() {
+            if !seen.iter().any(|s| s == r) {
+                seen.push(r.to_string());
+                let target = doc
+                    .pointer(r.trim_start_matches('#'))
+                    .unwrap_or_else(|| panic!("{at}: {r} not in the document"));
+                walk(doc, target, r, seen, out);
+            }
+            return;
+        }
+        let is_object = schema["type"] == "object"
+            || schema["type"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t == "object"))
+            || schema.get("properties").is_some();
+        if is_object && schema["additionalProperties"] != serde_json::Value::Bool(false) {
+            out.push(at.to_string());
+        }
+        if let Some(props) = schema["properties"].as_object() {
+            for (k, p) in props {
+                walk(doc, p, &format!("{at}/properties/{k}"), seen, out);
+            }
+        }
+        walk(doc, &schema["items"], &format!("{at}/items"), seen, out);
+        for key in ["oneOf", "anyOf", "allOf"] {
+            if let Some(parts) = schema[key].as_array() {
+                for (i, p) in parts.iter().enumerate() {
+                    walk(doc, p, &format!("{at}/{key}/{i}"), seen, out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().into_iter().flatten() {
+            let body = &op["requestBody"]["content"]["application/json"]["schema"];
+            let at = format!("/paths/{path}/{method}/requestBody");
+            walk(doc, body, &at, &mut seen, &mut out);
+        }
+    }
+    assert!(!seen.is_empty(), "no request body refers to a schema");
+    out
+}
