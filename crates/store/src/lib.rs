@@ -27,6 +27,7 @@ pub mod sims;
 pub mod sql;
 pub mod staff;
 pub mod testing;
+pub mod throttles;
 pub mod tills;
 pub mod upstream;
 pub mod usage;

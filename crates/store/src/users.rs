@@ -276,8 +276,8 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes expired sessions and idempotency keys older than `IDEMPOTENCY_HOURS`;
-    /// returns how many of each went.
+    /// Deletes expired sessions and idempotency keys older than `IDEMPOTENCY_HOURS`
+    /// (returns how many of each went), and throttle windows long ended.
     pub async fn purge_expired(&self) -> Result<(u64, u64)> {
         let at = now().unix_timestamp();
         let sessions = crate::sql::query("DELETE FROM sessions WHERE expires_at <= $1")
@@ -290,6 +290,10 @@ impl Store {
             .execute(&self.write)
             .await?
             .rows_affected();
+        crate::sql::query("DELETE FROM throttles WHERE window_start < $1")
+            .bind(at - crate::throttles::KEEP_SECS)
+            .execute(&self.write)
+            .await?;
         Ok((sessions, keys))
     }
 

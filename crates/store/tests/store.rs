@@ -1241,3 +1241,89 @@ async fn a_partner_deposit_pays_the_wholesale_price_or_retail_when_lower() {
         assert_ledger_sound(s).await;
     }
 }
+
+#[tokio::test]
+async fn failed_attempts_are_counted_across_servers_and_a_success_clears_them() {
+    for db in testing::all().await {
+        // Two servers on one database: each its own pools, as two `simrenew serve`.
+        let one = &db.store;
+        let two = Store::connect(&db.url, &simrenew_store::db::StoreOptions::default())
+            .await
+            .unwrap();
+        let window = 15 * 60;
+        let wait = |s: &Store, scope: &'static str, key: &'static str, limit: u32| {
+            let s = s.clone();
+            async move { s.throttle_wait(scope, key, limit, window).await.unwrap() }
+        };
+        for (i, s) in [one, &two, one].into_iter().enumerate() {
+            assert_eq!(
+                wait(s, "sign-in", "a@x.cn", 3).await,
+                None,
+                "{}: attempt {i} may go",
+                db.name
+            );
+            s.throttle_count("sign-in", "a@x.cn", window).await.unwrap();
+        }
+        // The third failure was on the first server; the second one refuses the next.
+        let left = wait(&two, "sign-in", "a@x.cn", 3).await.expect("used up");
+        assert!((1..=900).contains(&left), "{}: {left}", db.name);
+        assert_eq!(
+            wait(one, "sign-in", "b@x.cn", 3).await,
+            None,
+            "another key is apart"
+        );
+        assert_eq!(
+            wait(one, "reserve", "a@x.cn", 3).await,
+            None,
+            "another scope is apart"
+        );
+        // Attempts racing on both servers are all counted.
+        let racing: Vec<_> = (0..8)
+            .map(|i| {
+                let s = if i % 2 == 0 { one.clone() } else { two.clone() };
+                tokio::spawn(async move { s.throttle_count("sign-in", "c@x.cn", window).await })
+            })
+            .collect();
+        for r in racing {
+            r.await.unwrap().unwrap();
+        }
+        assert!(wait(one, "sign-in", "c@x.cn", 8).await.is_some());
+        assert_eq!(
+            wait(one, "sign-in", "c@x.cn", 9).await,
+            None,
+            "{}: eight counted, not more",
+            db.name
+        );
+        // A success on either server clears the count for both.
+        two.throttle_clear("sign-in", "a@x.cn").await.unwrap();
+        assert_eq!(wait(one, "sign-in", "a@x.cn", 3).await, None);
+        // A window that has ended starts again at one.
+        testing::execute(
+            one,
+            "UPDATE throttles SET window_start = window_start - 1000 WHERE scope = 'sign-in'",
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            wait(one, "sign-in", "c@x.cn", 3).await,
+            None,
+            "{}: the window ended",
+            db.name
+        );
+        one.throttle_count("sign-in", "c@x.cn", window)
+            .await
+            .unwrap();
+        assert_eq!(
+            wait(one, "sign-in", "c@x.cn", 1).await.map(|w| w > 800),
+            Some(true),
+            "{}: a new window from now",
+            db.name
+        );
+        assert_eq!(
+            wait(one, "sign-in", "c@x.cn", 2).await,
+            None,
+            "{}: counted from one again",
+            db.name
+        );
+    }
+}

@@ -128,17 +128,21 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Store, config: WebConfig) -> Self {
         Self {
-            store,
             config: Arc::new(config),
             sign_in_throttle: Arc::new(throttle::Throttle::new(
+                store.clone(),
+                "sign-in",
                 10,
                 std::time::Duration::from_secs(15 * 60),
             )),
             partner_rate: Arc::default(),
             reserve_throttle: Arc::new(throttle::Throttle::new(
+                store.clone(),
+                "reserve",
                 RESERVATIONS_PER_CLIENT,
                 std::time::Duration::from_secs(30 * 60),
             )),
+            store,
         }
     }
     /// Whether a scrape may read /metrics: no token configured, or the right one sent.

@@ -1,92 +1,82 @@
-//! Slows down password guessing: at most `limit` failed sign-ins per e-mail address in a
-//! window; past that, 429 with `Retry-After` until the window ends. Kept in memory per
-//! process (several processes each allow `limit`), keyed by the normalized address so
-//! case and spaces do not make new keys. A success clears the address's count.
+//! Slows down guessing: at most `limit` failed attempts per key (an e-mail address, a
+//! line being attached, a client address reserving eSIMs) in a window; past that, 429
+//! with `Retry-After` until the window ends. Counted in the database
+//! (`simrenew_store::throttles`), so every server on it shares the count; keys are
+//! normalized (case and spaces around them make no new key) and stored hashed. A success
+//! clears the key's count.
 
+use simrenew_store::Store;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub struct Throttle {
+    store: Store,
+    scope: &'static str,
     limit: u32,
-    window: Duration,
-    failures: Mutex<HashMap<String, (Instant, u32)>>,
+    window_secs: i64,
 }
 
 impl Throttle {
-    pub fn new(limit: u32, window: Duration) -> Self {
+    pub fn new(store: Store, scope: &'static str, limit: u32, window: Duration) -> Self {
         Self {
+            store,
+            scope,
             limit,
-            window,
-            failures: Mutex::new(HashMap::new()),
+            window_secs: i64::try_from(window.as_secs()).unwrap_or(i64::MAX),
         }
     }
 
-    fn key(email: &str) -> String {
-        email.trim().to_lowercase()
+    fn key(key: &str) -> String {
+        key.trim().to_lowercase()
     }
 
-    /// `Err(seconds to wait)` when the address has used up its attempts.
-    pub fn check(&self, email: &str) -> Result<(), u64> {
-        let map = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match map.get(&Self::key(email)) {
-            Some((start, n)) if *n >= self.limit && start.elapsed() < self.window => {
-                Err((self.window - start.elapsed()).as_secs().max(1))
+    /// `Err(seconds to wait)` when the key has used up its attempts. A database that
+    /// cannot be asked lets the attempt through (logged): the attempt itself needs it.
+    pub async fn check(&self, key: &str) -> Result<(), u64> {
+        match (self.store)
+            .throttle_wait(self.scope, &Self::key(key), self.limit, self.window_secs)
+            .await
+        {
+            Ok(None) => Ok(()),
+            Ok(Some(wait)) => Err(wait),
+            Err(e) => {
+                tracing::warn!(error = %e, scope = self.scope, "throttle not readable");
+                Ok(())
             }
-            _ => Ok(()),
         }
     }
 
-    pub fn failed(&self, email: &str) {
-        let mut map = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() > 100_000 {
-            let window = self.window;
-            map.retain(|_, (start, _)| start.elapsed() < window);
+    pub async fn failed(&self, key: &str) {
+        if let Err(e) = (self.store)
+            .throttle_count(self.scope, &Self::key(key), self.window_secs)
+            .await
+        {
+            tracing::warn!(error = %e, scope = self.scope, "throttle not counted");
         }
-        let e = map.entry(Self::key(email)).or_insert((Instant::now(), 0));
-        if e.0.elapsed() >= self.window {
-            *e = (Instant::now(), 0);
-        }
-        e.1 += 1;
     }
 
-    pub fn succeeded(&self, email: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&Self::key(email));
+    pub async fn succeeded(&self, key: &str) {
+        if let Err(e) = self.store.throttle_clear(self.scope, &Self::key(key)).await {
+            tracing::warn!(error = %e, scope = self.scope, "throttle not cleared");
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::Throttle;
 
     #[test]
-    fn limits_per_address_and_clears_on_success() {
-        let t = Throttle::new(3, Duration::from_secs(60));
-        for _ in 0..3 {
-            assert!(t.check("A@x.cn").is_ok());
-            t.failed("A@x.cn");
-        }
-        assert!(t.check(" a@x.cn").is_err(), "same address, other spelling");
-        assert!(
-            t.check("b@x.cn").is_ok(),
-            "other addresses are not affected"
-        );
-        t.succeeded("a@x.cn");
-        assert!(t.check("a@x.cn").is_ok());
+    fn keys_ignore_case_and_surrounding_spaces() {
+        assert_eq!(Throttle::key(" A@x.CN "), Throttle::key("a@x.cn"));
+        assert_ne!(Throttle::key("a@x.cn"), Throttle::key("b@x.cn"));
     }
 }
 
 /// Requests per key per minute (a fixed one-minute window): past the key's limit,
-/// `Err(seconds until the window ends)`. Per process, like [`Throttle`].
+/// `Err(seconds until the window ends)`. Per process (a partner's rate is a share of
+/// capacity, not a guard against guessing: several servers each allow it).
 #[derive(Default)]
 pub struct RateLimit {
     windows: Mutex<HashMap<String, (Instant, u32)>>,

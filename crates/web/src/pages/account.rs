@@ -83,7 +83,7 @@ async fn sign_in(State(s): State<AppState>, form: CheckedForm) -> Response {
     let mut page = SignForm::new(ctx.clone(), "sign-in", form.get("next"));
     page.email = form.get("email").to_string();
     let email = page.email.to_lowercase();
-    if let Err(wait) = s.sign_in_throttle.check(&email) {
+    if let Err(wait) = s.sign_in_throttle.check(&email).await {
         page.form_error = Some(ctx.t.n("err-too-many-attempts", (wait as i64 + 59) / 60));
         return super::retry_after(render_status(StatusCode::TOO_MANY_REQUESTS, &page), wait);
     }
@@ -96,11 +96,11 @@ async fn sign_in(State(s): State<AppState>, form: CheckedForm) -> Response {
         .await
     {
         Ok((token, _)) => {
-            s.sign_in_throttle.succeeded(&email);
+            s.sign_in_throttle.succeeded(&email).await;
             signed_in(&ctx, &token, &page.next)
         }
         Err(StoreError::BadCredentials) => {
-            s.sign_in_throttle.failed(&email);
+            s.sign_in_throttle.failed(&email).await;
             // One message for an unknown address and a wrong password.
             page.form_error = Some(ctx.t.t("err-bad-credentials"));
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
@@ -324,7 +324,7 @@ async fn add_line(State(s): State<AppState>, form: CheckedForm) -> Response {
     };
     // Guessing a PUK or a code is slowed down per line, as passwords are per address.
     let throttle_key = format!("attach:{}", line_key(&r));
-    if let Err(wait) = s.sign_in_throttle.check(&throttle_key) {
+    if let Err(wait) = s.sign_in_throttle.check(&throttle_key).await {
         page.line_error = Some(ctx.t.n("err-too-many-attempts", (wait as i64 + 59) / 60));
         return render_status(StatusCode::TOO_MANY_REQUESTS, &page);
     }
@@ -355,7 +355,7 @@ async fn add_line(State(s): State<AppState>, form: CheckedForm) -> Response {
     };
     match result {
         Ok(line) => {
-            s.sign_in_throttle.succeeded(&throttle_key);
+            s.sign_in_throttle.succeeded(&throttle_key).await;
             see_other(&format!(
                 "/lines/{}",
                 line_key(&simrenew_core::LineRef::Msisdn(line.msisdn))
@@ -363,7 +363,7 @@ async fn add_line(State(s): State<AppState>, form: CheckedForm) -> Response {
         }
         Err(e) => {
             if matches!(e, StoreError::WrongPuk | StoreError::WrongCode) {
-                s.sign_in_throttle.failed(&throttle_key);
+                s.sign_in_throttle.failed(&throttle_key).await;
             }
             let (field, text) = super::store_error_text(&t, &e);
             match field {
@@ -406,7 +406,7 @@ async fn reset_request(State(s): State<AppState>, form: CheckedForm) -> Response
     let ctx = form.ctx.clone();
     let email = form.get("email").to_lowercase();
     // The same limit as sign-in: nobody floods an address with mail.
-    if let Err(wait) = s.sign_in_throttle.check(&format!("reset:{email}")) {
+    if let Err(wait) = s.sign_in_throttle.check(&format!("reset:{email}")).await {
         let page = ResetPage {
             error: Some(ctx.t.n("err-too-many-attempts", (wait as i64 + 59) / 60)),
             ctx,
@@ -416,7 +416,7 @@ async fn reset_request(State(s): State<AppState>, form: CheckedForm) -> Response
         };
         return render_status(StatusCode::TOO_MANY_REQUESTS, &page);
     }
-    s.sign_in_throttle.failed(&format!("reset:{email}"));
+    s.sign_in_throttle.failed(&format!("reset:{email}")).await;
     let base = s.config.public_url.trim_end_matches('/').to_string();
     let mail = |user: &simrenew_store::users::User, token: &str| {
         // The mail speaks the account's language, else the page's.

@@ -180,7 +180,7 @@ async fn sign_in(State(s): State<AppState>, form: CheckedForm) -> Response {
         error: None,
     };
     let key = format!("staff:{email}");
-    if let Err(wait) = s.sign_in_throttle.check(&key) {
+    if let Err(wait) = s.sign_in_throttle.check(&key).await {
         page.error = Some(t.n("err-too-many-attempts", (wait as i64 + 59) / 60));
         return super::retry_after(render_status(StatusCode::TOO_MANY_REQUESTS, &page), wait);
     }
@@ -188,7 +188,7 @@ async fn sign_in(State(s): State<AppState>, form: CheckedForm) -> Response {
     let code = Some(form.get("totp")).filter(|c| !c.is_empty());
     match s.store.staff_sign_in(&email, password, code).await {
         Ok((token, _)) => {
-            s.sign_in_throttle.succeeded(&key);
+            s.sign_in_throttle.succeeded(&key).await;
             let mut res = super::see_other(&page.next);
             res.headers_mut().append(
                 header::SET_COOKIE,
@@ -201,7 +201,7 @@ async fn sign_in(State(s): State<AppState>, form: CheckedForm) -> Response {
             render_status(StatusCode::UNAUTHORIZED, &page)
         }
         Err(e @ (StoreError::BadCredentials | StoreError::WrongTotp)) => {
-            s.sign_in_throttle.failed(&key);
+            s.sign_in_throttle.failed(&key).await;
             page.ask_code = matches!(e, StoreError::WrongTotp);
             page.error = Some(t.t(if page.ask_code {
                 "admin-wrong-code"

@@ -249,7 +249,10 @@ pub async fn reserve(
     want: &NewEsim,
     locale: simrenew_core::Locale,
 ) -> Result<simrenew_store::lines::Line, Reserve> {
-    s.reserve_throttle.check(ip).map_err(Reserve::TooMany)?;
+    s.reserve_throttle
+        .check(ip)
+        .await
+        .map_err(Reserve::TooMany)?;
     let op = want.operator;
     let profile_type = format!("{}-esim", op.code());
     let holder = simrenew_store::esim::Holder {
@@ -270,7 +273,7 @@ pub async fn reserve(
             return Err(Reserve::Failed);
         }
     };
-    s.reserve_throttle.failed(ip);
+    s.reserve_throttle.failed(ip).await;
     let iccid = simrenew_core::Iccid::parse(&p.iccid).map_err(|_| Reserve::Failed)?;
     s.store
         .find_line(&simrenew_core::LineRef::Iccid(iccid))

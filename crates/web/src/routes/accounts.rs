@@ -52,17 +52,17 @@ pub async fn sign_up(State(s): State<AppState>, body: ApiJson<SignUpInput>) -> A
             headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 pub async fn sign_in(State(s): State<AppState>, body: ApiJson<SignInInput>) -> ApiResult<Response> {
     let email = &body.value.email;
-    if let Err(wait) = s.sign_in_throttle.check(email) {
+    if let Err(wait) = s.sign_in_throttle.check(email).await {
         return Ok(too_many(wait, "too many wrong passwords for this address"));
     }
     let (token, u) = match s.store.sign_in(email, &body.value.password).await {
         Ok(ok) => {
-            s.sign_in_throttle.succeeded(email);
+            s.sign_in_throttle.succeeded(email).await;
             ok
         }
         Err(e) => {
             if matches!(e, simrenew_store::StoreError::BadCredentials) {
-                s.sign_in_throttle.failed(email);
+                s.sign_in_throttle.failed(email).await;
             }
             return Err(e.into());
         }
@@ -135,19 +135,19 @@ pub async fn attach_line(
     let r = line_ref("line", &body.value.line)?;
     // PUK guesses are limited per line, as on the pages (the same counter).
     let key = format!("attach:{}", crate::pages::line::line_key(&r));
-    if let Err(wait) = s.sign_in_throttle.check(&key) {
+    if let Err(wait) = s.sign_in_throttle.check(&key).await {
         return Ok(too_many(wait, "too many wrong PUKs for this line"));
     }
     let line = match s.store.attach_line(&u.id, &r, &body.value.puk).await {
         Ok(l) => l,
         Err(e) => {
             if matches!(e, simrenew_store::StoreError::WrongPuk) {
-                s.sign_in_throttle.failed(&key);
+                s.sign_in_throttle.failed(&key).await;
             }
             return Err(e.into());
         }
     };
-    s.sign_in_throttle.succeeded(&key);
+    s.sign_in_throttle.succeeded(&key).await;
     Ok(Json(LineOwnerView::new(&s.store.line_detail(&line).await?, lang)).into_response())
 }
 

@@ -1,0 +1,66 @@
+//! Attempts counted per key in a fixed window, in the database, so every server on it
+//! shares the count: several `simrenew serve` processes on one PostgreSQL allow a guesser
+//! `limit` tries in all, not `limit` per process. Keys are stored hashed (SHA-256 of the
+//! key as given): the table holds no e-mail address or client address in the clear.
+
+use crate::db::{Store, now, sha256_hex};
+use crate::error::Result;
+
+/// Windows that ended this long ago are deleted by housekeeping.
+pub(crate) const KEEP_SECS: i64 = 24 * 3600;
+
+impl Store {
+    /// `Some(seconds to wait)` when `key` has used up its `limit` attempts of the window
+    /// (`window_secs`, counted from its first attempt); `None` while it may try.
+    pub async fn throttle_wait(
+        &self,
+        scope: &str,
+        key: &str,
+        limit: u32,
+        window_secs: i64,
+    ) -> Result<Option<u64>> {
+        let row = crate::sql::query(
+            "SELECT window_start, failures FROM throttles WHERE scope = $1 AND key_hash = $2",
+        )
+        .bind(scope)
+        .bind(sha256_hex(key.as_bytes()))
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let start: i64 = row.try_get("window_start")?;
+        let failures: i64 = row.try_get("failures")?;
+        let left = start + window_secs - now().unix_timestamp();
+        Ok((failures >= i64::from(limit) && left > 0).then(|| left.max(1).unsigned_abs()))
+    }
+
+    /// Counts one attempt of `key`: the first of a new window when the last one ended.
+    /// One statement, so attempts racing on several servers are all counted.
+    pub async fn throttle_count(&self, scope: &str, key: &str, window_secs: i64) -> Result<()> {
+        let at = now().unix_timestamp();
+        crate::sql::query(
+            "INSERT INTO throttles (scope, key_hash, window_start, failures) VALUES ($1, $2, $3, 1)
+             ON CONFLICT (scope, key_hash) DO UPDATE SET
+               failures = CASE WHEN throttles.window_start <= $4 THEN 1 ELSE throttles.failures + 1 END,
+               window_start = CASE WHEN throttles.window_start <= $4 THEN $3 ELSE throttles.window_start END",
+        )
+        .bind(scope)
+        .bind(sha256_hex(key.as_bytes()))
+        .bind(at)
+        .bind(at - window_secs)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets `key`'s attempts (a success).
+    pub async fn throttle_clear(&self, scope: &str, key: &str) -> Result<()> {
+        crate::sql::query("DELETE FROM throttles WHERE scope = $1 AND key_hash = $2")
+            .bind(scope)
+            .bind(sha256_hex(key.as_bytes()))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+}
