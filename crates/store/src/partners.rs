@@ -237,9 +237,17 @@ impl Store {
         row.as_ref().map(partner_of).transpose()
     }
 
-    /// Records a request's nonce: false when this partner used it already (a replay).
-    /// Nonces older than `keep_secs` are forgotten (their requests are stale anyway).
-    pub async fn use_nonce(&self, partner_id: &str, nonce: &str, keep_secs: i64) -> Result<bool> {
+    /// Admits a signed request of a partner: records its nonce (a nonce this partner used
+    /// already is a replay; nonces older than `keep_secs` are forgotten, their requests
+    /// being stale anyway) and counts it against the partner's rate per minute, in one
+    /// transaction, shared by every server on the database.
+    pub async fn admit_partner_request(
+        &self,
+        partner_id: &str,
+        nonce: &str,
+        keep_secs: i64,
+        per_minute: u32,
+    ) -> Result<Admission> {
         let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
         crate::sql::query("DELETE FROM partner_nonces WHERE seen_at < $1")
@@ -255,14 +263,29 @@ impl Store {
         .execute(&mut *tx)
         .await;
         match res {
-            Err(e) if e.is_unique_violation() => Ok(false),
-            Err(e) => Err(e),
-            Ok(_) => {
-                tx.commit().await?;
-                Ok(true)
-            }
+            Err(e) if e.is_unique_violation() => return Ok(Admission::Replayed),
+            Err(e) => return Err(e),
+            Ok(_) => {}
         }
+        let (count, left) =
+            crate::throttles::count_in(&mut tx, "partner-rate", partner_id, 60, at).await?;
+        tx.commit().await?;
+        Ok(if count > i64::from(per_minute) {
+            Admission::RateLimited(left)
+        } else {
+            Admission::Admitted
+        })
     }
+}
+
+/// What became of a partner's signed request at the door.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Admitted,
+    /// Its nonce was used already.
+    Replayed,
+    /// Past the partner's rate: the seconds until its window ends (the request counted).
+    RateLimited(u64),
 }
 
 /// An event for a partner's webhook, as queued and as the delivery log shows it.

@@ -1243,7 +1243,7 @@ async fn a_partner_deposit_pays_the_wholesale_price_or_retail_when_lower() {
 }
 
 #[tokio::test]
-async fn failed_attempts_are_counted_across_servers_and_a_success_clears_them() {
+async fn attempts_and_rates_are_counted_across_servers_and_a_success_clears_them() {
     for db in testing::all().await {
         // Two servers on one database: each its own pools, as two `simrenew serve`.
         let one = &db.store;
@@ -1324,6 +1324,49 @@ async fn failed_attempts_are_counted_across_servers_and_a_success_clears_them() 
             None,
             "{}: counted from one again",
             db.name
+        );
+        // A partner's rate, in all: three requests a minute over both servers; a nonce
+        // is admitted once, on whichever server sees it first.
+        use simrenew_store::partners::Admission;
+        let mut ids = Vec::new();
+        for key in ["pk_one", "pk_two"] {
+            let p = one
+                .add_partner("cli:test", key, key, "sealed", &["lines:read"])
+                .await
+                .unwrap();
+            ids.push(p.id);
+        }
+        let (p1, p2) = (ids[0].as_str(), ids[1].as_str());
+        for (n, s) in [one, &two, one].into_iter().enumerate() {
+            let admitted = s
+                .admit_partner_request(p1, &format!("nonce-{n}"), 600, 3)
+                .await
+                .unwrap();
+            assert_eq!(admitted, Admission::Admitted, "{}: request {n}", db.name);
+        }
+        assert_eq!(
+            two.admit_partner_request(p1, "nonce-0", 600, 3)
+                .await
+                .unwrap(),
+            Admission::Replayed,
+            "{}",
+            db.name
+        );
+        let refused = two
+            .admit_partner_request(p1, "nonce-3", 600, 3)
+            .await
+            .unwrap();
+        assert!(
+            matches!(refused, Admission::RateLimited(w) if (1..=60).contains(&w)),
+            "{}: {refused:?}",
+            db.name
+        );
+        assert_eq!(
+            two.admit_partner_request(p2, "nonce-0", 600, 3)
+                .await
+                .unwrap(),
+            Admission::Admitted,
+            "another partner is apart"
         );
     }
 }

@@ -121,8 +121,6 @@ pub struct AppState {
     /// eSIM numbers reserved per client address: nobody holds the stock for half an hour
     /// by asking again and again.
     pub reserve_throttle: Arc<throttle::Throttle>,
-    /// Requests per partner per minute (their `rate_per_minute`).
-    pub partner_rate: Arc<throttle::RateLimit>,
 }
 
 impl AppState {
@@ -135,7 +133,6 @@ impl AppState {
                 10,
                 std::time::Duration::from_secs(15 * 60),
             )),
-            partner_rate: Arc::default(),
             reserve_throttle: Arc::new(throttle::Throttle::new(
                 store.clone(),
                 "reserve",

@@ -6,9 +6,7 @@
 //! clears the key's count.
 
 use simrenew_store::Store;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct Throttle {
     store: Store,
@@ -71,52 +69,5 @@ mod tests {
     fn keys_ignore_case_and_surrounding_spaces() {
         assert_eq!(Throttle::key(" A@x.CN "), Throttle::key("a@x.cn"));
         assert_ne!(Throttle::key("a@x.cn"), Throttle::key("b@x.cn"));
-    }
-}
-
-/// Requests per key per minute (a fixed one-minute window): past the key's limit,
-/// `Err(seconds until the window ends)`. Per process (a partner's rate is a share of
-/// capacity, not a guard against guessing: several servers each allow it).
-#[derive(Default)]
-pub struct RateLimit {
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
-}
-
-impl RateLimit {
-    /// Counts one request of `key`, allowed `per_minute` in a window.
-    pub fn hit(&self, key: &str, per_minute: u32) -> Result<(), u64> {
-        let window = Duration::from_secs(60);
-        let mut map = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() > 100_000 {
-            map.retain(|_, (start, _)| start.elapsed() < window);
-        }
-        let e = map.entry(key.to_string()).or_insert((Instant::now(), 0));
-        if e.0.elapsed() >= window {
-            *e = (Instant::now(), 0);
-        }
-        if e.1 >= per_minute {
-            return Err((window - e.0.elapsed()).as_secs().max(1));
-        }
-        e.1 += 1;
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod rate_tests {
-    use super::*;
-
-    #[test]
-    fn a_key_gets_its_rate_and_no_more_and_others_are_apart() {
-        let r = RateLimit::default();
-        for _ in 0..3 {
-            assert!(r.hit("a", 3).is_ok());
-        }
-        let wait = r.hit("a", 3).unwrap_err();
-        assert!((1..=60).contains(&wait), "{wait}");
-        assert!(r.hit("b", 3).is_ok());
     }
 }

@@ -20,7 +20,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::routing::get;
 use base64::Engine;
 use simrenew_core::partner::{self, SignatureError};
-use simrenew_store::partners::Partner;
+use simrenew_store::partners::{Admission, Partner};
 
 /// The sales channel of every partner order.
 const CHANNEL: &str = "partner";
@@ -219,33 +219,35 @@ pub async fn authenticate(
     let path = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
     let canonical = partner::canonical(method.as_str(), path, ts, nonce, body);
     partner::verify(secret.as_bytes(), &canonical, sig).map_err(|e| refused(&e))?;
-    // Only a genuine request spends its nonce: a forger cannot burn the partner's.
-    if !s
+    // Only a genuine request spends its nonce (a forger cannot burn the partner's) and
+    // counts against the partner's rate, on every server alike.
+    let per_minute = u32::try_from(p.rate_per_minute).unwrap_or(u32::MAX);
+    match s
         .store
-        .use_nonce(&p.id, nonce, 2 * partner::MAX_SKEW_SECS)
+        .admit_partner_request(&p.id, nonce, 2 * partner::MAX_SKEW_SECS, per_minute)
         .await?
     {
-        return Err(Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "partner-nonce-reused",
-            "Request not accepted",
-            "this X-Simrenew-Nonce was used already: a replayed request; sign each request with a new nonce",
-        ));
-    }
-    if let Err(wait) = s
-        .partner_rate
-        .hit(&p.id, u32::try_from(p.rate_per_minute).unwrap_or(u32::MAX))
-    {
-        return Err(Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "partner-rate-limited",
-            "Too many requests",
-            format!(
-                "this key may send {} requests a minute; wait {wait} s",
-                p.rate_per_minute
-            ),
-        )
-        .retry_after(wait));
+        Admission::Admitted => {}
+        Admission::Replayed => {
+            return Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "partner-nonce-reused",
+                "Request not accepted",
+                "this X-Simrenew-Nonce was used already: a replayed request; sign each request with a new nonce",
+            ));
+        }
+        Admission::RateLimited(wait) => {
+            return Err(Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "partner-rate-limited",
+                "Too many requests",
+                format!(
+                    "this key may send {} requests a minute; wait {wait} s",
+                    p.rate_per_minute
+                ),
+            )
+            .retry_after(wait));
+        }
     }
     if !p.has_scope(scope) {
         return Err(Problem::new(
