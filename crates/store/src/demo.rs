@@ -17,6 +17,30 @@ use std::collections::BTreeMap;
 use time::Duration;
 
 pub const DEMO_EMAIL: &str = "demo@simrenew.example";
+/// The demo shop's promo code (the one the API documents show): 10 % off every plan, on
+/// every channel, for ten years from the demo's seeding, without limits.
+pub const DEMO_PROMO_CODE: &str = "WELCOME10";
+
+fn demo_promotion() -> simrenew_core::promotion::Promotion {
+    use simrenew_core::promotion::{Discount, PromoCode, Promotion};
+    let start = now();
+    Promotion {
+        id: String::new(),
+        code: PromoCode::parse(DEMO_PROMO_CODE).ok(),
+        names: Localized::new(
+            "Welcome: 10% off",
+            "Добро пожаловать: скидка 10%",
+            "欢迎：九折",
+        ),
+        discount: Discount::Percent { percent: 10 },
+        starts_at: start,
+        ends_at: start + Duration::days(3650),
+        plans: vec![],
+        channels: vec![],
+        per_customer_limit: None,
+        total_limit: None,
+    }
+}
 pub const DEMO_PASSWORD: &str = "simrenew-demo";
 pub const BENCH_EMAIL: &str = "bench@simrenew.example";
 pub const BENCH_PASSWORD: &str = "simrenew-bench";
@@ -348,6 +372,7 @@ impl Store {
             };
             self.record_usage(&[event], None).await?;
         }
+        self.add_promotion("demo", &demo_promotion()).await?;
         Ok(DemoInfo {
             seeded: true,
             lines,

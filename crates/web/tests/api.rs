@@ -1227,6 +1227,29 @@ async fn the_documents_examples_are_requests_the_server_takes() {
             "{}: {paid}",
             app.db
         );
+        // The promo code the document shows is the demo shop's: 10 % off a plan.
+        let code =
+            &spec["components"]["schemas"]["OrderInput"]["properties"]["promo_code"]["example"];
+        let mut with_code = example("OrderInput");
+        let list: Value = app
+            .post("/api/v1/quotes", Some(&token), None, &with_code)
+            .await
+            .json()
+            .await
+            .unwrap();
+        with_code["promo_code"] = code.clone();
+        let quote = app
+            .post("/api/v1/quotes", Some(&token), None, &with_code)
+            .await;
+        assert_eq!(quote.status(), StatusCode::OK, "{}: {code}", app.db);
+        let quote: Value = quote.json().await.unwrap();
+        let full = list["total"]["minor"].as_i64().unwrap();
+        assert_eq!(
+            quote["total"]["minor"].as_i64().unwrap(),
+            full - full / 10,
+            "{}: {quote}",
+            app.db
+        );
     }
 }
 

@@ -375,7 +375,7 @@ pub struct PartnerOrderInput {
     /// A promo code (3 to 32 letters, digits or `-`, any case). A promotion prices each
     /// item at most once: the lowest of the code and any running campaign, never both.
     #[serde(default)]
-    #[schema(example = "SPRING27", pattern = "PROMO_CODE")]
+    #[schema(example = "WELCOME10", pattern = "PROMO_CODE")]
     pub promo_code: Option<String>,
 }
 
