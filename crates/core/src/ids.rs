@@ -404,33 +404,46 @@ pub mod patterns {
         "$"
     );
 
+    macro_rules! eid {
+        () => {
+            concat!(
+                card_sep!(),
+                "8",
+                card_sep!(),
+                "9(?:",
+                card_sep!(),
+                "[0-9]){30}",
+                card_sep!()
+            )
+        };
+    }
+
+    macro_rules! imei {
+        () => {
+            r"[ ./\u00a0-]*(?:[0-9][ ./\u00a0-]*){15}"
+        };
+    }
+
     /// [`super::Eid`]: 32 digits starting with 89.
-    pub const EID: &str = concat!(
-        "^",
-        ws!(),
-        card_sep!(),
-        "8",
-        card_sep!(),
-        "9(?:",
-        card_sep!(),
-        "[0-9]){30}",
-        card_sep!(),
-        ws!(),
-        "$"
-    );
+    pub const EID: &str = concat!("^", ws!(), eid!(), ws!(), "$");
+
+    /// Empty or only whitespace (what `str::trim` removes): an optional field left blank,
+    /// read as absent.
+    pub const BLANK: &str = concat!("^", ws!(), "$");
+
+    /// An optional EID field (a new eSIM's `eid`): an EID, or empty or only whitespace,
+    /// which means none.
+    pub const EID_OR_BLANK: &str = concat!("^", ws!(), "(?:", eid!(), ")?", ws!(), "$");
 
     /// [`crate::promotion::PromoCode`] as an order takes it: 3 to 32 letters, digits or
     /// `-`; empty (or only whitespace) means no code.
     pub const PROMO_CODE: &str = concat!("^", ws!(), "(?:[A-Za-z0-9-]{3,32})?", ws!(), "$");
 
     /// [`super::Imei`]: 15 digits (separators as the phone shows them, `/` too).
-    pub const IMEI: &str = concat!(
-        "^",
-        ws!(),
-        r"[ ./\u00a0-]*(?:[0-9][ ./\u00a0-]*){15}",
-        ws!(),
-        "$"
-    );
+    pub const IMEI: &str = concat!("^", ws!(), imei!(), ws!(), "$");
+
+    /// An optional IMEI field: an IMEI, or empty or only whitespace, which means none.
+    pub const IMEI_OR_BLANK: &str = concat!("^", ws!(), "(?:", imei!(), ")?", ws!(), "$");
 }
 
 /// How a person names a line: by its phone number or by its card's ICCID.
@@ -760,6 +773,16 @@ mod tests {
         ) {
             let parsed = Imei::parse(&s);
             prop_assert_eq!(matches(patterns::IMEI, &s), parsed.is_ok() || parsed == Err(IdError::ImeiCheckDigit), "{:?}: {:?}", s, parsed);
+        }
+
+        #[test]
+        fn an_optional_id_pattern_is_its_id_or_blank(
+            s in prop_oneof![drawn_from(patterns::EID_OR_BLANK), drawn_from(patterns::IMEI_OR_BLANK), "[ \t]{0,3}", "\\PC{0,40}"]
+        ) {
+            let blank = s.trim().is_empty();
+            prop_assert_eq!(matches(patterns::BLANK, &s), blank, "{:?}", s);
+            prop_assert_eq!(matches(patterns::EID_OR_BLANK, &s), blank || matches(patterns::EID, &s), "{:?}", s);
+            prop_assert_eq!(matches(patterns::IMEI_OR_BLANK, &s), blank || matches(patterns::IMEI, &s), "{:?}", s);
         }
 
         #[test]

@@ -366,13 +366,17 @@ impl LineOwnerView {
 pub enum ItemInput {
     /// Renew the line with a base plan.
     Renew {
+        #[schema(min_length = 1)]
         plan_id: String,
         /// queued (default: after the current and queued periods) or now
         #[serde(default)]
         start: StartInput,
     },
     /// Extra data until the end of the current period.
-    Addon { plan_id: String },
+    Addon {
+        #[schema(min_length = 1)]
+        plan_id: String,
+    },
     /// Money onto the line's balance, in the order's currency (minor units), converted
     /// to the line's currency at the configured rate.
     Topup {

@@ -267,12 +267,20 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
             )
         };
         let v = parts.headers.get(IDEMPOTENCY_HEADER).ok_or_else(missing)?;
-        let s = v.to_str().map_err(|_| missing())?;
-        let s = s.trim().trim_matches('"');
+        let s = v.to_str().map_err(|_| missing())?.trim();
+        // Exactly what the documents' pattern says: 1 to 255 visible ASCII characters.
         if s.is_empty() || s.len() > 255 || !s.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(missing());
         }
-        Ok(Self(s.to_string()))
+        // The IETF draft's form, a Structured Field string
+        // (draft-ietf-httpapi-idempotency-key-header §2: `Idempotency-Key: "8e03…"`), names
+        // the same key as its content; any other value is the key as it stands (`"` too).
+        let key = s
+            .strip_prefix('"')
+            .and_then(|k| k.strip_suffix('"'))
+            .filter(|k| !k.is_empty())
+            .unwrap_or(s);
+        Ok(Self(key.to_string()))
     }
 }
 

@@ -87,8 +87,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 /// property tests of `simrenew_core::ids`.
 const PATTERNS: [(&str, &str); 4] = [
     ("LINE", patterns::LINE),
-    ("EID", patterns::EID),
-    ("IMEI", patterns::IMEI),
+    ("EID_OR_BLANK", patterns::EID_OR_BLANK),
+    ("IMEI_OR_BLANK", patterns::IMEI_OR_BLANK),
     ("PROMO_CODE", patterns::PROMO_CODE),
 ];
 
@@ -100,9 +100,41 @@ pub fn finish(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     };
     put_patterns(&mut doc);
     close_variants(&mut doc);
+    blank_means_none(&mut doc);
     document_body_failures(&mut doc);
     link_orders(&mut doc);
     serde_json::from_value(doc).unwrap_or(spec)
+}
+
+/// Optional fields with a format that the server reads as absent when blank (empty or
+/// only whitespace, as the pages' forms send them): the format, or blank (JSON Schema
+/// 2020-12 Core §10.2.1.2 `anyOf`), so the document allows what the server takes.
+fn blank_means_none(doc: &mut serde_json::Value) {
+    const FIELDS: [(&str, &str); 1] = [("EsimInput", "email")];
+    for (schema, field) in FIELDS {
+        let Some(p) = doc
+            .pointer_mut(&format!("/components/schemas/{schema}/properties/{field}"))
+            .and_then(|p| p.as_object_mut())
+        else {
+            continue;
+        };
+        let Some(format) = p.remove("format") else {
+            continue;
+        };
+        // A schema of its own (utoipa's model keeps `anyOf` only as the whole schema).
+        let description = p.remove("description").unwrap_or_default();
+        *p = serde_json::json!({
+            "anyOf": [
+                {"type": "string", "format": format},
+                {"type": "string", "pattern": patterns::BLANK},
+                {"type": "null"}
+            ],
+            "description": description,
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    }
 }
 
 /// The variants of a tagged request enum refuse fields of their own (serde's

@@ -426,6 +426,19 @@ async fn renew_from_balance_is_idempotent_and_errors_are_specific() {
         assert_eq!(r.headers()["idempotent-replayed"], "true");
         assert_eq!(r.json::<Value>().await.unwrap(), first);
         assert_eq!(app.balance(&token, MTS1).await, before - 39000);
+        // The key as a Structured Field string (the IETF draft's form) is the same key.
+        let r = app
+            .post("/api/v1/orders", Some(&token), Some("\"renew-1\""), &body)
+            .await;
+        assert_eq!(r.headers()["idempotent-replayed"], "true", "{}", app.db);
+        assert_eq!(app.balance(&token, MTS1).await, before - 39000);
+        // Every key the document's pattern allows is taken, a lone `"` too.
+        let quote_only =
+            json!({"line": MTS1, "items": [{"type": "renew", "plan_id": "mts-day-unlim"}]});
+        let r = app
+            .post("/api/v1/orders", Some(&token), Some("\""), &quote_only)
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{}", app.db);
         // Same key, other body: refused.
         let other = json!({"line": MTS1, "items": [{"type": "renew", "plan_id": "mts-day-unlim"}], "pay_with": "balance"});
         problem(
@@ -1176,6 +1189,39 @@ async fn the_documents_examples_are_requests_the_server_takes() {
             )
             .await;
         assert_eq!(esim.status(), StatusCode::CREATED, "{}", app.db);
+        // Blank optional fields mean none, and the document's patterns say so.
+        let mut blank = example("EsimInput");
+        blank["eid"] = "".into();
+        blank["imei"] = "  ".into();
+        blank["email"] = "".into();
+        let fields = &spec["components"]["schemas"]["EsimInput"]["properties"];
+        for (field, pattern, value) in [
+            ("eid", &fields["eid"]["pattern"], ""),
+            ("imei", &fields["imei"]["pattern"], "  "),
+            ("email", &fields["email"]["anyOf"][1]["pattern"], ""),
+        ] {
+            let pattern = pattern
+                .as_str()
+                .unwrap_or_else(|| panic!("{field} has no pattern for blank"));
+            assert!(
+                regex::Regex::new(pattern).unwrap().is_match(value),
+                "{field}"
+            );
+        }
+        let esim = app
+            .post("/api/v1/esims", None, Some("doc-example-blank"), &blank)
+            .await;
+        assert_eq!(esim.status(), StatusCode::CREATED, "{}", app.db);
+        // Blank beyond the 64 characters every id field takes: too long, as documented.
+        blank["imei"] = "\u{85}".repeat(70).into();
+        let p = problem(
+            app.post("/api/v1/esims", None, Some("doc-example-long"), &blank)
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "imei", "{}: {p}", app.db);
         // A body over the limit is refused as such.
         let mut huge = example("OrderInput");
         huge["promo_code"] = "X".repeat(300 * 1024).into();

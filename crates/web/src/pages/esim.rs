@@ -143,13 +143,20 @@ impl NewEsim {
             errors.push(("operator", NewEsimError::Operator));
         }
         let opt = |raw: &str| (!raw.trim().is_empty()).then(|| raw.trim().to_string());
-        let eid = opt(eid).and_then(|e| {
-            simrenew_core::Eid::parse(&e)
+        // Blank means none, within the length every id field takes (a longer one, blank
+        // or not, is refused by its parser as too long, as the API's patterns say).
+        fn id(raw: &str) -> Option<&str> {
+            (!raw.trim().is_empty()
+                || raw.chars().count() > simrenew_core::ids::patterns::MAX_CHARS)
+                .then_some(raw)
+        }
+        let eid = id(eid).and_then(|e| {
+            simrenew_core::Eid::parse(e)
                 .map_err(|e| errors.push(("eid", NewEsimError::Id(e))))
                 .ok()
         });
-        let imei = opt(imei).and_then(|i| {
-            simrenew_core::Imei::parse(&i)
+        let imei = id(imei).and_then(|i| {
+            simrenew_core::Imei::parse(i)
                 .map_err(|e| errors.push(("imei", NewEsimError::Id(e))))
                 .ok()
         });

@@ -36,18 +36,20 @@ pub struct EsimInput {
     #[schema(pattern = "^(mts|beeline|megafon|t2)$", example = "mts")]
     pub operator: String,
     /// The first plan (a renewal plan of this operator).
+    #[schema(min_length = 1)]
     pub plan_id: String,
     /// The buyer's currency (RUB, CNY, USD, EUR); the line's when absent.
     #[serde(default)]
     #[schema(pattern = "^(RUB|CNY|USD|EUR)$")]
     pub currency: Option<String>,
-    /// The phone's EID (32 digits): the profile then installs on that phone only.
+    /// The phone's EID (32 digits): the profile then installs on that phone only. Empty
+    /// (or absent) means none.
     #[serde(default)]
-    #[schema(pattern = "EID")]
+    #[schema(pattern = "EID_OR_BLANK")]
     pub eid: Option<String>,
-    /// The phone's IMEI (15 digits, as *#06# shows it), kept for support.
+    /// The phone's IMEI (15 digits, as *#06# shows it), kept for support; empty means none.
     #[serde(default)]
-    #[schema(pattern = "IMEI")]
+    #[schema(pattern = "IMEI_OR_BLANK")]
     pub imei: Option<String>,
     /// Where the install mail (QR code attached) goes; the signed-in buyer's address
     /// when absent.
