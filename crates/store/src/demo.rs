@@ -20,6 +20,9 @@ pub const DEMO_EMAIL: &str = "demo@simrenew.example";
 /// The demo shop's promo code (the one the API documents show): 10 % off every plan, on
 /// every channel, for ten years from the demo's seeding, without limits.
 pub const DEMO_PROMO_CODE: &str = "WELCOME10";
+pub const DEMO_PASSWORD: &str = "simrenew-demo";
+pub const BENCH_EMAIL: &str = "bench@simrenew.example";
+pub const BENCH_PASSWORD: &str = "simrenew-bench";
 
 fn demo_promotion() -> simrenew_core::promotion::Promotion {
     use simrenew_core::promotion::{Discount, PromoCode, Promotion};
@@ -41,9 +44,7 @@ fn demo_promotion() -> simrenew_core::promotion::Promotion {
         total_limit: None,
     }
 }
-pub const DEMO_PASSWORD: &str = "simrenew-demo";
-pub const BENCH_EMAIL: &str = "bench@simrenew.example";
-pub const BENCH_PASSWORD: &str = "simrenew-bench";
+
 const GB: u64 = 1 << 30;
 
 /// The demo catalog: per operator a day, week, month, unlimited month, 30-day travel pack,

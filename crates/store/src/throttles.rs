@@ -11,6 +11,11 @@ use crate::sql::Tx;
 /// Windows that ended this long ago are deleted by housekeeping.
 pub(crate) const KEEP_SECS: i64 = 24 * 3600;
 
+/// Seconds left, at least one, of a window that began at `start`.
+fn seconds_left(start: i64, window_secs: i64, at: i64) -> u64 {
+    (start + window_secs - at).max(1).unsigned_abs()
+}
+
 /// Counts one more attempt of `key` at `at`, in `tx`: the first of a new window when the
 /// key's last window (`window_secs` from its first attempt) has ended. One statement, so
 /// attempts racing on several servers are all counted. Returns how many the window holds
@@ -37,7 +42,7 @@ pub(crate) async fn count_in(
     .await?;
     let start: i64 = row.try_get("window_start")?;
     let count: i64 = row.try_get("failures")?;
-    Ok((count, (start + window_secs - at).max(1).unsigned_abs()))
+    Ok((count, seconds_left(start, window_secs, at)))
 }
 
 impl Store {
@@ -62,8 +67,9 @@ impl Store {
         };
         let start: i64 = row.try_get("window_start")?;
         let failures: i64 = row.try_get("failures")?;
-        let left = start + window_secs - now().unix_timestamp();
-        Ok((failures >= i64::from(limit) && left > 0).then(|| left.max(1).unsigned_abs()))
+        let at = now().unix_timestamp();
+        let open = start + window_secs > at;
+        Ok((failures >= i64::from(limit) && open).then(|| seconds_left(start, window_secs, at)))
     }
 
     /// Counts one failed attempt of `key`.

@@ -32,7 +32,8 @@ impl Throttle {
     /// `Err(seconds to wait)` when the key has used up its attempts. A database that
     /// cannot be asked lets the attempt through (logged): the attempt itself needs it.
     pub async fn check(&self, key: &str) -> Result<(), u64> {
-        match (self.store)
+        match self
+            .store
             .throttle_wait(self.scope, &Self::key(key), self.limit, self.window_secs)
             .await
         {
@@ -46,7 +47,8 @@ impl Throttle {
     }
 
     pub async fn failed(&self, key: &str) {
-        if let Err(e) = (self.store)
+        if let Err(e) = self
+            .store
             .throttle_count(self.scope, &Self::key(key), self.window_secs)
             .await
         {

@@ -1,6 +1,6 @@
 -- Failed attempts per key (a hashed e-mail address, line or client address) in a fixed
--- window, shared by every server on the database: sign-in guessing and eSIM reservations
--- are limited across servers, not per process.
+-- window, shared by every server on the database: sign-in guessing, eSIM reservations and
+-- partners' requests per minute are limited across servers, not per process.
 CREATE TABLE throttles (
     scope TEXT NOT NULL,
     key_hash TEXT NOT NULL,
