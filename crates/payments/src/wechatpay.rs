@@ -8,7 +8,8 @@
 //! - Every answer and every notification is signed by WeChat Pay: `Wechatpay-Timestamp`,
 //!   `Wechatpay-Nonce`, `Wechatpay-Signature`, `Wechatpay-Serial`; the signature is over
 //!   `TIMESTAMP\nNONCE\nBODY\n` and is checked with the public key whose id is the serial
-//!   ("验证签名"); the timestamp must be within 5 minutes. Answers that fail are refused;
+//!   ("验证签名"); the timestamp must be within 5 minutes; `Wechatpay-Signature-Type`,
+//!   when sent (notifications always send it), must be `WECHATPAY2-SHA256-RSA2048`. Answers that fail are refused;
 //!   notifications that fail get a 4xx (WeChat Pay also sends probes signed
 //!   `WECHATPAY/SIGNTEST/…`, which fail the same way, as they must).
 //! - A notification's `resource` is AEAD_AES_256_GCM-encrypted with the APIv3 key: the
@@ -38,6 +39,11 @@ pub const API: &str = "https://api.mch.weixin.qq.com";
 
 /// How far a signed timestamp may be from our clock.
 pub const TOLERANCE_SECS: i64 = 300;
+
+/// The one signature algorithm of API v3 in public-key mode, named by the
+/// `Wechatpay-Signature-Type` header of answers and notifications ("回调通知": 签名算法,
+/// enum `WECHATPAY2-SHA256-RSA2048`).
+pub const SIGNATURE_TYPE: &str = "WECHATPAY2-SHA256-RSA2048";
 
 const METHODS: &[Method] = &[Method {
     value: "wechatpay:native",
@@ -128,6 +134,11 @@ pub fn verify_signed(
     );
     if serial != key_id {
         return Err(format!("signed with key {serial:?}, not ours"));
+    }
+    if let Some(kind) = headers.get("wechatpay-signature-type")
+        && kind.to_str().ok() != Some(SIGNATURE_TYPE)
+    {
+        return Err(format!("signed with {kind:?}, not {SIGNATURE_TYPE}"));
     }
     let t: i64 = ts
         .parse()
@@ -502,6 +513,16 @@ mod tests {
             format!("WECHATPAY/SIGNTEST/{sig}"),
         );
         assert!(verify_signed(&probe, body, "PUB_KEY_ID_1", &v, 1_700_000_000).is_err());
+        // The algorithm named, as notifications name it: ours passes, another is refused.
+        let mut named = ok.clone();
+        named.insert("wechatpay-signature-type", SIGNATURE_TYPE.parse().unwrap());
+        assert!(verify_signed(&named, body, "PUB_KEY_ID_1", &v, 1_700_000_100).is_ok());
+        named.insert(
+            "wechatpay-signature-type",
+            "WECHATPAY2-SM2-WITH-SM3".parse().unwrap(),
+        );
+        let refused = verify_signed(&named, body, "PUB_KEY_ID_1", &v, 1_700_000_100);
+        assert!(refused.unwrap_err().contains("WECHATPAY2-SM2-WITH-SM3"));
     }
 
     #[test]

@@ -112,10 +112,18 @@ fn yuan(c: i64) -> String {
     format!("{}.{:02}", c / 100, c % 100)
 }
 
-async fn gateway(State(s): State<Stand>, body: Bytes) -> Response {
-    let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+async fn gateway(State(s): State<Stand>, uri: axum::http::Uri, body: Bytes) -> Response {
+    // The gateway takes the parameters from the query string and the form body alike:
+    // Alipay's own SDKs send the common ones (app_id, method, sign…) in the URL and
+    // biz_content in the body; ours sends all in the body.
+    let query = uri.query().unwrap_or("").as_bytes();
+    let (Ok(mut pairs), Ok(form)) = (
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(query),
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body),
+    ) else {
         return (StatusCode::BAD_REQUEST, "not a form").into_response();
     };
+    pairs.extend(form);
     let get = |k: &str| {
         pairs
             .iter()
@@ -145,7 +153,9 @@ async fn gateway(State(s): State<Stand>, body: Bytes) -> Response {
             &failure("40002", "Invalid Arguments", sub_code, sub_msg),
         )
     };
-    if get("sign_type") != "RSA2" || get("charset") != "utf-8" || get("format") != "JSON" {
+    // `format` is "JSON" in the documentation and "json" from Alipay's SDKs.
+    let format_json = get("format").is_empty() || get("format").eq_ignore_ascii_case("json");
+    if get("sign_type") != "RSA2" || !get("charset").eq_ignore_ascii_case("utf-8") || !format_json {
         return invalid("isv.invalid-parameter", "sign_type, charset or format");
     }
     let content = sign_content(

@@ -102,6 +102,10 @@ pub fn signed_headers(key: &SigningKey, body: &str) -> Vec<(&'static str, String
         ("wechatpay-nonce", n),
         ("wechatpay-signature", sig),
         ("wechatpay-serial", KEY_ID.to_string()),
+        (
+            "wechatpay-signature-type",
+            crate::wechatpay::SIGNATURE_TYPE.to_string(),
+        ),
         ("request-id", crate::wechatpay::nonce()),
     ]
 }
