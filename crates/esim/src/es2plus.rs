@@ -367,6 +367,9 @@ pub struct ProgressInfo {
     #[serde(default)]
     pub profile_type: Option<String>,
     pub timestamp: String,
+    /// An integer in SGP.22's examples; some SM-DP+ implementations (osmocom's pySim)
+    /// send it as a string of digits, taken the same.
+    #[serde(deserialize_with = "integer_or_digits")]
     pub notification_point_id: i64,
     pub notification_point_status: PointStatus,
     #[serde(default)]
@@ -380,6 +383,25 @@ pub struct ProgressInfo {
 pub struct RequestHeader {
     pub function_requester_identifier: String,
     pub function_call_identifier: String,
+}
+
+/// A JSON integer, or a string of at most 18 decimal digits (no sign, no spaces).
+fn integer_or_digits<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Integer(i64),
+        Text(String),
+    }
+    match Either::deserialize(d)? {
+        Either::Integer(n) => Ok(n),
+        Either::Text(t) if (1..=18).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()) => {
+            t.parse().map_err(serde::de::Error::custom)
+        }
+        Either::Text(_) => Err(serde::de::Error::custom(
+            "notificationPointId: not an integer",
+        )),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -503,6 +525,30 @@ mod tests {
             },
             result_data: None,
             imei: None,
+        }
+    }
+
+    #[test]
+    fn a_notification_point_is_an_integer_or_its_digits() {
+        let with = |id: Value| {
+            let mut v = serde_json::to_value(point(3, "Executed-Success")).unwrap();
+            v["notificationPointId"] = id;
+            serde_json::from_value::<ProgressInfo>(v).map(|p| p.notification_point_id)
+        };
+        assert_eq!(with(json!(3)).unwrap(), 3);
+        assert_eq!(with(json!("3")).unwrap(), 3);
+        assert_eq!(with(json!("101")).unwrap(), 101);
+        for bad in [
+            json!(""),
+            json!("-3"),
+            json!(" 3"),
+            json!("3a"),
+            json!("1e3"),
+            json!(3.5),
+            json!(null),
+            json!("9999999999999999999"),
+        ] {
+            assert!(with(bad.clone()).is_err(), "{bad}");
         }
     }
 

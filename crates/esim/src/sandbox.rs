@@ -273,6 +273,11 @@ impl StandIn {
             .send()
             .await
             .map_err(|e| PhoneError::Report(e.without_url().to_string()))?;
+        // A notification taken is answered 204 No Content (SGP.22 §6.5.1); a refusal is
+        // a failed function's header.
+        if res.status() == reqwest::StatusCode::NO_CONTENT {
+            return Ok(());
+        }
         let answer: Value = res
             .json()
             .await

@@ -95,11 +95,15 @@ async fn the_smdp_reports_progress_and_the_profile_follows() {
             )
             .await
             .unwrap();
-            assert_eq!(r.status(), StatusCode::OK);
-            assert_eq!(
-                status(&r.json().await.unwrap()),
-                Some(json!("Executed-Success"))
+            // A notification taken: 204 No Content, as the SM-DP+ expects (SGP.22 §6.5.1).
+            assert_eq!(r.status(), StatusCode::NO_CONTENT);
+            assert!(
+                r.headers()["x-admin-protocol"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("gsma/rsp/v2.")
             );
+            assert!(r.bytes().await.unwrap().is_empty());
             assert_eq!(
                 store.esim_profile(&released[0]).await.unwrap().state,
                 want,
@@ -108,13 +112,11 @@ async fn the_smdp_reports_progress_and_the_profile_follows() {
             );
         }
         // A failed download: the profile is in error, with the SM-DP+'s reason kept.
-        let r = send(progress(&released[1], 3, "Failed", SMDP), TOKEN, true)
-            .await
-            .unwrap();
-        assert_eq!(
-            status(&r.json().await.unwrap()),
-            Some(json!("Executed-Success"))
-        );
+        // The point id as a string of digits, as osmocom's pySim sends it.
+        let mut failed = progress(&released[1], 3, "Failed", SMDP);
+        failed["notificationPointId"] = json!("3");
+        let r = send(failed, TOKEN, true).await.unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
         let p = store.esim_profile(&released[1]).await.unwrap();
         assert_eq!(p.state, ProfileState::Error);
         assert!(p.last_error.unwrap().contains("retries exhausted"));

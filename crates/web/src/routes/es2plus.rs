@@ -3,8 +3,12 @@
 //! caller is authenticated (the agreed bearer token, compared in constant time, and its
 //! function requester identifier), the `X-Admin-Protocol` header checked, and the
 //! profile moved by the rules of `ProfileState` (a late or repeated notification changes
-//! nothing). Function-level outcomes are answered as ES2+ answers them: HTTP 200 with
-//! `header.functionExecutionStatus`.
+//! nothing). The function is a notification, without output data: taken, it is
+//! answered `204 No Content` (SGP.22 §6.5.1, the HTTP binding; osmocom's ES2+
+//! implementation expects the same), with `X-Admin-Protocol` and, for callers that check
+//! it on every answer, `Content-Type: application/json`. A function-level refusal (a
+//! requester not allowed, an unknown profile) is answered as ES2+ answers a failed
+//! function: HTTP 200 with `header.functionExecutionStatus` `Failed`.
 
 use crate::AppState;
 use crate::extract::RawBody;
@@ -23,10 +27,25 @@ pub fn router() -> Router<AppState> {
     )
 }
 
+/// Taken: 204, no body.
+fn received() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [
+            ("x-admin-protocol", simrenew_esim::es2plus::ADMIN_PROTOCOL),
+            ("content-type", "application/json"),
+        ],
+    )
+        .into_response()
+}
+
 fn es2(status: &str, data: Option<StatusCodeData>) -> Response {
     (
         StatusCode::OK,
-        [("content-type", "application/json;charset=UTF-8")],
+        [
+            ("x-admin-protocol", simrenew_esim::es2plus::ADMIN_PROTOCOL),
+            ("content-type", "application/json;charset=UTF-8"),
+        ],
         header_only(status, data.as_ref()).to_string(),
     )
         .into_response()
@@ -87,7 +106,7 @@ async fn handle_download_progress_info(
             point = info.notification_point_id,
             "ES2+ progress noted"
         );
-        return es2("Executed-Success", None);
+        return received();
     };
     let detail = format!(
         "handleDownloadProgressInfo point {} {}",
@@ -106,7 +125,7 @@ async fn handle_download_progress_info(
         ..Default::default()
     };
     match s.store.set_profile_state(iccid, to, &change).await {
-        Ok(_) => es2("Executed-Success", None),
+        Ok(_) => received(),
         Err(simrenew_store::StoreError::Invalid { .. }) => {
             failed("8.2.1", "3.9", "profile ICCID unknown")
         }
