@@ -3,13 +3,11 @@
 //! SM-DP+ over mutual TLS with a confirmation code, and installed on the sandbox phone,
 //! whose SM-DP+ reports bring it to "installed" on the install page.
 
-use reqwest::{Client, StatusCode, redirect::Policy};
+use reqwest::{Client, redirect::Policy};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
-use tokio::process::Command;
+use std::time::Duration;
 
 mod common;
-use common::free_port;
 
 /// A request's answer as JSON.
 async fn json(req: reqwest::RequestBuilder) -> Value {
@@ -33,30 +31,9 @@ fn text_of(page: &str, id: &str) -> String {
 
 #[tokio::test]
 async fn the_demo_sells_an_esim_that_installs_on_the_sandbox_phone() {
-    simrenew_payments::install_crypto();
-    let dir = std::env::temp_dir().join(format!("simrenew-demo-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = free_port();
-    let _server = Command::new(env!("CARGO_BIN_EXE_simrenew"))
-        .args(["serve", "--demo"])
-        .current_dir(&dir)
-        .env_remove("SIMRENEW_DATABASE_URL")
-        .env("SIMRENEW_HTTP_ADDR", format!("127.0.0.1:{port}"))
-        .env("SIMRENEW_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start simrenew");
-    let base = format!("http://127.0.0.1:{port}");
+    let demo = common::Demo::start().await;
+    let (base, dir) = (demo.base.clone(), demo.dir.clone());
     let http = Client::builder().redirect(Policy::none()).build().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !matches!(http.get(format!("{base}/readyz")).send().await, Ok(r) if r.status() == StatusCode::OK)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "simrenew --demo did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     assert!(
         dir.join("simrenew.db").exists(),
         "the embedded default: SQLite in the working directory"
@@ -136,5 +113,4 @@ async fn the_demo_sells_an_esim_that_installs_on_the_sandbox_phone() {
     )
     .await;
     assert_eq!(text_of(&after, "esim-state"), "Installed");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,11 +7,10 @@ use serde_json::{Value, json};
 use simrenew_store::testing::{self, TestDb};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use tokio::process::{Child, Command};
+use std::time::Duration;
+use tokio::process::Child;
 
 mod common;
-use common::free_port;
 
 struct Server {
     child: Child,
@@ -19,27 +18,10 @@ struct Server {
 }
 
 async fn start(url: &str) -> Server {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_simrenew"))
-        .arg("serve")
-        .env("SIMRENEW_DATABASE_URL", url)
-        .env("SIMRENEW_HTTP_ADDR", format!("127.0.0.1:{port}"))
-        .env("SIMRENEW_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start simrenew");
-    let base = format!("http://127.0.0.1:{port}");
-    simrenew_payments::install_crypto();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
-            && r.status() == StatusCode::OK
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "simrenew did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (child, base) = common::serve(30, |c| {
+        c.arg("serve").env("SIMRENEW_DATABASE_URL", url);
+    })
+    .await;
     Server { child, base }
 }
 
