@@ -103,6 +103,7 @@ pub fn finish(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     blank_means_none(&mut doc);
     document_body_failures(&mut doc);
     link_orders(&mut doc);
+    describe_responses(&mut doc);
     serde_json::from_value(doc).unwrap_or(spec)
 }
 
@@ -193,18 +194,21 @@ fn link_orders(doc: &mut serde_json::Value) {
     }
 }
 
+/// Every operation of the document (each method's object under each path).
+fn operations_mut(doc: &mut serde_json::Value) -> impl Iterator<Item = &mut serde_json::Value> {
+    doc.get_mut("paths")
+        .and_then(|p| p.as_object_mut())
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|i| i.as_object_mut())
+        .flat_map(|i| i.values_mut())
+}
+
 /// Every operation that takes a body may answer 413 (`body-too-large`, before the body is
 /// read) and 408 (`request-timeout`, the body paused longer than the server's timeout:
 /// `server`): said once here rather than in each annotation.
 fn document_body_failures(doc: &mut serde_json::Value) {
-    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
-        return;
-    };
-    for op in paths
-        .values_mut()
-        .filter_map(|i| i.as_object_mut())
-        .flat_map(|i| i.values_mut())
-    {
+    for op in operations_mut(doc) {
         if op.get("requestBody").is_none() {
             continue;
         }
@@ -225,6 +229,58 @@ fn document_body_failures(doc: &mut serde_json::Value) {
                         "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
                     })
                 });
+            }
+        }
+    }
+}
+
+/// What an answer of `status` means on every operation of ours, for the responses an
+/// operation does not describe itself.
+fn standard_description(status: &str) -> &'static str {
+    match status {
+        "200" => "OK",
+        "201" => "Created",
+        "202" => "Accepted: taken, done later",
+        "204" => "Done; no body",
+        "303" => "See the `Location`",
+        "400" => {
+            "The request could not be read: a malformed body, header or parameter (problem details say which)"
+        }
+        "401" => {
+            "Not signed in, or the credentials or signature are not accepted (problem details)"
+        }
+        "402" => "The balance or deposit is short; the problem says how much is missing",
+        "403" => "Not allowed to this caller (problem details)",
+        "404" => "Not found (problem details)",
+        "409" => {
+            "In conflict with the current state, for example an idempotency key reused with another body (problem details)"
+        }
+        "410" => "Gone (problem details)",
+        "415" => "The body is not JSON: send `Content-Type: application/json`",
+        "422" => "A field is invalid; the problem details name it and say why",
+        "429" => "Too many requests; `Retry-After` says in how many seconds to try again",
+        "502" => "A provider or supplier answered with an error (problem details)",
+        "503" => "Not available right now (the database or a provider); try again",
+        _ => "See the problem details",
+    }
+}
+
+/// Every Response Object has a `description` (OpenAPI 3.1.0 §4.8.17.1: REQUIRED);
+/// utoipa leaves it out when the annotation gives none, and OpenAPI validators refuse
+/// such a document. Those get the standard meaning of their status.
+fn describe_responses(doc: &mut serde_json::Value) {
+    for responses in
+        operations_mut(doc).filter_map(|op| op.get_mut("responses").and_then(|r| r.as_object_mut()))
+    {
+        for (status, r) in responses.iter_mut() {
+            let Some(r) = r.as_object_mut().filter(|r| !r.contains_key("$ref")) else {
+                continue;
+            };
+            if r.get("description")
+                .and_then(|d| d.as_str())
+                .is_none_or(str::is_empty)
+            {
+                r.insert("description".into(), standard_description(status).into());
             }
         }
     }

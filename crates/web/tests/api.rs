@@ -1002,6 +1002,11 @@ async fn health_readiness_metrics_and_openapi() {
             );
         }
         assert!(spec["components"]["schemas"].get("Problem").is_some());
+        let undescribed = common::openapi::undescribed_responses(&spec);
+        assert!(
+            undescribed.is_empty(),
+            "responses without a description: {undescribed:?}"
+        );
         let open = common::openapi::open_request_objects(&spec);
         assert!(
             open.is_empty(),

@@ -373,6 +373,11 @@ async fn the_partner_api_describes_itself_in_openapi() {
         &doc,
         "/partner/v1/lines/{line}",
     ));
+    let undescribed = common::openapi::undescribed_responses(&doc);
+    assert!(
+        undescribed.is_empty(),
+        "responses without a description: {undescribed:?}"
+    );
     let open = common::openapi::open_request_objects(&doc);
     assert!(
         open.is_empty(),

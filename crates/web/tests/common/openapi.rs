@@ -135,3 +135,20 @@ pub fn open_request_objects(doc: &serde_json::Value) -> Vec<String> {
     assert!(!seen.is_empty(), "no request body refers to a schema");
     out
 }
+
+/// The responses without a `description` (OpenAPI 3.1.0 §4.8.17.1: REQUIRED), as
+/// `METHOD path status`: a validator refuses the whole document for one of them.
+pub fn undescribed_responses(doc: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            for (status, r) in op["responses"].as_object().into_iter().flatten() {
+                let described = r["description"].as_str().is_some_and(|d| !d.is_empty());
+                if r.get("$ref").is_none() && !described {
+                    out.push(format!("{method} {path} {status}"));
+                }
+            }
+        }
+    }
+    out
+}
