@@ -688,6 +688,10 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
             simrenew_web::payments::refresh_refunds(&payments_state, 60).await;
             // eSIMs paid for and not released yet (the buyer did not come back).
             simrenew_web::esim::release_paid(&payments_state).await;
+            // eSIMs of refunded orders no phone has: cancelled at the SM-DP+, restocked.
+            if let Some(smdp) = payments_state.config.es2.as_deref() {
+                simrenew_web::esim::take_back_refunded(&payments_state.store, smdp).await;
+            }
             // New eSIM numbers not paid for in 30 minutes (and no payment under way) go
             // back, their unpaid orders cancelled.
             let hold = simrenew_web::routes::esims::RESERVATION_SECS;

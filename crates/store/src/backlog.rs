@@ -21,9 +21,10 @@ pub struct Queue {
 
 /// The queues always reported, even empty (an alert on a series that vanished when it
 /// emptied would not see it fill again).
-pub const QUEUES: [&str; 6] = [
+pub const QUEUES: [&str; 7] = [
     "outbox_mail",
     "outbox_sms",
+    "outbox_esim_take_back",
     "upstream",
     "refunds",
     "held_payments",

@@ -252,30 +252,34 @@ impl Store {
     /// not be made), forgetting who it was reserved for; nothing when an order took it
     /// meanwhile. Whether it went back.
     pub async fn cancel_reservation(&self, iccid: &str) -> Result<bool> {
-        let at = now().unix_timestamp();
         let mut tx = self.write.begin().await?;
-        let sql = format!(
-            "UPDATE esim_profiles SET {BACK_IN_STOCK}, state_at = $1 WHERE state = 'allocated' AND order_id IS NULL AND iccid = $2"
-        );
-        let moved = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(at)
-            .bind(iccid)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if moved == 1 {
-            record(
-                &mut tx,
-                iccid,
-                ProfileState::Allocated,
-                ProfileState::Available,
-                Some("reservation cancelled"),
-                at,
-            )
-            .await?;
-        }
+        let moved = restock(
+            &mut tx,
+            iccid,
+            ProfileState::Allocated,
+            None,
+            "reservation cancelled",
+        )
+        .await?;
         tx.commit().await?;
-        Ok(moved == 1)
+        Ok(moved)
+    }
+
+    /// A profile of a refunded order that the SM-DP+ has cancelled goes back in stock
+    /// (its buyer's phone, address and order forgotten). Whether it moved: not when a
+    /// phone downloaded it meanwhile, or it is back already.
+    pub async fn take_back_profile(&self, take: &TakeBack) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let moved = restock(
+            &mut tx,
+            &take.iccid,
+            ProfileState::Released,
+            Some(&take.order_id),
+            "order refunded; cancelled at the SM-DP+",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(moved)
     }
 
     /// A line's eSIM profile (its ICCID is the line's), if the inventory has it.
@@ -476,6 +480,91 @@ impl Store {
 
 /// The orders (`o`) that paid for a reserved eSIM (`p`) whose profile is not released
 /// yet: a FROM … WHERE clause.
+/// Outbox topic: the eSIM of a wholly refunded order, released at the SM-DP+ and not
+/// downloaded, to be cancelled there (ES2+ CancelOrder) and put back in stock.
+pub const TAKE_BACK: &str = "esim_take_back";
+
+/// An [`TAKE_BACK`] row's payload.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TakeBack {
+    pub iccid: String,
+    pub order_id: String,
+}
+
+/// In a whole refund's transaction: the order's new eSIM, if no phone has it, goes back
+/// to stock — at once when the SM-DP+ was never asked for it (allocated), through
+/// [`TAKE_BACK`] when it is released there (the SM-DP+ must cancel it first, or a phone
+/// could still download a number sold again). A profile a phone has downloaded stays
+/// with the buyer.
+pub(crate) async fn take_back_refunded(
+    tx: &mut crate::sql::Tx,
+    order_id: &str,
+    at: i64,
+) -> Result<()> {
+    let row = crate::sql::query("SELECT iccid, state FROM esim_profiles WHERE order_id = $1")
+        .bind(order_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else { return Ok(()) };
+    let iccid: String = row.try_get("iccid")?;
+    match row.try_get::<String, _>("state")?.as_str() {
+        "allocated" => {
+            restock(
+                tx,
+                &iccid,
+                ProfileState::Allocated,
+                Some(order_id),
+                "order refunded",
+            )
+            .await?;
+        }
+        "released" => {
+            let payload = serde_json::to_string(&TakeBack {
+                iccid,
+                order_id: order_id.to_string(),
+            })
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            crate::sql::query(
+                "INSERT INTO outbox (topic, payload, created_at, available_at) VALUES ($1, $2, $3, $3)",
+            )
+            .bind(TAKE_BACK)
+            .bind(payload)
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Puts `iccid` back in stock when it is in state `from` and held for `order_id` (None:
+/// for no order), recording `why`; whether it moved.
+async fn restock(
+    tx: &mut crate::sql::Tx,
+    iccid: &str,
+    from: ProfileState,
+    order_id: Option<&str>,
+    why: &str,
+) -> Result<bool> {
+    let at = now().unix_timestamp();
+    let sql = format!(
+        "UPDATE esim_profiles SET {BACK_IN_STOCK}, state_at = $1 WHERE iccid = $2 AND state = $3 AND order_id IS NOT DISTINCT FROM $4"
+    );
+    let moved = crate::sql::query(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(at)
+        .bind(iccid)
+        .bind(from.code())
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if moved == 1 {
+        record(tx, iccid, from, ProfileState::Available, Some(why), at).await?;
+    }
+    Ok(moved == 1)
+}
+
 pub(crate) const PAID_UNRELEASED: &str =
     "esim_profiles p JOIN lines l ON l.iccid = p.iccid JOIN orders o ON o.line_id = l.id
     WHERE p.state = 'allocated' AND (p.order_id IS NULL OR p.order_id = o.id)

@@ -4,7 +4,9 @@
 //! provider with the refund's id as idempotency key; `complete_refund` then, in one
 //! transaction, moves the money back (revenue to world, balanced postings) and takes back
 //! the quota it paid for (the buckets' data in proportion, and for a whole refund the
-//! periods end now). A refund the provider refused is marked failed and changes nothing.
+//! periods end now; a new eSIM no phone has downloaded goes back to stock, through the
+//! SM-DP+ when it was released there). A refund the provider refused is marked failed
+//! and changes nothing.
 
 use crate::db::{Store, new_id, now};
 use crate::error::{Result, StoreError};
@@ -236,6 +238,8 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            // A new eSIM no phone has goes back to stock.
+            crate::esim::take_back_refunded(&mut tx, &p.order_id, ts).await?;
         } else {
             // A part: the same part of the data left.
             let rows =

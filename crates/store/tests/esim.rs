@@ -304,3 +304,130 @@ async fn a_new_esim_not_paid_for_goes_back_with_its_orders_and_a_late_payment_is
         testing::assert_sound(&s).await;
     }
 }
+
+/// A new eSIM's order paid through a provider (as the API sells it), refundable.
+async fn paid_esim(
+    s: &simrenew_store::Store,
+    pid: &str,
+) -> (
+    simrenew_store::esim::Profile,
+    simrenew_store::payments::Payment,
+) {
+    let (p, order) = reserve_and_order(s, true).await;
+    let attempt = s
+        .start_payment(&order.id, "yookassa", "bank_card")
+        .await
+        .unwrap();
+    s.payment_pending(&attempt.id, pid, None).await.unwrap();
+    assert!(matches!(
+        s.payment_succeeded("yookassa", pid, order.total)
+            .await
+            .unwrap(),
+        simrenew_store::payments::Settlement::Fulfilled(_)
+    ));
+    (p, s.payment(&attempt.id).await.unwrap())
+}
+
+#[tokio::test]
+async fn a_wholly_refunded_new_esim_no_phone_has_goes_back_to_stock() {
+    use simrenew_store::esim::{TAKE_BACK, TakeBack};
+    for db in testing::all().await {
+        let s = db.store.clone();
+        s.seed_demo().await.unwrap();
+        s.seed_demo_esims().await.unwrap();
+        let name = db.name;
+        let whole = |p: &simrenew_store::payments::Payment| p.amount;
+
+        // Never released at the SM-DP+: back at once with the refund.
+        let (kept, pay) = paid_esim(&s, "esim-pay-1").await;
+        let r = s
+            .begin_refund(&pay.id, whole(&pay), "changed mind")
+            .await
+            .unwrap();
+        s.complete_refund(&r.id, "rf-e1").await.unwrap();
+        let back = s.esim_profile(&kept.iccid).await.unwrap();
+        assert_eq!(
+            (back.state, back.order_id, back.eid, back.notify_email),
+            (ProfileState::Available, None, None, None),
+            "{name}"
+        );
+        assert!(
+            s.claim_due(TAKE_BACK, 10, 60).await.unwrap().is_empty(),
+            "{name}: nothing to ask the SM-DP+"
+        );
+
+        // Released at the SM-DP+: the refund queues its cancellation there; until the
+        // SM-DP+ has cancelled it the profile stays released (a phone could download it).
+        let (released, pay) = paid_esim(&s, "esim-pay-2").await;
+        s.set_profile_state(
+            &released.iccid,
+            ProfileState::Released,
+            &ProfileChange::default(),
+        )
+        .await
+        .unwrap();
+        // A part refunded takes nothing back.
+        let part = s
+            .begin_refund(
+                &pay.id,
+                simrenew_core::Money::new(100_00, pay.amount.currency),
+                "part",
+            )
+            .await
+            .unwrap();
+        s.complete_refund(&part.id, "rf-e2").await.unwrap();
+        assert!(
+            s.claim_due(TAKE_BACK, 10, 60).await.unwrap().is_empty(),
+            "{name}: a part"
+        );
+        let rest = s.refundable(&pay.id).await.unwrap();
+        let r = s.begin_refund(&pay.id, rest, "the rest").await.unwrap();
+        s.complete_refund(&r.id, "rf-e3").await.unwrap();
+        assert_eq!(
+            s.esim_profile(&released.iccid).await.unwrap().state,
+            ProfileState::Released,
+            "{name}"
+        );
+        let due = s.claim_due(TAKE_BACK, 10, 60).await.unwrap();
+        assert_eq!(due.len(), 1, "{name}");
+        let take: TakeBack = serde_json::from_str(&due[0].payload).unwrap();
+        assert_eq!(take.iccid, released.iccid);
+        assert!(s.take_back_profile(&take).await.unwrap(), "{name}");
+        assert!(!s.take_back_profile(&take).await.unwrap(), "{name}: once");
+        let back = s.esim_profile(&released.iccid).await.unwrap();
+        assert_eq!(
+            (back.state, back.order_id),
+            (ProfileState::Available, None),
+            "{name}"
+        );
+        let history = s.profile_history(&released.iccid).await.unwrap();
+        assert_eq!(
+            history.last().map(|(f, t, _, _)| (f.as_str(), t.as_str())),
+            Some(("released", "available")),
+            "{name}"
+        );
+
+        // Downloaded to a phone before the refund: it stays with the buyer, nothing queued.
+        let (downloaded, pay) = paid_esim(&s, "esim-pay-3").await;
+        for to in [ProfileState::Released, ProfileState::Downloaded] {
+            s.set_profile_state(&downloaded.iccid, to, &ProfileChange::default())
+                .await
+                .unwrap();
+        }
+        let r = s
+            .begin_refund(&pay.id, whole(&pay), "refund anyway")
+            .await
+            .unwrap();
+        s.complete_refund(&r.id, "rf-e4").await.unwrap();
+        assert_eq!(
+            s.esim_profile(&downloaded.iccid).await.unwrap().state,
+            ProfileState::Downloaded,
+            "{name}"
+        );
+        assert!(
+            s.claim_due(TAKE_BACK, 10, 60).await.unwrap().is_empty(),
+            "{name}"
+        );
+        testing::assert_sound(&s).await;
+    }
+}

@@ -347,6 +347,71 @@ pub async fn reissue(
     .await
 }
 
+/// The eSIMs of wholly refunded orders that the SM-DP+ had released and no phone has
+/// downloaded ([`simrenew_store::esim::TAKE_BACK`]): each is cancelled there (ES2+
+/// CancelOrder, SGP.22 §5.3.3, `finalProfileStatusIndicator` `Available`, so the SM-DP+
+/// may offer it again) and put back in stock here. An SM-DP+ that refuses (a phone
+/// downloaded it meanwhile) leaves it with the buyer; one that cannot be reached is asked
+/// again later. Run by `serve` every minute; how many were taken back.
+pub async fn take_back_refunded(store: &Store, smdp: &Es2Client) -> usize {
+    use simrenew_store::esim::{TAKE_BACK, TakeBack};
+    let due = match store.claim_due(TAKE_BACK, 20, 120).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "refunded eSIMs");
+            return 0;
+        }
+    };
+    let mut taken = 0;
+    for d in due {
+        let outcome = async {
+            let take: TakeBack = serde_json::from_str(&d.payload)
+                .map_err(|e| format!("unreadable take-back: {e}"))?;
+            let p = store
+                .esim_profile(&take.iccid)
+                .await
+                .map_err(|e| e.to_string())?;
+            if p.state != ProfileState::Released || p.order_id.as_deref() != Some(&take.order_id) {
+                // Downloaded meanwhile (the buyer keeps it), or back already.
+                return Ok(false);
+            }
+            match smdp
+                .cancel_order(
+                    &p.iccid,
+                    p.eid.as_deref(),
+                    p.matching_id.as_deref(),
+                    FinalStatus::Available,
+                )
+                .await
+            {
+                Ok(()) => store.take_back_profile(&take).await.map_err(|e| e.to_string()),
+                Err(e @ Es2Error::Failed { .. }) => {
+                    tracing::warn!(iccid = %p.iccid, error = %e, "the SM-DP+ kept a refunded eSIM: it stays with its buyer");
+                    Ok(false)
+                }
+                Err(e) => Err(format!("retry: {e}")),
+            }
+        }
+        .await;
+        let done = match outcome {
+            Ok(moved) => {
+                taken += usize::from(moved);
+                store.mark_delivered(d.id).await
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "taking back a refunded eSIM");
+                store
+                    .mark_failed(d.id, &e, simrenew_store::outbox::backoff_secs(d.attempts))
+                    .await
+            }
+        };
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "refunded eSIMs");
+        }
+    }
+    taken
+}
+
 /// After an order is paid: if it paid for a new eSIM (its line's profile is reserved and
 /// not yet ordered at the SM-DP+), the profile is released for it now. Nothing to do for
 /// other orders, or without an SM-DP+ configured. Errors are logged; the order page and

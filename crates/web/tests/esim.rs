@@ -296,6 +296,129 @@ async fn smdp_with(
     (s, c, strs)
 }
 
+/// A month paid through a provider for a profile released at the SM-DP+ stand-in.
+async fn paid_and_released(
+    r: &simrenew_web::esim::Release<'_>,
+    pid: &str,
+) -> (
+    simrenew_store::esim::Profile,
+    simrenew_store::payments::Payment,
+) {
+    let store = r.store;
+    let order =
+        simrenew_store::testing::pending_month_order(store, Currency::Rub, StartMode::Queued).await;
+    let attempt = store
+        .start_payment(&order.id, "yookassa", "bank_card")
+        .await
+        .unwrap();
+    store.payment_pending(&attempt.id, pid, None).await.unwrap();
+    store
+        .payment_succeeded("yookassa", pid, order.total)
+        .await
+        .unwrap();
+    let p = simrenew_web::esim::release_for_order(r, &order.id, Operator::Mts, "mts-travel", None)
+        .await
+        .unwrap();
+    assert_eq!(p.state, ProfileState::Released);
+    (p, store.payment(&attempt.id).await.unwrap())
+}
+
+#[tokio::test]
+async fn a_refunded_esim_no_phone_has_is_cancelled_at_the_smdp_and_sold_again() {
+    use simrenew_esim::sandbox::Trouble;
+    use simrenew_web::esim::take_back_refunded;
+    for app in common::serve_all(|_| {}).await {
+        let store = &app._db.store;
+        let (smdp, client, _) = smdp_with(store, 3).await;
+        let r = simrenew_web::esim::Release {
+            store,
+            smdp: &client,
+            public_url: "http://shop.example",
+            confirmation_codes: false,
+        };
+        // What waits for a retry is due now.
+        let due_now = async || {
+            simrenew_store::testing::execute(
+                store,
+                "UPDATE outbox SET available_at = 0 WHERE delivered_at IS NULL",
+            )
+            .await
+            .unwrap();
+        };
+        let refund_all = async |pay: &simrenew_store::payments::Payment, key: &str| {
+            let all = store
+                .begin_refund(&pay.id, pay.amount, "refund")
+                .await
+                .unwrap();
+            store.complete_refund(&all.id, key).await.unwrap();
+        };
+
+        // Refunded in whole before any phone downloaded it: cancelled at the SM-DP+
+        // (offered again there) and back in our stock.
+        let (p, pay) = paid_and_released(&r, "yk-refund-1").await;
+        refund_all(&pay, "rf-1").await;
+        assert_eq!(take_back_refunded(store, &client).await, 1, "{}", app.db);
+        assert_eq!(smdp.state_of(&p.iccid), Some("available"));
+        let back = store.esim_profile(&p.iccid).await.unwrap();
+        assert_eq!(
+            (back.state, back.order_id),
+            (ProfileState::Available, None),
+            "{}",
+            app.db
+        );
+        assert_eq!(take_back_refunded(store, &client).await, 0, "once");
+
+        // The SM-DP+ cannot be reached: asked again later, nothing changed meanwhile. (The
+        // number taken back above is the one sold again here.)
+        let (q, pay) = paid_and_released(&r, "yk-refund-2").await;
+        assert_eq!(q.iccid, p.iccid, "{}: sold again", app.db);
+        refund_all(&pay, "rf-2").await;
+        smdp.trouble("cancelOrder", Trouble::Http(503));
+        assert_eq!(take_back_refunded(store, &client).await, 0);
+        assert_eq!(
+            store.esim_profile(&q.iccid).await.unwrap().state,
+            ProfileState::Released
+        );
+        due_now().await;
+        assert_eq!(
+            take_back_refunded(store, &client).await,
+            1,
+            "{}: the retry",
+            app.db
+        );
+        assert_eq!(smdp.state_of(&q.iccid), Some("available"));
+
+        // The SM-DP+ refuses (a phone downloaded it in the meantime): it stays the buyer's.
+        let (d, pay) = paid_and_released(&r, "yk-refund-3").await;
+        refund_all(&pay, "rf-3").await;
+        smdp.trouble(
+            "cancelOrder",
+            Trouble::Failed(simrenew_esim::es2plus::StatusCodeData {
+                subject_code: "8.2.1".into(),
+                reason_code: "3.3".into(),
+                subject_identifier: None,
+                message: Some("profile ICCID not available".into()),
+            }),
+        );
+        assert_eq!(take_back_refunded(store, &client).await, 0);
+        assert_eq!(
+            store.esim_profile(&d.iccid).await.unwrap().state,
+            ProfileState::Released
+        );
+        due_now().await;
+        assert_eq!(
+            take_back_refunded(store, &client).await,
+            0,
+            "not asked again"
+        );
+        // Asked once for the first, twice for the second (503, then the retry), once here.
+        assert_eq!(
+            smdp.calls().iter().filter(|c| *c == "cancelOrder").count(),
+            4
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_order_gets_a_released_profile_and_a_failed_one_is_reissued_within_limits() {
     use simrenew_esim::sandbox::Trouble;
