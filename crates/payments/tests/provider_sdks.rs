@@ -34,48 +34,11 @@ fn sdk_python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("SIMRENEW_TEST_SDK_PYTHON") {
         return Some(PathBuf::from(p));
     }
-    // One environment per set of pinned versions: a changed requirements file makes a new one.
-    let tag = {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        REQUIREMENTS.hash(&mut h);
-        format!("{:08x}", h.finish() as u32)
-    };
-    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("provider-sdks-{tag}"));
-    let python = venv.join("bin/python");
-    if python.exists() {
-        return Some(python);
-    }
-    let fail = |why: String| -> Option<PathBuf> {
-        let _ = std::fs::remove_dir_all(&venv);
-        if std::env::var_os("CI").is_some() {
-            panic!("the providers' SDKs could not be installed and CI is set: {why}");
-        }
-        eprintln!(
-            "\n*** SKIPPED: the providers' SDKs could not be installed ({why}); \
-             set SIMRENEW_TEST_SDK_PYTHON to a Python that has them ***\n"
-        );
-        None
-    };
-    let made = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status();
-    if !matches!(made, Ok(s) if s.success()) {
-        return fail(format!("python3 -m venv: {made:?}"));
-    }
-    let requirements = venv.join("requirements.txt");
-    if let Err(e) = std::fs::write(&requirements, REQUIREMENTS) {
-        return fail(e.to_string());
-    }
-    let pip = Command::new(venv.join("bin/pip"))
-        .args(["install", "-q", "--disable-pip-version-check", "-r"])
-        .arg(&requirements)
-        .status();
-    if !matches!(pip, Ok(s) if s.success()) {
-        return fail(format!("pip install: {pip:?}"));
-    }
-    Some(python)
+    simrenew_store::testing::python_with(
+        REQUIREMENTS,
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")),
+        "the providers' SDKs",
+    )
 }
 
 async fn record(

@@ -244,3 +244,61 @@ pub async fn execute(store: &Store, sql: &str) -> crate::error::Result<u64> {
         .await?
         .rows_affected())
 }
+
+/// A Python with the packages of `requirements` (pip's format, versions pinned), for
+/// tests that check us against outside implementations (providers' SDKs, a real SMTP
+/// server): a virtual environment made on first use under `dir` (the test's target
+/// directory), one per set of requirements. None, after a loud note, when Python 3 or
+/// PyPI cannot be had outside CI; in CI that fails the test. `SIMRENEW_TEST_PYTHON`
+/// names a Python that has them already.
+pub fn python_with(
+    requirements: &str,
+    dir: &std::path::Path,
+    what: &str,
+) -> Option<std::path::PathBuf> {
+    use std::process::Command;
+    if let Some(p) = std::env::var_os("SIMRENEW_TEST_PYTHON") {
+        return Some(p.into());
+    }
+    let tag = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        requirements.hash(&mut h);
+        format!("{:08x}", h.finish() as u32)
+    };
+    let venv = dir.join(format!("python-{tag}"));
+    let python = venv.join("bin/python");
+    if python.exists() {
+        return Some(python);
+    }
+    let fail = |why: String| -> Option<std::path::PathBuf> {
+        let _ = std::fs::remove_dir_all(&venv);
+        if std::env::var_os("CI").is_some() {
+            panic!("{what} could not be installed and CI is set: {why}");
+        }
+        eprintln!(
+            "\n*** SKIPPED: {what} could not be installed ({why}); \
+             set SIMRENEW_TEST_PYTHON to a Python that has them ***\n"
+        );
+        None
+    };
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status();
+    if !matches!(made, Ok(s) if s.success()) {
+        return fail(format!("python3 -m venv: {made:?}"));
+    }
+    let file = venv.join("requirements.txt");
+    if let Err(e) = std::fs::write(&file, requirements) {
+        return fail(e.to_string());
+    }
+    let pip = Command::new(venv.join("bin/pip"))
+        .args(["install", "-q", "--disable-pip-version-check", "-r"])
+        .arg(&file)
+        .status();
+    if !matches!(pip, Ok(s) if s.success()) {
+        return fail(format!("pip install: {pip:?}"));
+    }
+    Some(python)
+}
