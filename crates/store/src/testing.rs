@@ -293,12 +293,16 @@ pub fn python_with(
     if let Err(e) = std::fs::write(&file, requirements) {
         return fail(e.to_string());
     }
-    let pip = Command::new(venv.join("bin/pip"))
-        .args(["install", "-q", "--disable-pip-version-check", "-r"])
-        .arg(&file)
-        .status();
-    if !matches!(pip, Ok(s) if s.success()) {
-        return fail(format!("pip install: {pip:?}"));
+    // Twice: a registry that hiccups once is not a reason to skip (or, in CI, to fail).
+    let install = || {
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "--disable-pip-version-check", "-r"])
+            .arg(&file)
+            .status()
+    };
+    let pip = install();
+    if matches!(pip, Ok(s) if s.success()) || matches!(install(), Ok(s) if s.success()) {
+        return Some(python);
     }
-    Some(python)
+    fail(format!("pip install: {pip:?}"))
 }
