@@ -107,11 +107,15 @@ pub struct Config {
     pub esim_smdp_ca_file: Option<std::path::PathBuf>,
     pub esim_client_cert_file: Option<std::path::PathBuf>,
     pub esim_client_key_file: Option<std::path::PathBuf>,
-    /// eSIM: the SM-DP+'s function requester identifier and the bearer token it
-    /// presents when it calls `<public_url>/gsma/rsp2/es2plus/handleDownloadProgressInfo`
-    /// (both set turns the endpoint on; the token is never logged). See docs/esim.md.
+    /// eSIM: the SM-DP+'s function requester identifier, and how it is known when it
+    /// calls `<public_url>/gsma/rsp2/es2plus/handleDownloadProgressInfo`: the bearer token
+    /// it presents (never logged), and/or the header in which the reverse proxy says it
+    /// verified the SM-DP+'s TLS client certificate (`SUCCESS`, as nginx's
+    /// `$ssl_client_verify`). The id and one of the two turn the endpoint on. See
+    /// docs/esim.md.
     pub esim_smdp_id: Option<String>,
     pub esim_callback_token: Option<String>,
+    pub esim_callback_verify_header: Option<String>,
     /// eSIM: release each profile with an 8-digit confirmation code (SGP.22 §4.1) that
     /// the phone must be given at download; the buyer gets it apart from the QR code.
     pub esim_confirmation_codes: bool,
@@ -191,6 +195,7 @@ impl Default for Config {
             esim_client_key_file: None,
             esim_smdp_id: None,
             esim_callback_token: None,
+            esim_callback_verify_header: None,
             esim_confirmation_codes: false,
             behind_proxy: false,
             max_numbers_per_person: 10,

@@ -574,11 +574,24 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
     let (providers, sandbox) = providers(config)?;
     // The SM-DP+: in demo shops a stand-in (mutual TLS, its own CA) stocked with the
     // demo's eSIMs; otherwise the configured one, if any.
-    let mut esim_callback = match (&config.esim_smdp_id, &config.esim_callback_token) {
-        (Some(id), Some(token)) => Some(simrenew_web::EsimCallback {
-            smdp_id: id.clone(),
-            token: token.clone(),
-        }),
+    let verify_header = config
+        .esim_callback_verify_header
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty());
+    if let Some(h) = verify_header
+        && axum::http::HeaderName::from_bytes(h.as_bytes()).is_err()
+    {
+        anyhow::bail!("esim_callback_verify_header: {h:?} is not an HTTP header name");
+    }
+    let mut esim_callback = match &config.esim_smdp_id {
+        Some(id) if config.esim_callback_token.is_some() || verify_header.is_some() => {
+            Some(simrenew_web::EsimCallback {
+                smdp_id: id.clone(),
+                token: config.esim_callback_token.clone(),
+                verify_header: verify_header.map(|h| h.to_ascii_lowercase()),
+            })
+        }
         _ => None,
     };
     let mut esim_phone = None;
@@ -600,7 +613,8 @@ async fn serve(store: Store, config: &Config, demo: bool) -> anyhow::Result<()> 
         });
         esim_callback = Some(simrenew_web::EsimCallback {
             smdp_id: simrenew_esim::sandbox::SMDP_ID.into(),
-            token,
+            token: Some(token),
+            verify_header: None,
         });
         tracing::warn!(smdp = %smdp.base, "eSIM sandbox on: the SM-DP+ and the phone at /sandbox/esim/phone are local stand-ins");
         let client = smdp.client()?;

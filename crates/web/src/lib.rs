@@ -93,10 +93,18 @@ impl Default for WebConfig {
 
 /// Who may call our ES2+ endpoint: the SM-DP+'s function requester identifier and the
 /// bearer token agreed with it (behind the mutual-TLS terminator; see docs/esim.md).
+/// Who may call our ES2+ endpoint: the SM-DP+'s function requester identifier, and how
+/// the caller is known to be it — a bearer token agreed with its operator, and/or the
+/// reverse proxy's word that it verified the SM-DP+'s TLS client certificate (SGP.22
+/// secures ES2+ by mutual TLS, so a conformant SM-DP+ sends no token). At least one.
 #[derive(Clone)]
 pub struct EsimCallback {
     pub smdp_id: String,
-    pub token: String,
+    pub token: Option<String>,
+    /// A request header the proxy sets to `SUCCESS` after verifying the client
+    /// certificate (nginx: `proxy_set_header X-Client-Verify $ssl_client_verify;`), and
+    /// strips from what clients send.
+    pub verify_header: Option<String>,
 }
 
 impl std::fmt::Debug for EsimCallback {

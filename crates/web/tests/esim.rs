@@ -34,7 +34,8 @@ async fn the_smdp_reports_progress_and_the_profile_follows() {
     for app in common::serve_all(|c| {
         c.esim_callback = Some(simrenew_web::EsimCallback {
             smdp_id: SMDP.into(),
-            token: TOKEN.into(),
+            token: Some(TOKEN.into()),
+            verify_header: None,
         })
     })
     .await
@@ -177,6 +178,71 @@ async fn the_smdp_reports_progress_and_the_profile_follows() {
             .await
             .unwrap();
         assert_eq!(junk.status(), StatusCode::BAD_REQUEST);
+    }
+}
+
+/// A conformant SM-DP+ authenticates by its TLS client certificate alone (SGP.22: ES2+
+/// is mutual TLS) and sends no token: behind a reverse proxy that verified it and says
+/// so in a header, its notifications are taken; without that word, or with a failed
+/// verification, they are refused.
+#[tokio::test]
+async fn an_smdp_known_by_its_client_certificate_needs_no_token() {
+    for app in common::serve_all(|c| {
+        c.esim_callback = Some(simrenew_web::EsimCallback {
+            smdp_id: SMDP.into(),
+            token: None,
+            verify_header: Some("x-client-verify".into()),
+        })
+    })
+    .await
+    {
+        let store = &app._db.store;
+        let ids = common::test_iccids(2600, 1);
+        store
+            .import_profiles(Operator::Mts, "mts-travel", &ids)
+            .await
+            .unwrap();
+        let p = store
+            .allocate_profile(Operator::Mts, "mts-travel", None, None)
+            .await
+            .unwrap();
+        store
+            .set_profile_state(&p.iccid, ProfileState::Released, &ProfileChange::default())
+            .await
+            .unwrap();
+        let url = format!("{}/gsma/rsp2/es2plus/handleDownloadProgressInfo", app.base);
+        let send = |verified: Option<&str>| {
+            let mut r = Client::new()
+                .post(&url)
+                .header("X-Admin-Protocol", "gsma/rsp/v2.5.0")
+                .json(&progress(&p.iccid, 3, "Executed-Success", SMDP));
+            if let Some(v) = verified {
+                r = r.header("X-Client-Verify", v);
+            }
+            r.send()
+        };
+        for refused in [None, Some("NONE"), Some("FAILED:certificate has expired")] {
+            assert_eq!(
+                send(refused).await.unwrap().status(),
+                StatusCode::UNAUTHORIZED,
+                "{}: {refused:?}",
+                app.db
+            );
+        }
+        assert_eq!(
+            store.esim_profile(&p.iccid).await.unwrap().state,
+            ProfileState::Released
+        );
+        assert_eq!(
+            send(Some("SUCCESS")).await.unwrap().status(),
+            StatusCode::NO_CONTENT,
+            "{}",
+            app.db
+        );
+        assert_eq!(
+            store.esim_profile(&p.iccid).await.unwrap().state,
+            ProfileState::Downloaded
+        );
     }
 }
 

@@ -42,7 +42,8 @@ fn configure(smdps: &Smdps, c: &mut simrenew_web::WebConfig) {
     c.esim_confirmation_codes = true;
     c.esim_callback = Some(simrenew_web::EsimCallback {
         smdp_id: simrenew_esim::sandbox::SMDP_ID.into(),
-        token: TOKEN.into(),
+        token: Some(TOKEN.into()),
+        verify_header: None,
     });
 }
 

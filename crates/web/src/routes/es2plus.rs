@@ -1,7 +1,8 @@
 //! Our side of ES2+: `POST /gsma/rsp2/es2plus/handleDownloadProgressInfo`, where the
 //! SM-DP+ reports how a profile's download and installation went (SGP.22 §5.3.5). The
-//! caller is authenticated (the agreed bearer token, compared in constant time, and its
-//! function requester identifier), the `X-Admin-Protocol` header checked, and the
+//! caller is authenticated (its TLS client certificate as the reverse proxy verified it —
+//! ES2+'s own mutual TLS — and/or an agreed bearer token, compared in constant time; and
+//! its function requester identifier), the `X-Admin-Protocol` header checked, and the
 //! profile moved by the rules of `ProfileState` (a late or repeated notification changes
 //! nothing). The function is a notification, without output data: taken, it is
 //! answered `204 No Content` (SGP.22 §6.5.1, the HTTP binding; osmocom's ES2+
@@ -71,13 +72,25 @@ async fn handle_download_progress_info(
     let Some(cb) = &s.config.esim_callback else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let bearer = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !crate::secret_matches(&cb.token, bearer) {
-        tracing::warn!("ES2+ call without the agreed token");
+    if let Some(token) = &cb.token {
+        let bearer = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !crate::secret_matches(token, bearer) {
+            tracing::warn!("ES2+ call without the agreed token");
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+    }
+    if let Some(name) = &cb.verify_header {
+        // nginx's $ssl_client_verify: SUCCESS, or FAILED:<reason>, or NONE.
+        if headers.get(name.as_str()).map(|v| v.as_bytes()) != Some(b"SUCCESS") {
+            tracing::warn!(header = %name, "ES2+ call without a verified client certificate");
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+    }
+    if cb.token.is_none() && cb.verify_header.is_none() {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     if let Err(r) = simrenew_esim::es2plus::check_protocol(&headers) {
