@@ -29,6 +29,19 @@ fn progress(iccid: &str, point: i64, status: &str, requester: &str) -> Value {
     v
 }
 
+/// A free "mts-travel" profile, allocated (for `order`) and released: its ICCID.
+async fn released_profile(store: &simrenew_store::Store, order: Option<&str>) -> String {
+    let p = store
+        .allocate_profile(Operator::Mts, "mts-travel", order, None)
+        .await
+        .unwrap();
+    store
+        .set_profile_state(&p.iccid, ProfileState::Released, &ProfileChange::default())
+        .await
+        .unwrap();
+    p.iccid
+}
+
 #[tokio::test]
 async fn the_smdp_reports_progress_and_the_profile_follows() {
     for app in common::serve_all(|c| {
@@ -51,15 +64,7 @@ async fn the_smdp_reports_progress_and_the_profile_follows() {
             .unwrap();
         let mut released = Vec::new();
         for _ in 0..2 {
-            let p = store
-                .allocate_profile(Operator::Mts, "mts-travel", Some(&order.id), None)
-                .await
-                .unwrap();
-            store
-                .set_profile_state(&p.iccid, ProfileState::Released, &ProfileChange::default())
-                .await
-                .unwrap();
-            released.push(p.iccid);
+            released.push(released_profile(store, Some(&order.id)).await);
         }
         let url = format!("{}/gsma/rsp2/es2plus/handleDownloadProgressInfo", app.base);
         let http = Client::new();
@@ -202,20 +207,13 @@ async fn an_smdp_known_by_its_client_certificate_needs_no_token() {
             .import_profiles(Operator::Mts, "mts-travel", &ids)
             .await
             .unwrap();
-        let p = store
-            .allocate_profile(Operator::Mts, "mts-travel", None, None)
-            .await
-            .unwrap();
-        store
-            .set_profile_state(&p.iccid, ProfileState::Released, &ProfileChange::default())
-            .await
-            .unwrap();
+        let iccid = released_profile(store, None).await;
         let url = format!("{}/gsma/rsp2/es2plus/handleDownloadProgressInfo", app.base);
         let send = |verified: Option<&str>| {
             let mut r = Client::new()
                 .post(&url)
                 .header("X-Admin-Protocol", "gsma/rsp/v2.5.0")
-                .json(&progress(&p.iccid, 3, "Executed-Success", SMDP));
+                .json(&progress(&iccid, 3, "Executed-Success", SMDP));
             if let Some(v) = verified {
                 r = r.header("X-Client-Verify", v);
             }
@@ -230,7 +228,7 @@ async fn an_smdp_known_by_its_client_certificate_needs_no_token() {
             );
         }
         assert_eq!(
-            store.esim_profile(&p.iccid).await.unwrap().state,
+            store.esim_profile(&iccid).await.unwrap().state,
             ProfileState::Released
         );
         assert_eq!(
@@ -240,7 +238,7 @@ async fn an_smdp_known_by_its_client_certificate_needs_no_token() {
             app.db
         );
         assert_eq!(
-            store.esim_profile(&p.iccid).await.unwrap().state,
+            store.esim_profile(&iccid).await.unwrap().state,
             ProfileState::Downloaded
         );
     }
