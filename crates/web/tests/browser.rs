@@ -280,6 +280,14 @@ impl Browser {
         panic!("timed out waiting for {js} at {url} (service worker: {sw}):\n{body}");
     }
 
+    /// The renewal page of `number`: taps `plan`, the payment method `pay` and Pay.
+    async fn renew_and_pay(&mut self, base: &str, number: &str, plan: &str, pay: &str) {
+        self.goto(&format!("{base}/renew/{number}")).await;
+        self.tap(&format!("label[for='p-{plan}']")).await;
+        self.tap(&format!("input[name='pay'][value='{pay}']")).await;
+        self.tap("#pay-button").await;
+    }
+
     async fn goto(&mut self, url: &str) {
         self.call("Page.navigate", json!({"url": url})).await;
         let path = url
@@ -471,10 +479,8 @@ async fn pay_with_alipay_by_scanning_its_code_in_chinese() {
     let Some(exe) = chromium() else { return };
     let app = common::serve_sandbox_on_sqlite().await;
     let mut b = Browser::launch(&exe, "zh-CN").await;
-    b.goto(&format!("{}/renew/79161234565", app.base)).await;
-    b.tap("label[for='p-mts-month-30gb']").await;
-    b.tap("input[name='pay'][value='alipay:qr']").await;
-    b.tap("#pay-button").await;
+    b.renew_and_pay(&app.base, "79161234565", "mts-month-30gb", "alipay:qr")
+        .await;
     // The order page shows the code to scan, drawn on the page, and the app link.
     b.wait_for("location.pathname.startsWith('/orders/') && document.querySelector('#scan svg')")
         .await;
@@ -842,10 +848,8 @@ async fn a_resold_plan_paid_in_chinese_shows_it_is_being_added_then_done_by_itse
         .unwrap();
 
     let mut b = Browser::launch(&exe, "zh-CN").await;
-    b.goto(&format!("{}/renew/79161234565", app.base)).await;
-    b.tap("label[for='p-mts-month-30gb']").await;
-    b.tap("input[name='pay'][value='demo']").await;
-    b.tap("#pay-button").await;
+    b.renew_and_pay(&app.base, "79161234565", "mts-month-30gb", "demo")
+        .await;
     // Paid: the page says the operator is adding the plan.
     b.wait_for("location.pathname.startsWith('/orders/') && document.getElementById('activating')")
         .await;
