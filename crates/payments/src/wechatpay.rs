@@ -9,9 +9,9 @@
 //!   `Wechatpay-Nonce`, `Wechatpay-Signature`, `Wechatpay-Serial`; the signature is over
 //!   `TIMESTAMP\nNONCE\nBODY\n` and is checked with the public key whose id is the serial
 //!   ("验证签名"); the timestamp must be within 5 minutes; `Wechatpay-Signature-Type`,
-//!   when sent (notifications always send it), must be `WECHATPAY2-SHA256-RSA2048`. Answers that fail are refused;
-//!   notifications that fail get a 4xx (WeChat Pay also sends probes signed
-//!   `WECHATPAY/SIGNTEST/…`, which fail the same way, as they must).
+//!   when sent (notifications always send it), must be `WECHATPAY2-SHA256-RSA2048`.
+//!   Answers that fail are refused; notifications that fail get a 4xx (WeChat Pay also
+//!   sends probes signed `WECHATPAY/SIGNTEST/…`, which fail the same way, as they must).
 //! - A notification's `resource` is AEAD_AES_256_GCM-encrypted with the APIv3 key: the
 //!   12-byte `nonce`, `associated_data` as AAD, `ciphertext` base64 of ciphertext and tag
 //!   ("回调报文解密"). The decrypted transaction's `mchid` must be ours.

@@ -478,8 +478,6 @@ impl Store {
     }
 }
 
-/// The orders (`o`) that paid for a reserved eSIM (`p`) whose profile is not released
-/// yet: a FROM … WHERE clause.
 /// Outbox topic: the eSIM of a wholly refunded order, released at the SM-DP+ and not
 /// downloaded, to be cancelled there (ES2+ CancelOrder) and put back in stock.
 pub const TAKE_BACK: &str = "esim_take_back";
@@ -565,6 +563,8 @@ async fn restock(
     Ok(moved == 1)
 }
 
+/// The orders (`o`) that paid for a reserved eSIM (`p`) whose profile is not released
+/// yet: a FROM … WHERE clause.
 pub(crate) const PAID_UNRELEASED: &str =
     "esim_profiles p JOIN lines l ON l.iccid = p.iccid JOIN orders o ON o.line_id = l.id
     WHERE p.state = 'allocated' AND (p.order_id IS NULL OR p.order_id = o.id)
