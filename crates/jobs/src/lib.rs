@@ -189,18 +189,13 @@ impl Delivery {
                     Ok(m) => transport.send(&m).await,
                     Err(e) => Err(format!("unreadable payload: {e}")),
                 };
-                match outcome {
-                    Ok(()) => {
-                        self.store.mark_delivered(d.id).await?;
-                        sent += 1;
-                    }
+                match &outcome {
+                    Ok(()) => sent += 1,
                     Err(e) => {
                         tracing::warn!(id = d.id, topic, attempts = d.attempts, error = %e, "message not delivered; will retry");
-                        self.store
-                            .mark_failed(d.id, &e, backoff_secs(d.attempts))
-                            .await?;
                     }
                 }
+                self.store.finish_due(&d, &outcome).await?;
             }
         }
     }

@@ -210,6 +210,19 @@ impl Store {
         Ok(())
     }
 
+    /// Ends a claimed row's attempt: delivered when `outcome` is Ok, else due again after
+    /// the backoff of its attempts ([`backoff_secs`]) with the error kept.
+    pub async fn finish_due(
+        &self,
+        d: &Due,
+        outcome: &std::result::Result<(), String>,
+    ) -> Result<()> {
+        match outcome {
+            Ok(()) => self.mark_delivered(d.id).await,
+            Err(e) => self.mark_failed(d.id, e, backoff_secs(d.attempts)).await,
+        }
+    }
+
     /// Records a failed attempt; the row is due again after `retry_in_secs`.
     pub async fn mark_failed(&self, id: i64, error: &str, retry_in_secs: i64) -> Result<()> {
         let error: String = error.chars().take(500).collect();

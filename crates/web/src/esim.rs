@@ -396,13 +396,11 @@ pub async fn take_back_refunded(store: &Store, smdp: &Es2Client) -> usize {
         let done = match outcome {
             Ok(moved) => {
                 taken += usize::from(moved);
-                store.mark_delivered(d.id).await
+                store.finish_due(&d, &Ok(())).await
             }
             Err(e) => {
                 tracing::warn!(error = %e, "taking back a refunded eSIM");
-                store
-                    .mark_failed(d.id, &e, simrenew_store::outbox::backoff_secs(d.attempts))
-                    .await
+                store.finish_due(&d, &Err(e)).await
             }
         };
         if let Err(e) = done {
