@@ -228,6 +228,33 @@ pub async fn paid_month_order_for(
         .expect("paid")
 }
 
+/// `order` paid in full through "yookassa" by card as the provider's payment `pid`:
+/// opened, pending, its success settled and the order fulfilled. The payment, as a
+/// refund starts from it.
+pub async fn paid_by_card(
+    store: &Store,
+    order: &crate::orders::Order,
+    pid: &str,
+) -> crate::payments::Payment {
+    let attempt = store
+        .start_payment(&order.id, "yookassa", "bank_card")
+        .await
+        .expect("payment opened");
+    store
+        .payment_pending(&attempt.id, pid, None)
+        .await
+        .expect("payment pending");
+    let settled = store
+        .payment_succeeded("yookassa", pid, order.total)
+        .await
+        .expect("payment settled");
+    assert!(
+        matches!(settled, crate::payments::Settlement::Fulfilled(_)),
+        "{settled:?}"
+    );
+    store.payment(&attempt.id).await.expect("the payment")
+}
+
 /// Panics unless the ledger balances and every order's effects match its status.
 pub async fn assert_sound(store: &Store) {
     let ledger = store.check_ledger().await.expect("ledger check");

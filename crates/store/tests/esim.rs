@@ -314,18 +314,7 @@ async fn paid_esim(
     simrenew_store::payments::Payment,
 ) {
     let (p, order) = reserve_and_order(s, true).await;
-    let attempt = s
-        .start_payment(&order.id, "yookassa", "bank_card")
-        .await
-        .unwrap();
-    s.payment_pending(&attempt.id, pid, None).await.unwrap();
-    assert!(matches!(
-        s.payment_succeeded("yookassa", pid, order.total)
-            .await
-            .unwrap(),
-        simrenew_store::payments::Settlement::Fulfilled(_)
-    ));
-    (p, s.payment(&attempt.id).await.unwrap())
+    (p, testing::paid_by_card(s, &order, pid).await)
 }
 
 #[tokio::test]

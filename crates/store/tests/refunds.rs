@@ -3,7 +3,6 @@
 //! more than allowed, each refund's money back through balanced postings.
 
 use simrenew_core::{Currency, LineRef, Money, StartMode};
-use simrenew_store::payments::Settlement;
 use simrenew_store::usage::UsageEvent;
 use simrenew_store::{Store, StoreError, testing};
 
@@ -12,18 +11,7 @@ const GB: u64 = 1 << 30;
 /// A month of 30 GB for +7 916 123-45-62, paid through "yookassa" as `pid`.
 async fn paid_month(s: &Store, pid: &str, start: StartMode) -> simrenew_store::payments::Payment {
     let order = testing::pending_month_order(s, Currency::Rub, start).await;
-    let p = s
-        .start_payment(&order.id, "yookassa", "bank_card")
-        .await
-        .unwrap();
-    s.payment_pending(&p.id, pid, None).await.unwrap();
-    assert!(matches!(
-        s.payment_succeeded("yookassa", pid, order.total)
-            .await
-            .unwrap(),
-        Settlement::Fulfilled(_)
-    ));
-    s.payment(&p.id).await.unwrap()
+    testing::paid_by_card(s, &order, pid).await
 }
 
 #[tokio::test]

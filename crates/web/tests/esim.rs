@@ -360,6 +360,19 @@ async fn smdp_with(
     (s, c, strs)
 }
 
+/// How the tests release profiles: through `smdp`, without confirmation codes.
+fn release_ctx<'a>(
+    store: &'a simrenew_store::Store,
+    smdp: &'a simrenew_esim::es2plus::Es2Client,
+) -> simrenew_web::esim::Release<'a> {
+    simrenew_web::esim::Release {
+        store,
+        smdp,
+        public_url: "http://shop.example",
+        confirmation_codes: false,
+    }
+}
+
 /// A month paid through a provider for a profile released at the SM-DP+ stand-in.
 async fn paid_and_released(
     r: &simrenew_web::esim::Release<'_>,
@@ -371,20 +384,12 @@ async fn paid_and_released(
     let store = r.store;
     let order =
         simrenew_store::testing::pending_month_order(store, Currency::Rub, StartMode::Queued).await;
-    let attempt = store
-        .start_payment(&order.id, "yookassa", "bank_card")
-        .await
-        .unwrap();
-    store.payment_pending(&attempt.id, pid, None).await.unwrap();
-    store
-        .payment_succeeded("yookassa", pid, order.total)
-        .await
-        .unwrap();
+    let payment = simrenew_store::testing::paid_by_card(store, &order, pid).await;
     let p = simrenew_web::esim::release_for_order(r, &order.id, Operator::Mts, "mts-travel", None)
         .await
         .unwrap();
     assert_eq!(p.state, ProfileState::Released);
-    (p, store.payment(&attempt.id).await.unwrap())
+    (p, payment)
 }
 
 #[tokio::test]
@@ -394,12 +399,7 @@ async fn a_refunded_esim_no_phone_has_is_cancelled_at_the_smdp_and_sold_again() 
     for app in common::serve_all(|_| {}).await {
         let store = &app._db.store;
         let (smdp, client, _) = smdp_with(store, 3).await;
-        let r = simrenew_web::esim::Release {
-            store,
-            smdp: &client,
-            public_url: "http://shop.example",
-            confirmation_codes: false,
-        };
+        let r = release_ctx(store, &client);
         // What waits for a retry is due now.
         let due_now = async || {
             simrenew_store::testing::execute(
@@ -490,12 +490,7 @@ async fn an_order_gets_a_released_profile_and_a_failed_one_is_reissued_within_li
     for app in common::serve_all(|_| {}).await {
         let store = &app._db.store;
         let (smdp, client, _) = smdp_with(store, 4).await;
-        let r = simrenew_web::esim::Release {
-            store,
-            smdp: &client,
-            public_url: "http://shop.example",
-            confirmation_codes: false,
-        };
+        let r = release_ctx(store, &client);
         let order =
             simrenew_store::testing::pending_month_order(store, Currency::Rub, StartMode::Queued)
                 .await;
