@@ -257,7 +257,7 @@ async fn a_mail_with_a_picture_arrives_as_multipart_with_the_same_bytes() {
 /// Python's MIME parser: each as a JSON line. None (skipped, loudly) outside CI when
 /// Python or PyPI cannot be had.
 struct RealSmtp {
-    _child: std::process::Child,
+    child: std::process::Child,
     port: u16,
     lines: std::sync::mpsc::Receiver<String>,
 }
@@ -293,11 +293,7 @@ impl RealSmtp {
             .strip_prefix("port ")
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("not a port: {first}"));
-        Some(Self {
-            _child: child,
-            port,
-            lines,
-        })
+        Some(Self { child, port, lines })
     }
 
     /// The next message it took, as Python's `email` package read it.
@@ -312,8 +308,8 @@ impl RealSmtp {
 
 impl Drop for RealSmtp {
     fn drop(&mut self) {
-        let _ = self._child.kill();
-        let _ = self._child.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -9,7 +9,7 @@
 //!
 //! The SDKs are Python packages (versions pinned in `provider_sdks/requirements.txt`),
 //! installed on first use into a virtual environment in the target directory
-//! (`<target>/provider-sdks`), or taken from `SIMRENEW_TEST_SDK_PYTHON`. When they cannot
+//! (`<target>/tmp/python-*`), or taken from `SIMRENEW_TEST_PYTHON`. When they cannot
 //! be installed (no Python 3, no PyPI) the test fails if `CI` is set, and otherwise is
 //! reported as skipped, loudly.
 
@@ -28,18 +28,6 @@ use std::sync::{Arc, Mutex};
 type Received = Arc<Mutex<Vec<(String, Value)>>>;
 
 const REQUIREMENTS: &str = include_str!("provider_sdks/requirements.txt");
-
-/// A Python with the SDKs, or None (skipped) outside CI when it cannot be had.
-fn sdk_python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("SIMRENEW_TEST_SDK_PYTHON") {
-        return Some(PathBuf::from(p));
-    }
-    simrenew_store::testing::python_with(
-        REQUIREMENTS,
-        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")),
-        "the providers' SDKs",
-    )
-}
 
 async fn record(
     State(got): State<Received>,
@@ -71,7 +59,13 @@ async fn sent(State(got): State<Received>, Path(provider): Path<String>) -> axum
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_providers_sdks_pay_and_refund_through_our_stand_ins() {
-    let Some(python) = sdk_python() else { return };
+    let Some(python) = simrenew_store::testing::python_with(
+        REQUIREMENTS,
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")),
+        "the providers' SDKs",
+    ) else {
+        return;
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let got: Received = Arc::default();
